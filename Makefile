@@ -1,0 +1,38 @@
+# Two entry points for a fresh clone: `make demo` and `make test`.
+# Everything they need is installed from here: a virtualenv with the project and its
+# test extras, and (as root) the Debian packages the tests use (Slurm, munge, b3sum, graphviz).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.naga-installed
+
+.PHONY: venv system demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system:
+	bash scripts/setup-system.sh
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP) system
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	bash scripts/setup-system.sh
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .naga-demo .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""naga: reproducible computational experiments without ceremony.
+
+The public names are loaded on first use (PEP 562 module ``__getattr__``) so that
+``import naga`` stays cheap: Hydra, OmegaConf, MLflow, pygit2 and IPython are only
+imported by the tool that needs them.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["clicfg", "mlflow_lock", "runlock", "unsafe_debug"]
+
+_LAZY = {
+    "clicfg": "naga.clicfg",
+    "mlflow_lock": "naga.tracking.mlflow_lock",
+    "runlock": "naga.lock.api",
+    "unsafe_debug": "naga.debug",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
+    from naga.clicfg import clicfg
+    from naga.debug import unsafe_debug
+    from naga.lock.api import runlock
+    from naga.tracking.mlflow_lock import mlflow_lock
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'naga' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+# A YAML config may use ${runlock_data:...} before any naga tool ran; if OmegaConf is
+# already loaded, registering the resolvers now is free (otherwise naga does it on first use).
+if "omegaconf" in sys.modules:  # pragma: no cover - depends on import order
+    import_module("naga.lock.resolvers").register_resolvers()

@@ -1,0 +1,66 @@
+"""The small exception tree of naga.
+
+Every error a user can cause (a wrong flag, key, file or path) is a ``NagaError``
+whose message is one line: what was wrong, with which input, and how to fix it.
+The command line prints that line and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class NagaError(Exception):
+    """Base class of every error naga raises on purpose."""
+
+    exit_code = 2
+
+
+class UsageError(NagaError, ValueError):
+    """A command-line flag or argument is wrong."""
+
+
+class ConfigError(NagaError, ValueError):
+    """A config class, file, section, key or override is wrong."""
+
+
+class LockError(NagaError, RuntimeError):
+    """A run.lock could not be read, assembled or written."""
+
+
+class RepoError(LockError):
+    """A path given in ``repos=`` is not a usable git repository."""
+
+
+class DataError(LockError):
+    """A path given in ``data=`` cannot be hashed."""
+
+
+class LineageError(LockError):
+    """An upstream stage (``prevs=``) is missing or forms a cycle."""
+
+
+class TrackingError(NagaError, RuntimeError):
+    """Logging a run directory to MLflow failed."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, what: str = "choices") -> str:
+    """Return a ``" Did you mean 'x'?"``/available-choices suffix for an error message.
+
+    Args:
+        word: The unknown name the user typed.
+        choices: The valid names.
+        what: How to call the valid names in the message (e.g. "keys", "experiments").
+
+    Returns:
+        A string starting with a space, or an empty string when there are no choices.
+    """
+    import difflib
+
+    options = sorted(set(choices))
+    if not options:
+        return ""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    shown = ", ".join(options[:20]) + (", ..." if len(options) > 20 else "")
+    return f"{hint} Available {what}: {shown}."

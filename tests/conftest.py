@@ -1,0 +1,133 @@
+"""Fixtures shared by the whole suite.
+
+Every test runs with a clean environment: no MLFLOW_*, NAGA_*, GIT_* variables leak in
+from the developer's shell, git reads no global or system config (so identity and
+hooks are what the test sets), and naga's hash cache lives in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_CLEARED_PREFIXES = ("MLFLOW_", "NAGA_", "GIT_", "HYDRA_")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES):
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    monkeypatch.setenv("NAGA_CACHE_DIR", str(home / "naga-cache"))
+    # Tests drive naga through subprocesses; make sure they import this checkout.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+
+
+@pytest.fixture
+def weird_tmp_path(tmp_path: Path) -> Path:
+    """A tmp dir whose name has spaces and non-ASCII characters, as users' paths do."""
+    path = tmp_path / "my exp ü 実験"
+    path.mkdir()
+    return path
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run the real git CLI in ``repo`` and return its stdout."""
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture
+def make_git_repo() -> Callable[..., Path]:
+    """Factory: ``make_git_repo(path, files={"a.txt": "x"}, commit=True)`` -> a real repo."""
+
+    def factory(path: Path, files: dict[str, str] | None = None, *, commit: bool = True) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        git(path, "init", "-q", "-b", "main")
+        git(path, "config", "user.name", "Naga Test")
+        git(path, "config", "user.email", "naga@example.invalid")
+        for name, text in (files or {"README.md": "hello\n"}).items():
+            target = path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        if commit:
+            git(path, "add", "-A")
+            git(path, "commit", "-q", "-m", "initial")
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def run_py() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a Python script in a subprocess exactly as a user would: ``python script.py args``."""
+
+    def runner(
+        script: str | Path,
+        *args: str,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        stdin: int | None = subprocess.DEVNULL,
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, str(script), *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=stdin,
+            check=False,
+        )
+
+    return runner
+
+
+@pytest.fixture
+def run_naga() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the ``naga`` command (as ``python -m naga``) in a subprocess."""
+
+    def runner(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "naga", *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    return runner
+
+
+def one_line_error(stderr: str) -> str:
+    """Assert stderr is a single user-facing error line (no traceback) and return it."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def argv(*items: str | Path) -> Sequence[str]:
+    return [str(item) for item in items]
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Iterator[Path]:
+    yield REPO_ROOT / "examples"
