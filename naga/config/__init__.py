@@ -1,0 +1,1 @@
+"""Ground floor: config classes and YAML files become OmegaConf structured configs."""

@@ -1,0 +1,139 @@
+"""Apply command-line overrides with Hydra's own parser and compose API.
+
+The base config (class defaults + files + experiment) is stored in Hydra's ConfigStore
+as the primary config, so ``param=10``, ``+new=1``, ``~key`` and friends mean exactly
+what they mean in any Hydra app. naga only adds a pre-check that turns the most common
+mistake, an unknown key, into a one-line error with a "did you mean".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from naga.errors import ConfigError, did_you_mean
+
+APP_CONFIG_NAME = "naga_app"
+_ABSENT = object()
+
+
+def primary_config_name(base: Any) -> str:
+    """Store ``base`` in Hydra's ConfigStore as the primary config and return its name."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=APP_CONFIG_NAME, node=base, provider="naga")
+    return APP_CONFIG_NAME
+
+
+def parse_overrides(base: Any, overrides: Sequence[str], *, sweep_allowed: bool) -> list[Any]:
+    """Parse overrides with Hydra's grammar and check their keys against ``base``.
+
+    Returns:
+        Hydra ``Override`` objects.
+
+    Raises:
+        ConfigError: Unparsable override, unknown key, or a sweep outside multirun.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except OverrideParseException as exc:
+        raise ConfigError(f"invalid override: {_line(exc)}") from exc
+    for override in parsed:
+        key = override.key_or_group
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            continue
+        if override.is_sweep_override() and not sweep_allowed:
+            raise ConfigError(
+                f"override '{override.input_line}' is a sweep; add -m/--multirun to run one "
+                "job per value, or quote it (key='a,b') or bracket it (key=[a,b]) for one value"
+            )
+        if override.is_add() or override.is_force_add():
+            continue
+        if _select(base, key) is _ABSENT:
+            raise ConfigError(
+                f"override '{override.input_line}': unknown key '{key}'."
+                + did_you_mean(key, dotted_keys(base), what="keys")
+                + f" To add a new key use +{override.input_line.lstrip('~')}"
+            )
+    return parsed
+
+
+def compose(base: Any, overrides: Sequence[str]) -> Any:
+    """Compose ``base`` with ``overrides`` exactly as Hydra would; returns a struct DictConfig.
+
+    Hydra's own config (``hydra.*``) is composed too and installed as the current
+    ``HydraConfig``, so ``${hydra:...}`` interpolations work, then removed from the result.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException
+    from omegaconf import open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    parse_overrides(base, overrides, sweep_allowed=False)
+    name = primary_config_name(base)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize(version_base="1.3", config_path=None):
+            cfg = hydra_compose(config_name=name, overrides=list(overrides), return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(_explain(exc)) from exc
+    finally:
+        GlobalHydra.instance().clear()
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
+    """Every key path of a DictConfig (``a``, ``a.b``, ...), without resolving values."""
+    from omegaconf import DictConfig
+
+    for key in cfg.keys():
+        path = f"{prefix}{key}"
+        yield path
+        child = cfg._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            yield from dotted_keys(child, f"{path}.")
+
+
+def _select(cfg: Any, key: str) -> Any:
+    from omegaconf import DictConfig, ListConfig
+
+    node: Any = cfg
+    for part in key.split("."):
+        if isinstance(node, DictConfig):
+            if part not in node:
+                return _ABSENT
+            node = node._get_node(part)
+        elif isinstance(node, ListConfig) and part.lstrip("-").isdigit():
+            return node  # list indices: let Hydra judge
+        else:
+            return node  # below a scalar/Any node: let Hydra judge
+    return node
+
+
+def _explain(exc: BaseException) -> str:
+    """One line from a Hydra/OmegaConf exception chain: the override and the real cause."""
+    head = _line(exc)
+    cause = exc.__cause__ or exc.__context__
+    if cause is None:
+        return head
+    detail = _line(cause, lines=1)
+    full_key = getattr(cause, "full_key", None)
+    if full_key and f"'{full_key}'" not in detail:
+        detail = f"{detail} (key '{full_key}')"
+    return f"{head}: {detail}" if detail not in head else head
+
+
+def _line(exc: BaseException, *, lines: int = 2) -> str:
+    """The first lines of a message, joined: Hydra puts the hint on the second line."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = [line for line in text if not line.startswith(("full_key:", "object_type=", "reference_type="))]
+    return " ".join(text[:lines]) if text else type(exc).__name__

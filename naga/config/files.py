@@ -1,0 +1,206 @@
+"""``--config FILE`` and ``--experiment NAME``: YAML files layered over the class defaults.
+
+A multi-stage file holds one section per experiment. A top-level ``defaults:`` list
+names sections composed under every experiment, and a section may have its own
+``defaults:`` list (recursively). Interpolations in a section may reference top-level
+keys of the file; those are resolved against the file, since the file's other keys do
+not become part of the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.errors import ConfigError, did_you_mean
+
+DEFAULTS_KEY = "defaults"
+_SUFFIXES = (".yml", ".yaml")
+
+
+def load_files(paths: Sequence[str | Path]) -> Any:
+    """Load and merge YAML files in order (later files win). Errors name the file."""
+    from omegaconf import OmegaConf
+
+    merged = OmegaConf.create({})
+    for raw in paths:
+        path = Path(raw)
+        if path.suffix not in _SUFFIXES:
+            raise ConfigError(f"--config {raw}: expected a .yml or .yaml file")
+        if not path.is_file():
+            raise ConfigError(f"--config {raw}: no such file (paths are relative to {Path.cwd()})")
+        loaded = _load_yaml(path)
+        merged = OmegaConf.merge(merged, loaded)
+    return merged
+
+
+def _load_yaml(path: Path) -> Any:
+    import yaml
+    from omegaconf import DictConfig, OmegaConf
+
+    try:
+        loaded = OmegaConf.load(path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"--config {path}: invalid YAML{where}: {problem}") from exc
+    except Exception as exc:  # OmegaConf rejects e.g. non-string keys
+        raise ConfigError(f"--config {path}: cannot be read as a config: {_line(exc)}") from exc
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"--config {path}: the file must hold a mapping of keys, not a list")
+    return loaded
+
+
+def layer_files(base: Any, paths: Sequence[str | Path], experiment: str | None) -> Any:
+    """Return ``base`` (struct DictConfig) with the files, or one experiment of them, merged in."""
+    from omegaconf import OmegaConf
+
+    if not paths:
+        if experiment:
+            raise ConfigError(f"--experiment {experiment}: needs --config FILE holding that section")
+        return base
+    files = load_files(paths)
+    label = ", ".join(str(p) for p in paths)
+    if experiment:
+        layer = _experiment_layer(files, experiment, label, base)
+    else:
+        layer = _plain_layer(files, label, base)
+    merged = _merge(base, layer, label)
+    _resolve_against_file(merged, files)
+    OmegaConf.set_struct(merged, True)
+    return merged
+
+
+def _plain_layer(files: Any, label: str, base: Any) -> Any:
+    """The whole file, minus its ``defaults:`` which are composed first."""
+    from omegaconf import OmegaConf
+
+    defaults = _defaults_of(files, "the file top level", label)
+    experiments = [name for name in _sections(files, base) if name not in defaults]
+    if experiments:
+        raise ConfigError(
+            f"--config {label} holds experiment sections; pick one with --experiment NAME "
+            f"(available experiments: {', '.join(experiments)})"
+        )
+    layer = OmegaConf.create({})
+    for name in defaults:
+        layer = OmegaConf.merge(layer, _compose_section(files, name, label, ()))
+    own = {k: files._get_node(k) for k in files if k != DEFAULTS_KEY and k not in defaults}
+    return OmegaConf.merge(layer, OmegaConf.create(own))
+
+
+def _experiment_layer(files: Any, experiment: str, label: str, base: Any) -> Any:
+    from omegaconf import OmegaConf
+
+    if OmegaConf.select(files, experiment, default=None) is None:
+        raise ConfigError(
+            f"--experiment {experiment}: no such section in {label}."
+            + did_you_mean(experiment, _sections(files, base), what="experiments")
+        )
+    layer = OmegaConf.create({})
+    for name in _defaults_of(files, "the file top level", label):
+        layer = OmegaConf.merge(layer, _compose_section(files, name, label, ()))
+    return OmegaConf.merge(layer, _compose_section(files, experiment, label, ()))
+
+
+def _compose_section(files: Any, name: str, label: str, stack: tuple[str, ...]) -> Any:
+    from omegaconf import DictConfig, OmegaConf
+
+    if name in stack:
+        loop = " -> ".join([*stack, name])
+        raise ConfigError(f"--config {label}: defaults form a cycle: {loop}; remove one of them")
+    node = OmegaConf.select(files, name, default=None)
+    if node is None:
+        owner = f"section '{stack[-1]}'" if stack else "the top-level defaults"
+        raise ConfigError(
+            f"--config {label}: {owner} names unknown section '{name}'."
+            + did_you_mean(name, [str(k) for k in files if k != DEFAULTS_KEY], what="sections")
+        )
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"--config {label}: section '{name}' must be a mapping of keys")
+    result = OmegaConf.create({})
+    for parent in _defaults_of(node, f"section '{name}'", label):
+        result = OmegaConf.merge(result, _compose_section(files, parent, label, (*stack, name)))
+    own = OmegaConf.create({k: node._get_node(k) for k in node if k != DEFAULTS_KEY})
+    return OmegaConf.merge(result, own)
+
+
+def _defaults_of(node: Any, owner: str, label: str) -> list[str]:
+    from omegaconf import ListConfig
+
+    if DEFAULTS_KEY not in node:
+        return []
+    value = node._get_node(DEFAULTS_KEY)
+    if not isinstance(value, ListConfig) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"--config {label}: `defaults` of {owner} must be a list of section names")
+    return list(value)
+
+
+def _sections(files: Any, base: Any) -> list[str]:
+    from omegaconf import OmegaConf
+
+    return sorted(
+        str(k) for k in files if k != DEFAULTS_KEY and k not in base and OmegaConf.is_dict(files[k])
+    )
+
+
+def _merge(base: Any, layer: Any, label: str) -> Any:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+    try:
+        return OmegaConf.merge(base, layer)
+    except ConfigKeyError as exc:
+        key = str(getattr(exc, "full_key", "") or "")
+        known = [str(k) for k in base]
+        raise ConfigError(
+            f"--config {label}: unknown key '{key}' (not in {_type_name(base)})."
+            + did_you_mean(key.split(".")[-1], known, what="keys")
+        ) from exc
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        where = f" key '{key}':" if key else ""
+        raise ConfigError(f"--config {label}:{where} {_line(exc)}") from exc
+
+
+def _resolve_against_file(merged: Any, files: Any) -> None:
+    """Resolve interpolations that point at top-level keys of the file, not of the config."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+    from omegaconf.errors import InterpolationKeyError
+
+    def visit(node: Any) -> None:
+        keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+        for key in keys:
+            child = node._get_node(key)
+            if isinstance(child, (DictConfig, ListConfig)):
+                visit(child)
+            elif OmegaConf.is_interpolation(node, key):
+                try:
+                    node[key]
+                except InterpolationKeyError:
+                    probe = OmegaConf.create(
+                        {**OmegaConf.to_container(files), "_naga_probe": child._value()}
+                    )
+                    try:
+                        node[key] = probe._naga_probe
+                    except Exception:  # noqa: BLE001 - still unresolvable: reported at run time
+                        pass
+                except Exception:  # noqa: BLE001 - resolvers needing a run context (hydra:, now:)
+                    pass
+
+    OmegaConf.set_struct(merged, False)
+    visit(merged)
+
+
+def _type_name(cfg: Any) -> str:
+    from omegaconf import OmegaConf
+
+    kind = OmegaConf.get_type(cfg)
+    return kind.__name__ if kind not in (dict, None) else "the config"
+
+
+def _line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

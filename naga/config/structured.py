@@ -1,0 +1,204 @@
+"""Turn the config objects users write into OmegaConf structured configs.
+
+Accepted: plain classes with class attributes (annotations optional: types are inferred
+from the defaults), nested plain classes or instances (sub-nodes), dataclasses, attrs
+classes, dicts, DictConfig, and instances of any of these (instance attributes override
+class defaults). A plain class is turned into a generated dataclass, so OmegaConf does
+the type checking and typo detection exactly as it does for hand-written dataclasses,
+and Hydra's compose sees the same structured node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import pathlib
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from naga.errors import ConfigError
+
+_SCALARS = (bool, int, float, str, bytes, pathlib.Path, enum.Enum)
+_generated: dict[type, type] = {}
+
+
+def to_structured(obj: Any) -> Any:
+    """Return ``obj`` as a struct-mode OmegaConf ``DictConfig``.
+
+    Args:
+        obj: A config class, an instance of one, a dataclass/attrs class or instance, a
+            dict or a DictConfig.
+
+    Returns:
+        A new DictConfig in struct mode (unknown keys raise on access and on merge).
+
+    Raises:
+        ConfigError: A value cannot be held by a config; the message names the attribute.
+    """
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    name = getattr(obj, "__name__", type(obj).__name__)
+    try:
+        if isinstance(obj, DictConfig):
+            cfg = obj.copy()
+        elif isinstance(obj, Mapping):
+            _check_value(name, dict(obj))
+            cfg = OmegaConf.create(dict(obj))
+        elif _is_native_structured(obj):
+            cfg = OmegaConf.structured(obj)
+        elif inspect.isclass(obj):
+            cfg = OmegaConf.structured(dataclass_for(obj))
+        else:
+            cfg = _from_instance(obj)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"{name}: {_first_line(exc)}") from exc
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def dataclass_for(cls: type) -> type:
+    """Return (and cache) the dataclass generated for a plain config class."""
+    if _is_native_structured(cls):
+        return cls
+    cached = _generated.get(cls)
+    if cached is not None:
+        return cached
+    fields = [_field(cls.__name__, attr, value, hint) for attr, value, hint in _public_attrs(cls)]
+    generated = dataclasses.make_dataclass(cls.__name__, fields)
+    generated.__module__ = cls.__module__
+    generated.__qualname__ = cls.__qualname__
+    _generated[cls] = generated
+    return generated
+
+
+def _is_native_structured(obj: Any) -> bool:
+    cls = obj if inspect.isclass(obj) else type(obj)
+    return dataclasses.is_dataclass(cls) or hasattr(cls, "__attrs_attrs__")
+
+
+def _public_attrs(cls: type) -> list[tuple[str, Any, Any]]:
+    """(name, default, annotation) for the config attributes of ``cls`` and its bases."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # base classes first, so subclasses win
+        hints = klass.__dict__.get("__annotations__", {})
+        for attr, hint in hints.items():
+            if not attr.startswith("_"):
+                found[attr] = (klass.__dict__.get(attr, dataclasses.MISSING), hint)
+        for attr, value in vars(klass).items():
+            if attr.startswith("_") or _is_member(klass, value):
+                continue
+            found[attr] = (value, hints.get(attr, found.get(attr, (None, None))[1]))
+    return [(attr, value, hint) for attr, (value, hint) in found.items()]
+
+
+def _is_member(klass: type, value: Any) -> bool:
+    """True for methods, properties and descriptors: behaviour, not configuration."""
+    if isinstance(value, (property, staticmethod, classmethod)):
+        return True
+    # A function *defined* in the class body is a method; a function assigned from
+    # elsewhere (a lambda, len, a helper) is a value the user wants stored: an error later.
+    return inspect.isfunction(value) and value.__qualname__ == f"{klass.__qualname__}.{value.__name__}"
+
+
+def _instance_values(obj: Any) -> dict[str, Any]:
+    """Public instance attributes; nested config instances become DictConfigs."""
+    values = {}
+    for attr, value in vars(obj).items():
+        if attr.startswith("_"):
+            continue
+        if _looks_like_config_instance(value) or (
+            _is_native_structured(value) and not inspect.isclass(value)
+        ):
+            value = to_structured(value)
+        else:
+            _check_value(f"{type(obj).__name__}.{attr}", value)
+        values[attr] = value
+    return values
+
+
+def _from_instance(obj: Any) -> Any:
+    """Class defaults first, then the instance's own attributes (which may add keys)."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.structured(dataclass_for(type(obj)))
+    values = _instance_values(obj)
+    if values:
+        OmegaConf.set_struct(cfg, False)
+        cfg = OmegaConf.merge(cfg, values)
+    return cfg
+
+
+def _field(owner: str, attr: str, value: Any, hint: Any) -> tuple[str, Any, Any]:
+    where = f"{owner}.{attr}"
+    if value is dataclasses.MISSING:
+        return (attr, hint, dataclasses.field(default="???"))
+    if inspect.isclass(value) and not issubclass(value, enum.Enum):
+        nested = dataclass_for(value)
+        return (attr, hint or nested, dataclasses.field(default_factory=nested))
+    if _is_native_structured(value):
+        return (attr, hint or type(value), dataclasses.field(default_factory=lambda: _copy(value)))
+    if _looks_like_config_instance(value):
+        nested = dataclass_for(type(value))
+        known = {f.name for f in dataclasses.fields(nested)}
+        overrides = {k: v for k, v in _instance_values(value).items() if k in known}
+        return (attr, hint or nested, dataclasses.field(default_factory=lambda: nested(**_copy(overrides))))
+    _check_value(where, value)
+    if isinstance(value, (list, tuple)):
+        frozen = list(value)
+        return (attr, hint or list[Any], dataclasses.field(default_factory=lambda: _copy(frozen)))
+    if isinstance(value, dict):
+        frozen_map = dict(value)
+        return (attr, hint or dict[str, Any], dataclasses.field(default_factory=lambda: _copy(frozen_map)))
+    if value is None:
+        return (attr, hint or Optional[Any], dataclasses.field(default=None))  # noqa: UP045
+    inferred = pathlib.Path if isinstance(value, pathlib.Path) else type(value)
+    return (attr, hint or inferred, dataclasses.field(default=value))
+
+
+def _looks_like_config_instance(value: Any) -> bool:
+    """An instance of a plain user class used as a sub-config (``model = Model()``)."""
+    cls = type(value)
+    return (
+        not isinstance(value, (*_SCALARS, list, tuple, dict, type(None)))
+        and cls.__module__ not in ("builtins",)
+        and hasattr(value, "__dict__")
+        and not callable(value)
+        and all(not k.startswith("__") for k in vars(value))
+        and _public_attrs(cls) != []
+    )
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def _check_value(where: str, value: Any) -> None:
+    if value is None or isinstance(value, _SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_value(f"{where}[{index}]", item)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, enum.Enum, bool, float)):
+                raise ConfigError(f"{where}: dict key {key!r} of type {type(key).__name__} cannot be stored in a config; use str keys")
+            _check_value(f"{where}.{key}", item)
+        return
+    if _is_native_structured(value):
+        return
+    kind = "a function" if callable(value) else f"a {type(value).__name__} object"
+    raise ConfigError(
+        f"{where}: {kind} cannot be stored in a config (allowed: int, float, bool, str, None, "
+        "Path, Enum, lists, dicts, nested config classes); store a name or path instead, "
+        "or rename it with a leading underscore to keep it out of the config"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
