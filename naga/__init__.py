@@ -44,6 +44,7 @@ def __dir__() -> list[str]:
 
 # A YAML config may use ${runlock_data:...} before any naga tool ran; if OmegaConf is
 # already loaded, registering the resolvers now is free (otherwise naga does it on first use).
-if "omegaconf" in sys.modules and __import__("importlib.util").util.find_spec("naga.lock.resolvers"):  # noqa: E501
+if "omegaconf" in sys.modules and __import__("importlib.util").util.find_spec(
+    "naga.lock.resolvers"
+):
     import_module("naga.lock.resolvers").register_resolvers()  # TODO(lead): drop guard below
-

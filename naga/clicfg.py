@@ -60,10 +60,14 @@ def clicfg(
 class Command:
     """The callable that ``@clicfg`` puts in place of the function."""
 
-    def __init__(self, function: Callable[..., Any], *, config_class: Any, track_code: bool) -> None:
+    def __init__(
+        self, function: Callable[..., Any], *, config_class: Any, track_code: bool
+    ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
-        self.config_class = config_class if config_class is not None else _annotated_config(function)
+        self.config_class = (
+            config_class if config_class is not None else _annotated_config(function)
+        )
         self.track_code = track_code
 
     def __call__(self, *args: Any, **overrides: Any) -> Any:
@@ -82,7 +86,6 @@ class Command:
         Raises:
             ConfigError: An override names an unknown key or has the wrong type.
         """
-        from naga.config.structured import to_structured
         from naga.launch.job import run_job
 
         base = self._typed_base(cfg)
@@ -191,28 +194,88 @@ class Command:
             usage="%(prog)s [options] [key=value ...]",
         )
         add = parser.add_argument
-        add("overrides", nargs="*", metavar="key=value",
-            help="Hydra override: a.b=1, +new=1, ++k=1, ~k, lists [1,2], null, ${...}")
-        add("-o", "--override", action="append", nargs="+", metavar="KEY=VALUE",
-            help="override(s), same grammar as the bare form")
-        add("-h", "--help", action="store_true", help="show this help and the default config, then exit")
-        add("--config", action="append", metavar="FILE",
-            help="YAML file over the defaults (.yml/.yaml; repeat to merge in order)")
-        add("--experiment", metavar="NAME", help="use section NAME (dotted path) of the --config file(s)")
+        add(
+            "overrides",
+            nargs="*",
+            metavar="key=value",
+            help="Hydra override: a.b=1, +new=1, ++k=1, ~k, lists [1,2], null, ${...}",
+        )
+        add(
+            "-o",
+            "--override",
+            action="append",
+            nargs="+",
+            metavar="KEY=VALUE",
+            help="override(s), same grammar as the bare form",
+        )
+        add(
+            "-h",
+            "--help",
+            action="store_true",
+            help="show this help and the default config, then exit",
+        )
+        add(
+            "--config",
+            action="append",
+            metavar="FILE",
+            help="YAML file over the defaults (.yml/.yaml; repeat to merge in order)",
+        )
+        add(
+            "--experiment",
+            metavar="NAME",
+            help="use section NAME (dotted path) of the --config file(s)",
+        )
         add("--cfg", action="store_true", help="print the fully resolved config and exit")
-        add("-m", "--multirun", action="store_true",
-            help="sweep: one job per combination of comma-separated values, range(), choice(), glob()")
-        add("--tasks", metavar="FILE", help="one job per value (.txt lines) or item (.yaml/.json list)")
-        add("--task_to", "--task-to", dest="task_to", metavar="KEY", help="config key each task sets")
-        add("--tasks-key", "--tasks_key", dest="tasks_key", metavar="KEY",
-            help="take the task list from this config key")
-        add("--n_jobs", "--n-jobs", dest="n_jobs", type=_positive_int, metavar="N",
-            help="run N jobs at once (joblib launcher)")
-        add("--slurm_config", "--slurm-config", dest="slurm_config", metavar="FILE",
-            help="submit jobs to Slurm with the parameters in FILE (submitit launcher)")
-        add("--skip-completed", "--skip_completed", dest="skip_completed", action="store_true",
-            help="in a sweep, skip jobs whose run.lock is completed with the same config and code")
-        add("--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)")
+        add(
+            "-m",
+            "--multirun",
+            action="store_true",
+            help="sweep: one job per combination (a=1,2 b=x,y), range(), choice(), glob()",
+        )
+        add(
+            "--tasks",
+            metavar="FILE",
+            help="one job per value (.txt lines) or item (.yaml/.json list)",
+        )
+        add(
+            "--task_to",
+            "--task-to",
+            dest="task_to",
+            metavar="KEY",
+            help="config key each task sets",
+        )
+        add(
+            "--tasks-key",
+            "--tasks_key",
+            dest="tasks_key",
+            metavar="KEY",
+            help="take the task list from this config key",
+        )
+        add(
+            "--n_jobs",
+            "--n-jobs",
+            dest="n_jobs",
+            type=_positive_int,
+            metavar="N",
+            help="run N jobs at once (joblib launcher)",
+        )
+        add(
+            "--slurm_config",
+            "--slurm-config",
+            dest="slurm_config",
+            metavar="FILE",
+            help="submit jobs to Slurm with the parameters in FILE (submitit launcher)",
+        )
+        add(
+            "--skip-completed",
+            "--skip_completed",
+            dest="skip_completed",
+            action="store_true",
+            help="in a sweep, skip jobs whose run.lock is completed with the same config and code",
+        )
+        add(
+            "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
+        )
         return parser
 
 
@@ -305,7 +368,7 @@ def _called_as_script() -> bool:
     if frame is None or frame.f_globals.get("__name__") != "__main__":
         return False
     try:
-        return os.path.samefile(frame.f_code.co_filename, sys.argv[0])
+        return Path(frame.f_code.co_filename).samefile(sys.argv[0])
     except OSError:
         return False
 

@@ -80,7 +80,9 @@ def compose(base: Any, overrides: Sequence[str]) -> Any:
     GlobalHydra.instance().clear()
     try:
         with initialize(version_base="1.3", config_path=None):
-            cfg = hydra_compose(config_name=name, overrides=list(overrides), return_hydra_config=True)
+            cfg = hydra_compose(
+                config_name=name, overrides=list(overrides), return_hydra_config=True
+            )
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise ConfigError(_explain(exc)) from exc
     finally:
@@ -95,7 +97,7 @@ def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
     """Every key path of a DictConfig (``a``, ``a.b``, ...), without resolving values."""
     from omegaconf import DictConfig
 
-    for key in cfg.keys():
+    for key in cfg:
         path = f"{prefix}{key}"
         yield path
         child = cfg._get_node(key)
@@ -135,5 +137,9 @@ def _explain(exc: BaseException) -> str:
 def _line(exc: BaseException, *, lines: int = 2) -> str:
     """The first lines of a message, joined: Hydra puts the hint on the second line."""
     text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = [line for line in text if not line.startswith(("full_key:", "object_type=", "reference_type="))]
+    text = [
+        line
+        for line in text
+        if not line.startswith(("full_key:", "object_type=", "reference_type="))
+    ]
     return " ".join(text[:lines]) if text else type(exc).__name__

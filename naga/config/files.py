@@ -9,6 +9,7 @@ not become part of the config.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def layer_files(base: Any, paths: Sequence[str | Path], experiment: str | None) 
 
     if not paths:
         if experiment:
-            raise ConfigError(f"--experiment {experiment}: needs --config FILE holding that section")
+            raise ConfigError(
+                f"--experiment {experiment}: needs --config FILE holding that section"
+            )
         return base
     files = load_files(paths)
     label = ", ".join(str(p) for p in paths)
@@ -134,7 +137,9 @@ def _defaults_of(node: Any, owner: str, label: str) -> list[str]:
         return []
     value = node._get_node(DEFAULTS_KEY)
     if not isinstance(value, ListConfig) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"--config {label}: `defaults` of {owner} must be a list of section names")
+        raise ConfigError(
+            f"--config {label}: `defaults` of {owner} must be a list of section names"
+        )
     return list(value)
 
 
@@ -157,7 +162,7 @@ def _merge(base: Any, layer: Any, label: str) -> Any:
         known = [str(k) for k in base]
         raise ConfigError(
             f"--config {label}: unknown key '{key}' (not in {_type_name(base)})."
-            + did_you_mean(key.split(".")[-1], known, what="keys")
+            + did_you_mean(key.rsplit(".", maxsplit=1)[-1], known, what="keys")
         ) from exc
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None)
@@ -183,11 +188,10 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
                     probe = OmegaConf.create(
                         {**OmegaConf.to_container(files), "_naga_probe": child._value()}
                     )
-                    try:
+                    # Still unresolvable: reported with its key when the config is resolved.
+                    with contextlib.suppress(Exception):
                         node[key] = probe._naga_probe
-                    except Exception:  # noqa: BLE001 - still unresolvable: reported at run time
-                        pass
-                except Exception:  # noqa: BLE001 - resolvers needing a run context (hydra:, now:)
+                except Exception:  # needs a run context (hydra:, now:): resolved later
                     pass
 
     OmegaConf.set_struct(merged, False)

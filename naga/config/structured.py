@@ -82,7 +82,7 @@ def _public_attrs(cls: type) -> list[tuple[str, Any, Any]]:
     """(name, default, annotation) for the config attributes of ``cls`` and its bases."""
     found: dict[str, tuple[Any, Any]] = {}
     for klass in reversed(cls.__mro__[:-1]):  # base classes first, so subclasses win
-        hints = klass.__dict__.get("__annotations__", {})
+        hints = inspect.get_annotations(klass)
         for attr, hint in hints.items():
             if not attr.startswith("_"):
                 found[attr] = (klass.__dict__.get(attr, dataclasses.MISSING), hint)
@@ -99,7 +99,9 @@ def _is_member(klass: type, value: Any) -> bool:
         return True
     # A function *defined* in the class body is a method; a function assigned from
     # elsewhere (a lambda, len, a helper) is a value the user wants stored: an error later.
-    return inspect.isfunction(value) and value.__qualname__ == f"{klass.__qualname__}.{value.__name__}"
+    return (
+        inspect.isfunction(value) and value.__qualname__ == f"{klass.__qualname__}.{value.__name__}"
+    )
 
 
 def _instance_values(obj: Any) -> dict[str, Any]:
@@ -111,10 +113,10 @@ def _instance_values(obj: Any) -> dict[str, Any]:
         if _looks_like_config_instance(value) or (
             _is_native_structured(value) and not inspect.isclass(value)
         ):
-            value = to_structured(value)
+            values[attr] = to_structured(value)
         else:
             _check_value(f"{type(obj).__name__}.{attr}", value)
-        values[attr] = value
+            values[attr] = value
     return values
 
 
@@ -143,14 +145,22 @@ def _field(owner: str, attr: str, value: Any, hint: Any) -> tuple[str, Any, Any]
         nested = dataclass_for(type(value))
         known = {f.name for f in dataclasses.fields(nested)}
         overrides = {k: v for k, v in _instance_values(value).items() if k in known}
-        return (attr, hint or nested, dataclasses.field(default_factory=lambda: nested(**_copy(overrides))))
+        return (
+            attr,
+            hint or nested,
+            dataclasses.field(default_factory=lambda: nested(**_copy(overrides))),
+        )
     _check_value(where, value)
     if isinstance(value, (list, tuple)):
         frozen = list(value)
         return (attr, hint or list[Any], dataclasses.field(default_factory=lambda: _copy(frozen)))
     if isinstance(value, dict):
         frozen_map = dict(value)
-        return (attr, hint or dict[str, Any], dataclasses.field(default_factory=lambda: _copy(frozen_map)))
+        return (
+            attr,
+            hint or dict[str, Any],
+            dataclasses.field(default_factory=lambda: _copy(frozen_map)),
+        )
     if value is None:
         return (attr, hint or Optional[Any], dataclasses.field(default=None))  # noqa: UP045
     inferred = pathlib.Path if isinstance(value, pathlib.Path) else type(value)
@@ -186,7 +196,10 @@ def _check_value(where: str, value: Any) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, (str, int, enum.Enum, bool, float)):
-                raise ConfigError(f"{where}: dict key {key!r} of type {type(key).__name__} cannot be stored in a config; use str keys")
+                raise ConfigError(
+                    f"{where}: dict key {key!r} of type {type(key).__name__} cannot be stored "
+                    "in a config; use str keys"
+                )
             _check_value(f"{where}.{key}", item)
         return
     if _is_native_structured(value):

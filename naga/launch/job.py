@@ -46,11 +46,31 @@ def resolve_once(cfg: Any) -> Any:
     try:
         OmegaConf.resolve(resolved)
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None)
+        key = getattr(exc, "full_key", None) or _first_unresolvable(cfg)
         where = f"config key '{key}': " if key else ""
         message = str(exc).strip().splitlines()[0]
         raise ConfigError(f"{where}{message}") from exc
     return resolved
+
+
+def _first_unresolvable(cfg: Any, prefix: str = "") -> str | None:
+    """The dotted key of the first value that fails to resolve (OmegaConf may not say)."""
+    from omegaconf import DictConfig, ListConfig
+
+    keys = cfg.keys() if isinstance(cfg, DictConfig) else range(len(cfg))
+    for key in keys:
+        path = f"{prefix}{key}"
+        child = cfg._get_node(key)
+        if isinstance(child, (DictConfig, ListConfig)):
+            found = _first_unresolvable(child, f"{path}.")
+            if found:
+                return found
+            continue
+        try:
+            cfg[key]
+        except Exception:
+            return path
+    return None
 
 
 def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:

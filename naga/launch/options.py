@@ -16,7 +16,9 @@ class SweepOptions:
     tasks_key: str | None = None  # --tasks-key KEY: take the task list from the config itself
     n_jobs: int | None = None  # --n_jobs N: run N jobs at once with the joblib launcher
     slurm_config: Path | None = None  # --slurm_config FILE: submit to Slurm with these parameters
-    skip_completed: bool = False  # --skip-completed: only run jobs without a matching completed run.lock
+    skip_completed: bool = (
+        False  # --skip-completed: only run jobs without a matching completed run.lock
+    )
 
     @property
     def is_sweep(self) -> bool:

@@ -1,0 +1,55 @@
+"""Entry point of the ``naga`` command.
+
+Each subcommand lives in ``naga/commands/<name>.py`` and exposes two functions:
+``add_parser(subparsers)`` (declare its flags; must stay cheap: no heavy imports) and
+``run(args) -> int`` (do the work; heavy imports go here). User mistakes raise
+``NagaError`` and are printed here as one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from naga import __version__
+from naga.errors import NagaError
+
+SUBCOMMANDS = ("show", "ls", "diff", "verify", "lineage", "rerun", "gc", "log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="naga",
+        description="See, compare, verify, re-create and log runs from their run.lock files.",
+    )
+    parser.add_argument("--version", action="version", version=f"naga {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = import_module(f"naga.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"naga.commands.{name}":
+                raise
+            continue  # subcommand not built yet
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = import_module(f"naga.commands.{args.command}")
+    try:
+        return int(module.run(args) or 0)
+    except NagaError as exc:
+        print(f"naga {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"naga {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
