@@ -154,7 +154,7 @@ class Command:
             from naga.config.compose import compose
             from naga.launch.job import resolve_once
 
-            cfg = resolve_once(compose(base, [*overrides, f"hydra.job.name={_job_name(self)}"]))
+            cfg = resolve_once(compose(base, overrides, job_name=_job_name(self)))
         except NagaError as exc:
             _fail(parser.prog, exc)
         from naga.launch.job import run_job

@@ -61,12 +61,38 @@ def parse_overrides(base: Any, overrides: Sequence[str], *, sweep_allowed: bool)
     return parsed
 
 
-def compose(base: Any, overrides: Sequence[str]) -> Any:
+def compose(base: Any, overrides: Sequence[str], *, job_name: str | None = None) -> Any:
     """Compose ``base`` with ``overrides`` exactly as Hydra would; returns a struct DictConfig.
 
-    Hydra's own config (``hydra.*``) is composed too and installed as the current
-    ``HydraConfig``, so ``${hydra:...}`` interpolations work, then removed from the result.
+    Overrides are parsed by Hydra's parser and applied by the same Hydra routine that its
+    compose API uses. Hydra's own config tree (launchers, logging, ...) is only composed
+    when the run needs it: a ``hydra.*`` override or a ``${hydra:...}`` interpolation.
+    It is then installed as the current ``HydraConfig`` and removed from the result.
     """
+    parsed = parse_overrides(base, overrides, sweep_allowed=False)
+    if any(o.is_hydra_override() for o in parsed) or _mentions_hydra(base, overrides):
+        return _compose_with_hydra(base, overrides, job_name)
+    return _apply(base, parsed)
+
+
+def _apply(base: Any, parsed: list[Any]) -> Any:
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.utils import setup_globals
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    setup_globals()  # Hydra's resolvers: ${now:...}, ${python_version:...}
+    cfg = base.copy()
+    OmegaConf.set_struct(cfg, True)
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(_explain(exc)) from exc
+    return cfg
+
+
+def _compose_with_hydra(base: Any, overrides: Sequence[str], job_name: str | None) -> Any:
     from hydra import compose as hydra_compose
     from hydra import initialize
     from hydra.core.global_hydra import GlobalHydra
@@ -75,13 +101,13 @@ def compose(base: Any, overrides: Sequence[str]) -> Any:
     from omegaconf import open_dict
     from omegaconf.errors import OmegaConfBaseException
 
-    parse_overrides(base, overrides, sweep_allowed=False)
     name = primary_config_name(base)
+    extra = [f"hydra.job.name={job_name}"] if job_name else []
     GlobalHydra.instance().clear()
     try:
         with initialize(version_base="1.3", config_path=None):
             cfg = hydra_compose(
-                config_name=name, overrides=list(overrides), return_hydra_config=True
+                config_name=name, overrides=[*overrides, *extra], return_hydra_config=True
             )
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise ConfigError(_explain(exc)) from exc
@@ -91,6 +117,13 @@ def compose(base: Any, overrides: Sequence[str]) -> Any:
     with open_dict(cfg):
         del cfg["hydra"]
     return cfg
+
+
+def _mentions_hydra(base: Any, overrides: Sequence[str]) -> bool:
+    from omegaconf import OmegaConf
+
+    text = f"{OmegaConf.to_container(base, resolve=False)} {' '.join(overrides)}"
+    return "${hydra:" in text
 
 
 def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
