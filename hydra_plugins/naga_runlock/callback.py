@@ -1,0 +1,67 @@
+"""The run.lock callback: thin; naga's lock code is imported when a job starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+_LAUNCHERS = {
+    "BasicLauncher": "basic",
+    "JoblibLauncher": "joblib",
+    "LocalLauncher": "submitit_local",
+    "SlurmLauncher": "submitit_slurm",
+}
+
+
+class RunLockCallback(Callback):
+    """Write ``<job output dir>/run.lock`` for every job of a plain Hydra app.
+
+    The record holds the job's resolved config, its status (completed/failed with the
+    error), times, the launcher (multirun) and the git state of the app's repository.
+    It is written in the job's own process, so loky workers and Slurm nodes write theirs.
+
+    Args:
+        track_code: Record the git state of the app's repository.
+        lock_name: File name of the receipt in each job's output directory.
+    """
+
+    def __init__(self, track_code: bool = True, lock_name: str = "run.lock") -> None:
+        self.track_code = track_code
+        self.lock_name = lock_name
+        self._runs: dict[str, Any] = {}
+
+    def on_job_start(self, config: Any, *, task_function: Any = None, **kwargs: Any) -> None:
+        """Open the job's run (its start time and command are recorded at the end)."""
+        from naga.lock.session import start_run
+
+        output_dir = Path(str(config.hydra.runtime.output_dir))
+        mode = str(config.hydra.get("mode") or "")
+        launcher = None
+        if mode.endswith("MULTIRUN"):
+            target = str(config.hydra.launcher.get("_target_", ""))
+            cls = target.rsplit(".", 1)[-1]
+            launcher = _LAUNCHERS.get(cls, cls or None)
+        self._runs[str(output_dir)] = start_run(
+            lock_path=output_dir / self.lock_name, function=task_function, launcher=launcher
+        )
+
+    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
+        """Write the job's run.lock: resolved config, status, error, git state."""
+        from hydra.core.utils import JobStatus
+
+        from naga.lock.session import finish_run
+
+        ctx = self._runs.pop(str(config.hydra.runtime.output_dir), None)
+        if ctx is None:
+            return
+        failed = job_return.status == JobStatus.FAILED
+        error = job_return._return_value if failed else None  # `.return_value` would raise it
+        finish_run(
+            ctx,
+            config=job_return.cfg,
+            status="failed" if failed else "completed",
+            error=error if isinstance(error, BaseException) else None,
+            track_code=self.track_code,
+        )

@@ -1,0 +1,1 @@
+"""The ``naga`` console script: one module per subcommand."""

@@ -1,0 +1,276 @@
+"""Find, read and take apart run.lock files for the ``naga`` subcommands.
+
+Every subcommand starts from a RUN argument (a run directory or a run.lock file) or from
+directories to search; this module turns those into :class:`Run` objects and raises one-line
+``LockError`` messages when the input is not a readable run.lock of a known format version.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from naga.errors import LockError
+
+LOCK_NAME = "run.lock"
+SUPPORTED_VERSIONS = (1,)
+STATUSES = ("running", "completed", "failed", "interrupted")
+
+# Directories that never hold runs but can be huge: walking them would make `naga ls` slow.
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run.lock read from disk.
+
+    Attributes:
+        path: The run.lock file (absolute).
+        lock: Its parsed content.
+    """
+
+    path: Path
+    lock: dict[str, Any]
+
+    @property
+    def dir(self) -> Path:
+        """The directory holding the run.lock (the run's save_dir)."""
+        return self.path.parent
+
+    @property
+    def run_id(self) -> str:
+        return str(self.lock.get("run_id") or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.lock.get("status") or "unknown")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        config = self.lock.get("config")
+        return config if isinstance(config, dict) else {}
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Return a mapping section (``repos``, ``data``, ``prevs``, ``upstream``), or ``{}``."""
+        value = self.lock.get(name)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def cwd(self) -> Path:
+        """The working directory the run was started from (relative data paths start here)."""
+        cwd = self.lock.get("cwd")
+        return Path(cwd) if cwd else self.dir
+
+    def when(self) -> datetime | None:
+        """The finish time (or the start time while running), for sorting newest first."""
+        return parse_time(self.lock.get("finished_at")) or parse_time(self.lock.get("started_at"))
+
+    def display(self, base: Path | None = None) -> str:
+        """The run directory as a short path: relative to ``base`` (default: cwd) when below it."""
+        return display_path(self.dir, base)
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """Show ``path`` relative to ``base`` (default: the current directory) when it is below it."""
+    base = (base or Path.cwd()).resolve()
+    try:
+        rel = path.resolve().relative_to(base)
+    except ValueError:
+        return str(path)
+    return str(rel) if str(rel) != "." else "."
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an ISO 8601 timestamp as written in run.lock; ``None`` when absent or malformed."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _yaml_load(text: str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
+def read_lock(path: Path) -> dict[str, Any]:
+    """Read and validate one run.lock file.
+
+    Args:
+        path: The run.lock file.
+
+    Returns:
+        The parsed mapping.
+
+    Raises:
+        LockError: The file cannot be read, is not YAML, is not a run.lock, or has a format
+            version this naga does not know.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LockError(
+            f"cannot read {path}: {exc.strerror}; check the path and its permissions"
+        ) from exc
+    import yaml
+
+    try:
+        lock = _yaml_load(text)
+    except yaml.YAMLError as exc:
+        if path.name != LOCK_NAME:
+            raise LockError(
+                f"{path} is not a run.lock (not even YAML); pass a run directory or a "
+                "run.lock written by naga.runlock()"
+            ) from exc
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise LockError(
+            f"{path} is corrupt: not valid YAML{at}; a run.lock is written by naga.runlock() "
+            "and should not be edited by hand (re-run the stage to rewrite it)"
+        ) from exc
+    if not isinstance(lock, dict) or "naga_lock" not in lock:
+        raise LockError(
+            f"{path} is not a run.lock (no 'naga_lock' format version field); "
+            "pass a run directory or a run.lock written by naga.runlock()"
+        )
+    version = lock["naga_lock"]
+    if version not in SUPPORTED_VERSIONS:
+        from naga import __version__
+
+        known = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise LockError(
+            f"{path} has run.lock format version {version!r}, but naga {__version__} reads "
+            f"version {known}; upgrade naga (pip install -U naga) to read it"
+        )
+    return lock
+
+
+def lock_file(arg: str | Path) -> Path:
+    """Resolve a RUN argument (a run directory or a run.lock file) to the run.lock path.
+
+    Raises:
+        LockError: The path does not exist or the directory holds no run.lock.
+    """
+    path = Path(arg).expanduser()
+    if not path.exists():
+        raise LockError(
+            f"run '{arg}' does not exist; pass a run directory or its run.lock "
+            "(`naga ls` lists the runs below the current directory)"
+        )
+    if path.is_dir():
+        candidate = path / LOCK_NAME
+        if not candidate.is_file():
+            raise LockError(
+                f"'{arg}' is a directory without a {LOCK_NAME}; pass a run's save_dir "
+                f"(`naga ls {arg}` lists the runs below it)"
+            )
+        path = candidate
+    return path.absolute()
+
+
+def load_run(arg: str | Path) -> Run:
+    """Load the run named by a RUN argument (a run directory or a run.lock file)."""
+    path = lock_file(arg)
+    return Run(path=path, lock=read_lock(path))
+
+
+def iter_lock_files(roots: Iterable[Path]) -> Iterator[Path]:
+    """Yield every run.lock below ``roots`` (sorted, each once), skipping VCS and venv dirs."""
+    seen: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            candidates: Iterable[Path] = [root]
+        else:
+            candidates = _walk(root)
+        for path in candidates:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield path.absolute()
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        if LOCK_NAME in filenames:
+            yield Path(dirpath) / LOCK_NAME
+
+
+def find_runs(roots: Iterable[Path], *, warn: bool = True) -> list[Run]:
+    """Load every run.lock below ``roots``; unreadable ones are reported on stderr and skipped.
+
+    Raises:
+        LockError: A root does not exist.
+    """
+    roots = list(roots)
+    for root in roots:
+        if not root.exists():
+            raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
+    runs = []
+    for path in iter_lock_files(roots):
+        try:
+            runs.append(Run(path=path, lock=read_lock(path)))
+        except LockError as exc:
+            # One broken file must not hide every other run from `naga ls`/`naga gc`.
+            if warn:
+                print(f"naga: warning: skipped {exc}", file=sys.stderr)
+    return runs
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else ``{}`` (hand-edited locks may hold anything)."""
+    return value if isinstance(value, dict) else {}
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``).
+
+    Lists stay whole values: a changed list reads better as one ``old → new`` line.
+    """
+    if not isinstance(tree, dict) or (prefix and not tree):
+        return {prefix: tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+# The run's own output directory: it differs between any two runs by construction.
+VOLATILE_CONFIG_KEYS = frozenset({"save_dir"})
+
+
+def comparable_config(run: Run) -> dict[str, Any]:
+    """The run's config as dotted keys, without the volatile top-level ``save_dir``."""
+    config = {k: v for k, v in run.config.items() if k not in VOLATILE_CONFIG_KEYS}
+    return flatten(config)
+
+
+def data_abspath(run: Run, path: str) -> Path:
+    """Resolve a recorded ``data`` path: relative paths start at the run's recorded cwd."""
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else run.cwd / candidate
+
+
+def code_state(entry: dict[str, Any]) -> tuple[str | None, str]:
+    """The commit that holds a recorded repo's code, and how to call it.
+
+    Returns:
+        ``(snapshot commit, "snapshot")`` for a dirty repo with a snapshot,
+        ``(HEAD commit, "commit")`` otherwise (``None`` on an unborn branch).
+    """
+    snapshot = entry.get("snapshot")
+    if entry.get("dirty") and isinstance(snapshot, dict) and snapshot.get("commit"):
+        return str(snapshot["commit"]), "snapshot"
+    commit = entry.get("commit")
+    return (str(commit) if commit else None), "commit"

@@ -1,0 +1,227 @@
+"""``naga diff A B``: what differs between two runs (config, code, data, lineage, environment).
+
+What is compared is decided by a field's *position* in the run.lock, never by its name:
+the top-level bookkeeping fields (timestamps, duration, run id, host, cwd, command line,
+launcher) and ``config.save_dir`` differ between any two runs by construction and are
+ignored, while every key under ``config`` -- including one a user named ``time`` -- is
+compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from naga.commands import _render as r
+from naga.commands._git import changed_files, tree_id, try_open_repo
+from naga.commands._locks import Run, code_state, comparable_config, display_path, load_run
+
+ABSENT = "(absent)"
+# Top-level fields never compared: they describe *this execution*, not what it computed.
+VOLATILE_FIELDS = (
+    "run_id",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "command",
+    "cwd",
+    "host",
+    "launcher",
+    "slurm_job_id",
+    "error",
+    "redacted",
+)
+# environment fields that name this machine rather than the software that ran.
+_VOLATILE_ENV = frozenset({"executable"})
+
+
+def add_parser(subparsers: Any) -> None:
+    """Declare ``naga diff``."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="show what differs between two runs; exit 1 when they differ",
+        description="Compare two runs: config keys, code (commits, snapshot trees), data "
+        "hashes, upstream stages, software environment. Timestamps, durations, run ids, "
+        "host, cwd, the command line and config.save_dir are ignored. Exit status: 0 when "
+        "the runs are equivalent, 1 when they differ.",
+    )
+    parser.add_argument("a", metavar="A", help="first run (directory or run.lock)")
+    parser.add_argument("b", metavar="B", help="second run (directory or run.lock)")
+    parser.add_argument(
+        "--files", action="store_true", help="list the files that differ between the code states"
+    )
+    parser.add_argument("--json", action="store_true", help="print the differences as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the differences; exit 0 when equivalent, 1 otherwise."""
+    a, b = load_run(args.a), load_run(args.b)
+    sections = compare(a, b, files=args.files)
+    if args.json:
+        print(json.dumps(sections, indent=2, ensure_ascii=False))
+        return 1 if sections else 0
+    print(f"--- {display_path(a.dir)}  (run {r.short_id(a.run_id)}, {a.status})")
+    print(f"+++ {display_path(b.dir)}  (run {r.short_id(b.run_id)}, {b.status})")
+    if not sections:
+        print(
+            "equivalent: same config, code, data, lineage and environment "
+            "(timestamps, durations, run ids, host, cwd, command line and save_dir ignored)"
+        )
+        return 0
+    for name, lines in sections.items():
+        print(name)
+        for line in lines:
+            print(f"  {line}")
+    return 1
+
+
+def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
+    """The differences between two runs, as printable lines grouped by section.
+
+    Args:
+        a: The first (old) run.
+        b: The second (new) run.
+        files: Also list the files that differ between the two code states.
+
+    Returns:
+        ``{section: [line, ...]}`` holding only sections with differences; empty when the
+        runs are equivalent.
+    """
+    sections: dict[str, list[str]] = {}
+    run_lines = []
+    if a.status != b.status:
+        run_lines.append(f"status: {a.status} → {b.status}")
+    for field in ("path", "function"):
+        old, new = _script(a).get(field), _script(b).get(field)
+        if old != new:
+            run_lines.append(f"script.{field}: {r.value(old)} → {r.value(new)}")
+    _put(sections, "run", run_lines)
+    _put(sections, "config", _mapping_lines(comparable_config(a), comparable_config(b)))
+    _put(sections, "code", _code_lines(a, b, files=files))
+    _put(sections, "data", _data_lines(a, b))
+    _put(sections, "lineage", _lineage_lines(a, b))
+    _put(sections, "environment", _env_lines(a, b))
+    return sections
+
+
+def _put(sections: dict[str, list[str]], name: str, lines: list[str]) -> None:
+    if lines:
+        sections[name] = lines
+
+
+def _script(run: Run) -> dict[str, Any]:
+    script = run.lock.get("script")
+    return script if isinstance(script, dict) else {}
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _mapping_lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    lines = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        if key not in new:
+            lines.append(f"{key}: {r.value(old[key])} → {ABSENT}")
+        elif key not in old:
+            lines.append(f"{key}: {ABSENT} → {r.value(new[key])}")
+        elif _canon(old[key]) != _canon(new[key]):
+            lines.append(f"{key}: {r.value(old[key])} → {r.value(new[key])}")
+    return lines
+
+
+def _state_label(entry: dict[str, Any]) -> str:
+    sha, kind = code_state(entry)
+    if kind == "snapshot":
+        tree = (entry.get("snapshot") or {}).get("tree")
+        return f"commit {r.short_id(entry.get('commit'))} + snapshot tree {r.short_id(tree)}"
+    if entry.get("dirty"):
+        return f"commit {r.short_id(sha)} (dirty, no snapshot)"
+    return f"commit {r.short_id(sha)}"
+
+
+def _effective_tree(entry: dict[str, Any]) -> str | None:
+    """The tree holding the code the run saw, when it can be known."""
+    sha, kind = code_state(entry)
+    if kind == "snapshot":
+        tree = (entry.get("snapshot") or {}).get("tree")
+        return str(tree) if tree else None
+    repo = try_open_repo(entry.get("root"))
+    return tree_id(repo, sha) if repo is not None and sha else None
+
+
+def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
+    old_repos, new_repos = a.section("repos"), b.section("repos")
+    lines = []
+    for key in [*old_repos, *(k for k in new_repos if k not in old_repos)]:
+        old, new = old_repos.get(key), new_repos.get(key)
+        if not isinstance(new, dict):
+            lines.append(f"{key}: {_state_label(old or {})} → {ABSENT}")
+            continue
+        if not isinstance(old, dict):
+            lines.append(f"{key}: {ABSENT} → {_state_label(new)}")
+            continue
+        old_sha, _ = code_state(old)
+        new_sha, _ = code_state(new)
+        same = old_sha == new_sha and bool(old.get("dirty")) == bool(new.get("dirty"))
+        if not same:
+            # Two commits with one tree (an amended message, a rebase) hold the same code.
+            old_tree, new_tree = _effective_tree(old), _effective_tree(new)
+            same = old_tree is not None and old_tree == new_tree
+        if not same:
+            lines.append(f"{key}: {_state_label(old)} → {_state_label(new)}")
+            if files and old_sha and new_sha:
+                lines.extend(f"    {change}" for change in _files(old, new, old_sha, new_sha))
+        old_big = {_canon(x) for x in old.get("untracked_large") or []}
+        new_big = {_canon(x) for x in new.get("untracked_large") or []}
+        if old_big != new_big:
+            lines.append(f"{key}: untracked large files differ")
+        if _canon(old.get("submodules") or {}) != _canon(new.get("submodules") or {}):
+            lines.append(f"{key}: submodules differ")
+    return lines
+
+
+def _files(old: dict[str, Any], new: dict[str, Any], old_sha: str, new_sha: str) -> list[str]:
+    for root in (new.get("root"), old.get("root")):
+        repo = try_open_repo(root)
+        if repo is None:
+            continue
+        return [str(change) for change in changed_files(repo, old_sha, new_sha)]
+    return ["(file list unavailable: the recorded repository no longer exists)"]
+
+
+def _data_lines(a: Run, b: Run) -> list[str]:
+    old = {k: (v or {}).get("hash") for k, v in a.section("data").items()}
+    new = {k: (v or {}).get("hash") for k, v in b.section("data").items()}
+    lines = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        if old.get(key, ABSENT) != new.get(key, ABSENT):
+            before = r.short_hash(old[key]) if key in old else ABSENT
+            after = r.short_hash(new[key]) if key in new else ABSENT
+            lines.append(f"{key}: {before} → {after}")
+    return lines
+
+
+def _lineage_lines(a: Run, b: Run) -> list[str]:
+    old = {k: (v or {}).get("run_id") for k, v in a.section("prevs").items()}
+    new = {k: (v or {}).get("run_id") for k, v in b.section("prevs").items()}
+    lines = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        if old.get(key, ABSENT) != new.get(key, ABSENT):
+            before = f"run {r.short_id(old[key])}" if key in old else ABSENT
+            after = f"run {r.short_id(new[key])}" if key in new else ABSENT
+            lines.append(f"{key}: {before} → {after}")
+    return lines
+
+
+def _env_lines(a: Run, b: Run) -> list[str]:
+    old_env = a.lock.get("environment") if isinstance(a.lock.get("environment"), dict) else {}
+    new_env = b.lock.get("environment") if isinstance(b.lock.get("environment"), dict) else {}
+    old = {k: v for k, v in old_env.items() if k not in _VOLATILE_ENV and k != "packages"}
+    new = {k: v for k, v in new_env.items() if k not in _VOLATILE_ENV and k != "packages"}
+    lines = _mapping_lines(old, new)
+    old_pkgs = old_env.get("packages") if isinstance(old_env.get("packages"), dict) else {}
+    new_pkgs = new_env.get("packages") if isinstance(new_env.get("packages"), dict) else {}
+    lines += [f"packages.{line}" for line in _mapping_lines(old_pkgs, new_pkgs)]
+    return lines

@@ -1,0 +1,332 @@
+"""``naga rerun RUN``: re-create a run from its run.lock and compare the outputs.
+
+Steps: check out the run's code state (its snapshot when the tree was dirty, else its
+commit) into a new, detached ``git worktree`` -- the user's HEAD, index, branches and work
+tree are left alone; verify the recorded data hashes; link the recorded inputs (data paths
+and upstream run directories) that the checkout lacks; run the recorded script with
+``sys.executable`` and the recorded config (written to a YAML and passed as ``--config``,
+with ``save_dir`` pointing into the work directory); compare every output file by blake3
+hash against the original run directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fnmatch
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from naga.commands import _render as r
+from naga.commands._git import add_worktree, has_commit, open_repo, remove_worktree
+from naga.commands._locks import (
+    LOCK_NAME,
+    Run,
+    as_dict,
+    code_state,
+    data_abspath,
+    display_path,
+    load_run,
+)
+from naga.errors import LockError, RepoError, UsageError
+
+_CHUNK = 1 << 20
+
+
+def add_parser(subparsers: Any) -> None:
+    """Declare ``naga rerun``."""
+    parser = subparsers.add_parser(
+        "rerun",
+        help="re-create a run from its run.lock in a git worktree and compare its outputs",
+        description="Check out the run's code (snapshot or commit) into a detached git "
+        "worktree, verify the recorded data hashes, run the recorded script with the "
+        "recorded config into a new save_dir, and compare the output files by hash with "
+        "the original run. Exit status: 0 identical outputs, 1 any difference or failure.",
+    )
+    parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
+    parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="where to put the checkout (DIR/code), the config (DIR/config.yml) and the new "
+        "save_dir (DIR/out); must be new or empty (default: a new temporary directory)",
+    )
+    parser.add_argument(
+        "--override",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra override passed to the script, e.g. a secret redacted in run.lock",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="output files to leave out of the comparison (relative path glob; repeatable)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="stop before running when recorded data drifted"
+    )
+    parser.add_argument(
+        "--keep-worktree",
+        action="store_true",
+        help="keep DIR/code registered as a git worktree (default: remove it after the run)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Re-create the run; exit 0 when every output file is identical, 1 otherwise."""
+    from naga.commands.verify import _verify_data
+
+    original = load_run(args.run)
+    script, repo_root, sha, kind = _code_to_check_out(original)
+    config = copy.deepcopy(original.config)
+    if "save_dir" not in config:
+        raise LockError(
+            f"{original.path} records no config key 'save_dir', so a rerun cannot be sent to "
+            "a new directory; give the config class a save_dir field"
+        )
+    for item in args.override:
+        if "=" not in item:
+            raise UsageError(
+                f"--override {item!r}: expected KEY=VALUE, e.g. --override api_key=..."
+            )
+
+    workdir = _prepare_workdir(args.workdir, original)
+    code, out, config_file = workdir / "code", workdir / "out", workdir / "config.yml"
+    print(f"rerun of {display_path(original.dir)}  (run {r.short_id(original.run_id)})")
+    print(f"  code    {kind} {sha[:12]} of {repo_root} → {code}")
+
+    findings = _verify_data(original)
+    drifted = [f for f in findings if f.drift]
+    for finding in findings:
+        print(f"  data    {finding.status}  {finding.key}  {finding.detail}")
+    if drifted and args.strict:
+        print(f"{len(drifted)} data drift(s): not running (--strict)")
+        return 1
+
+    add_worktree(repo_root, code, sha)
+    try:
+        run_cwd = _map_cwd(original, repo_root, code)
+        for link, target in _link_inputs(original, run_cwd):
+            print(f"  linked  {link.relative_to(code)} → {target}")
+        redacted = original.lock.get("redacted") or []
+        given = {item.split("=", 1)[0] for item in args.override}
+        for key in redacted:
+            if key not in given:
+                print(f"  warning: config key {key} was redacted; pass --override {key}=VALUE")
+        for key in _retarget(config, str(original.config["save_dir"]), str(out)):
+            print(f"  config  {key} pointed into the original save_dir; now into {out}")
+        _write_yaml(config_file, config)
+        command = [sys.executable, str(code / script), "--config", str(config_file), *args.override]
+        print(f"  run     {r.command_line(command)}  (in {run_cwd})")
+        sys.stdout.flush()
+        result = subprocess.run(command, cwd=run_cwd, check=False)
+    finally:
+        if not args.keep_worktree:
+            remove_worktree(repo_root, code)
+    if result.returncode != 0:
+        print(f"the rerun failed with exit code {result.returncode}; its outputs are in {out}")
+        return 1
+
+    rows, same = compare_outputs(original.dir, out, exclude=args.exclude)
+    print(f"outputs: {display_path(original.dir)} vs {out}")
+    for status, name in rows:
+        print(f"  {status:<16}{name}")
+    different = len(rows) - same
+    if not rows:
+        print("  (no output files besides run.lock)")
+    if different:
+        print(
+            f"{different} of {len(rows)} output files differ"
+            + (" (data drifted)" if drifted else "")
+        )
+        return 1
+    print(f"reproduced: all {same} output files identical")
+    return 0
+
+
+def _code_to_check_out(run: Run) -> tuple[str, Path, str, str]:
+    """(script path in repo, repo root, commit to check out, 'snapshot'|'commit')."""
+    script = run.lock.get("script") if isinstance(run.lock.get("script"), dict) else {}
+    if not script.get("path") or not script.get("repo"):
+        raise LockError(
+            f"{run.path} records no script inside a git repository, so its code cannot be "
+            "checked out; rerun needs a run made by a script in a git repository"
+        )
+    repo_root = Path(str(script["repo"]))
+    entry = _repo_entry(run, repo_root)
+    if entry is None:
+        raise LockError(
+            f"{run.path} records no code state for repository {repo_root}; "
+            "track it with runlock(repos=['.']) (or @clicfg's default code tracking)"
+        )
+    sha, kind = code_state(entry)
+    if sha is None or (entry.get("dirty") and kind != "snapshot"):
+        raise LockError(
+            f"{run.path}: repository {repo_root} was dirty without a snapshot (or had no "
+            "commit), so the exact code cannot be checked out; commit your code and run again"
+        )
+    repo = open_repo(repo_root)
+    if not has_commit(repo, sha):
+        hint = (
+            "restore the snapshot ref or re-run" if kind == "snapshot" else "fetch it from a remote"
+        )
+        raise RepoError(f"the run's {kind} {sha[:12]} is not in {repo_root}; {hint}")
+    return str(script["path"]), Path(str(repo.workdir or repo_root)).resolve(), sha, kind
+
+
+def _repo_entry(run: Run, root: Path) -> dict[str, Any] | None:
+    for entry in run.section("repos").values():
+        if isinstance(entry, dict) and entry.get("root") and _same(Path(entry["root"]), root):
+            return entry
+    return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return os.path.normpath(a) == os.path.normpath(b)
+
+
+def _prepare_workdir(given: str | None, run: Run) -> Path:
+    if given is None:
+        prefix = f"naga-rerun-{r.short_id(run.run_id)}-"
+        return Path(tempfile.mkdtemp(prefix=prefix)).resolve()
+    workdir = Path(given).expanduser().resolve()
+    if workdir.exists() and (not workdir.is_dir() or any(workdir.iterdir())):
+        raise UsageError(
+            f"--workdir {given} already exists and is not empty; pass a new or empty directory"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def _map_cwd(run: Run, repo_root: Path, code: Path) -> Path:
+    """The recorded cwd, moved into the checkout (the repo root when it was outside)."""
+    try:
+        rel = run.cwd.resolve().relative_to(repo_root)
+    except (ValueError, OSError):
+        return code
+    target = code / rel
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _link_inputs(run: Run, run_cwd: Path) -> list[tuple[Path, Path]]:
+    """Symlink the recorded inputs the checkout lacks (ignored data, upstream results).
+
+    For each recorded data path and upstream run directory below the recorded cwd, the
+    topmost directory missing from the checkout (typically an ignored ``data/`` or
+    ``results/``) is linked to the original: scripts that list a directory (a glob over
+    ``results/train``) then see it as the original run did. Absolute paths are read where
+    they are. Links, not copies, so large data costs nothing; a script that writes into its
+    own inputs writes into the originals -- as the original run did.
+    """
+    wanted: list[Path] = [
+        Path(os.path.normpath(run.dir / str(as_dict(entry).get("path", "."))))
+        for entry in run.section("prevs").values()
+    ]
+    for key, entry in run.section("data").items():
+        path = str(as_dict(entry).get("path", key))
+        if not Path(path).is_absolute():
+            wanted.append(data_abspath(run, path))
+    links = []
+    cwd = Path(os.path.normpath(run.cwd))
+    for source in wanted:
+        try:
+            rel = Path(os.path.normpath(source)).relative_to(cwd)
+        except ValueError:
+            continue
+        if str(rel) in {"", "."} or not source.exists():
+            continue
+        for depth in range(1, len(rel.parts) + 1):
+            prefix = Path(*rel.parts[:depth])
+            link, original = run_cwd / prefix, cwd / prefix
+            if os.path.lexists(link):
+                if link.is_symlink():
+                    break  # already reachable through a linked directory
+                continue
+            link.symlink_to(original.resolve(), target_is_directory=original.is_dir())
+            links.append((link, original))
+            break
+    return links
+
+
+def _retarget(config: dict[str, Any], old: str, new: str, prefix: str = "") -> list[str]:
+    """Point ``save_dir`` and values resolved from it (``${save_dir}/model.pt``) at ``new``.
+
+    The recorded config is fully resolved, so an interpolation of save_dir now holds the
+    original directory: left as is, the rerun would overwrite the run it is checking.
+    """
+    moved = []
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            moved += _retarget(value, old, new, dotted + ".")
+        elif isinstance(value, str) and (value == old or value.startswith(old.rstrip("/") + "/")):
+            config[key] = new + value[len(old.rstrip("/")) :] if value != old else new
+            if dotted != "save_dir":
+                moved.append(dotted)
+    return moved
+
+
+def _write_yaml(path: Path, config: dict[str, Any]) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def file_hash(path: Path) -> str:
+    """``blake3:<hex>`` of one file's bytes."""
+    import blake3
+
+    hasher = blake3.blake3()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            hasher.update(chunk)
+    return f"blake3:{hasher.hexdigest()}"
+
+
+def _output_files(root: Path, exclude: list[str]) -> dict[str, Path]:
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel == LOCK_NAME or any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+                continue
+            files[rel] = path
+    return files
+
+
+def compare_outputs(
+    original: Path, rerun: Path, *, exclude: list[str]
+) -> tuple[list[tuple[str, str]], int]:
+    """Compare two output directories file by file (``run.lock`` excluded).
+
+    Returns:
+        ``([(status, relative path), ...], number identical)``; status is ``identical``,
+        ``different``, ``only in original`` or ``only in rerun``.
+    """
+    old, new = _output_files(original, exclude), _output_files(rerun, exclude)
+    rows = []
+    same = 0
+    for rel in sorted(old.keys() | new.keys()):
+        if rel not in new:
+            rows.append(("only in original", rel))
+        elif rel not in old:
+            rows.append(("only in rerun", rel))
+        elif file_hash(old[rel]) == file_hash(new[rel]):
+            rows.append(("identical", rel))
+            same += 1
+        else:
+            rows.append(("different", rel))
+    return rows, same

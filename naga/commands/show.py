@@ -1,0 +1,150 @@
+"""``naga show RUN``: a readable summary of one run.lock (or the raw lock as JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from naga.commands import _render as r
+from naga.commands._locks import Run, as_dict, code_state, display_path, load_run
+
+
+def add_parser(subparsers: Any) -> None:
+    """Declare ``naga show``."""
+    parser = subparsers.add_parser(
+        "show",
+        help="summarize one run: status, timing, command, code, data, lineage, config",
+        description="Summarize one run from its run.lock: status, when and how long, the "
+        "command, the code state (commit, dirty, snapshot), data hashes, upstream stages and "
+        "the resolved config.",
+    )
+    parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
+    parser.add_argument(
+        "--json", action="store_true", help="print the whole run.lock as JSON instead"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary; exit 0."""
+    found = load_run(args.run)
+    if args.json:
+        print(json.dumps(found.lock, indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(summary(found))
+    return 0
+
+
+def summary(run: Run) -> str:
+    """The human-readable summary of ``run`` printed by ``naga show``."""
+    lock = run.lock
+    script = lock.get("script") if isinstance(lock.get("script"), dict) else {}
+    env = lock.get("environment") if isinstance(lock.get("environment"), dict) else {}
+    where = script.get("path") or "-"
+    if script.get("function"):
+        where += f":{script['function']}"
+    if script.get("repo"):
+        where += f"  (repo {script['repo']})"
+    head = [
+        ("run", display_path(run.path)),
+        ("status", run.status),
+        ("run id", str(lock.get("run_id") or "-")),
+        ("started", r.timestamp(lock.get("started_at"))),
+        ("finished", r.timestamp(lock.get("finished_at"))),
+        ("duration", r.duration(lock.get("duration_s"))),
+        ("command", r.command_line(lock.get("command"))),
+        ("cwd", str(lock.get("cwd") or "-")),
+        ("host", str(lock.get("host") or "-")),
+        ("script", where),
+        ("launcher", str(lock.get("launcher") or "-")),
+    ]
+    if lock.get("slurm_job_id"):
+        head.append(("slurm job", str(lock["slurm_job_id"])))
+    if env:
+        head.append(("python", f"{env.get('python', '-')} ({env.get('executable', '-')})"))
+    lines = r.key_values(head)
+
+    error = lock.get("error")
+    if isinstance(error, dict):
+        message = str(error.get("message") or "").strip().splitlines()
+        lines += ["", "error", f"  {error.get('type', 'Error')}: {message[0] if message else ''}"]
+
+    lines += ["", "code"]
+    repos = run.section("repos")
+    if not repos:
+        lines.append("  (no repository recorded)")
+    for key, entry in repos.items():
+        lines.append(f"  {key}  {_repo_line(entry if isinstance(entry, dict) else {})}")
+        if isinstance(entry, dict):
+            for note in entry.get("not_captured") or []:
+                lines.append(f"      not captured: {note}")
+            for big in entry.get("untracked_large") or []:
+                if isinstance(big, dict):
+                    lines.append(
+                        f"      untracked, too large to snapshot: {big.get('path')} "
+                        f"({r.size(big.get('size'))}, {r.short_hash(big.get('hash'))})"
+                    )
+
+    lines += ["", "data"]
+    data = run.section("data")
+    if not data:
+        lines.append("  (no data recorded)")
+    rows = []
+    for key, raw in data.items():
+        entry = as_dict(raw)
+        files = entry.get("files")
+        shape = entry.get("kind", "-") + (f", {files} files" if entry.get("kind") == "dir" else "")
+        rows.append((str(key), shape, r.size(entry.get("size")), str(entry.get("hash") or "-")))
+    if rows:
+        lines += [
+            "  " + line for line in r.table(("key", "kind", "size", "hash"), rows).splitlines()
+        ]
+
+    lines += ["", "lineage"]
+    prevs = run.section("prevs")
+    upstream = run.section("upstream")
+    if not prevs:
+        lines.append("  (no upstream stage)")
+    for key, raw in prevs.items():
+        entry = as_dict(raw)
+        rid = entry.get("run_id")
+        up = upstream.get(rid, {}) if rid else {}
+        up_lock = up.get("lock") if isinstance(up, dict) else None
+        status = up_lock.get("status", "?") if isinstance(up_lock, dict) else "?"
+        lines.append(f"  {key}  {entry.get('path', '-')}  run {r.short_id(rid)}  {status}")
+    if len(upstream) > len(prevs):
+        lines.append(f"  ({len(upstream)} upstream runs in total; see `naga lineage`)")
+
+    lines += ["", "config"]
+    config = run.config
+    if not config:
+        lines.append("  (empty)")
+    else:
+        lines += ["  " + line for line in _yaml(config).splitlines()]
+    redacted = lock.get("redacted") or []
+    if redacted:
+        lines.append(f"  (redacted: {', '.join(map(str, redacted))})")
+    return "\n".join(lines)
+
+
+def _repo_line(entry: dict[str, Any]) -> str:
+    commit, _ = code_state(entry)
+    parts = [f"commit {r.short_id(entry.get('commit'))}"]
+    parts.append(f"({entry['branch']})" if entry.get("branch") else "(detached)")
+    if entry.get("dirty"):
+        snapshot = entry.get("snapshot")
+        if isinstance(snapshot, dict) and snapshot.get("commit"):
+            parts.append(f"dirty, snapshot {r.short_id(commit)} ({snapshot.get('ref', '-')})")
+        else:
+            parts.append("dirty, no snapshot")
+    else:
+        parts.append("clean")
+    if entry.get("root"):
+        parts.append(f"at {entry['root']}")
+    return " ".join(parts)
+
+
+def _yaml(tree: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True, default_flow_style=False)

@@ -1,0 +1,223 @@
+"""``naga verify RUN``: is everything a run.lock points to still there, unchanged?
+
+Three kinds of drift are reported, one line each:
+
+- data: a recorded path is ``missing``, or its content ``changed`` (re-hashed through the
+  persistent hash cache, so unchanged data costs a stat per file, not a read);
+- code: a recorded repository is ``missing``, or a recorded commit or snapshot is
+  ``unreachable`` (not in the repository, or its ``refs/naga/snapshots/*`` ref was deleted
+  so the next ``git gc`` may prune it);
+- lineage: an upstream stage's run.lock is ``missing`` or was ``replaced`` by a later run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from naga.commands import _render as r
+from naga.commands._git import has_commit, try_open_repo
+from naga.commands._locks import (
+    LOCK_NAME,
+    Run,
+    as_dict,
+    data_abspath,
+    display_path,
+    load_run,
+    read_lock,
+)
+from naga.errors import LockError, NagaError
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The result of one check.
+
+    Attributes:
+        area: ``data``, ``code`` or ``lineage``.
+        key: The recorded key (data name, repo key, prev key).
+        status: ``ok`` or the drift: ``changed``, ``missing``, ``unreachable``, ``replaced``.
+        detail: What was checked / what was found.
+    """
+
+    area: str
+    key: str
+    status: str
+    detail: str
+
+    @property
+    def drift(self) -> bool:
+        return self.status != OK
+
+
+def add_parser(subparsers: Any) -> None:
+    """Declare ``naga verify``."""
+    parser = subparsers.add_parser(
+        "verify",
+        help="check that a run's data, commits, snapshots and upstream runs are unchanged",
+        description="Re-hash every data path recorded in a run.lock (relative paths start at "
+        "the recorded cwd; the hash cache makes unchanged data fast), check that every "
+        "recorded commit and snapshot still exists in its repository, and that upstream "
+        "run.locks were not replaced. Exit status: 0 clean, 1 on any drift.",
+    )
+    parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
+    parser.add_argument(
+        "--upstream",
+        action="store_true",
+        help="also verify the data and code recorded by every upstream stage",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the drifts")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print one line per check; exit 1 when anything drifted."""
+    found = load_run(args.run)
+    targets: list[tuple[str, Run]] = [(display_path(found.dir), found)]
+    if args.upstream:
+        targets += upstream_runs(found)
+    drifts = 0
+    for label, target in targets:
+        findings = verify(target)
+        drifts += sum(f.drift for f in findings)
+        print(f"{label}  (run {r.short_id(target.run_id)})")
+        rows = [
+            ["  " + f.status.upper() if f.drift else "  ok", f.area, f.key, f.detail]
+            for f in findings
+            if f.drift or not args.quiet
+        ]
+        if rows:
+            print(r.table(["", "", "", ""], rows).split("\n", 1)[1])
+        elif not findings:
+            print("  nothing recorded to verify")
+    if drifts:
+        print(f"{drifts} drift{'s' if drifts != 1 else ''} found")
+        return 1
+    print("clean: every recorded data hash, commit, snapshot and upstream run matches")
+    return 0
+
+
+def upstream_runs(run: Run) -> list[tuple[str, Run]]:
+    """Every upstream stage as embedded in ``run``'s lock, labelled by its directory."""
+    found = []
+    for rid, entry in run.section("upstream").items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("lock"), dict):
+            continue
+        where = run.dir / str(entry.get("path", "."))
+        label = f"{display_path(where)} [upstream]"
+        found.append((label, Run(path=where / LOCK_NAME, lock={"run_id": rid, **entry["lock"]})))
+    return found
+
+
+def verify(run: Run) -> list[Finding]:
+    """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
+    return [*_verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+
+
+def hash_recorded(path: Path) -> str:
+    """Hash ``path`` the way runlock did (same scheme, same persistent cache)."""
+    from naga.lock.hashing import hash_path
+
+    return str(hash_path(path)["hash"])
+
+
+def _verify_data(run: Run) -> list[Finding]:
+    findings = []
+    for key, raw in run.section("data").items():
+        entry = as_dict(raw)
+        recorded = entry.get("hash")
+        path = data_abspath(run, str(entry.get("path", key)))
+        # Name the path only when the key does not already say it (dict-form data=).
+        shown = "" if str(entry.get("path", key)) == str(key) else f"{entry.get('path')}  "
+        if not path.exists():
+            findings.append(Finding("data", str(key), "missing", f"{shown}not found at {path}"))
+            continue
+        kind = "dir" if path.is_dir() else "file"
+        if entry.get("kind") and entry["kind"] != kind:
+            detail = f"{shown}was a {entry['kind']}, is now a {kind}"
+            findings.append(Finding("data", str(key), "changed", detail))
+            continue
+        try:
+            current = hash_recorded(path)
+        except NagaError as exc:
+            findings.append(Finding("data", str(key), "missing", f"{shown}{exc}"))
+            continue
+        if current == recorded:
+            findings.append(Finding("data", str(key), OK, f"{shown}{r.short_hash(recorded)}"))
+        else:
+            detail = f"{shown}{r.short_hash(recorded)} → {r.short_hash(current)}"
+            findings.append(Finding("data", str(key), "changed", detail))
+    return findings
+
+
+def _verify_code(run: Run) -> list[Finding]:
+    findings = []
+    for key, raw in run.section("repos").items():
+        entry = as_dict(raw)
+        root = entry.get("root")
+        repo = try_open_repo(root)
+        if repo is None:
+            findings.append(Finding("code", str(key), "missing", f"repository {root} is gone"))
+            continue
+        commit = entry.get("commit")
+        if commit:
+            if has_commit(repo, str(commit)):
+                findings.append(Finding("code", str(key), OK, f"commit {r.short_id(commit)}"))
+            else:
+                detail = f"commit {r.short_id(commit)} is not in {root} (fetch it from a remote)"
+                findings.append(Finding("code", str(key), "unreachable", detail))
+        snapshot = entry.get("snapshot")
+        if isinstance(snapshot, dict) and snapshot.get("commit"):
+            findings.append(_check_snapshot(repo, str(key), snapshot, root))
+    return findings
+
+
+def _check_snapshot(repo: Any, key: str, snapshot: dict[str, Any], root: Any) -> Finding:
+    sha = str(snapshot["commit"])
+    ref = snapshot.get("ref")
+    label = f"snapshot {r.short_id(sha)}"
+    if not has_commit(repo, sha):
+        return Finding(
+            "code", key, "unreachable", f"{label} is not in {root} (its ref was deleted)"
+        )
+    if ref:
+        target = repo.references.get(str(ref))
+        if target is None or str(target.target) != sha:
+            detail = f"{label} exists but {ref} no longer points to it; `git gc` may prune it"
+            return Finding("code", key, "unreachable", detail)
+    return Finding("code", key, OK, f"{label} ({ref or 'no ref recorded'})")
+
+
+def _verify_lineage(run: Run) -> list[Finding]:
+    findings = []
+    for key, raw in run.section("prevs").items():
+        entry = as_dict(raw)
+        where = run.dir / str(entry.get("path", "."))
+        lock_path = where / LOCK_NAME
+        recorded = entry.get("run_id")
+        shown = display_path(where)
+        named = "" if shown == str(key) else f"{shown}  "
+        if not lock_path.is_file():
+            findings.append(
+                Finding("lineage", str(key), "missing", f"{shown}/{LOCK_NAME} not found")
+            )
+            continue
+        try:
+            current = read_lock(lock_path).get("run_id")
+        except LockError as exc:
+            findings.append(Finding("lineage", str(key), "changed", str(exc)))
+            continue
+        if current == recorded:
+            findings.append(
+                Finding("lineage", str(key), OK, f"{named}run {r.short_id(recorded)}")
+            )
+        else:
+            detail = (
+                f"{named}run {r.short_id(recorded)} → {r.short_id(current)} "
+                "(the upstream stage was re-run)"
+            )
+            findings.append(Finding("lineage", str(key), "replaced", detail))
+    return findings

@@ -1,0 +1,83 @@
+"""The task function Hydra's launchers run for each job of a naga sweep.
+
+It is pickled (cloudpickle) to loky workers and Slurm nodes, so it is a small class
+holding the App, importable from naga in every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from naga.launch.job import App, run_job
+
+#: Per-job "started" markers, so the parent can show a job as running before it ends.
+MARKER_DIR = ".naga-sweep"
+
+
+class JobFailed(RuntimeError):
+    """A job of a sweep failed; carries the error line across processes.
+
+    The user's own exception may not survive pickling back to the parent (a custom
+    class with required arguments, a lambda in an attribute), so jobs running outside
+    the parent process return this instead; the full traceback is in the job's run.lock.
+    """
+
+
+@dataclass
+class SweepTask:
+    """``task_function`` for Hydra's launchers: one naga job per call."""
+
+    app: App
+    launcher: str
+    sweep_id: str
+    root: str
+    in_process: bool
+
+    def __call__(self, cfg: Any) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+        from omegaconf import open_dict
+
+        from naga.launch.sweeplock import error_line
+
+        hydra_cfg = HydraConfig.get()
+        name = str(hydra_cfg.sweep.subdir)
+        num = int(hydra_cfg.job.num) if hydra_cfg.job.get("num") is not None else None
+        _mark_started(Path(self.root), name)
+        # The parent chose every job's directory; write it into the job's config so that
+        # `cfg.save_dir`, the run.lock and sweep.lock all agree on it.
+        with open_dict(cfg):
+            cfg.save_dir = self.root
+        extra = {
+            "sweep": {
+                "sweep_id": self.sweep_id,
+                "name": name,
+                "num": num,
+                "overrides": list(hydra_cfg.overrides.task),
+            }
+        }
+        try:
+            return run_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
+        except SystemExit as exc:
+            if exc.code in (0, None):
+                return None
+            raise JobFailed(f"SystemExit: the job called sys.exit({exc.code!r})") from None
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            if self.in_process:
+                raise  # keep the user's exception (and traceback) for the debugger
+            raise JobFailed(error_line(exc)) from None
+
+
+def _mark_started(root: Path, name: str) -> None:
+    marker = root / MARKER_DIR / f"{name}.json"
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        facts = {"pid": os.getpid(), "host": os.uname().nodename, "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+        marker.write_text(json.dumps(facts), encoding="utf-8")
+    except OSError:  # progress is a nicety; never fail a job over it
+        pass

@@ -1,0 +1,163 @@
+"""Watch a running sweep: job states from their run.locks, sweep.lock, progress, summary.
+
+Each job writes its own run.lock in its own process (a loky worker, a Slurm node), so the
+parent learns about every launcher's jobs the same way: by polling those files. Only
+files whose (mtime, size) changed are parsed, so a 1000-job sweep costs a few stats per
+tick. On a terminal the state is one live line on stderr; otherwise one plain line per
+finished job.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import IO
+
+from naga.launch._task import MARKER_DIR
+from naga.launch.sweeplock import JobRecord, SweepState, error_line, read_run_lock, run_lock_stat
+
+PREFIX = "[naga]"
+
+
+class Monitor:
+    """Background thread that keeps ``state`` (and sweep.lock) in step with the jobs."""
+
+    def __init__(self, state: SweepState, *, interval: float = 0.5, stream: IO[str] | None = None) -> None:
+        self.state = state
+        self.interval = interval
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stats: dict[int, tuple[int, int] | None] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+        self._line_shown = False
+
+    def start(self) -> None:
+        """Write the first sweep.lock and start polling."""
+        # Markers of an earlier sweep in the same root would show its jobs as running.
+        for job in self.state.jobs:
+            (self.state.root / MARKER_DIR / f"{job.name}.json").unlink(missing_ok=True)
+        self.state.write()
+        self._thread = threading.Thread(target=self._run, name="naga-sweep-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling after one last poll; clears the live line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.poll()
+        if self.live and self._line_shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:  # pragma: no cover - never let progress kill a sweep
+                continue
+
+    def poll(self) -> bool:
+        """Read the run.locks that changed; rewrite sweep.lock if any job moved."""
+        changed = False
+        with self.state.lock:
+            for job in self.state.jobs:
+                if job.done:
+                    continue
+                if job.status == "queued" and (self.state.root / MARKER_DIR / f"{job.name}.json").exists():
+                    job.status = "running"
+                    changed = True
+                stat = run_lock_stat(job.save_dir)
+                if stat is None or stat == job.stale_stat or stat == self._stats.get(job.num):
+                    continue
+                self._stats[job.num] = stat
+                if apply_run_lock(job):
+                    changed = True
+                    if job.done:
+                        self._finished(job)
+            if changed:
+                self.state.write()
+        if self.live:
+            self._show_line()
+        return changed
+
+    def job_finished(self, job: JobRecord) -> None:
+        """Report a job whose final state the parent learnt directly (a JobReturn)."""
+        self._finished(job)
+
+    def _finished(self, job: JobRecord) -> None:
+        if self.live:
+            if job.status == "failed":
+                self._print(f"{PREFIX} job {job.num} failed ({job.name}): {job.error}")
+            return
+        total = len(self.state.jobs)
+        took = f" in {job.duration_s:.2f}s" if job.duration_s is not None else ""
+        extra = f": {job.error}" if job.status == "failed" and job.error else ""
+        self._print(f"{PREFIX} job {job.num + 1}/{total} {job.status}{took} ({job.name}){extra}")
+
+    def _print(self, line: str) -> None:
+        if self.live and self._line_shown:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(line + "\n")
+        self.stream.flush()
+        if self.live:
+            self._show_line()
+
+    def _show_line(self) -> None:
+        counts = self.state.counts()
+        elapsed = time.monotonic() - self._started
+        finished = counts["completed"] + counts["failed"] + counts["interrupted"] + counts["skipped"]
+        line = (
+            f"{PREFIX} {finished}/{counts['total']} done · {counts['failed']} failed · "
+            f"{counts['running']} running · {counts['queued']} queued · {elapsed:.0f}s"
+        )
+        self.stream.write("\r\x1b[K" + line)
+        self.stream.flush()
+        self._line_shown = True
+
+
+def apply_run_lock(job: JobRecord) -> bool:
+    """Copy status, times, error and Slurm id from the job's run.lock; True if it moved."""
+    data = read_run_lock(job.save_dir)
+    if data is None:
+        return False
+    before = (job.status, job.duration_s, job.error)
+    status = data.get("status")
+    if status in ("running", "completed", "failed", "interrupted"):
+        job.status = status
+    job.started_at = data.get("started_at") or job.started_at
+    job.duration_s = data.get("duration_s", job.duration_s)
+    job.error = error_line(data.get("error")) or job.error
+    job.slurm_job_id = _str_or_none(data.get("slurm_job_id")) or job.slurm_job_id
+    job.run_id = data.get("run_id") or job.run_id
+    return (job.status, job.duration_s, job.error) != before
+
+
+def summary_lines(state: SweepState) -> list[str]:
+    """The end-of-sweep report: counts, then one line per failed job."""
+    import os
+
+    counts = state.counts()
+    took = f" in {state.duration_s:.1f}s" if state.duration_s is not None else ""
+    parts = [f"{counts['completed']} completed", f"{counts['failed']} failed"]
+    if counts["skipped"]:
+        parts.append(f"{counts['skipped']} skipped (already completed)")
+    if counts["interrupted"]:
+        parts.append(f"{counts['interrupted']} interrupted")
+    unfinished = counts["running"] + counts["queued"]
+    if unfinished:
+        parts.append(f"{unfinished} did not finish")
+    lines = [f"{PREFIX} sweep {state.status}{took}: {', '.join(parts)} of {counts['total']} jobs; see {state.path}"]
+    for job in state.jobs:
+        if job.status in ("failed", "interrupted"):
+            relative = os.path.relpath(job.save_dir)
+            where = job.save_dir if relative.startswith("..") else relative
+            lines.append(f"{PREFIX}   {job.status}: {where}: {job.error or 'no error recorded'}")
+    return lines
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

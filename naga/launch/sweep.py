@@ -1,0 +1,268 @@
+"""``run_sweep``: one command from one run to a hundred, each job with its own receipt.
+
+clicfg calls :func:`run_sweep` when the command line describes several jobs
+(``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
+grammar, every job is composed up front (so a bad value fails before anything runs),
+and the job override lists go to Hydra's launcher plugin: basic, joblib,
+submitit_local or submitit_slurm. Each job writes its run.lock in its own process;
+the parent keeps ``sweep.lock`` current, shows progress and ends with a summary.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.errors import UsageError
+from naga.launch.job import SAVE_DIR_KEY, App
+from naga.launch.options import SweepOptions
+
+DEBUG_ENV = "NAGA_DEBUG"
+_LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
+# naga's defaults for Hydra's own settings; a user override of the same key wins.
+_HYDRA_DEFAULTS = {
+    "hydra/hydra_logging": "hydra/hydra_logging=none",  # naga prints its own progress
+    "hydra/job_logging": "hydra/job_logging=none",  # like a single naga run: user's logging untouched
+    "hydra.output_subdir": "hydra.output_subdir=null",  # run.lock already holds config + overrides
+    "hydra.job.chdir": "hydra.job.chdir=false",  # relative paths mean the same in every job
+}
+
+
+def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
+    """Run every job of a sweep and report; the return value is the process exit code.
+
+    Args:
+        app: The decorated function and its base config.
+        overrides: The command-line overrides (sweeps, plain values, ``hydra.*``).
+        options: The sweep flags (``-m``, ``--tasks``, launchers, ``--skip-completed``).
+
+    Returns:
+        0 when every job completed (or was skipped), 1 when any job failed.
+
+    Raises:
+        UsageError: Conflicting or malformed flags, tasks files, Slurm config files.
+        ConfigError: An override or task that does not fit the config.
+    """
+    from naga.config.compose import parse_overrides
+    from naga.launch import _hydra
+    from naga.launch.naming import job_names
+    from naga.launch.progress import Monitor, summary_lines
+    from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
+
+    debug = _truthy(os.environ.get(DEBUG_ENV))
+    app_overrides = [item for item in overrides if not _is_hydra(item)]
+    hydra_overrides = [item for item in overrides if _is_hydra(item)]
+    parse_overrides(app.base, app_overrides, sweep_allowed=options.multirun)
+    launcher_overrides = _launcher_overrides(options, hydra_overrides)
+    if debug:
+        hydra_overrides = [item for item in hydra_overrides if _key(item) not in _LAUNCHER_KEYS]
+        launcher_overrides = []
+        print(
+            f"[naga] {DEBUG_ENV} is set: running the jobs one after another in this process "
+            "(basic launcher); the first failure stops the sweep for debugging",
+            file=sys.stderr,
+        )
+    given = {_key(item) for item in hydra_overrides + launcher_overrides}
+    defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
+
+    session = _hydra.open_session(app.base, app.name, [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides])
+    try:
+        given_root = _sweep_root(session.cfg, app.name)
+        root = Path(os.path.abspath(given_root))
+        _hydra.set_sweep_dir(session, str(given_root))
+        grid = _hydra.expand(session)
+        tasks, tasks_info = _task_overrides(session.cfg, options)
+        jobs = [[*cell, *task] for cell in grid for task in tasks] if tasks else grid
+        names = job_names(jobs)
+        records = [
+            JobRecord(num=num, name=name, overrides=job, save_dir=root / name, stale_stat=run_lock_stat(root / name))
+            for num, (job, name) in enumerate(zip(jobs, names, strict=True))
+        ]
+        launch_lists = [[*job, f"hydra.sweep.subdir={_quote(name)}"] for job, name in zip(jobs, names, strict=True)]
+        composed = [
+            _hydra.compose_job(session, job, what=f"job {num} ({' '.join(jobs[num]) or 'no overrides'})")
+            for num, job in enumerate(launch_lists)
+        ]
+        if options.skip_completed:
+            from naga.launch.skip import clear_cache, completed_unchanged
+
+            clear_cache()
+
+            for record, cfg in zip(records, composed, strict=True):
+                if completed_unchanged(app, cfg, record.save_dir, given=str(given_root / record.name)):
+                    record.status = "skipped"
+        state = SweepState(
+            root=root,
+            jobs=records,
+            launcher=session.launcher_name,
+            app=app.name,
+            command=list(sys.argv),
+            overrides=list(overrides),
+            tasks=tasks_info,
+        )
+        state.given_root = str(given_root)
+        return _run(session, app, state, launch_lists, debug=debug, monitor_cls=Monitor, summary=summary_lines)
+    finally:
+        _hydra.close()
+
+
+def _run(
+    session: Any,
+    app: App,
+    state: Any,
+    launch_lists: list[list[str]],
+    *,
+    debug: bool,
+    monitor_cls: Any,
+    summary: Any,
+) -> int:
+    from naga.launch import _hydra
+    from naga.launch._task import SweepTask
+    from naga.launch.sweeplock import error_line, now_iso
+
+    todo = [job for job in state.jobs if job.status != "skipped"]
+    in_process = state.launcher in _hydra.IN_PROCESS
+    task = SweepTask(
+        app=app, launcher=state.launcher, sweep_id=state.sweep_id, root=state.given_root, in_process=in_process
+    )
+    monitor = monitor_cls(state)
+    started = time.monotonic()
+    monitor.start()
+    interrupted = False
+    try:
+        if todo:
+            batches = [[job] for job in todo] if debug else [todo]
+            for batch in batches:
+                try:
+                    results = _hydra.launch(session, task, [launch_lists[job.num] for job in batch])
+                except KeyboardInterrupt:
+                    interrupted = True
+                    raise
+                except Exception as exc:
+                    # A launcher that died (e.g. a Slurm job killed before it could report)
+                    # leaves the other jobs' run.locks as the only truth; read them below.
+                    monitor.poll()
+                    for job in batch:
+                        if not job.done:
+                            job.status, job.error = "failed", f"launcher error: {error_line(exc)}"
+                    continue
+                _apply_results(batch, results, monitor)
+                if debug:
+                    failure = next((_hydra.job_failed(ret) for ret in results if _hydra.job_failed(ret)), None)
+                    if failure is not None:
+                        raise failure
+    finally:
+        monitor.stop()
+        counts = state.counts()
+        state.finished_at = now_iso()
+        state.duration_s = round(time.monotonic() - started, 3)
+        if interrupted or counts["running"] or counts["queued"]:
+            state.status = "interrupted"
+            for job in state.jobs:
+                if job.status in ("running", "queued"):
+                    job.status = "interrupted" if job.status == "running" else job.status
+        else:
+            state.status = "failed" if counts["failed"] or counts["interrupted"] else "completed"
+        state.write()
+        for line in summary(state):
+            print(line, file=sys.stderr)
+    return 1 if state.status != "completed" else 0
+
+
+def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:
+    """Final state of each job: the JobReturn decides; run.lock adds times and ids."""
+    from naga.launch import _hydra
+    from naga.launch.progress import apply_run_lock
+    from naga.launch.sweeplock import error_line
+
+    with monitor.state.lock:
+        for job, ret in zip(batch, results, strict=False):
+            was_done = job.done
+            apply_run_lock(job)
+            failure = _hydra.job_failed(ret)
+            if failure is not None:
+                job.status = "failed" if job.status != "interrupted" else "interrupted"
+                job.error = job.error or error_line(failure)
+            else:
+                job.status, job.error = "completed", None
+            if not was_done:
+                monitor.job_finished(job)
+        monitor.state.write()
+
+
+def _sweep_root(cfg: Any, app_name: str) -> Path:
+    from omegaconf import OmegaConf
+
+    save_dir = OmegaConf.select(cfg, SAVE_DIR_KEY, default=None)
+    if save_dir is None:
+        from datetime import datetime
+
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        return Path("multirun") / app_name / stamp
+    return Path(os.fspath(save_dir))
+
+
+def _task_overrides(cfg: Any, options: SweepOptions) -> tuple[list[list[str]], dict[str, Any] | None]:
+    from naga.launch.tasks import check_task_lines, tasks_from_config, tasks_from_file
+
+    if options.tasks is not None and options.tasks_key is not None:
+        raise UsageError("--tasks and --tasks-key both give a task list; use one of them")
+    if options.tasks is not None:
+        where = f"--tasks {options.tasks}"
+        tasks = tasks_from_file(Path(options.tasks), task_to=options.task_to)
+        info = {"file": str(options.tasks), "key": None, "task_to": options.task_to}
+    elif options.tasks_key is not None:
+        where = f"--tasks-key {options.tasks_key}"
+        tasks = tasks_from_config(cfg, options.tasks_key, task_to=options.task_to)
+        info = {"file": None, "key": options.tasks_key, "task_to": options.task_to}
+    else:
+        if options.task_to is not None:
+            raise UsageError(f"--task_to {options.task_to} needs a task list; add --tasks FILE or --tasks-key KEY")
+        return [], None
+    check_task_lines(tasks, where=where)
+    return tasks, info
+
+
+def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -> list[str]:
+    chosen = [item for item in hydra_overrides if _key(item) == "hydra/launcher"]
+    if options.n_jobs is not None and options.slurm_config is not None:
+        raise UsageError("--n_jobs and --slurm_config choose different launchers; use one of them")
+    if options.n_jobs is not None:
+        if options.n_jobs < 1:
+            raise UsageError(f"--n_jobs {options.n_jobs}: give a positive number of parallel jobs")
+        if chosen and chosen[0].split("=", 1)[1] != "joblib":
+            raise UsageError(f"--n_jobs runs jobs with the joblib launcher, but {chosen[0]} was given; drop one")
+        picked = [] if chosen else ["hydra/launcher=joblib"]
+        return [*picked, f"hydra.launcher.n_jobs={options.n_jobs}"]
+    if options.slurm_config is not None:
+        if chosen and chosen[0].split("=", 1)[1] != "submitit_slurm":
+            raise UsageError(f"--slurm_config submits to Slurm, but {chosen[0]} was given; drop one")
+        from naga.launch.slurm import slurm_overrides
+
+        picked = [] if chosen else ["hydra/launcher=submitit_slurm"]
+        return [*picked, *slurm_overrides(Path(options.slurm_config))]
+    return []
+
+
+def _quote(text: str) -> str:
+    from naga.launch.tasks import override_value
+
+    return override_value(text)
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _is_hydra(override: str) -> bool:
+    key = _key(override)
+    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+

@@ -1,0 +1,215 @@
+"""``sweep.lock``: the receipt of a whole sweep, next to its jobs' directories.
+
+YAML, rewritten atomically (temp file + rename) each time a job changes state, so a
+reader never sees half a file and a killed sweep still leaves the state it reached::
+
+    naga_sweep: 1
+    sweep_id: 3f2a...            # uuid4 hex
+    status: running              # running | completed | failed | interrupted
+    started_at: '2026-11-21T06:30:00+00:00'
+    finished_at: null
+    duration_s: null
+    command: [process.py, -m, param=1,2,3]
+    app: process
+    launcher: basic              # basic | joblib | submitit_local | submitit_slurm
+    save_dir: /abs/results/process
+    overrides: [param=1,2,3]     # the sweep as given
+    tasks: null                  # {file, key, task_to} for --tasks / --tasks-key
+    counts: {total: 3, completed: 2, failed: 1, interrupted: 0, skipped: 0, running: 0, queued: 0}
+    jobs:
+    - num: 0
+      name: param=1
+      overrides: [param=1]
+      save_dir: param=1          # relative to this file's directory
+      status: completed          # queued | running | completed | failed | interrupted | skipped
+      started_at: ...
+      duration_s: 0.01
+      error: null                # one line: "ZeroDivisionError: division by zero"
+      slurm_job_id: null
+      run_id: 9f1c...            # the job's run.lock run_id
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SWEEP_LOCK = "sweep.lock"
+RUN_LOCK = "run.lock"
+TERMINAL = ("completed", "failed", "interrupted", "skipped")
+STATUSES = ("completed", "failed", "interrupted", "skipped", "running", "queued")
+
+
+@dataclass
+class JobRecord:
+    """What the sweep knows about one job."""
+
+    num: int
+    name: str
+    overrides: list[str]
+    save_dir: Path  # absolute
+    status: str = "queued"
+    started_at: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    slurm_job_id: str | None = None
+    run_id: str | None = None
+    # (mtime_ns, size) of a run.lock left by an earlier sweep: ignored until it changes.
+    stale_stat: tuple[int, int] | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the job reached a final status."""
+        return self.status in TERMINAL
+
+    def as_dict(self, root: Path) -> dict[str, Any]:
+        """The job's entry in sweep.lock."""
+        try:
+            shown = os.path.relpath(self.save_dir, root)
+        except ValueError:  # pragma: no cover - different drives (Windows)
+            shown = str(self.save_dir)
+        return {
+            "num": self.num,
+            "name": self.name,
+            "overrides": list(self.overrides),
+            "save_dir": shown,
+            "status": self.status,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "error": self.error,
+            "slurm_job_id": self.slurm_job_id,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass
+class SweepState:
+    """The live state of a sweep; thread-safe updates, atomic writes of sweep.lock."""
+
+    root: Path
+    jobs: list[JobRecord]
+    launcher: str
+    app: str
+    command: list[str]
+    overrides: list[str]
+    tasks: dict[str, Any] | None = None
+    sweep_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: str = "running"
+    started_at: str = field(default_factory=lambda: now_iso())
+    finished_at: str | None = None
+    duration_s: float | None = None
+    given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def path(self) -> Path:
+        """Where sweep.lock lives: the sweep root."""
+        return self.root / SWEEP_LOCK
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status, plus the total."""
+        with self.lock:
+            out = {"total": len(self.jobs)} | dict.fromkeys(STATUSES, 0)
+            for job in self.jobs:
+                out[job.status] = out.get(job.status, 0) + 1
+            return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole sweep.lock document."""
+        with self.lock:
+            return {
+                "naga_sweep": 1,
+                "sweep_id": self.sweep_id,
+                "status": self.status,
+                "started_at": self.started_at,
+                "finished_at": self.finished_at,
+                "duration_s": self.duration_s,
+                "command": list(self.command),
+                "app": self.app,
+                "launcher": self.launcher,
+                "save_dir": str(self.root),
+                "overrides": list(self.overrides),
+                "tasks": self.tasks,
+                "counts": self.counts(),
+                "jobs": [job.as_dict(self.root) for job in self.jobs],
+            }
+
+    def write(self) -> Path:
+        """Write sweep.lock atomically and return its path."""
+        import yaml
+
+        with self.lock:
+            text = yaml.dump(self.as_dict(), Dumper=_dumper(), sort_keys=False, allow_unicode=True)
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{SWEEP_LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(self.path)
+            return self.path
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 (as run.lock writes it)."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
+    """(mtime_ns, size) of ``save_dir/run.lock``, or None when there is none."""
+    try:
+        st = (save_dir / RUN_LOCK).stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def read_run_lock(save_dir: Path) -> dict[str, Any] | None:
+    """The parsed run.lock of a job dir, or None if absent or unreadable (being replaced)."""
+    import yaml
+
+    try:
+        text = (save_dir / RUN_LOCK).read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_loader())
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def error_line(error: Any) -> str | None:
+    """One line for a job's error: ``Type: first line of the message``."""
+    if error is None:
+        return None
+    if isinstance(error, BaseException):
+        kind, message = type(error).__name__, str(error)
+    elif isinstance(error, dict):
+        kind, message = str(error.get("type") or "Error"), str(error.get("message") or "")
+    else:
+        return " ".join(str(error).split())[:300]
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    return f"{kind}: {first}"[:300] if first else kind
+
+
+def read_sweep_lock(root: Path) -> dict[str, Any] | None:
+    """The parsed sweep.lock in ``root``, or None."""
+    import yaml
+
+    try:
+        data = yaml.load((root / SWEEP_LOCK).read_text(encoding="utf-8"), Loader=_loader())
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _dumper() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)

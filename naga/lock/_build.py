@@ -1,0 +1,219 @@
+"""Compute every field of one run.lock write, then merge it into the file.
+
+Shared by ``runlock()`` and ``finish_run()``. Everything that can fail because of the
+user's inputs (a missing data path, a path that is not a repository, a missing upstream
+run.lock) is computed *before* the file is touched, so an error writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from naga.errors import LockError
+from naga.lock import record as rec
+from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
+from naga.lock.writer import update_lock
+
+_UNSET: Any = object()
+
+PathArg = str | os.PathLike[str]
+
+
+def keyed(value: Any, what: str) -> dict[str, PathArg]:
+    """Normalise ``repos``/``data``/``prevs``: list → keyed by the path as given, dict → by name.
+
+    Accepts ListConfig/DictConfig too (any Sequence/Mapping), so ``runlock(**cfg.runlock)`` works.
+
+    Raises:
+        LockError: The value is neither a sequence of paths nor a mapping of names to paths.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, (str, os.PathLike)):
+        return {_text(value): value}
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items() if v is not None}
+    if isinstance(value, Sequence) or _is_list_config(value):
+        return {_text(v): v for v in value if v is not None}
+    raise LockError(
+        f"runlock({what}=...) takes a list of paths or a dict of name: path, "
+        f"got {type(value).__name__}."
+    )
+
+
+def _is_list_config(value: Any) -> bool:
+    omegaconf = sys.modules.get("omegaconf")
+    return omegaconf is not None and isinstance(value, omegaconf.ListConfig)
+
+
+def _text(path: Any) -> str:
+    return os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+
+
+@dataclass
+class Request:
+    """What one write of a run.lock should record."""
+
+    lock_path: Path
+    run_id: str
+    config: Any = _UNSET
+    repos: dict[str, PathArg] = field(default_factory=dict)
+    data: dict[str, PathArg] = field(default_factory=dict)
+    prevs: dict[str, PathArg] = field(default_factory=dict)
+    redact: Sequence[str] = ()
+    status: str = "completed"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    command: Sequence[str] | None = None
+    script: Path | None = None
+    function: str | None = None
+    launcher: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+    #: (key, path) of the script's repository, recorded only if no entry has its root yet.
+    auto_repo: tuple[str, Path] | None = None
+
+
+def _repo_entries(repos: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
+    if not repos:
+        return {}
+    from naga.lock.git import repo_state
+
+    return {key: {"path": _text(given), **repo_state(given)} for key, given in repos.items()}
+
+
+def _data_entries(data: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
+    if not data:
+        return {}
+    from naga.lock.hashing import hash_path
+
+    return {key: {"path": _text(given), **hash_path(given)} for key, given in data.items()}
+
+
+def _auto_repo_entry(
+    auto: tuple[str, Path], lock_path: Path, run_id: str
+) -> dict[str, dict[str, Any]]:
+    """The script's repository, unless this run already recorded one with the same root."""
+    key, root = auto
+    try:
+        from naga.lock.writer import read_lock
+
+        old = read_lock(lock_path) if lock_path.is_file() else None
+    except LockError:
+        old = None
+    if old is not None and old.get("run_id") == run_id:
+        for entry in (old.get("repos") or {}).values():
+            if isinstance(entry, dict) and _same_dir(entry.get("root"), root):
+                return {}
+    # The key is the root relative to the cwd ("." in the common case), as a user would write it.
+    return _repo_entries({key: key})
+
+
+def _same_dir(a: Any, b: Path) -> bool:
+    return isinstance(a, str) and os.path.realpath(a) == os.path.realpath(b)
+
+
+def build_and_write(req: Request) -> Path:
+    """Compute the record described by ``req`` and merge it into ``req.lock_path``.
+
+    Returns:
+        The path of the written run.lock.
+
+    Raises:
+        LockError: (or a subclass) on any problem; nothing is written then.
+    """
+    from naga.lock.lineage import resolve_prevs
+    from naga.lock.resolvers import declared
+
+    matcher = SecretMatcher(req.redact)
+    # Resolving the config runs the ${runlock_data:...}/${runlock_prev:...} resolvers, so it
+    # comes first; explicitly passed entries win over declared ones with the same key.
+    plain_config = _UNSET if req.config is _UNSET else rec.to_plain(req.config)
+    decl = declared()
+    req.data = {**decl["data"], **req.data}
+    req.prevs = {**decl["prevs"], **req.prevs}
+    # Order matters for the user: cheap checks (lineage, data paths) fail before git work.
+    prevs_section, upstream = resolve_prevs(req.prevs, req.lock_path, req.run_id)
+    data = _data_entries(req.data)
+    repos = _repo_entries(req.repos)
+    if req.auto_repo is not None:
+        auto = _auto_repo_entry(req.auto_repo, req.lock_path, req.run_id)
+        if not any(_same_dir(e.get("root"), req.auto_repo[1]) for e in repos.values()):
+            repos.update(auto)
+
+    finished = req.finished_at
+    written = rec.utc_now()
+    extra = {k: v for k, v in req.extra.items() if k != "slurm_job_id"}
+    record: dict[str, Any] = {
+        "naga_lock": 1,
+        "run_id": req.run_id,
+        "status": req.status,
+        "started_at": rec.iso(req.started_at),
+        "finished_at": rec.iso(finished),
+        "duration_s": (
+            round((finished - req.started_at).total_seconds(), 6)
+            if finished and req.started_at
+            else None
+        ),
+        "written_at": rec.iso(written),
+        "command": redact_command(
+            list(req.command if req.command is not None else sys.argv), matcher
+        ),
+        "cwd": str(Path.cwd()),
+        "host": rec.host(),
+        "script": rec.script_info(req.script, req.function),
+        "launcher": req.launcher,
+        "slurm_job_id": _slurm_job_id(req.extra),
+        "extra": rec.to_plain(extra),
+        "error": rec.error_info(req.error),
+        "environment": rec.environment(),
+    }
+    if req.status == "running" and req.finished_at is None:
+        # A mid-run call must not erase the end time a later finish writes (or vice versa).
+        for key in ("finished_at", "duration_s"):
+            record.pop(key)
+    if plain_config is not _UNSET:
+        config, redacted = redact_config(plain_config, matcher)
+        record["config"] = config
+        record["redacted"] = redacted
+    record["repos"] = repos
+    record["data"] = data
+    record["prevs"] = prevs_section
+    record["upstream"] = upstream
+    record = strip_urls_everywhere(record)
+
+    def prepare(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+        sticky = list((old or {}).get("redacted") or ())
+        if sticky:
+            # Redactions of earlier calls of this run stay in force (e.g. a key named only
+            # through runlock(redact=...) must not reappear in clicfg's final record).
+            if "config" in new:
+                new["config"], more = redact_config(new["config"], matcher, sticky)
+                new["redacted"] = sorted(set(new.get("redacted") or ()) | set(more))
+            new["command"] = redact_command(new["command"], matcher, sticky)
+        if req.auto_repo is not None and old is not None:
+            roots = [
+                e.get("root") for e in (old.get("repos") or {}).values() if isinstance(e, dict)
+            ]
+            new["repos"] = {
+                k: v
+                for k, v in new["repos"].items()
+                if k in req.repos or not any(_same_dir(r, Path(v.get("root", ""))) for r in roots)
+            }
+        return new
+
+    update_lock(req.lock_path, record, prepare=prepare)
+    return req.lock_path
+
+
+def _slurm_job_id(extra: Mapping[str, Any]) -> str | None:
+    value = extra.get("slurm_job_id")
+    if value is None:
+        value = os.environ.get("SLURM_JOB_ID")
+    return None if value is None else str(value)

@@ -1,0 +1,313 @@
+"""The persistent hash cache: an SQLite file mapping a file's identity and stamps to its hash.
+
+A cached hash is only served when the file's ``(device, inode, size, mtime_ns, ctime_ns)``
+are exactly those recorded when the hash was computed, and an entry is only *stored* when
+those stamps were at least ``RACY_WINDOW_NS`` older than the moment hashing started (git's
+racy-timestamp rule). Together this means a file modified after it was hashed always gets
+new stamps: restoring the old mtime with ``os.utime`` still moves the ctime, so the key
+misses and the file is re-read.
+
+A second table caches whole directories: the key is a digest of every file's relative
+path and stamps in walk order, so an unchanged tree costs one lookup instead of one per
+file.
+
+The cache is an optimisation only. Any failure to open, read or write it degrades to
+hashing without it; a corrupt file is replaced (after one warning per process). SQLite's
+WAL journal plus a busy timeout makes it safe for many processes at once, and a process
+killed mid-write leaves the database consistent (SQLite's own crash guarantee).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sqlite3
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from naga.errors import UsageError
+
+#: Stamps newer than ``scan start - RACY_WINDOW_NS`` are never cached. Two seconds covers
+#: the coarsest common timestamp granularity (FAT, some NFS servers) and small clock skew.
+RACY_WINDOW_NS = 2_000_000_000
+#: Entries older than this are deleted now and then so the file does not grow forever.
+PRUNE_AFTER_S = 180 * 24 * 3600
+_SCHEMA_VERSION = 1
+_BATCH = 500  # below SQLite's default limit of 999 host parameters
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+# A file's cache key: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns).
+Key = tuple[int, int, int, int, int]
+
+
+class CacheWarning(UserWarning):
+    """The hash cache could not be used; hashing continues without it."""
+
+
+def key_of(st: os.stat_result) -> Key:
+    """Return the cache key of a stat result."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def is_racy(key: Key, scan_start_ns: int) -> bool:
+    """True when the stamps are too recent to prove that later edits will change them."""
+    return max(key[3], key[4]) >= scan_start_ns - RACY_WINDOW_NS
+
+
+def _s64(value: int) -> int:
+    # st_dev/st_ino are unsigned 64-bit; SQLite integers are signed 64-bit.
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def cache_enabled(use_cache: bool | None) -> bool:
+    """Decide whether to use the cache: an explicit argument wins over ``NAGA_NO_CACHE``."""
+    if use_cache is not None:
+        return use_cache
+    raw = os.environ.get("NAGA_NO_CACHE", "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return False
+    if value in _FALSE:
+        return True
+    raise UsageError(
+        f"NAGA_NO_CACHE={raw!r} is not understood; set it to 1 to disable the hash cache "
+        "or unset it (or 0) to use it"
+    )
+
+
+def cache_path() -> Path:
+    """Return the cache file: ``$NAGA_CACHE_DIR/hashes.sqlite`` or the user cache dir's."""
+    directory = os.environ.get("NAGA_CACHE_DIR")
+    if not directory:
+        import platformdirs
+
+        directory = platformdirs.user_cache_dir("naga")
+    return Path(directory).expanduser() / "hashes.sqlite"
+
+
+_warned = False
+
+
+def _warn(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(message, CacheWarning, stacklevel=4)
+
+
+class HashCache:
+    """One process's connection to the cache file; every method swallows cache failures."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+        except OSError as exc:
+            _warn(f"naga hash cache {path} cannot be created ({exc}); hashing without a cache")
+
+    @property
+    def usable(self) -> bool:
+        return self._conn is not None
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            # Switching to WAL needs a brief exclusive lock that the busy handler does not
+            # always wait for when many processes create the file at once: retry.
+            for attempt in range(200):
+                try:
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        conn.execute("PRAGMA journal_mode=WAL")
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version != _SCHEMA_VERSION:
+                        self._create_schema(conn, version)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 199:
+                        raise
+                    time.sleep(0.01 + random.random() * 0.04)
+            # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # Reading a table proves the file is a database, not merely a readable header.
+            conn.execute("SELECT count(*) FROM trees WHERE fp = x'00'").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection, version: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != version:
+                conn.execute("ROLLBACK")  # another process just did it
+                return
+            if version != 0:  # an older or newer layout: the cache is disposable
+                conn.execute("DROP TABLE IF EXISTS files")
+                conn.execute("DROP TABLE IF EXISTS trees")
+            conn.execute(
+                "CREATE TABLE files(dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER,"
+                " ctime_ns INTEGER, hash BLOB NOT NULL, stored INTEGER NOT NULL,"
+                " PRIMARY KEY (dev, ino)) WITHOUT ROWID"
+            )
+            conn.execute(
+                "CREATE TABLE trees(fp BLOB PRIMARY KEY, hash BLOB NOT NULL, size INTEGER,"
+                " files INTEGER, stored INTEGER NOT NULL) WITHOUT ROWID"
+            )
+            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """Handle an error: wait out contention, replace a corrupt file, else give up."""
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in str(exc) or "busy" in str(exc)
+        ):
+            return  # contention beyond the timeout: skip this operation, keep the cache
+        self._close()
+        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            _warn(f"naga hash cache {self.path} cannot be opened ({exc}); hashing without a cache")
+            return
+        _warn(
+            f"naga hash cache {self.path} is unusable ({exc}); recreating it "
+            "(hashes are recomputed, nothing is lost)"
+        )
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                Path(f"{self.path}{suffix}").unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return
+        try:
+            self._conn = self._open()
+        except (sqlite3.DatabaseError, OSError):
+            self._conn = None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def get_files(self, keys: Sequence[Key]) -> dict[Key, bytes]:
+        """Look up many files at once; returns the hashes found, by key."""
+        found: dict[Key, bytes] = {}
+        if not keys:
+            return found
+        by_dev: dict[int, dict[int, Key]] = {}
+        for key in keys:
+            by_dev.setdefault(key[0], {})[_s64(key[1])] = key
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                return found
+            try:
+                conn.execute("BEGIN")
+                try:
+                    for dev, inos in by_dev.items():
+                        ino_list = list(inos)
+                        for start in range(0, len(ino_list), _BATCH):
+                            batch = ino_list[start : start + _BATCH]
+                            rows = conn.execute(
+                                "SELECT ino, size, mtime_ns, ctime_ns, hash FROM files"
+                                f" WHERE dev = ? AND ino IN ({','.join('?' * len(batch))})",
+                                [_s64(dev), *batch],
+                            )
+                            for ino, size, mtime_ns, ctime_ns, digest in rows:
+                                key = inos[ino]
+                                if key[2:] == (size, mtime_ns, ctime_ns):
+                                    found[key] = digest
+                finally:
+                    conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+        return found
+
+    def put_files(self, items: Iterable[tuple[Key, bytes]]) -> None:
+        """Store file hashes (callers pass only non-racy keys)."""
+        now = int(time.time())
+        rows = [(_s64(k[0]), _s64(k[1]), k[2], k[3], k[4], h, now) for k, h in items]
+        if rows:
+            self._write(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows, table="files"
+            )
+
+    def get_tree(self, fingerprint: bytes) -> tuple[bytes, int, int] | None:
+        """Return ``(hash, size, files)`` of a directory whose walk had this fingerprint."""
+        with self._lock:
+            if self._conn is None:
+                return None
+            try:
+                row = self._conn.execute(
+                    "SELECT hash, size, files FROM trees WHERE fp = ?", (fingerprint,)
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                return None
+        return None if row is None else (row[0], row[1], row[2])
+
+    def put_tree(self, fingerprint: bytes, digest: bytes, size: int, files: int) -> None:
+        """Store a directory result (callers pass only walks without racy files)."""
+        row = (fingerprint, digest, size, files, int(time.time()))
+        self._write("INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?)", [row], table="trees")
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]], *, table: str) -> None:
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(sql, rows)
+                    if random.random() < 0.01:  # prune now and then, not on every write
+                        conn.execute(
+                            f"DELETE FROM {table} WHERE stored < ?",
+                            (int(time.time()) - PRUNE_AFTER_S,),
+                        )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+
+
+_caches: dict[Path, HashCache] = {}
+_inherited: list[HashCache] = []  # connections from a parent process, kept but never used
+_caches_lock = threading.Lock()
+
+
+def get_cache(use_cache: bool | None) -> HashCache | None:
+    """Return this process's cache connection, or None when caching is off or impossible."""
+    if not cache_enabled(use_cache):
+        return None
+    path = cache_path()
+    with _caches_lock:
+        cache = _caches.get(path)
+        # An SQLite connection must not be used across fork(); a child opens its own. The
+        # parent's object is kept alive (not closed) because closing it in the child could
+        # checkpoint or unlink the WAL under the parent's feet.
+        if cache is not None and cache.pid != os.getpid():
+            _inherited.append(cache)
+            cache = None
+        if cache is None or not cache.usable:
+            cache = HashCache(path)
+            _caches[path] = cache
+    return cache if cache.usable else None

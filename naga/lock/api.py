@@ -1,0 +1,127 @@
+"""``runlock()``: write (or merge into) the run.lock, the receipt of a run."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from naga.errors import LockError
+from naga.lock.record import lock_path_for
+from naga.lock.session import current_run
+
+__all__ = ["runlock"]
+
+PathArg = str | PathLike[str]
+PathsArg = Sequence[PathArg] | Mapping[str, PathArg] | None
+
+# Outside a clicfg run, every runlock() call of this process for one path belongs to the
+# same run (so repeated calls merge), while a later process replaces the file whole.
+_PROCESS_RUN_IDS: dict[Path, str] = {}
+_PROCESS_LOCK = threading.Lock()
+
+
+def _process_run_id(path: Path) -> str:
+    with _PROCESS_LOCK:
+        return _PROCESS_RUN_IDS.setdefault(path, uuid.uuid4().hex)
+
+
+def _caller() -> str | None:
+    frame = sys._getframe(2)  # runlock's caller
+    code = frame.f_code
+    name = getattr(code, "co_qualname", code.co_name)
+    return None if name == "<module>" else name
+
+
+def runlock(
+    config: Any = None,
+    repos: PathsArg = None,
+    data: PathsArg = None,
+    prevs: PathsArg = None,
+    runlock_path: str | PathLike[str] | None = None,
+    *,
+    redact: Sequence[str] = (),
+) -> Path:
+    """Write the run.lock of this run, or merge into it, and return its path.
+
+    Records the resolved config (secrets redacted), status, times, command line, script,
+    environment and installed packages; with ``repos`` the git state of each repository
+    (a snapshot commit when dirty); with ``data`` the blake3 hash of each file/directory;
+    with ``prevs`` the run.locks of upstream stages, transitively. Paths declared in the
+    config with ``${runlock_data:...}`` / ``${runlock_prev:...}`` are included too.
+
+    Every call of one run merges into the same file (sections united by key, other
+    fields take the newest value); a run.lock left by an earlier run is replaced whole.
+
+    Args:
+        config: The run's config: DictConfig, dataclass, attrs, config class instance or dict.
+        repos: Repositories to record: ``['.']`` (keyed by the path as given) or
+            ``{'main_project': '.', 'shared_library': '../libs/my_lib'}``.
+        data: Files or directories to hash, as a list or ``{name: path}``.
+        prevs: Upstream stages (directories holding a run.lock, or run.lock files).
+        runlock_path: Where to write; default ``<config.save_dir>/run.lock``.
+        redact: Extra secret key patterns (words such as ``"dsn"`` or globs such as
+            ``"db.*"``), on top of the defaults and ``NAGA_REDACT_KEYS``.
+
+    Returns:
+        The absolute path of the written run.lock.
+
+    Raises:
+        LockError: No place to write (no ``runlock_path`` and no ``save_dir``), the target
+            exists and is not a naga run.lock, or writing failed.
+        RepoError: A ``repos`` path is not a git repository.
+        DataError: A ``data`` path is missing or unreadable.
+        LineageError: An upstream run.lock is missing, or the lineage loops back.
+    """
+    from naga.lock._build import _UNSET, Request, build_and_write, keyed
+
+    ctx = current_run()
+    if runlock_path is None and config is None and (ctx is None or ctx.lock_path is None):
+        raise LockError(
+            "runlock() needs a config or a runlock_path: pass config=cfg (with a save_dir key) "
+            "or runlock_path='path/to/run.lock'."
+        )
+    if runlock_path is None and ctx is not None and ctx.lock_path is not None:
+        try:
+            path = lock_path_for(config, None)
+        except LockError:
+            path = ctx.lock_path  # a config without save_dir inside a run: the run's lock
+    else:
+        path = lock_path_for(config, runlock_path)
+
+    request = Request(
+        lock_path=path,
+        run_id=ctx.run_id if ctx is not None else _process_run_id(path),
+        config=_UNSET if config is None else config,
+        repos=keyed(repos, "repos"),
+        data=keyed(data, "data"),
+        prevs=keyed(prevs, "prevs"),
+        redact=tuple(redact),
+    )
+    if ctx is not None:
+        request.status = "running"
+        request.started_at = ctx.started_at
+        request.command = ctx.command
+        request.script = ctx.script
+        request.function = ctx.function
+        request.launcher = ctx.launcher
+        request.extra = ctx.extra
+    else:
+        from naga.lock.record import main_script
+
+        request.script = main_script()
+        request.function = _caller()
+    build_and_write(request)
+    if ctx is not None and path not in ctx.written:
+        ctx.written.append(path)
+    return path
+
+
+def _reset_process_runs() -> None:
+    """Forget the per-process run ids (tests simulate a new process with it)."""
+    with _PROCESS_LOCK:
+        _PROCESS_RUN_IDS.clear()

@@ -1,0 +1,1 @@
+"""MLflow logging of run directories as logical runs."""

@@ -1,0 +1,271 @@
+"""What a run directory tells MLflow: logical id, params and tags derived from its run.lock.
+
+Pure functions over paths and plain dicts, so they are cheap to test and never import MLflow.
+The MLflow limits are copied here as constants (checked against ``mlflow.utils.validation``
+by a test) because importing MLflow just to read three integers costs about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from naga.errors import TrackingError
+
+# Mirrors mlflow.utils.validation (MLflow 2.16 .. 3.x); tests/tracking pins them.
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_PARAM_VAL_LENGTH = 6000
+MAX_TAG_VAL_LENGTH = 8000
+MAX_ENTITY_KEY_LENGTH = 250
+
+TRUNCATED = "...[truncated]"
+TAG_PREFIX = "naga."
+RUNS_ROOT_ENV = "NAGA_RUNS_ROOT"
+LOCK_NAME = "run.lock"
+
+# Characters MLflow accepts in param and tag keys on POSIX (validate_param_and_metric_name).
+_BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A run directory as MLflow sees it.
+
+    Attributes:
+        save_dir: The directory, absolute and with symlinks resolved.
+        logical_run_id: The value of the ``naga.logical_run_id`` tag.
+        lock: The parsed run.lock, or None when the directory has none.
+        lock_hash: ``blake3:<hex>`` of the run.lock bytes, or None.
+    """
+
+    save_dir: Path
+    logical_run_id: str
+    lock: dict[str, Any] | None = None
+    lock_hash: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lock_run_id(self) -> str | None:
+        """The ``run_id`` written in run.lock, if any."""
+        if self.lock is None:
+            return None
+        value = self.lock.get("run_id")
+        return None if value is None else str(value)
+
+
+def logical_run_id(save_dir: str | os.PathLike[str]) -> str:
+    """Return the logical run id of a directory: its canonical path.
+
+    The id is the absolute path with symlinks resolved, written with forward slashes. When
+    ``NAGA_RUNS_ROOT`` is set and the directory lies under it, the id is the path relative to
+    that root, so the same results mounted at another place (laptop vs cluster) keep their id.
+
+    Args:
+        save_dir: The run directory (need not exist).
+
+    Returns:
+        The id string.
+    """
+    path = Path(save_dir).expanduser().resolve()
+    root_text = os.environ.get(RUNS_ROOT_ENV)
+    if root_text:
+        root = Path(root_text).expanduser().resolve()
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            pass  # outside the root: the absolute path is the only honest id
+        else:
+            return relative.as_posix() or "."
+    return path.as_posix()
+
+
+def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
+    """Read ``<save_dir>/run.lock`` (if any) into a :class:`Receipt`.
+
+    Args:
+        save_dir: The run directory.
+
+    Returns:
+        The receipt; ``lock`` is None (with a warning recorded) when there is no run.lock.
+
+    Raises:
+        TrackingError: ``save_dir`` is not a directory, or its run.lock is not readable YAML.
+    """
+    raw = Path(save_dir).expanduser()
+    path = raw.resolve()
+    if not path.is_dir():
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise TrackingError(
+            f"run directory '{raw}' {what}; pass the save_dir of a finished run "
+            f"(the directory holding its {LOCK_NAME})."
+        )
+    lock_path = path / LOCK_NAME
+    logical = logical_run_id(path)
+    if not lock_path.is_file():
+        return Receipt(
+            path,
+            logical,
+            warnings=[
+                f"no {LOCK_NAME} in '{raw}': logging it without config, git or data "
+                "information (write one with naga.runlock(...) to record them)."
+            ],
+        )
+    import blake3
+    import yaml
+
+    data = lock_path.read_bytes()
+    try:
+        # The C loader when PyYAML has it: run.locks carry the package list, ~10 kB.
+        lock = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        problem = str(exc).replace("\n", " ")
+        raise TrackingError(
+            f"'{lock_path}' is not valid YAML ({problem}); restore it or delete it and "
+            "re-run the stage that wrote it."
+        ) from exc
+    if not isinstance(lock, dict):
+        raise TrackingError(
+            f"'{lock_path}' does not hold a run.lock mapping (got {type(lock).__name__}); "
+            "restore it or re-run the stage that wrote it."
+        )
+    digest = "blake3:" + blake3.blake3(data).hexdigest()
+    return Receipt(path, logical, lock, digest)
+
+
+def safe_key(key: str) -> str:
+    """Turn an arbitrary string into a key MLflow accepts for params and tags.
+
+    Characters MLflow rejects become ``_``; a key that would not survive path normalisation
+    (MLflow treats keys as file names) gets its slashes replaced; overlong keys are cut.
+    """
+    cleaned = _BAD_KEY_CHARS.sub("_", key)
+    norm = posixpath.normpath(cleaned) if cleaned else cleaned
+    if norm != cleaned or cleaned in {"", "."} or cleaned.startswith(("..", "/")):
+        cleaned = cleaned.replace("/", "_") or "_"
+        if cleaned in {".", ".."}:
+            cleaned = "_" * len(cleaned)
+    return cleaned[:MAX_ENTITY_KEY_LENGTH]
+
+
+def clip(value: str, limit: int) -> str:
+    """Cut ``value`` to ``limit`` characters, ending it with a visible truncation marker."""
+    if len(value) <= limit:
+        return value
+    return value[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        # JSON keeps lists readable and comparable in the UI ("[1, 2]" rather than a repr).
+        return json.dumps(value, default=str, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _flatten(prefix: str, node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, Mapping) and node:
+        for key, child in node.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            yield from _flatten(name, child)
+    else:
+        yield prefix, node
+
+
+def flatten_params(config: Mapping[str, Any] | None) -> dict[str, str]:
+    """Flatten a resolved config into MLflow params.
+
+    Nested mappings become dot keys (``model.lr``); lists are JSON; values longer than MLflow's
+    limit end with ``...[truncated]``. Keys MLflow rejects are made safe with :func:`safe_key`;
+    when two keys collide that way the later one gets a ``~2`` suffix.
+
+    Args:
+        config: The ``config`` section of a run.lock.
+
+    Returns:
+        An ordered mapping of param key to string value.
+    """
+    params: dict[str, str] = {}
+    if not config:
+        return params
+    for key, value in _flatten("", config):
+        name = safe_key(key)
+        base, n = name, 1
+        while name in params:
+            n += 1
+            name = safe_key(f"{base}~{n}")
+        params[name] = clip(_param_text(value), MAX_PARAM_VAL_LENGTH)
+    return params
+
+
+def lock_tags(receipt: Receipt) -> dict[str, str]:
+    """Tags describing a run.lock: its identity, git state per repo, hash per data entry.
+
+    Args:
+        receipt: The receipt read by :func:`read_receipt`.
+
+    Returns:
+        Tag key to value; empty extras when the directory has no run.lock.
+    """
+    tags: dict[str, str] = {
+        "naga.logical_run_id": receipt.logical_run_id,
+        "naga.save_dir": receipt.save_dir.as_posix(),
+        "naga.lock_hash": receipt.lock_hash or "none",
+    }
+    lock = receipt.lock
+    if lock is None:
+        return {k: clip(v, MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
+    if lock.get("run_id") is not None:
+        tags["naga.lock_run_id"] = str(lock["run_id"])
+    if lock.get("status") is not None:
+        tags["naga.lock_status"] = str(lock["status"])
+    for name, repo in _entries(lock.get("repos")):
+        prefix = f"naga.git.{name}"
+        if repo.get("commit") is not None:
+            tags[safe_key(f"{prefix}.commit")] = str(repo["commit"])
+        if repo.get("dirty") is not None:
+            tags[safe_key(f"{prefix}.dirty")] = _param_text(bool(repo["dirty"]))
+        if repo.get("branch") is not None:
+            tags[safe_key(f"{prefix}.branch")] = str(repo["branch"])
+        snapshot = repo.get("snapshot")
+        if isinstance(snapshot, Mapping) and snapshot.get("commit") is not None:
+            tags[safe_key(f"{prefix}.snapshot")] = str(snapshot["commit"])
+    for name, entry in _entries(lock.get("data")):
+        if entry.get("hash") is not None:
+            tags[safe_key(f"naga.data.{name}.hash")] = str(entry["hash"])
+    return {k: clip(v, MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
+
+
+def _entries(section: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(section, Mapping):
+        return
+    for name, entry in section.items():
+        if isinstance(entry, Mapping):
+            yield str(name), entry
+
+
+def upstream_dirs(receipt: Receipt) -> list[tuple[str, str]]:
+    """The upstream stages of a run, as ``(lock run_id, logical run id)`` pairs.
+
+    Paths in the ``upstream`` section are relative to the run.lock's directory (see
+    docs/run-lock.md); they are resolved from ``receipt.save_dir``. Sorted by logical id so
+    the ``naga.upstream.<n>`` numbering is stable across re-logs.
+    """
+    if receipt.lock is None:
+        return []
+    pairs = {
+        (str(run_id), logical_run_id(receipt.save_dir / str(entry["path"])))
+        for run_id, entry in _entries(receipt.lock.get("upstream"))
+        if entry.get("path") is not None
+    }
+    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))

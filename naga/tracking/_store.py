@@ -1,0 +1,188 @@
+"""Which MLflow store to talk to, and how to talk to it safely from many processes.
+
+Only imported by code that is about to use MLflow, so importing MLflow here is fine, but
+each function still imports it lazily to keep ``naga.tracking`` importable without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from naga.errors import TrackingError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+T = TypeVar("T")
+
+# A brand-new SQLite store runs MLflow's alembic migrations on first use; with several
+# processes on one file these race ("table ... already exists", "database is locked").
+_TRANSIENT = ("database is locked", "already exists", "unique constraint", "no such table")
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """Return the tracking URI naga will use, making it MLflow's current one.
+
+    An explicit ``tracking_uri`` wins; otherwise MLflow's own resolution applies
+    (``mlflow.set_tracking_uri``, ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``). When
+    that resolution would fall back to the deprecated ``./mlruns`` file store (MLflow does so
+    when ``./mlruns`` already holds experiments), naga uses ``sqlite:///mlflow.db`` instead and
+    warns, rather than silently writing to a deprecated store.
+
+    Args:
+        tracking_uri: An explicit URI, or None for MLflow's default.
+
+    Returns:
+        The URI, also installed with ``mlflow.set_tracking_uri`` so that ``mlflow.log_*`` calls
+        in the ``with`` body go to the same store.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+        return mlflow.get_tracking_uri()
+    if tracking_utils.is_tracking_uri_set():
+        return mlflow.get_tracking_uri()
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith("file:"):
+        # An absolute path gives the four-slash form MLflow itself uses for local files.
+        sqlite_uri = "sqlite:///" + Path("mlflow.db").resolve().as_posix()
+        warnings.warn(
+            f"MLflow would default to the deprecated file store ({uri}) because ./mlruns holds "
+            f"experiments; naga logs to {sqlite_uri} instead. Set MLFLOW_TRACKING_URI="
+            f"{uri} to keep using the file store, or migrate it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        mlflow.set_tracking_uri(sqlite_uri)
+        return sqlite_uri
+    return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite://`` URI, or None for other stores (and in-memory)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    path = unquote(urlsplit(uri).path)
+    # sqlite:///rel.db -> "/rel.db" (relative), sqlite:////abs.db -> "//abs.db" (absolute)
+    path = path[1:] if path.startswith("/") else path
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve()
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Serialise naga's writers on a SQLite store with a lock file next to the database.
+
+    SQLite has a single writer anyway; the lock only adds ordering, so that schema creation
+    and the "who is active" decision never interleave between processes. Other stores are
+    not locked here: naga reconciles them after the fact (see mlflow_lock).
+    """
+    db = sqlite_path(uri)
+    if db is None:
+        yield
+        return
+    from filelock import FileLock
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".naga-lock"):
+        yield
+
+
+def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) -> T:
+    """Run ``action``, retrying errors that racing SQLite writers produce.
+
+    Args:
+        action: The call to make.
+        what: Words for the error message ("open the MLflow store at ...").
+        attempts: How many tries before giving up.
+
+    Returns:
+        What ``action`` returns.
+
+    Raises:
+        TrackingError: The error persisted after all attempts (or was not transient).
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Exception as exc:
+            text = str(exc).lower()
+            transient = any(marker in text for marker in _TRANSIENT)
+            if not transient or attempt == attempts - 1:
+                raise TrackingError(
+                    f"could not {what}: {_first_line(exc)}; check the tracking URI "
+                    "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable."
+                ) from exc
+            time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def open_client(uri: str) -> MlflowClient:
+    """An MlflowClient on ``uri`` whose store exists (schema created) when this returns."""
+    from mlflow import MlflowClient
+
+    # Building the client builds the store, which for a new SQLite file runs MLflow's schema
+    # migrations: do that under the lock so concurrent first users do not interleave them.
+    with store_lock(uri):
+        return retry_transient(
+            lambda: MlflowClient(tracking_uri=uri), what=f"open the MLflow store at {uri}"
+        )
+
+
+def experiment_id(client: MlflowClient, name: str | None, *, parent_experiment: str | None) -> str:
+    """Resolve the experiment to log into, creating it by name if needed.
+
+    Order: ``name``; else the experiment of the enclosing MLflow run (nested logging); else
+    MLflow's own choice (``mlflow.set_experiment``, ``MLFLOW_EXPERIMENT_NAME``,
+    ``MLFLOW_EXPERIMENT_ID``), which ends at the "Default" experiment.
+    """
+    if name is None and parent_experiment is not None:
+        return parent_experiment
+    if name is None:
+        name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or None
+        if name is None:
+            from mlflow.tracking import fluent
+
+            chosen = fluent._get_experiment_id()  # MLflow's own default resolution
+            return str(chosen) if chosen is not None else "0"
+    return get_or_create_experiment(client, name)
+
+
+def get_or_create_experiment(client: MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created when missing (tolerating a concurrent creator)."""
+    from mlflow.exceptions import MlflowException
+
+    for _ in range(3):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                raise TrackingError(
+                    f"MLflow experiment '{name}' is deleted; restore it "
+                    f"(mlflow experiments restore --experiment-id {found.experiment_id}) "
+                    "or choose another experiment name."
+                )
+            return str(found.experiment_id)
+        try:
+            return str(client.create_experiment(name))
+        except MlflowException as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+            # another process created it between our lookup and create: look it up again
+    raise TrackingError(f"could not create or find MLflow experiment '{name}'.")

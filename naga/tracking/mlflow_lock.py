@@ -1,0 +1,344 @@
+"""``mlflow_lock``: log a finished run directory to MLflow as one *logical run*.
+
+A run directory may be logged many times (diagnostics get added later); every logging is a
+new MLflow run tagged with the directory's logical id. The newest successful one carries
+``naga.status=active``; the ones it replaced become ``deprecated`` (with
+``naga.superseded_by``), and a logging whose body raised is ``failed`` and replaces nothing.
+Filtering on ``tags."naga.status" = "active"`` therefore shows one row per directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from naga.errors import TrackingError, UsageError
+from naga.tracking._receipt import (
+    MAX_PARAMS_TAGS_PER_BATCH,
+    MAX_TAG_VAL_LENGTH,
+    Receipt,
+    clip,
+    flatten_params,
+    lock_tags,
+    read_receipt,
+    upstream_dirs,
+)
+from naga.tracking._store import (
+    experiment_id,
+    open_client,
+    resolve_tracking_uri,
+    retry_transient,
+    sqlite_path,
+    store_lock,
+)
+
+if TYPE_CHECKING:
+    from mlflow import ActiveRun, MlflowClient
+    from mlflow.entities import Run
+
+__all__ = ["active_runs", "mlflow_lock"]
+
+STATUS = "naga.status"
+LOGICAL = "naga.logical_run_id"
+SUPERSEDES = "naga.supersedes"
+SUPERSEDED_BY = "naga.superseded_by"
+
+
+@contextlib.contextmanager
+def mlflow_lock(
+    save_dir: str | os.PathLike[str],
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    log_params: bool = True,
+    log_artifacts: bool = True,
+    tracking_uri: str | None = None,
+) -> Iterator[ActiveRun]:
+    """Log ``save_dir`` to MLflow as a new run of its logical run; yield the MLflow run.
+
+    On entry a run is started with the directory's tags (``naga.logical_run_id``, git commits
+    and dirty flags, data hashes, links to the active runs of upstream stages), its resolved
+    config as params and its run.lock as an artifact. Inside the block, ``mlflow.log_*`` calls
+    go to that run. On a normal exit it becomes the active run of the logical run and the
+    previous active one(s) are marked deprecated; if the block raises, the run ends FAILED
+    with ``naga.status=failed``, the previous active run stays active and the exception
+    propagates. If an MLflow run is already active, the new run is nested under it.
+
+    Args:
+        save_dir: The run directory (normally holding a ``run.lock``; without one it is
+            still logged, with a warning).
+        experiment: MLflow experiment name, created if missing. Default: the enclosing run's
+            experiment when nested, else MLflow's choice (``MLFLOW_EXPERIMENT_NAME``,
+            ``mlflow.set_experiment``), else "Default".
+        run_name: MLflow run name. Default: the directory's name.
+        tags: Extra tags for the run (keys must not start with ``naga.``).
+        log_params: Log the run.lock's resolved config as params.
+        log_artifacts: Log the run.lock file as an artifact.
+        tracking_uri: Tracking URI for this block only. Default: MLflow's own resolution
+            (``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``; never the file store).
+
+    Yields:
+        The ``mlflow.ActiveRun`` (``run.info.run_id`` is the MLflow run id).
+
+    Raises:
+        TrackingError: ``save_dir`` is missing, its run.lock unreadable, or MLflow failed.
+        UsageError: ``tags`` uses the reserved ``naga.`` prefix.
+    """
+    extra = _user_tags(tags)
+    receipt = read_receipt(save_dir)
+    for message in receipt.warnings:
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+    import mlflow
+
+    with _tracking_uri(tracking_uri) as uri:
+        client = open_client(uri)
+        parent = mlflow.active_run()
+        parent_run_id = None
+        if parent is None and os.environ.get("MLFLOW_RUN_ID"):
+            # Launched by `mlflow run`: nest under that run instead of resuming it.
+            parent_run_id = os.environ.pop("MLFLOW_RUN_ID")
+        with store_lock(uri):
+            exp_id = retry_transient(
+                lambda: experiment_id(
+                    client,
+                    experiment,
+                    parent_experiment=parent.info.experiment_id if parent else None,
+                ),
+                what=f"find MLflow experiment {experiment or '(default)'} at {uri}",
+            )
+        links = _upstream_links(client, receipt)
+        start_tags = {STATUS: "running", LOGICAL: receipt.logical_run_id, **extra}
+        try:
+            active = mlflow.start_run(
+                experiment_id=exp_id,
+                run_name=run_name or receipt.save_dir.name,
+                tags=start_tags,
+                nested=parent is not None or parent_run_id is not None,
+                parent_run_id=parent_run_id,
+            )
+        except Exception as exc:
+            raise TrackingError(
+                f"could not start an MLflow run for '{receipt.save_dir}' at {uri}: "
+                f"{_first_line(exc)}; check the tracking URI and experiment."
+            ) from exc
+        run_id = active.info.run_id
+        try:
+            _log_receipt(
+                client,
+                run_id,
+                receipt,
+                links,
+                log_params=log_params,
+                log_artifacts=log_artifacts,
+            )
+        except BaseException as exc:
+            _fail(client, run_id, exc)
+            if isinstance(exc, Exception) and not isinstance(exc, TrackingError):
+                raise TrackingError(
+                    f"could not log '{receipt.save_dir}' to MLflow run {run_id} at {uri}: "
+                    f"{_first_line(exc)}"
+                ) from exc
+            raise
+        try:
+            yield active
+        except BaseException as exc:
+            _fail(client, run_id, exc)
+            raise
+        with store_lock(uri):
+            retry_transient(
+                lambda: _promote(client, active.info.experiment_id, run_id, receipt.logical_run_id),
+                what=f"mark MLflow run {run_id} active at {uri}",
+            )
+        _end(client, run_id, "FINISHED")
+
+
+def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str) -> list[Run]:
+    """The runs tagged ``naga.status=active`` for one logical id, newest first.
+
+    "Newest" is the order naga's reconciliation uses: start time, then run id, so every
+    process comparing the same runs agrees on which one wins.
+
+    Args:
+        client: An MLflow client.
+        experiment_ids: Experiments to search.
+        logical_id: The ``naga.logical_run_id`` value.
+
+    Returns:
+        Matching runs (excluding deleted ones), newest first.
+    """
+    from mlflow.entities import ViewType
+
+    quoted = _quote(logical_id)
+    parts = [f"tags.`{STATUS}` = 'active'"]
+    if quoted is not None:
+        parts.append(f"tags.`{LOGICAL}` = {quoted}")
+    runs = client.search_runs(
+        experiment_ids,
+        filter_string=" and ".join(parts),
+        run_view_type=ViewType.ACTIVE_ONLY,
+        max_results=1000,
+    )
+    # A logical id holding both quote kinds cannot be put in a filter: match it here instead.
+    runs = [run for run in runs if run.data.tags.get(LOGICAL) == logical_id]
+    return sorted(runs, key=_newness, reverse=True)
+
+
+def _newness(run: Run) -> tuple[int, str]:
+    return (run.info.start_time or 0, run.info.run_id)
+
+
+def _quote(value: str) -> str | None:
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    return None
+
+
+def _user_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    extra = {str(k): clip(str(v), MAX_TAG_VAL_LENGTH) for k, v in (tags or {}).items()}
+    reserved = sorted(k for k in extra if k.startswith("naga."))
+    if reserved:
+        raise UsageError(
+            f"tags {reserved} use the 'naga.' prefix, which mlflow_lock reserves for its own "
+            "tags; rename them (e.g. 'user.' or no prefix)."
+        )
+    return extra
+
+
+@contextlib.contextmanager
+def _tracking_uri(explicit: str | None) -> Iterator[str]:
+    """Resolve the URI; an explicit one applies to this block only and is undone after."""
+    if not explicit:
+        yield resolve_tracking_uri(None)
+        return
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # set_tracking_uri also writes MLFLOW_TRACKING_URI; put both back as they were.
+    previous = getattr(tracking_utils, "_tracking_uri", None)
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        yield resolve_tracking_uri(explicit)
+    finally:
+        import mlflow
+
+        mlflow.set_tracking_uri(previous)
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env
+
+
+def _upstream_links(client: MlflowClient, receipt: Receipt) -> dict[str, str]:
+    """``naga.upstream.<n>`` tags pointing at the active runs of the upstream stages."""
+    pairs = upstream_dirs(receipt)
+    if not pairs:
+        return {}
+    from mlflow.entities import ViewType
+
+    # Upstream stages are often logged to other experiments (prepare vs train): search all.
+    experiments = [
+        e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
+    ]
+    links: dict[str, str] = {}
+    for _lock_run_id, logical in pairs:
+        found = active_runs(client, experiments, logical)
+        if found:
+            links[f"naga.upstream.{len(links)}"] = found[0].info.run_id
+    return links
+
+
+def _log_receipt(
+    client: MlflowClient,
+    run_id: str,
+    receipt: Receipt,
+    links: dict[str, str],
+    *,
+    log_params: bool,
+    log_artifacts: bool,
+) -> None:
+    from mlflow.entities import Param, RunTag
+
+    params = flatten_params(receipt.lock.get("config")) if log_params and receipt.lock else {}
+    tags = {**lock_tags(receipt), **links}
+    param_items = [Param(k, v) for k, v in params.items()]
+    tag_items = [RunTag(k, v) for k, v in tags.items()]
+    # One log_batch carries up to 100 params and 100 tags: the usual receipt is one call.
+    step = MAX_PARAMS_TAGS_PER_BATCH
+    for start in range(0, max(len(param_items), len(tag_items)), step):
+        client.log_batch(
+            run_id,
+            params=param_items[start : start + step],
+            tags=tag_items[start : start + step],
+            synchronous=True,
+        )
+    if log_artifacts and receipt.lock is not None:
+        client.log_artifact(run_id, str(receipt.save_dir / "run.lock"))
+
+
+def _promote(client: MlflowClient, experiment: str, run_id: str, logical_id: str) -> None:
+    """Make the newest active run of ``logical_id`` the only active one.
+
+    This run is marked active *before* searching, so when several processes finish at once
+    the last one to search sees every candidate; all of them rank candidates the same way
+    (start time, then run id), so they converge on one winner whatever the interleaving.
+    """
+    from mlflow.entities import RunTag
+
+    client.set_tag(run_id, STATUS, "active", synchronous=True)
+    runs = active_runs(client, [experiment], logical_id)
+    if not runs:  # pragma: no cover - our own tag was just written
+        return
+    winner, losers = runs[0], runs[1:]
+    winner_id = winner.info.run_id
+    for loser in losers:
+        client.log_batch(
+            loser.info.run_id,
+            tags=[RunTag(STATUS, "deprecated"), RunTag(SUPERSEDED_BY, winner_id)],
+            synchronous=True,
+        )
+    if losers:
+        replaced = [r for r in winner.data.tags.get(SUPERSEDES, "").split(",") if r]
+        replaced += [r.info.run_id for r in losers if r.info.run_id not in replaced]
+        client.set_tag(winner_id, SUPERSEDES, clip(",".join(replaced), MAX_TAG_VAL_LENGTH))
+
+
+def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
+    """End the run as FAILED (KILLED on Ctrl-C) without masking the original exception."""
+    status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+    try:
+        client.set_tag(run_id, STATUS, "failed", synchronous=True)
+    except Exception as tag_exc:  # the store itself may be what failed; keep the real error
+        warnings.warn(
+            f"could not tag MLflow run {run_id} as failed: {_first_line(tag_exc)}",
+            UserWarning,
+            stacklevel=4,
+        )
+    _end(client, run_id, status)
+
+
+def _end(client: MlflowClient, run_id: str, status: str) -> None:
+    import mlflow
+
+    current = mlflow.active_run()
+    if current is not None and current.info.run_id == run_id:
+        mlflow.end_run(status)
+    else:
+        # The block ended our run itself (or left another run on top): terminate by id so
+        # the enclosing runs on MLflow's stack are left alone.
+        with contextlib.suppress(Exception):
+            client.set_terminated(run_id, status)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _is_sqlite(uri: str) -> bool:
+    return sqlite_path(uri) is not None

@@ -1,0 +1,236 @@
+"""A real three-stage pipeline (prepare -> train -> evaluate) for the ``naga`` subcommand tests.
+
+The stages are @clicfg scripts calling runlock() with repos, data and prevs, run as
+subprocesses in a fresh git repository, exactly as a user runs them. Building runs costs
+about a second each, so read-only tests share one session-scoped pipeline (``pipeline``)
+and tests that change data, refs or files build their own (``make_pipeline``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+PREPARE = '''\
+"""Stage 1: scale the raw numbers (deterministic)."""
+from pathlib import Path
+
+from naga import clicfg, runlock
+
+
+class Config:
+    input_path = "data/raw.csv"
+    scale = 2
+    save_dir = "results/prepare"
+
+
+@clicfg(config_class=Config)
+def main(cfg: Config):
+    rows = Path(cfg.input_path).read_text().split()
+    out = Path(cfg.save_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "prepared.txt").write_text("".join(f"{int(x) * cfg.scale}\\n" for x in rows))
+    runlock(config=cfg, repos=["."], data=[cfg.input_path])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+TRAIN = '''\
+"""Stage 2: "train" on the prepared numbers; `time` is an ordinary user key."""
+from pathlib import Path
+
+from naga import clicfg, runlock
+
+
+class Config:
+    data_dir = "results/prepare"
+    lr = 0.1
+    time = 1
+    fail = False
+    save_dir = "results/train"
+
+
+@clicfg(config_class=Config)
+def main(cfg: Config):
+    if cfg.fail:
+        raise RuntimeError("asked to fail")
+    values = [int(x) for x in (Path(cfg.data_dir) / "prepared.txt").read_text().split()]
+    out = Path(cfg.save_dir)
+    (out / "metrics").mkdir(parents=True, exist_ok=True)
+    (out / "model.txt").write_text(f"{sum(values) * cfg.lr * cfg.time:.6f}\\n")
+    (out / "metrics" / "loss.txt").write_text(f"{1 / (1 + sum(values) * cfg.lr):.6f}\\n")
+    runlock(config=cfg, repos=["."], data=[f"{cfg.data_dir}/prepared.txt"], prevs=[cfg.data_dir])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+EVALUATE = '''\
+"""Stage 3: evaluate the model against the prepared data (two upstream stages)."""
+from pathlib import Path
+
+from naga import clicfg, runlock
+
+
+class Config:
+    model_dir = "results/train"
+    data_dir = "results/prepare"
+    save_dir = "results/evaluate"
+
+
+@clicfg(config_class=Config)
+def main(cfg: Config):
+    model = float((Path(cfg.model_dir) / "model.txt").read_text())
+    out = Path(cfg.save_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "score.txt").write_text(f"{model / 2:.6f}\\n")
+    runlock(config=cfg, repos=["."], prevs=[cfg.model_dir, cfg.data_dir])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment of the suite's autouse fixture, for session-scoped builders."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "NAGA_", "GIT_", "HYDRA_"))
+    }
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["GIT_CONFIG_GLOBAL"] = str(home / "gitconfig")
+    env["NAGA_CACHE_DIR"] = str(home / "naga-cache")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run the real git CLI in ``repo``; fail the test on error."""
+    result = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+class Pipeline:
+    """A git repository holding the three stage scripts and the runs made in it."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.env = env
+
+    def stage(
+        self, name: str, *overrides: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``<name>.py`` with overrides, as a user would."""
+        result = subprocess.run(
+            [sys.executable, f"{name}.py", *overrides],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def naga(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+        """Run ``python -m naga ...`` in the pipeline's repository."""
+        return subprocess.run(
+            [sys.executable, "-m", "naga", *args],
+            cwd=cwd or self.root,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def git(self, *args: str) -> str:
+        return git(self.root, *args, env=self.env)
+
+
+def new_project(root: Path, home: Path, files: dict[str, str]) -> Pipeline:
+    """A fresh git repository holding ``files`` (data/ and results/ ignored), committed."""
+    env = isolated_env(home)
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main", env=env)
+    git(root, "config", "user.name", "Naga Test", env=env)
+    git(root, "config", "user.email", "naga@example.invalid", env=env)
+    for name, text in {".gitignore": "data/\nresults/\n", **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "add", "-A", env=env)
+    git(root, "commit", "-q", "-m", "pipeline", env=env)
+    return Pipeline(root, env)
+
+
+def build_pipeline(root: Path, home: Path) -> Pipeline:
+    """The test pipeline's repository with prepare and train run once each."""
+    pipeline = new_project(
+        root, home, {"prepare.py": PREPARE, "train.py": TRAIN, "evaluate.py": EVALUATE}
+    )
+    (root / "data").mkdir()
+    (root / "data" / "raw.csv").write_text("1\n2\n3\n")
+    pipeline.stage("prepare")
+    pipeline.stage("train")
+    return pipeline
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Pipeline]:
+    """Factory: ``make_project({"a.py": text})`` -> a committed repo to run scripts in."""
+
+    def factory(files: dict[str, str]) -> Pipeline:
+        return new_project(tmp_path / "example project ü", tmp_path / "home", files)
+
+    return factory
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> Callable[[], Pipeline]:
+    """Factory of private pipelines for tests that change data, refs or files."""
+
+    def factory() -> Pipeline:
+        return build_pipeline(tmp_path / "lab project ü", tmp_path / "home")
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A shared, read-only pipeline with several train variants and an evaluate stage.
+
+    Runs: results/prepare; results/train (lr 0.1); results/train_again (same config, an
+    equivalent run); results/train_lr03 (lr 0.3); results/train_time2 (user key time=2);
+    results/train_failed (failed); results/evaluate (prevs: train and prepare);
+    results/train_dirty (lr 0.1, made after editing train.py: a snapshot).
+    """
+    base = tmp_path_factory.mktemp("shared pipeline")
+    p = build_pipeline(base / "lab", base / "home")
+    p.stage("train", "save_dir=results/train_again")
+    p.stage("train", "lr=0.3", "save_dir=results/train_lr03")
+    p.stage("train", "time=2", "save_dir=results/train_time2")
+    failed = p.stage("train", "fail=true", "save_dir=results/train_failed", check=False)
+    assert failed.returncode != 0
+    p.stage("evaluate")
+    with (p.root / "train.py").open("a") as stream:
+        stream.write("# a comment: the work tree is now dirty\n")
+    p.stage("train", "save_dir=results/train_dirty")
+    return p

@@ -1,0 +1,145 @@
+"""``naga show`` and ``naga ls`` on real runs of the pipeline, through subprocesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_show_summarizes_a_completed_run(pipeline):
+    result = pipeline.naga("show", "results/train")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    lock = yaml.safe_load((pipeline.root / "results/train/run.lock").read_text())
+    head = pipeline.git("rev-parse", "HEAD").strip()
+    assert "status    completed" in out
+    assert f"run id    {lock['run_id']}" in out
+    assert "command   train.py" in out
+    assert f"commit {head[:8]} (main) clean" in out
+    assert lock["data"]["results/prepare/prepared.txt"]["hash"] in out
+    assert (
+        "results/prepare  ../prepare  run " + lock["prevs"]["results/prepare"]["run_id"][:8] in out
+    )
+    assert "  lr: 0.1" in out
+    assert "  time: 1" in out
+
+
+def test_show_dirty_run_names_its_snapshot(pipeline):
+    out = pipeline.naga("show", "results/train_dirty/run.lock").stdout
+    lock = yaml.safe_load((pipeline.root / "results/train_dirty/run.lock").read_text())
+    snapshot = lock["repos"]["."]["snapshot"]
+    assert f"dirty, snapshot {snapshot['commit'][:8]} ({snapshot['ref']})" in out
+
+
+def test_show_failed_run_shows_the_error(pipeline):
+    out = pipeline.naga("show", "results/train_failed").stdout
+    assert "status    failed" in out
+    assert "RuntimeError: asked to fail" in out
+
+
+def test_show_json_is_the_whole_lock(pipeline):
+    result = pipeline.naga("show", "--json", "results/evaluate")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == yaml.safe_load(
+        (pipeline.root / "results/evaluate/run.lock").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "arg", "expected"),
+    [
+        (None, "no/such/run", "run 'no/such/run' does not exist; pass a run directory"),
+        ("dir", "empty", "'empty' is a directory without a run.lock; pass a run's save_dir"),
+        ("text", "notes.txt", "notes.txt is not a run.lock (not even YAML)"),
+        ("yaml", "other.yml", "other.yml is not a run.lock (no 'naga_lock' format version field)"),
+        ("future", "future", "has run.lock format version 99, but naga 0.1.0 reads version 1"),
+        ("corrupt", "corrupt", "run.lock is corrupt: not valid YAML at line"),
+    ],
+)
+def test_show_errors_are_one_line(tmp_path: Path, run_naga, make, arg, expected):
+    if make == "dir":
+        (tmp_path / "empty").mkdir()
+    elif make == "text":
+        (tmp_path / "notes.txt").write_text("key: [unclosed\n")
+    elif make == "yaml":
+        (tmp_path / "other.yml").write_text("a: 1\n")
+    elif make == "future":
+        (tmp_path / "future").mkdir()
+        (tmp_path / "future" / "run.lock").write_text("naga_lock: 99\nrun_id: x\n")
+    elif make == "corrupt":
+        (tmp_path / "corrupt").mkdir()
+        (tmp_path / "corrupt" / "run.lock").write_text("naga_lock: 1\nconfig: {a: [\n")
+    result = run_naga("show", arg, cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert line.startswith("naga show: error: ")
+    assert expected in line
+
+
+def test_ls_lists_runs_newest_first_with_differing_keys(pipeline):
+    result = pipeline.naga("ls")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines[0].split()
+    assert header[:4] == ["RUN", "STATUS", "FINISHED", "DURATION"]
+    # Only keys that differ between the runs become columns; save_dir never does.
+    assert {"lr", "time", "fail", "model_dir", "data_dir"} <= set(header)
+    assert "save_dir" not in header and "scale" in header
+    names = [line.split()[0] for line in lines[1:]]
+    assert names[0] == "results/train_dirty"  # made last
+    assert names[-1] == "results/prepare"  # made first
+    assert set(names) == {
+        "results/prepare",
+        "results/train",
+        "results/train_again",
+        "results/train_lr03",
+        "results/train_time2",
+        "results/train_failed",
+        "results/evaluate",
+        "results/train_dirty",
+    }
+    row = next(line for line in lines if line.startswith("results/train_lr03 "))
+    assert " 0.3 " in f"{row} " and "completed" in row
+
+
+def test_ls_filters_by_status_and_lists_below_a_dir(pipeline):
+    failed = pipeline.naga("ls", "--status", "failed", "results")
+    assert failed.returncode == 0
+    rows = failed.stdout.splitlines()[1:]
+    assert [row.split()[:2] for row in rows] == [["results/train_failed", "failed"]]
+    none = pipeline.naga("ls", "--status", "interrupted")
+    assert none.stdout.strip() == "no run.lock with status interrupted below ."
+
+
+def test_ls_json_lines(pipeline):
+    result = pipeline.naga("ls", "--json", "results")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 8
+    by_dir = {Path(rec["path"]).parent.name: rec for rec in records}
+    assert by_dir["train_lr03"]["differing"]["lr"] == 0.3
+    assert by_dir["train_failed"]["status"] == "failed"
+
+
+def test_ls_skips_a_broken_lock_with_a_warning(tmp_path: Path, run_naga):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "run.lock").write_text("naga_lock: 7\n")
+    result = run_naga("ls", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "format version 7" in result.stderr
+    assert result.stdout.strip() == "no run.lock below ."
+
+
+def test_ls_missing_dir_is_an_error(tmp_path: Path, run_naga):
+    result = run_naga("ls", "nowhere", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "directory 'nowhere' does not exist" in one_line(result.stderr)

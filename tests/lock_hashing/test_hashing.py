@@ -1,0 +1,267 @@
+"""hash_path/hash_file: equality with b3sum, the directory scheme, symlinks and errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import blake3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from naga.errors import DataError, LockError
+from naga.lock.hashing import hash_file, hash_path
+
+
+def _load_strategies():
+    spec = importlib.util.spec_from_file_location(
+        "naga_test_strategies", Path(__file__).parents[1] / "strategies.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+strategies = _load_strategies()
+
+EMPTY = "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+
+
+def b3sum(path: Path) -> str:
+    out = subprocess.run(
+        ["b3sum", "--no-names", "--", str(path)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return "blake3:" + out.stdout.strip()
+
+
+def manifest_hash(tree: dict[str, bytes]) -> str:
+    """An independent implementation of the documented directory scheme."""
+    lines = sorted((rel.encode(), blake3.blake3(data).hexdigest()) for rel, data in tree.items())
+    manifest = b"".join(b"%s %d:%s\n" % (h.encode(), len(rel), rel) for rel, h in lines)
+    return "blake3:" + blake3.blake3(manifest).hexdigest()
+
+
+# -- files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("empty", 0), ("one byte", 1), ("text ü.csv", 1000), ("big 実験.bin", 5 * 2**20 + 17)],
+)
+def test_file_hash_equals_b3sum(weird_tmp_path: Path, name: str, size: int) -> None:
+    path = weird_tmp_path / name
+    path.write_bytes(os.urandom(size))
+    expected = b3sum(path)
+    assert hash_file(path) == expected
+    assert hash_file(path, use_cache=False) == expected
+    assert hash_path(str(path)) == {"kind": "file", "size": size, "files": 1, "hash": expected}
+
+
+def test_empty_file_hash_is_blake3_of_nothing(tmp_path: Path) -> None:
+    (tmp_path / "e").touch()
+    assert hash_file(tmp_path / "e") == EMPTY
+
+
+def test_symlink_to_file_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "link.csv").symlink_to("real.csv")
+    assert hash_path(tmp_path / "link.csv") == hash_path(tmp_path / "real.csv")
+
+
+def test_hash_file_rejects_directory(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"is a directory, not a file; hash it with hash_path"):
+        hash_file(tmp_path)
+
+
+# -- directories ------------------------------------------------------------------------
+
+
+def test_directory_scheme_matches_documented_manifest(weird_tmp_path: Path) -> None:
+    tree = {"b.txt": b"b", "a/x y.bin": b"\x00\x01", "a/\nnl": b"", "ü/実験": b"data" * 100}
+    strategies.write_tree(weird_tmp_path / "d", tree)
+    (weird_tmp_path / "d" / "empty dir" / "nested").mkdir(parents=True)  # not part of the hash
+    result = hash_path(weird_tmp_path / "d")
+    assert result == {"kind": "dir", "size": 403, "files": 4, "hash": manifest_hash(tree)}
+
+
+SHELL_RECIPE = r"""
+cd "$1" && find -L . -type f -print0 | LC_ALL=C sort -z |
+while IFS= read -r -d '' f; do
+  p=${f#./}
+  printf '%s %d:%s\n' "$(b3sum --no-names -- "$f")" "$(printf %s "$p" | wc -c)" "$p"
+done | b3sum --no-names
+"""
+
+
+def test_directory_hash_equals_shell_recipe(weird_tmp_path: Path) -> None:
+    """The recipe printed in docs/hashing.md, run with find, sort and the real b3sum."""
+    tree = {"z": b"1", "a b/c": b"2", "a b/\nd": b"3", "é/f": b"", "a-b": b"x" * 3000}
+    root = strategies.write_tree(weird_tmp_path / "data set", tree)
+    (weird_tmp_path / "shared").mkdir()
+    (weird_tmp_path / "shared" / "s.bin").write_bytes(b"shared")
+    (root / "linked").symlink_to(weird_tmp_path / "shared")
+    out = subprocess.run(
+        ["bash", "-c", SHELL_RECIPE, "recipe", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert hash_path(root)["hash"] == "blake3:" + out.stdout.strip()
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    assert hash_path(tmp_path / "d") == {"kind": "dir", "size": 0, "files": 0, "hash": EMPTY}
+
+
+def test_symlinked_directory_is_followed_under_the_link_name(tmp_path: Path) -> None:
+    shared = strategies.write_tree(tmp_path / "shared", {"x": b"1", "y/z": b"2"})
+    copy = strategies.write_tree(tmp_path / "copy", {"raw/x": b"1", "raw/y/z": b"2", "n": b"3"})
+    linked = strategies.write_tree(tmp_path / "linked", {"n": b"3"})
+    (linked / "raw").symlink_to(shared)
+    assert hash_path(linked) == hash_path(copy)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=strategies.file_trees(max_files=6), seed=st.randoms(use_true_random=False))
+def test_dir_hash_ignores_creation_order_and_location(tree: dict[str, bytes], seed) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        first = strategies.write_tree(Path(tmp) / "one", tree)
+        items = list(tree.items())
+        seed.shuffle(items)
+        second = strategies.write_tree(Path(tmp) / "elsewhere" / "two", dict(items))
+        os.utime(second, ns=(1, 1))
+        result = hash_path(first, use_cache=False)
+        assert result == hash_path(second, use_cache=False)
+        assert result["hash"] == manifest_hash(tree)
+        assert result["files"] == len(tree)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=strategies.file_trees(min_files=1, max_files=6), data=st.data())
+def test_dir_hash_changes_on_any_edit(tree: dict[str, bytes], data: st.DataObject) -> None:
+    rel = data.draw(st.sampled_from(sorted(tree)))
+    edit = data.draw(st.sampled_from(["byte", "rename", "remove", "add"]))
+    changed = dict(tree)
+    if edit == "byte":
+        content = tree[rel]
+        if content:
+            i = data.draw(st.integers(0, len(content) - 1))
+            changed[rel] = content[:i] + bytes([content[i] ^ 0x01]) + content[i + 1 :]
+        else:
+            changed[rel] = b"\x00"
+    elif edit == "rename":
+        changed[rel + "~"] = changed.pop(rel)
+    elif edit == "remove":
+        del changed[rel]
+    else:
+        changed[rel + ".new"] = b""
+    with tempfile.TemporaryDirectory() as tmp:
+        before = hash_path(strategies.write_tree(Path(tmp) / "a", tree))["hash"]
+        after = hash_path(strategies.write_tree(Path(tmp) / "b", changed))["hash"]
+    assert before != after
+
+
+# -- errors -----------------------------------------------------------------------------
+
+
+def test_missing_path_error_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=r"^data path 'no/such.csv' does not exist \(relative to "):
+        hash_path("no/such.csv")
+    with pytest.raises(LockError, match=r"check the path or create the data first$"):
+        hash_file("no/such.csv")
+
+
+def test_dangling_symlink_errors(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "gone").symlink_to("../missing.bin")
+    with pytest.raises(DataError, match=r"contains a dangling symlink 'gone' -> '../missing.bin'"):
+        hash_path(tmp_path / "d")
+    with pytest.raises(DataError, match=r"'.*gone' is a dangling symlink to '../missing.bin'"):
+        hash_path(tmp_path / "d" / "gone")
+
+
+def test_symlink_loop_to_ancestor_errors(tmp_path: Path) -> None:
+    root = strategies.write_tree(tmp_path / "d", {"sub/file": b"x"})
+    (root / "sub" / "back").symlink_to("..")
+    with pytest.raises(
+        DataError, match=r"contains a symlink loop: 'sub/back' -> '\.\.' leads back"
+    ):
+        hash_path(root)
+
+
+def test_self_referencing_symlink_errors(tmp_path: Path) -> None:
+    root = strategies.write_tree(tmp_path / "d", {"f": b"x"})
+    (root / "me").symlink_to("me")
+    with pytest.raises(DataError, match=r"'.*me' is a symlink loop \(too many levels"):
+        hash_path(root)
+
+
+def test_same_directory_linked_twice_is_not_a_loop(tmp_path: Path) -> None:
+    strategies.write_tree(tmp_path / "shared", {"x": b"1"})
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "one").symlink_to(tmp_path / "shared")
+    (root / "two").symlink_to(tmp_path / "shared")
+    assert hash_path(root)["hash"] == manifest_hash({"one/x": b"1", "two/x": b"1"})
+
+
+def test_socket_in_directory_errors(tmp_path: Path) -> None:
+    root = strategies.write_tree(tmp_path / "d", {"f": b"x"})
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(root / "s.sock"))
+        with pytest.raises(DataError, match=r"'.*s\.sock' is a socket, which naga does not hash"):
+            hash_path(root)
+
+
+def test_fifo_is_an_error_and_never_blocks(tmp_path: Path) -> None:
+    # In a subprocess with a timeout: a regression that opens the fifo would hang forever.
+    root = strategies.write_tree(tmp_path / "d", {"f": b"x"})
+    os.mkfifo(root / "pipe")
+    script = (
+        "import sys\nfrom naga.lock.hashing import hash_path\nfrom naga.errors import DataError\n"
+        "for p in sys.argv[1:]:\n"
+        "    try:\n        hash_path(p)\n    except DataError as e:\n        print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(root), str(root / "pipe")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert "pipe' is a fifo (named pipe), which naga does not hash; remove it" in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_errors(tmp_path: Path) -> None:
+    root = strategies.write_tree(tmp_path / "d", {"secret": b"x"})
+    (root / "secret").chmod(0)
+    with pytest.raises(DataError, match=r"'.*secret' cannot be read \(permission denied\)"):
+        hash_path(root)
+
+
+def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
+    """The careful path re-stats a file whose stamps differ from the walk's."""
+    from naga.lock import hashing
+
+    path = tmp_path / "f"
+    path.write_bytes(b"old")
+    stale = os.stat(path)
+    path.write_bytes(b"new content")
+    digest, st = hashing._hash_uncached(str(path), str(path), stale)
+    assert "blake3:" + digest.hex() == b3sum(path)
+    assert st.st_size == len(b"new content")
