@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from naga.errors import RepoError
 
 if TYPE_CHECKING:
     import pygit2
@@ -27,6 +30,7 @@ SNAPSHOT_MESSAGE = "naga snapshot of the working tree\n"
 SNAPSHOT_NAME = "naga"
 SNAPSHOT_EMAIL = "naga@localhost"
 _HASH_CHUNK = 1 << 20
+_REF_LOCK_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -293,17 +297,31 @@ def store_snapshot(
 
 
 def _ensure_ref(repo: pygit2.Repository, name: str, commit: Any) -> bool:
-    """Create ``name`` -> ``commit`` unless it exists; True when it points at ``commit``."""
+    """Create ``name`` -> ``commit`` unless it exists; True when it points at ``commit``.
+
+    Concurrent runs on one checkout (array jobs) race for the same ref: the loser either
+    finds the ref already created (``AlreadyExistsError``) or finds git's ``<ref>.lock``
+    held for a moment (``OSError``); both are retried briefly, then the ref is re-read.
+    """
     import pygit2
 
-    existing = repo.references.get(name)
-    if existing is None:
+    delay = 0.005
+    deadline = time.monotonic() + _REF_LOCK_TIMEOUT_S
+    while True:
+        existing = repo.references.get(name)
+        if existing is not None:
+            return bool(existing.target == commit)
         try:
             # force=False: a concurrent process that won the race must not be overwritten.
             repo.references.create(name, commit, force=False)
             return True
-        except (pygit2.AlreadyExistsError, ValueError):
-            existing = repo.references.get(name)
-            if existing is None:  # pragma: no cover - deleted between the two calls
-                return False
-    return existing.target == commit
+        except pygit2.AlreadyExistsError:
+            continue
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise RepoError(
+                    f"repos: could not create ref {name} in {repo.path}: {exc}; if no other "
+                    f"git process is running there, delete {repo.path}{name}.lock"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)

@@ -5,22 +5,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from naga.lock.git import strip_credentials
 
 SCRIPT = """
-import json, sys
+import json, sys, time
+import pygit2
 from naga.lock.git import repo_state
+# A start line in wall-clock time: all processes hit the ref at the same moment.
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print(json.dumps(repo_state(sys.argv[1])))
 """
 
 
+@pytest.mark.slow
 def test_concurrent_processes_share_one_snapshot(
     tmp_path: Path, make_git_repo: Callable[..., Path]
 ) -> None:
@@ -31,9 +37,12 @@ def test_concurrent_processes_share_one_snapshot(
     script = tmp_path / "state.py"
     script.write_text(SCRIPT)
     # Four processes start at once, like the tasks of an array job on one checkout.
+    start = str(time.time() + 2.0)
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(repo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, str(script), str(repo), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(4)
     ]

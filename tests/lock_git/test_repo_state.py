@@ -496,3 +496,20 @@ def test_filters_applied_like_git_add(
     (repo / "b.c").write_bytes(b"/* $Id$ */\r\nint x;\r\n")
     state = repo_state(repo)
     assert state["snapshot"]["tree"] == git_tree_of_worktree(repo, tmp_path)
+
+
+def test_linked_worktree(tmp_path: Path, make_git_repo: MakeRepo) -> None:
+    repo = make_git_repo(tmp_path / "main repo", files={"a.txt": "1\n"})
+    other = tmp_path / "other wt"
+    git(repo, "worktree", "add", "-q", "-b", "exp", str(other))
+    (other / "a.txt").write_text("2\n")
+    index = Path(git(other, "rev-parse", "--git-path", "index").strip())
+    index = index if index.is_absolute() else other / index
+    index_before = (index.read_bytes(), index.stat().st_mtime_ns)
+    state = repo_state(other)
+    assert state["root"] == str(other.resolve())
+    assert state["branch"] == "exp"
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == index_before
+    # Snapshot refs are shared by all worktrees of the repository.
+    assert git(repo, "show", f"{state['snapshot']['ref']}:a.txt") == "2\n"
+    assert find_repo_root(other / "a.txt") == other.resolve()
