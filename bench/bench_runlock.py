@@ -61,7 +61,7 @@ def report(title: str, medians: dict[str, float], anchor: str) -> None:
     print(f"\n{title}")
     for name, value in medians.items():
         ratio = value / medians[anchor]
-        print(f"  {name:<38} {value * 1000:9.2f} ms   {ratio:5.2f}x {anchor}")
+        print(f"  {name:<38} {value * 1000:9.2f} ms   {ratio:6.3f}x {anchor}")
 
 
 def main() -> None:

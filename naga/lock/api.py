@@ -79,6 +79,11 @@ def runlock(
     """
     from naga.lock._build import _UNSET, Request, build_and_write, keyed
 
+    if "omegaconf" in sys.modules:
+        # A DictConfig built before naga was imported may use ${runlock_data:...}.
+        from naga.lock.resolvers import register_resolvers
+
+        register_resolvers()
     ctx = current_run()
     if runlock_path is None and config is None and (ctx is None or ctx.lock_path is None):
         raise LockError(

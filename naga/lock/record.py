@@ -147,6 +147,9 @@ def to_plain(config: Any) -> dict[str, Any]:
         from omegaconf import OmegaConf, SCMode
         from omegaconf.errors import OmegaConfBaseException
 
+        from naga.lock.resolvers import register_resolvers
+
+        register_resolvers()
         try:
             container = OmegaConf.to_container(
                 config, resolve=True, enum_to_str=True, structured_config_mode=SCMode.DICT

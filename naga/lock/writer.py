@@ -122,6 +122,7 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
         new_entries = dict(new.get(section) or {})
         if section == "repos":
             new_roots = {e.get("root") for e in new_entries.values() if isinstance(e, dict)}
+            new_roots.discard(None)
             old_entries = {
                 k: v
                 for k, v in old_entries.items()

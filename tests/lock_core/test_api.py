@@ -224,3 +224,19 @@ def test_runlock_section_splat(tmp_path: Path) -> None:
     lock = read_lock(runlock(config=cfg, **cfg.runlock))
     assert set(lock["data"]) == {"data/a.csv"}
     assert lock["prevs"]["prepare"]["path"] == "../prepare"
+
+
+def test_resolvers_registered_on_first_use(tmp_path: Path) -> None:
+    # A fresh interpreter: OmegaConf imported and a config built before naga registered anything.
+    script = tmp_path / "s.py"
+    script.write_text(
+        "from omegaconf import OmegaConf\n"
+        "cfg = OmegaConf.create({'x': '${runlock_data:in.csv}', 'save_dir': 'o'})\n"
+        "from naga.lock.api import runlock\n"
+        "runlock(cfg)\n"
+    )
+    (tmp_path / "in.csv").write_text("1")
+    import sys
+
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True)
+    assert set(read_lock(tmp_path / "o/run.lock")["data"]) == {"in.csv"}
