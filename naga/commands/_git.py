@@ -48,24 +48,28 @@ def try_open_repo(root: str | Path | None) -> pygit2.Repository | None:
         return None
 
 
-def has_commit(repo: pygit2.Repository, sha: str | None) -> bool:
-    """Whether ``sha`` names a commit present in ``repo``'s object database."""
+def get_commit(repo: pygit2.Repository, sha: str | None) -> pygit2.Commit | None:
+    """The commit ``sha`` from ``repo``'s object database, or ``None`` when absent."""
     import pygit2
 
     if not sha:
-        return False
+        return None
     try:
         obj = repo.get(sha)
     except (ValueError, pygit2.GitError):
-        return False
-    return obj is not None and obj.type == pygit2.enums.ObjectType.COMMIT
+        return None
+    return obj if isinstance(obj, pygit2.Commit) else None
+
+
+def has_commit(repo: pygit2.Repository, sha: str | None) -> bool:
+    """Whether ``sha`` names a commit present in ``repo``'s object database."""
+    return get_commit(repo, sha) is not None
 
 
 def tree_id(repo: pygit2.Repository, sha: str) -> str | None:
     """The tree id of commit ``sha`` (``None`` when the commit is not in ``repo``)."""
-    if not has_commit(repo, sha):
-        return None
-    return str(repo.get(sha).tree_id)
+    commit = get_commit(repo, sha)
+    return None if commit is None else str(commit.tree_id)
 
 
 @dataclass(frozen=True)
@@ -90,15 +94,16 @@ def changed_files(repo: pygit2.Repository, old: str, new: str) -> list[FileChang
     """
     import pygit2
 
-    trees = []
+    commits = []
     for sha in (old, new):
-        if not has_commit(repo, sha):
+        commit = get_commit(repo, sha)
+        if commit is None:
             raise RepoError(
                 f"commit {sha[:12]} is not in repository '{repo.workdir or repo.path}'; "
                 "fetch it or restore the snapshot ref (see `naga verify`)"
             )
-        trees.append(repo.get(sha).tree)
-    diff = repo.diff(trees[0], trees[1])
+        commits.append(commit)
+    diff = commits[0].tree.diff_to_tree(commits[1].tree)
     diff.find_similar()
     letters = {
         pygit2.enums.DeltaStatus.ADDED: "A",

@@ -15,7 +15,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._git import changed_files, tree_id, try_open_repo
-from naga.commands._locks import Run, code_state, comparable_config, display_path, load_run
+from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 
 ABSENT = "(absent)"
 # Top-level fields never compared: they describe *this execution*, not what it computed.
@@ -216,12 +216,12 @@ def _lineage_lines(a: Run, b: Run) -> list[str]:
 
 
 def _env_lines(a: Run, b: Run) -> list[str]:
-    old_env = a.lock.get("environment") if isinstance(a.lock.get("environment"), dict) else {}
-    new_env = b.lock.get("environment") if isinstance(b.lock.get("environment"), dict) else {}
+    old_env = as_dict(a.lock.get("environment"))
+    new_env = as_dict(b.lock.get("environment"))
     old = {k: v for k, v in old_env.items() if k not in _VOLATILE_ENV and k != "packages"}
     new = {k: v for k, v in new_env.items() if k not in _VOLATILE_ENV and k != "packages"}
     lines = _mapping_lines(old, new)
-    old_pkgs = old_env.get("packages") if isinstance(old_env.get("packages"), dict) else {}
-    new_pkgs = new_env.get("packages") if isinstance(new_env.get("packages"), dict) else {}
+    old_pkgs = as_dict(old_env.get("packages"))
+    new_pkgs = as_dict(new_env.get("packages"))
     lines += [f"packages.{line}" for line in _mapping_lines(old_pkgs, new_pkgs)]
     return lines

@@ -16,7 +16,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._git import delete_ref, snapshot_refs, try_open_repo
-from naga.commands._locks import find_runs
+from naga.commands._locks import as_dict, find_runs
 
 
 def add_parser(subparsers: Any) -> None:
@@ -48,7 +48,7 @@ def referenced(locks: list[dict[str, Any]]) -> tuple[dict[str, set[str]], set[st
     pending = list(locks)
     while pending:
         lock = pending.pop()
-        repos = lock.get("repos") if isinstance(lock.get("repos"), dict) else {}
+        repos = as_dict(lock.get("repos"))
         for key, entry in repos.items():
             if not isinstance(entry, dict):
                 continue
@@ -60,7 +60,7 @@ def referenced(locks: list[dict[str, Any]]) -> tuple[dict[str, set[str]], set[st
                     refs.add(str(snapshot["ref"]))
                 if snapshot.get("commit"):
                     commits.add(str(snapshot["commit"]))
-        upstream = lock.get("upstream") if isinstance(lock.get("upstream"), dict) else {}
+        upstream = as_dict(lock.get("upstream"))
         pending += [
             e["lock"]
             for e in upstream.values()

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _code_to_check_out(run: Run) -> tuple[str, Path, str, str]:
     """(script path in repo, repo root, commit to check out, 'snapshot'|'commit')."""
-    script = run.lock.get("script") if isinstance(run.lock.get("script"), dict) else {}
+    script = as_dict(run.lock.get("script"))
     if not script.get("path") or not script.get("repo"):
         raise LockError(
             f"{run.path} records no script inside a git repository, so its code cannot be "

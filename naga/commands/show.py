@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
 def summary(run: Run) -> str:
     """The human-readable summary of ``run`` printed by ``naga show``."""
     lock = run.lock
-    script = lock.get("script") if isinstance(lock.get("script"), dict) else {}
-    env = lock.get("environment") if isinstance(lock.get("environment"), dict) else {}
+    script = as_dict(lock.get("script"))
+    env = as_dict(lock.get("environment"))
     where = script.get("path") or "-"
     if script.get("function"):
         where += f":{script['function']}"

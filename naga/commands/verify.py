@@ -211,9 +211,7 @@ def _verify_lineage(run: Run) -> list[Finding]:
             findings.append(Finding("lineage", str(key), "changed", str(exc)))
             continue
         if current == recorded:
-            findings.append(
-                Finding("lineage", str(key), OK, f"{named}run {r.short_id(recorded)}")
-            )
+            findings.append(Finding("lineage", str(key), OK, f"{named}run {r.short_id(recorded)}"))
         else:
             detail = (
                 f"{named}run {r.short_id(recorded)} → {r.short_id(current)} "
