@@ -66,7 +66,11 @@ def main() -> None:
         (cwd / "hydra_app.py").write_text(HYDRA_APP)
         (cwd / ".gitignore").write_text("results/\nmultirun/\n")
         env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
-        for step in (["init", "-q"], ["add", "-A"], ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "b"]):
+        for step in (
+            ["init", "-q"],
+            ["add", "-A"],
+            ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "b"],
+        ):
             subprocess.run(["git", *step], cwd=cwd, check=True, env=env)
         py = sys.executable
         pairs = {
@@ -76,8 +80,15 @@ def main() -> None:
             ),
             "joblib n_jobs=2": (
                 [py, "naga_app.py", "-m", sweep, "--n_jobs", "2"],
-                [py, "hydra_app.py", "-m", sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                 "hydra.sweep.dir=multirun/joblib"],
+                [
+                    py,
+                    "hydra_app.py",
+                    "-m",
+                    sweep,
+                    "hydra/launcher=joblib",
+                    "hydra.launcher.n_jobs=2",
+                    "hydra.sweep.dir=multirun/joblib",
+                ],
             ),
         }
         print(f"{args.jobs} trivial jobs, median of {args.repeats} runs")

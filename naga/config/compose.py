@@ -88,7 +88,7 @@ def _apply(base: Any, parsed: list[Any]) -> Any:
     try:
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise ConfigError(_explain(exc)) from exc
+        raise ConfigError(explain(exc)) from exc
     return cfg
 
 
@@ -110,7 +110,7 @@ def _compose_with_hydra(base: Any, overrides: Sequence[str], job_name: str | Non
                 config_name=name, overrides=[*overrides, *extra], return_hydra_config=True
             )
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise ConfigError(_explain(exc)) from exc
+        raise ConfigError(explain(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
     HydraConfig.instance().set_config(cfg)
@@ -154,7 +154,7 @@ def _select(cfg: Any, key: str) -> Any:
     return node
 
 
-def _explain(exc: BaseException) -> str:
+def explain(exc: BaseException) -> str:
     """One line from a Hydra/OmegaConf exception chain: the override and the real cause."""
     head = _line(exc)
     cause = exc.__cause__ or exc.__context__

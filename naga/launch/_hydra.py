@@ -58,10 +58,15 @@ def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
     version.setbase("1.3")
     name = primary_config_name(base)
     GlobalHydra.instance().clear()
-    hydra = Hydra.create_main_hydra2(task_name=app_name, config_search_path=create_config_search_path(None))
+    hydra = Hydra.create_main_hydra2(
+        task_name=app_name, config_search_path=create_config_search_path(None)
+    )
     cfg = _guard(
         lambda: hydra.compose_config(
-            config_name=name, overrides=list(overrides), run_mode=RunMode.MULTIRUN, with_log_configuration=False
+            config_name=name,
+            overrides=list(overrides),
+            run_mode=RunMode.MULTIRUN,
+            with_log_configuration=False,
         ),
         "",
     )
@@ -103,7 +108,9 @@ def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any
     Raises:
         ConfigError: Naming the job (``what``) and Hydra's reason.
     """
-    return _guard(lambda: session.hydra.config_loader.load_sweep_config(session.cfg, list(overrides)), what)
+    return _guard(
+        lambda: session.hydra.config_loader.load_sweep_config(session.cfg, list(overrides)), what
+    )
 
 
 def launch(session: Session, task_function: Any, jobs: Sequence[Sequence[str]]) -> list[Any]:
@@ -152,10 +159,10 @@ def _guard(fn: Any, what: str) -> Any:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from naga.config.compose import _explain
+    from naga.config.compose import explain
 
     try:
         return fn()
     except (HydraException, OmegaConfBaseException) as exc:
         prefix = f"{what}: " if what else ""
-        raise ConfigError(prefix + _explain(exc)) from exc
+        raise ConfigError(prefix + explain(exc)) from exc

@@ -77,7 +77,11 @@ def _mark_started(root: Path, name: str) -> None:
     marker = root / MARKER_DIR / f"{name}.json"
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
-        facts = {"pid": os.getpid(), "host": os.uname().nodename, "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+        facts = {
+            "pid": os.getpid(),
+            "host": os.uname().nodename,
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        }
         marker.write_text(json.dumps(facts), encoding="utf-8")
     except OSError:  # progress is a nicety; never fail a job over it
         pass

@@ -32,7 +32,9 @@ def job_names(jobs: Sequence[Sequence[str]]) -> list[str]:
     varying = _varying_keys(app_overrides)
     names: list[str] = []
     for num, overrides in enumerate(app_overrides):
-        shown = [item for item in overrides if _key(item) in varying] if len(jobs) > 1 else overrides
+        shown = (
+            [item for item in overrides if _key(item) in varying] if len(jobs) > 1 else overrides
+        )
         name = safe_name(",".join(shown))
         names.append(name if name and len(name) <= MAX_NAME else fallback[num])
     counts: dict[str, int] = {}

@@ -23,7 +23,9 @@ PREFIX = "[naga]"
 class Monitor:
     """Background thread that keeps ``state`` (and sweep.lock) in step with the jobs."""
 
-    def __init__(self, state: SweepState, *, interval: float = 0.5, stream: IO[str] | None = None) -> None:
+    def __init__(
+        self, state: SweepState, *, interval: float = 0.5, stream: IO[str] | None = None
+    ) -> None:
         self.state = state
         self.interval = interval
         self.stream = stream if stream is not None else sys.stderr
@@ -67,7 +69,10 @@ class Monitor:
             for job in self.state.jobs:
                 if job.done:
                     continue
-                if job.status == "queued" and (self.state.root / MARKER_DIR / f"{job.name}.json").exists():
+                if (
+                    job.status == "queued"
+                    and (self.state.root / MARKER_DIR / f"{job.name}.json").exists()
+                ):
                     job.status = "running"
                     changed = True
                 stat = run_lock_stat(job.save_dir)
@@ -109,7 +114,9 @@ class Monitor:
     def _show_line(self) -> None:
         counts = self.state.counts()
         elapsed = time.monotonic() - self._started
-        finished = counts["completed"] + counts["failed"] + counts["interrupted"] + counts["skipped"]
+        finished = (
+            counts["completed"] + counts["failed"] + counts["interrupted"] + counts["skipped"]
+        )
         line = (
             f"{PREFIX} {finished}/{counts['total']} done · {counts['failed']} failed · "
             f"{counts['running']} running · {counts['queued']} queued · {elapsed:.0f}s"
@@ -150,7 +157,10 @@ def summary_lines(state: SweepState) -> list[str]:
     unfinished = counts["running"] + counts["queued"]
     if unfinished:
         parts.append(f"{unfinished} did not finish")
-    lines = [f"{PREFIX} sweep {state.status}{took}: {', '.join(parts)} of {counts['total']} jobs; see {state.path}"]
+    lines = [
+        f"{PREFIX} sweep {state.status}{took}: {', '.join(parts)} of {counts['total']} jobs; "
+        f"see {state.path}"
+    ]
     for job in state.jobs:
         if job.status in ("failed", "interrupted"):
             relative = os.path.relpath(job.save_dir)

@@ -73,7 +73,10 @@ def _same_code(old: dict[str, Any]) -> bool:
         if current is None:
             return False
         snapshot = entry.get("snapshot") or {}
-        recorded = (entry.get("commit"), snapshot.get("tree") if isinstance(snapshot, dict) else None)
+        recorded = (
+            entry.get("commit"),
+            snapshot.get("tree") if isinstance(snapshot, dict) else None,
+        )
         if current != recorded:
             return False
     return True

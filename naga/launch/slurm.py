@@ -43,15 +43,21 @@ def slurm_overrides(path: Path) -> list[str]:
     from naga.launch.tasks import override_value
 
     if not path.is_file():
-        raise UsageError(f"--slurm_config {path}: no such file; give a YAML file of Slurm parameters")
+        raise UsageError(
+            f"--slurm_config {path}: no such file; give a YAML file of Slurm parameters"
+        )
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise UsageError(f"--slurm_config {path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise UsageError(
+            f"--slurm_config {path}: not valid YAML: {' '.join(str(exc).split())}"
+        ) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UsageError(f"--slurm_config {path}: expected a mapping of parameters, got {type(data).__name__}")
+        raise UsageError(
+            f"--slurm_config {path}: expected a mapping of parameters, got {type(data).__name__}"
+        )
     valid = slurm_parameters()
     out = []
     for key, value in data.items():
@@ -62,10 +68,13 @@ def slurm_overrides(path: Path) -> list[str]:
                 + " Put other sbatch options under additional_parameters."
             )
         if key == "setup" and isinstance(value, str):
-            value = [value]
+            value = [value]  # noqa: PLW2901 - one setup line is a list of one
         if key == "additional_parameters" and isinstance(value, dict):
             # A closed Dict node in Hydra's schema: `++` adds each sbatch option to it.
-            out.extend(f"++hydra.launcher.{key}.{name}={override_value(item)}" for name, item in value.items())
+            out.extend(
+                f"++hydra.launcher.{key}.{name}={override_value(item)}"
+                for name, item in value.items()
+            )
             continue
         out.append(f"hydra.launcher.{key}={override_value(value)}")
     return out

@@ -26,7 +26,8 @@ _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
 # naga's defaults for Hydra's own settings; a user override of the same key wins.
 _HYDRA_DEFAULTS = {
     "hydra/hydra_logging": "hydra/hydra_logging=none",  # naga prints its own progress
-    "hydra/job_logging": "hydra/job_logging=none",  # like a single naga run: user's logging untouched
+    # as in a single naga run, the user's logging setup is left alone
+    "hydra/job_logging": "hydra/job_logging=none",
     "hydra.output_subdir": "hydra.output_subdir=null",  # run.lock already holds config + overrides
     "hydra.job.chdir": "hydra.job.chdir=false",  # relative paths mean the same in every job
 }
@@ -69,22 +70,35 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     given = {_key(item) for item in hydra_overrides + launcher_overrides}
     defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
 
-    session = _hydra.open_session(app.base, app.name, [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides])
+    session = _hydra.open_session(
+        app.base, app.name, [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
+    )
     try:
         given_root = _sweep_root(session.cfg, app.name)
-        root = Path(os.path.abspath(given_root))
+        root = given_root.absolute()
         _hydra.set_sweep_dir(session, str(given_root))
         grid = _hydra.expand(session)
         tasks, tasks_info = _task_overrides(session.cfg, options)
         jobs = [[*cell, *task] for cell in grid for task in tasks] if tasks else grid
         names = job_names(jobs)
         records = [
-            JobRecord(num=num, name=name, overrides=job, save_dir=root / name, stale_stat=run_lock_stat(root / name))
+            JobRecord(
+                num=num,
+                name=name,
+                overrides=job,
+                save_dir=root / name,
+                stale_stat=run_lock_stat(root / name),
+            )
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
-        launch_lists = [[*job, f"hydra.sweep.subdir={_quote(name)}"] for job, name in zip(jobs, names, strict=True)]
+        launch_lists = [
+            [*job, f"hydra.sweep.subdir={_quote(name)}"]
+            for job, name in zip(jobs, names, strict=True)
+        ]
         composed = [
-            _hydra.compose_job(session, job, what=f"job {num} ({' '.join(jobs[num]) or 'no overrides'})")
+            _hydra.compose_job(
+                session, job, what=f"job {num} ({' '.join(jobs[num]) or 'no overrides'})"
+            )
             for num, job in enumerate(launch_lists)
         ]
         if options.skip_completed:
@@ -93,7 +107,9 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             clear_cache()
 
             for record, cfg in zip(records, composed, strict=True):
-                if completed_unchanged(app, cfg, record.save_dir, given=str(given_root / record.name)):
+                if completed_unchanged(
+                    app, cfg, record.save_dir, given=str(given_root / record.name)
+                ):
                     record.status = "skipped"
         state = SweepState(
             root=root,
@@ -105,7 +121,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             tasks=tasks_info,
         )
         state.given_root = str(given_root)
-        return _run(session, app, state, launch_lists, debug=debug, monitor_cls=Monitor, summary=summary_lines)
+        return _run(
+            session,
+            app,
+            state,
+            launch_lists,
+            debug=debug,
+            monitor_cls=Monitor,
+            summary=summary_lines,
+        )
     finally:
         _hydra.close()
 
@@ -127,7 +151,11 @@ def _run(
     todo = [job for job in state.jobs if job.status != "skipped"]
     in_process = state.launcher in _hydra.IN_PROCESS
     task = SweepTask(
-        app=app, launcher=state.launcher, sweep_id=state.sweep_id, root=state.given_root, in_process=in_process
+        app=app,
+        launcher=state.launcher,
+        sweep_id=state.sweep_id,
+        root=state.given_root,
+        in_process=in_process,
     )
     monitor = monitor_cls(state)
     started = time.monotonic()
@@ -152,7 +180,9 @@ def _run(
                     continue
                 _apply_results(batch, results, monitor)
                 if debug:
-                    failure = next((_hydra.job_failed(ret) for ret in results if _hydra.job_failed(ret)), None)
+                    failure = next(
+                        (_hydra.job_failed(ret) for ret in results if _hydra.job_failed(ret)), None
+                    )
                     if failure is not None:
                         raise failure
     finally:
@@ -206,7 +236,9 @@ def _sweep_root(cfg: Any, app_name: str) -> Path:
     return Path(os.fspath(save_dir))
 
 
-def _task_overrides(cfg: Any, options: SweepOptions) -> tuple[list[list[str]], dict[str, Any] | None]:
+def _task_overrides(
+    cfg: Any, options: SweepOptions
+) -> tuple[list[list[str]], dict[str, Any] | None]:
     from naga.launch.tasks import check_task_lines, tasks_from_config, tasks_from_file
 
     if options.tasks is not None and options.tasks_key is not None:
@@ -221,7 +253,10 @@ def _task_overrides(cfg: Any, options: SweepOptions) -> tuple[list[list[str]], d
         info = {"file": None, "key": options.tasks_key, "task_to": options.task_to}
     else:
         if options.task_to is not None:
-            raise UsageError(f"--task_to {options.task_to} needs a task list; add --tasks FILE or --tasks-key KEY")
+            raise UsageError(
+                f"--task_to {options.task_to} needs a task list; "
+                "add --tasks FILE or --tasks-key KEY"
+            )
         return [], None
     check_task_lines(tasks, where=where)
     return tasks, info
@@ -235,12 +270,16 @@ def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -
         if options.n_jobs < 1:
             raise UsageError(f"--n_jobs {options.n_jobs}: give a positive number of parallel jobs")
         if chosen and chosen[0].split("=", 1)[1] != "joblib":
-            raise UsageError(f"--n_jobs runs jobs with the joblib launcher, but {chosen[0]} was given; drop one")
+            raise UsageError(
+                f"--n_jobs runs jobs with the joblib launcher, but {chosen[0]} was given; drop one"
+            )
         picked = [] if chosen else ["hydra/launcher=joblib"]
         return [*picked, f"hydra.launcher.n_jobs={options.n_jobs}"]
     if options.slurm_config is not None:
         if chosen and chosen[0].split("=", 1)[1] != "submitit_slurm":
-            raise UsageError(f"--slurm_config submits to Slurm, but {chosen[0]} was given; drop one")
+            raise UsageError(
+                f"--slurm_config submits to Slurm, but {chosen[0]} was given; drop one"
+            )
         from naga.launch.slurm import slurm_overrides
 
         picked = [] if chosen else ["hydra/launcher=submitit_slurm"]
@@ -265,4 +304,3 @@ def _is_hydra(override: str) -> bool:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
-

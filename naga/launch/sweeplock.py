@@ -100,7 +100,7 @@ class SweepState:
     tasks: dict[str, Any] | None = None
     sweep_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "running"
-    started_at: str = field(default_factory=lambda: now_iso())
+    started_at: str = field(default_factory=lambda: now_iso())  # noqa: PLW0108 - defined below
     finished_at: str | None = None
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)

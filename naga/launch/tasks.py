@@ -41,7 +41,9 @@ def tasks_from_file(path: Path, *, task_to: str | None) -> list[list[str]]:
             plain values without ``--task_to``.
     """
     if not path.is_file():
-        raise UsageError(f"--tasks {path}: no such file; give the path of a .txt, .yaml or .json file")
+        raise UsageError(
+            f"--tasks {path}: no such file; give the path of a .txt, .yaml or .json file"
+        )
     suffix = path.suffix.lower()
     if suffix in _TEXT_SUFFIXES:
         if task_to is None:
@@ -82,7 +84,9 @@ def tasks_from_items(items: Any, *, task_to: str | None, where: str) -> list[lis
         if isinstance(item, Mapping):
             overrides = list(flatten_overrides(item, prefix=task_to))
             if not overrides:
-                raise UsageError(f"{where}: task {index} is an empty mapping; remove it or give it keys")
+                raise UsageError(
+                    f"{where}: task {index} is an empty mapping; remove it or give it keys"
+                )
             jobs.append(overrides)
         elif task_to is None:
             raise UsageError(
@@ -198,10 +202,13 @@ def tasks_from_config(cfg: Any, key: str, *, task_to: str | None) -> list[list[s
     node = OmegaConf.select(cfg, key, default=_MISSING)
     if node is _MISSING:
         raise ConfigError(
-            f"--tasks-key {key}: no such key in the config." + did_you_mean(key, dotted_keys(cfg), what="keys")
+            f"--tasks-key {key}: no such key in the config."
+            + did_you_mean(key, dotted_keys(cfg), what="keys")
         )
     if not isinstance(node, (ListConfig, list)):
-        raise ConfigError(f"--tasks-key {key}: the value is not a list of tasks; make '{key}' a list")
+        raise ConfigError(
+            f"--tasks-key {key}: the value is not a list of tasks; make '{key}' a list"
+        )
     items = OmegaConf.to_container(node, resolve=False) if isinstance(node, ListConfig) else node
     return tasks_from_items(items, task_to=task_to, where=f"--tasks-key {key}")
 

@@ -46,16 +46,24 @@ if __name__ == "__main__":
 def sweep_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
     """A git repo holding the toy script; results are git-ignored, as they should be."""
     return make_git_repo(
-        tmp_path / "proj", files={"job.py": textwrap.dedent(SCRIPT), ".gitignore": "results/\nmultirun/\n"}
+        tmp_path / "proj",
+        files={"job.py": textwrap.dedent(SCRIPT), ".gitignore": "results/\nmultirun/\n"},
     )
 
 
 def _slurm_skip_reason() -> str | None:
     if os.geteuid() != 0:
         return "the local Slurm cluster needs root (slurmd, munged); run the suite as root or in CI"
-    missing = [b for b in ("slurmctld", "slurmd", "munged", "sbatch") if not shutil.which(b, path="/usr/sbin:/usr/bin")]
+    missing = [
+        b
+        for b in ("slurmctld", "slurmd", "munged", "sbatch")
+        if not shutil.which(b, path="/usr/sbin:/usr/bin")
+    ]
     if missing:
-        return f"Slurm binaries missing ({', '.join(missing)}); install with: sudo bash scripts/setup-system.sh"
+        return (
+            f"Slurm binaries missing ({', '.join(missing)}); "
+            "install with: sudo bash scripts/setup-system.sh"
+        )
     return None
 
 
@@ -72,11 +80,19 @@ def slurm_cluster() -> Iterator[dict[str, str]]:
         if in_ci:
             pytest.fail(f"CI must run the Slurm tests, but {reason}")
         pytest.skip(reason)
-    already = subprocess.run(
-        ["sinfo", "-h"], env={**os.environ, "SLURM_CONF": "/tmp/naga-slurm/slurm.conf"},
-        capture_output=True, text=True, check=False,
-    ).returncode == 0
-    result = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=120, check=False)
+    already = (
+        subprocess.run(
+            ["sinfo", "-h"],
+            env={**os.environ, "SLURM_CONF": "/tmp/naga-slurm/slurm.conf"},
+            capture_output=True,
+            text=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    result = subprocess.run(
+        ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
+    )
     if result.returncode != 0:
         message = f"could not start the local Slurm cluster: {result.stderr.strip()}"
         if in_ci:

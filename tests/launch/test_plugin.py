@@ -8,7 +8,7 @@ import textwrap
 
 import yaml
 
-APP = '''
+APP = """
 import hydra
 from hydra.core.config_store import ConfigStore
 
@@ -21,16 +21,20 @@ def main(cfg):
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def _project(tmp_path, make_git_repo):
-    return make_git_repo(tmp_path / "plain", files={"app.py": textwrap.dedent(APP), ".gitignore": "out/\n"})
+    return make_git_repo(
+        tmp_path / "plain", files={"app.py": textwrap.dedent(APP), ".gitignore": "out/\n"}
+    )
 
 
 def test_single_run_writes_run_lock_in_the_output_dir(tmp_path, make_git_repo, run_py):
     proj = _project(tmp_path, make_git_repo)
-    result = run_py("app.py", "hydra/callbacks=naga_runlock", "hydra.run.dir=out/one", "x=3", cwd=proj)
+    result = run_py(
+        "app.py", "hydra/callbacks=naga_runlock", "hydra.run.dir=out/one", "x=3", cwd=proj
+    )
     assert result.returncode == 0, result.stderr
     record = yaml.safe_load((proj / "out" / "one" / "run.lock").read_text())
     assert record["status"] == "completed"
@@ -42,8 +46,14 @@ def test_single_run_writes_run_lock_in_the_output_dir(tmp_path, make_git_repo, r
 def test_multirun_joblib_records_each_job_and_failures(tmp_path, make_git_repo, run_py):
     proj = _project(tmp_path, make_git_repo)
     result = run_py(
-        "app.py", "-m", "hydra/callbacks=naga_runlock", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-        "hydra.sweep.dir=out/multi", "x=1,2", cwd=proj,
+        "app.py",
+        "-m",
+        "hydra/callbacks=naga_runlock",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweep.dir=out/multi",
+        "x=1,2",
+        cwd=proj,
     )
     assert result.returncode == 1  # plain Hydra still raises the first failure
     ok = yaml.safe_load((proj / "out" / "multi" / "0" / "run.lock").read_text())
@@ -58,7 +68,8 @@ def test_plugin_import_is_cheap_and_registers_only_its_config():
         "import hydra_plugins.naga_runlock.config, hydra_plugins.naga_runlock.callback\n"
         "from hydra.core.config_store import ConfigStore\n"
         "assert 'naga_runlock.yaml' in ConfigStore.instance().repo['hydra']['callbacks']\n"
-        "heavy = [m for m in ('pygit2', 'mlflow', 'naga.lock', 'naga.lock.session', 'submitit', 'joblib') "
+        "heavy = [m for m in ('pygit2', 'mlflow', 'naga.lock', 'naga.lock.session', "
+        "'submitit', 'joblib') "
         "if m in sys.modules]\n"
         "print(heavy)\n"
     )

@@ -17,7 +17,15 @@ def test_slurm_config_file_runs_every_job_under_slurm(sweep_project, run_py, slu
         "partition: debug\ntimeout_min: 5\ncpus_per_task: 1\nmem_gb: 1\n"
         "setup: ['export NAGA_TEST_SETUP=1']\nadditional_parameters: {comment: naga-test}\n"
     )
-    result = run_py("job.py", "-m", "param=1,2", "--slurm_config", "slurm.yaml", cwd=sweep_project, env=slurm_cluster)
+    result = run_py(
+        "job.py",
+        "-m",
+        "param=1,2",
+        "--slurm_config",
+        "slurm.yaml",
+        cwd=sweep_project,
+        env=slurm_cluster,
+    )
     assert result.returncode == 1, result.stderr
     root = sweep_project / "results" / "sweep"
     ok, failed = lock(root / "param=1" / "run.lock"), lock(root / "param=2" / "run.lock")
@@ -32,8 +40,13 @@ def test_slurm_config_file_runs_every_job_under_slurm(sweep_project, run_py, slu
 
 def test_hydra_launcher_override_selects_slurm(sweep_project, run_py, slurm_cluster):
     result = run_py(
-        "job.py", "-m", "param=3,4", "hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=5",
-        cwd=sweep_project, env=slurm_cluster,
+        "job.py",
+        "-m",
+        "param=3,4",
+        "hydra/launcher=submitit_slurm",
+        "hydra.launcher.timeout_min=5",
+        cwd=sweep_project,
+        env=slurm_cluster,
     )
     assert result.returncode == 0, result.stderr
     root = sweep_project / "results" / "sweep"

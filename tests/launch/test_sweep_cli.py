@@ -35,18 +35,28 @@ def test_basic_sweep_every_job_has_a_receipt_and_failures_are_summarised(sweep_p
     summary = sweep_lock(root)
     assert summary["status"] == "failed"
     assert summary["counts"] == {
-        "total": 3, "completed": 2, "failed": 1, "interrupted": 0, "skipped": 0, "running": 0, "queued": 0
+        "total": 3,
+        "completed": 2,
+        "failed": 1,
+        "interrupted": 0,
+        "skipped": 0,
+        "running": 0,
+        "queued": 0,
     }
     jobs = {job["name"]: job for job in summary["jobs"]}
     assert jobs["param=2"]["error"] == "ZeroDivisionError: param 2 divides by zero"
     assert jobs["param=2"]["overrides"] == ["param=2"]
     assert jobs["param=1"]["run_id"] == lock(root / "param=1" / "run.lock")["run_id"]
     assert "2 completed, 1 failed of 3 jobs" in result.stderr
-    assert "failed: results/sweep/param=2: ZeroDivisionError: param 2 divides by zero" in result.stderr
+    assert (
+        "failed: results/sweep/param=2: ZeroDivisionError: param 2 divides by zero" in result.stderr
+    )
 
 
 def test_grid_names_use_only_the_keys_that_vary(sweep_project, run_py):
-    result = run_py("job.py", "-m", "param=range(3,5)", "name=x,y", "save_dir=results/grid", cwd=sweep_project)
+    result = run_py(
+        "job.py", "-m", "param=range(3,5)", "name=x,y", "save_dir=results/grid", cwd=sweep_project
+    )
     assert result.returncode == 0, result.stderr
     root = sweep_project / "results" / "grid"
     names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -93,7 +103,9 @@ def test_submitit_local_launcher(sweep_project, run_py):
 def test_readme_tasks_example_with_literal_backslash_n(sweep_project, run_py):
     # `echo "1\n2\n3" > tasks.txt` in bash writes a single line with literal `\n`
     (sweep_project / "tasks.txt").write_text("1\\n3\\n4\n")
-    result = run_py("job.py", "--tasks", "tasks.txt", "--task_to", "param", "--n_jobs=3", cwd=sweep_project)
+    result = run_py(
+        "job.py", "--tasks", "tasks.txt", "--task_to", "param", "--n_jobs=3", cwd=sweep_project
+    )
     assert result.returncode == 0, result.stderr
     root = sweep_project / "results" / "sweep"
     assert [j["name"] for j in sweep_lock(root)["jobs"]] == ["param=1", "param=3", "param=4"]
@@ -105,7 +117,10 @@ def test_txt_tasks_are_parsed_like_override_values(sweep_project, run_py):
     result = run_py("job.py", "--tasks", "names.txt", "--task-to", "name", cwd=sweep_project)
     assert result.returncode == 0, result.stderr
     jobs = sweep_lock(sweep_project / "results" / "sweep")["jobs"]
-    configs = [lock(sweep_project / "results" / "sweep" / j["save_dir"] / "run.lock")["config"] for j in jobs]
+    configs = [
+        lock(sweep_project / "results" / "sweep" / j["save_dir"] / "run.lock")["config"]
+        for j in jobs
+    ]
     assert [c["name"] for c in configs] == ["plain", "quoted, with comma"]
 
 
@@ -138,7 +153,12 @@ def test_skip_completed_runs_only_what_is_missing_failed_or_changed(sweep_projec
     second = run_py("job.py", "-m", "param=1,2,3,4", "--skip-completed", cwd=sweep_project)
     assert second.returncode == 1, second.stderr
     statuses = {j["name"]: j["status"] for j in sweep_lock(root)["jobs"]}
-    assert statuses == {"param=1": "skipped", "param=2": "failed", "param=3": "skipped", "param=4": "completed"}
+    assert statuses == {
+        "param=1": "skipped",
+        "param=2": "failed",
+        "param=3": "skipped",
+        "param=4": "completed",
+    }
     assert {p: lock(root / f"param={p}" / "run.lock")["run_id"] for p in (1, 3)} == run_ids
     assert "2 skipped" in second.stderr
     # a changed base value re-runs everything
@@ -177,7 +197,9 @@ def test_usage_errors_are_one_line_exit_2(sweep_project, run_py, args, expected)
 
 
 def test_debug_mode_runs_in_process_and_stops_at_the_first_failure(sweep_project, run_py):
-    result = run_py("job.py", "-m", "param=1,2,3", "--n_jobs", "2", cwd=sweep_project, env={"NAGA_DEBUG": "1"})
+    result = run_py(
+        "job.py", "-m", "param=1,2,3", "--n_jobs", "2", cwd=sweep_project, env={"NAGA_DEBUG": "1"}
+    )
     assert result.returncode == 1
     assert "NAGA_DEBUG is set" in result.stderr
     assert "ZeroDivisionError: param 2 divides by zero" in result.stderr

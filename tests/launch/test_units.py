@@ -94,12 +94,19 @@ def test_names_use_varying_keys_and_fall_back_to_numbers():
     assert job_names([["p=a/b"], ["p=a_b"]]) == ["job-000", "job-001"]  # collide once made safe
     assert job_names([["p=" + "x" * 100], ["p=1"]]) == ["job-000", "p=1"]
     assert job_names([[]]) == ["job-000"]
-    assert job_names([["p=1", "hydra.launcher.n_jobs=2"], ["p=2", "hydra.launcher.n_jobs=2"]]) == ["p=1", "p=2"]
+    assert job_names([["p=1", "hydra.launcher.n_jobs=2"], ["p=2", "hydra.launcher.n_jobs=2"]]) == [
+        "p=1",
+        "p=2",
+    ]
     assert safe_name("..x") == "_.x"
     assert safe_name("p='a b'") == "p=_a_b_"
 
 
-@given(st.lists(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=3), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=3), min_size=1, max_size=12
+    )
+)
 def test_names_are_unique_and_path_safe(jobs):
     names = job_names([[f"k{i}={v}" for i, v in enumerate(job)] for job in jobs])
     assert len(set(names)) == len(names)
@@ -108,8 +115,13 @@ def test_names_are_unique_and_path_safe(jobs):
 
 
 def test_sweep_lock_is_written_atomically_and_reads_back(tmp_path: Path):
-    jobs = [JobRecord(num=i, name=f"p={i}", overrides=[f"p={i}"], save_dir=tmp_path / f"p={i}") for i in range(3)]
-    state = SweepState(root=tmp_path, jobs=jobs, launcher="basic", app="app", command=["x"], overrides=["p=0,1,2"])
+    jobs = [
+        JobRecord(num=i, name=f"p={i}", overrides=[f"p={i}"], save_dir=tmp_path / f"p={i}")
+        for i in range(3)
+    ]
+    state = SweepState(
+        root=tmp_path, jobs=jobs, launcher="basic", app="app", command=["x"], overrides=["p=0,1,2"]
+    )
     jobs[1].status, jobs[1].error = "failed", error_line(ValueError("bad\nsecond line"))
     threads = [threading.Thread(target=state.write) for _ in range(8)]
     for thread in threads:
@@ -119,16 +131,32 @@ def test_sweep_lock_is_written_atomically_and_reads_back(tmp_path: Path):
     data = read_sweep_lock(tmp_path)
     assert data["counts"]["failed"] == 1 and data["counts"]["queued"] == 2
     assert data["jobs"][1] | {"run_id": None} == {
-        "num": 1, "name": "p=1", "overrides": ["p=1"], "save_dir": "p=1", "status": "failed",
-        "started_at": None, "duration_s": None, "error": "ValueError: bad", "slurm_job_id": None, "run_id": None,
+        "num": 1,
+        "name": "p=1",
+        "overrides": ["p=1"],
+        "save_dir": "p=1",
+        "status": "failed",
+        "started_at": None,
+        "duration_s": None,
+        "error": "ValueError: bad",
+        "slurm_job_id": None,
+        "run_id": None,
     }
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_slurm_config_file(tmp_path: Path):
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({"partition": "gpu", "mem_gb": 8, "setup": "module load x",
-                                    "additional_parameters": {"mail-type": "END"}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "partition": "gpu",
+                "mem_gb": 8,
+                "setup": "module load x",
+                "additional_parameters": {"mail-type": "END"},
+            }
+        )
+    )
     assert sorted(slurm_overrides(path)) == [
         "++hydra.launcher.additional_parameters.mail-type='END'",
         "hydra.launcher.mem_gb=8",
@@ -136,7 +164,9 @@ def test_slurm_config_file(tmp_path: Path):
         "hydra.launcher.setup=['module load x']",
     ]
     path.write_text("timout_min: 5\n")
-    with pytest.raises(UsageError, match=r"unknown parameter 'timout_min'\. Did you mean 'timeout_min'\?"):
+    with pytest.raises(
+        UsageError, match=r"unknown parameter 'timout_min'\. Did you mean 'timeout_min'\?"
+    ):
         slurm_overrides(path)
     with pytest.raises(UsageError, match="no such file"):
         slurm_overrides(tmp_path / "nope.yaml")
@@ -147,8 +177,10 @@ def test_importing_naga_launch_is_cheap():
     import sys
 
     code = (
-        "import sys, naga.launch, naga.launch.sweep, naga.launch.tasks, naga.launch.naming, naga.launch.progress\n"
-        "print([m for m in ('hydra', 'omegaconf', 'pygit2', 'mlflow', 'submitit', 'joblib') if m in sys.modules])"
+        "import sys, naga.launch, naga.launch.sweep, naga.launch.tasks\n"
+        "import naga.launch.naming, naga.launch.progress\n"
+        "heavy = ('hydra', 'omegaconf', 'pygit2', 'mlflow', 'submitit', 'joblib')\n"
+        "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
