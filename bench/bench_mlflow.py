@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,20 +29,26 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="naga-bench-mlflow-"))
+    try:
+        return _bench(args, work)
+    finally:
+        os.chdir("/")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench(args: argparse.Namespace, work: Path) -> int:
     os.chdir(work)  # MLflow puts a SQLite store's artifacts under ./mlruns
     uri = "sqlite:///" + (work / "mlflow.db").as_posix()
     os.environ["MLFLOW_TRACKING_URI"] = uri
 
     import mlflow
     from mlflow import MlflowClient
-    from mlflow.entities import RunTag
 
     from naga import mlflow_lock, runlock
     from naga.tracking._receipt import flatten_params
 
-    client = MlflowClient(uri)
     t0 = time.perf_counter()
-    client.get_experiment("0")  # schema creation, not timed
+    client = MlflowClient(uri)  # schema creation, not timed
     print(f"store created in {time.perf_counter() - t0:.1f}s at {uri}")
 
     t0 = time.perf_counter()
@@ -53,7 +60,9 @@ def main() -> int:
         )
     print(f"{args.prior} prior runs created in {time.perf_counter() - t0:.1f}s")
 
-    config = {f"group{k % 5}": {f"key{k}": k * 0.5} for k in range(args.keys)}
+    config: dict = {f"group{g}": {} for g in range(5)}
+    for k in range(args.keys):
+        config[f"group{k % 5}"][f"key{k}"] = k * 0.5
     config = {**config, "layers": [64, 32, 16], "save_dir": "results/bench"}
     save_dir = work / "results" / "bench"
     lock = runlock(config=config, runlock_path=save_dir / "run.lock")
@@ -87,11 +96,12 @@ def main() -> int:
         "and tags.`naga.status` = 'active'",
     )
     assert len(active) == 1, "exactly one active run expected"
-    del RunTag
 
     naga_med = statistics.median(naga_times)
     plain_med = statistics.median(plain_times)
-    print(f"python {sys.version.split()[0]}, mlflow {mlflow.__version__}, repeat {args.repeat}")
+    from _timing import machine  # bench/ helper, importable as the script's own directory
+
+    print(f"{machine()}; mlflow {mlflow.__version__}; repeat {args.repeat}")
     print(f"plain MLflow block (anchor): median {plain_med * 1000:7.1f} ms")
     print(f"mlflow_lock block:           median {naga_med * 1000:7.1f} ms")
     print(f"ratio mlflow_lock / plain:   {naga_med / plain_med:.2f}x (target <= 1.5x)")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             what = "is not a directory" if directory.exists() else "does not exist"
             raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs.")
 
-    from naga.tracking._store import experiment_id, open_client, retry_transient, store_lock
+    from naga.tracking._store import experiment_id, open_client, retry_transient
     from naga.tracking.mlflow_lock import _tracking_uri
 
     total = len(dirs)
@@ -84,11 +84,10 @@ def run(args: argparse.Namespace) -> int:
     width = len(str(total))
     with _tracking_uri(args.tracking_uri) as uri:
         client = open_client(uri)
-        with store_lock(uri):
-            exp_id = retry_transient(
-                lambda: experiment_id(client, args.experiment, parent_experiment=None),
-                what=f"find MLflow experiment {args.experiment or '(default)'} at {uri}",
-            )
+        exp_id = retry_transient(
+            lambda: experiment_id(client, args.experiment, parent_experiment=None),
+            what=f"find MLflow experiment {args.experiment or '(default)'} at {uri}",
+        )
         experiment = args.experiment or client.get_experiment(exp_id).name
         for index, directory in enumerate(dirs, 1):
             counter = f"[{index:>{width}}/{total}]"

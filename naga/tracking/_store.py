@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Tracking URIs whose store this process has already opened (MLflow caches the store).
+_OPENED: set[str] = set()
+
 # A brand-new SQLite store runs MLflow's alembic migrations on first use; with several
 # processes on one file these race ("table ... already exists", "database is locked").
 _TRANSIENT = ("database is locked", "already exists", "unique constraint", "no such table")
@@ -138,12 +141,16 @@ def open_client(uri: str) -> MlflowClient:
     """An MlflowClient on ``uri`` whose store exists (schema created) when this returns."""
     from mlflow import MlflowClient
 
+    if uri in _OPENED:  # store already built by this process: no migration can be pending
+        return MlflowClient(tracking_uri=uri)
     # Building the client builds the store, which for a new SQLite file runs MLflow's schema
     # migrations: do that under the lock so concurrent first users do not interleave them.
     with store_lock(uri):
-        return retry_transient(
+        client = retry_transient(
             lambda: MlflowClient(tracking_uri=uri), what=f"open the MLflow store at {uri}"
         )
+    _OPENED.add(uri)
+    return client
 
 
 def experiment_id(client: MlflowClient, name: str | None, *, parent_experiment: str | None) -> str:
@@ -180,9 +187,47 @@ def get_or_create_experiment(client: MlflowClient, name: str) -> str:
                 )
             return str(found.experiment_id)
         try:
-            return str(client.create_experiment(name))
+            with store_lock(client.tracking_uri):
+                if client.get_experiment_by_name(name) is None:
+                    return str(client.create_experiment(name))
         except MlflowException as exc:
             if "already exists" not in str(exc).lower():
                 raise
             # another process created it between our lookup and create: look it up again
     raise TrackingError(f"could not create or find MLflow experiment '{name}'.")
+
+
+def write_tags(client: MlflowClient, tags_by_run: dict[str, dict[str, str]]) -> None:
+    """Set tags on several runs; in one database transaction when the store allows it.
+
+    Marking the new run active and the old one deprecated are two writes, and on a SQLite
+    store each write is a commit with its fsyncs: most of what mlflow_lock costs over a
+    plain MLflow block. For SQLAlchemy stores (SQLite, PostgreSQL, MySQL) both go in one
+    transaction, which also means no reader ever sees two active runs. This uses MLflow's
+    store internals (stable since MLflow 1.x); with any other store, or if those internals
+    change, it falls back to one public ``log_batch`` per run.
+    """
+    from mlflow.entities import RunTag
+
+    if not tags_by_run:
+        return
+    if _write_tags_in_one_transaction(client, tags_by_run):
+        return
+    for run_id, tags in tags_by_run.items():
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()], synchronous=True)
+
+
+def _write_tags_in_one_transaction(
+    client: MlflowClient, tags_by_run: dict[str, dict[str, str]]
+) -> bool:
+    from naga.tracking._sql import internals
+
+    parts = internals(client)
+    if parts is None:
+        return False
+    make_session, _sql_run, sql_tag = parts
+    with make_session(read_only=False) as session:
+        for run_id, tags in tags_by_run.items():
+            for key, value in tags.items():
+                session.merge(sql_tag(run_uuid=run_id, key=key, value=value))
+    return True

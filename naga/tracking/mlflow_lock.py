@@ -26,6 +26,7 @@ from naga.tracking._receipt import (
     read_receipt,
     upstream_dirs,
 )
+from naga.tracking._sql import Candidate, promote_in_transaction
 from naga.tracking._store import (
     experiment_id,
     open_client,
@@ -33,11 +34,12 @@ from naga.tracking._store import (
     retry_transient,
     sqlite_path,
     store_lock,
+    write_tags,
 )
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun, MlflowClient
-    from mlflow.entities import Run
+    from mlflow.entities import Run, RunInfo
 
 __all__ = ["active_runs", "mlflow_lock"]
 
@@ -102,17 +104,23 @@ def mlflow_lock(
         if parent is None and os.environ.get("MLFLOW_RUN_ID"):
             # Launched by `mlflow run`: nest under that run instead of resuming it.
             parent_run_id = os.environ.pop("MLFLOW_RUN_ID")
-        with store_lock(uri):
-            exp_id = retry_transient(
-                lambda: experiment_id(
-                    client,
-                    experiment,
-                    parent_experiment=parent.info.experiment_id if parent else None,
-                ),
-                what=f"find MLflow experiment {experiment or '(default)'} at {uri}",
-            )
-        links = _upstream_links(client, receipt)
-        start_tags = {STATUS: "running", LOGICAL: receipt.logical_run_id, **extra}
+        exp_id = retry_transient(
+            lambda: experiment_id(
+                client,
+                experiment,
+                parent_experiment=parent.info.experiment_id if parent else None,
+            ),
+            what=f"find MLflow experiment {experiment or '(default)'} at {uri}",
+        )
+        # Every tag goes into create_run (one transaction) rather than later writes: on a
+        # SQLite store each commit is an fsync, and commits are what this block costs.
+        tags_now = {
+            STATUS: "running",
+            **lock_tags(receipt),
+            **_upstream_links(client, receipt),
+            **extra,
+        }
+        start_tags, later_tags = _split_tags(tags_now)
         try:
             active = mlflow.start_run(
                 experiment_id=exp_id,
@@ -132,7 +140,7 @@ def mlflow_lock(
                 client,
                 run_id,
                 receipt,
-                links,
+                later_tags,
                 log_params=log_params,
                 log_artifacts=log_artifacts,
             )
@@ -149,12 +157,29 @@ def mlflow_lock(
         except BaseException as exc:
             _fail(client, run_id, exc)
             raise
-        with store_lock(uri):
-            retry_transient(
-                lambda: _promote(client, active.info.experiment_id, run_id, receipt.logical_run_id),
-                what=f"mark MLflow run {run_id} active at {uri}",
-            )
+        try:
+            with store_lock(uri):
+                retry_transient(
+                    lambda: _promote(
+                        client,
+                        active.info,
+                        receipt.logical_run_id,
+                        serialized=sqlite_path(uri) is not None,
+                    ),
+                    what=f"mark MLflow run {run_id} active at {uri}",
+                )
+        except BaseException as exc:
+            # On SQLite the decision is one transaction, so the previous active run is intact.
+            _fail(client, run_id, exc)
+            raise
         _end(client, run_id, "FINISHED")
+
+
+def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Tags for create_run (bounded, as servers validate batch sizes) and the overflow."""
+    items = list(tags.items())
+    limit = MAX_PARAMS_TAGS_PER_BATCH - 10  # room for MLflow's own context tags
+    return dict(items[:limit]), dict(items[limit:])
 
 
 def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str) -> list[Run]:
@@ -177,14 +202,14 @@ def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str
     parts = [f"tags.`{STATUS}` = 'active'"]
     if quoted is not None:
         parts.append(f"tags.`{LOGICAL}` = {quoted}")
-    runs = client.search_runs(
+    found = client.search_runs(
         experiment_ids,
         filter_string=" and ".join(parts),
         run_view_type=ViewType.ACTIVE_ONLY,
         max_results=1000,
     )
     # A logical id holding both quote kinds cannot be put in a filter: match it here instead.
-    runs = [run for run in runs if run.data.tags.get(LOGICAL) == logical_id]
+    runs = [run for run in found if run.data.tags.get(LOGICAL) == logical_id]
     return sorted(runs, key=_newness, reverse=True)
 
 
@@ -227,7 +252,7 @@ def _tracking_uri(explicit: str | None) -> Iterator[str]:
     finally:
         import mlflow
 
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None = unset, as MLflow does
         if previous_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
@@ -257,7 +282,7 @@ def _log_receipt(
     client: MlflowClient,
     run_id: str,
     receipt: Receipt,
-    links: dict[str, str],
+    tags: dict[str, str],
     *,
     log_params: bool,
     log_artifacts: bool,
@@ -265,7 +290,6 @@ def _log_receipt(
     from mlflow.entities import Param, RunTag
 
     params = flatten_params(receipt.lock.get("config")) if log_params and receipt.lock else {}
-    tags = {**lock_tags(receipt), **links}
     param_items = [Param(k, v) for k, v in params.items()]
     tag_items = [RunTag(k, v) for k, v in tags.items()]
     # One log_batch carries up to 100 params and 100 tags: the usual receipt is one call.
@@ -281,31 +305,58 @@ def _log_receipt(
         client.log_artifact(run_id, str(receipt.save_dir / "run.lock"))
 
 
-def _promote(client: MlflowClient, experiment: str, run_id: str, logical_id: str) -> None:
+def _promote(client: MlflowClient, me: RunInfo, logical_id: str, *, serialized: bool) -> None:
     """Make the newest active run of ``logical_id`` the only active one.
 
-    This run is marked active *before* searching, so when several processes finish at once
-    the last one to search sees every candidate; all of them rank candidates the same way
-    (start time, then run id), so they converge on one winner whatever the interleaving.
+    With ``serialized`` (a SQLite store, whose lock file the caller holds) nobody else
+    decides meanwhile: one lookup, then the new run's and the old runs' tags in one write.
+    Otherwise (a tracking server) this run is marked active *before* searching: when several
+    loggers finish at once the last one to search sees every candidate, and since all rank
+    candidates the same way they converge on one winner whatever the interleaving.
     """
-    from mlflow.entities import RunTag
-
-    client.set_tag(run_id, STATUS, "active", synchronous=True)
-    runs = active_runs(client, [experiment], logical_id)
-    if not runs:  # pragma: no cover - our own tag was just written
+    run_id = me.run_id
+    mine: Candidate = (me.start_time or 0, run_id, "")
+    if serialized and promote_in_transaction(
+        client,
+        experiment_id=me.experiment_id,
+        logical_id=logical_id,
+        me=mine,
+        tag_keys=(LOGICAL, STATUS, SUPERSEDES),
+        decide=lambda candidates: _decide(candidates, run_id, mark_self=True),
+    ):
         return
-    winner, losers = runs[0], runs[1:]
-    winner_id = winner.info.run_id
-    for loser in losers:
-        client.log_batch(
-            loser.info.run_id,
-            tags=[RunTag(STATUS, "deprecated"), RunTag(SUPERSEDED_BY, winner_id)],
-            synchronous=True,
-        )
-    if losers:
-        replaced = [r for r in winner.data.tags.get(SUPERSEDES, "").split(",") if r]
-        replaced += [r.info.run_id for r in losers if r.info.run_id not in replaced]
-        client.set_tag(winner_id, SUPERSEDES, clip(",".join(replaced), MAX_TAG_VAL_LENGTH))
+    if not serialized:
+        client.set_tag(run_id, STATUS, "active", synchronous=True)
+    candidates = [
+        (r.info.start_time or 0, r.info.run_id, r.data.tags.get(SUPERSEDES, ""))
+        for r in active_runs(client, [me.experiment_id], logical_id)
+        if r.info.run_id != run_id
+    ]
+    write_tags(client, _decide([*candidates, mine], run_id, mark_self=serialized))
+
+
+def _decide(
+    candidates: list[Candidate], run_id: str, *, mark_self: bool
+) -> dict[str, dict[str, str]]:
+    """The tag writes that leave only the newest candidate active.
+
+    Candidates are ranked by start time, then run id: deterministic, so every process
+    ranking the same runs picks the same winner. ``mark_self`` adds this run's own
+    ``naga.status=active`` (when it was not written before the lookup).
+    """
+    ranked = sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True)
+    _, winner_id, winner_supersedes = ranked[0]
+    loser_ids = [c[1] for c in ranked[1:]]
+    writes: dict[str, dict[str, str]] = {}
+    if mark_self:
+        writes[run_id] = {STATUS: "active"}
+    for loser in loser_ids:
+        writes.setdefault(loser, {}).update({STATUS: "deprecated", SUPERSEDED_BY: winner_id})
+    if loser_ids:
+        replaced = [r for r in winner_supersedes.split(",") if r]
+        replaced += [r for r in loser_ids if r not in replaced]
+        writes.setdefault(winner_id, {})[SUPERSEDES] = clip(",".join(replaced), MAX_TAG_VAL_LENGTH)
+    return writes
 
 
 def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
@@ -338,7 +389,3 @@ def _end(client: MlflowClient, run_id: str, status: str) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def _is_sqlite(uri: str) -> bool:
-    return sqlite_path(uri) is not None

@@ -85,6 +85,7 @@ def test_failed_body_keeps_previous_active(store: str, client: Any, make_run_dir
     failed = _run(client, failed_id)
     assert failed.info.status == "FAILED"
     assert failed.data.tags["naga.status"] == "failed"
+    assert "naga.supersedes" not in failed.data.tags  # it replaced nothing
     kept = _run(client, good.info.run_id).data.tags
     assert kept["naga.status"] == "active"
     assert "naga.superseded_by" not in kept
@@ -235,3 +236,47 @@ def test_never_falls_back_to_file_store(
     assert uri == "sqlite:///" + (tmp_path / "mlflow.db").resolve().as_posix()
     assert mlflow.MlflowClient(uri).get_run(run.info.run_id).data.tags["naga.status"] == "active"
     mlflow.set_tracking_uri(None)
+
+
+def test_decide_is_order_independent() -> None:
+    from itertools import permutations
+
+    from naga.tracking.mlflow_lock import _decide
+
+    candidates = [(100, "b", ""), (100, "a", ""), (50, "z", "old1"), (200, "c", "x")]
+    results = {
+        repr(sorted(_decide(list(p), "a", mark_self=False).items()))
+        for p in permutations(candidates)
+    }
+    assert len(results) == 1
+    writes = _decide(candidates, "a", mark_self=True)
+    assert writes["a"] == {"naga.status": "deprecated", "naga.superseded_by": "c"}
+    assert writes["c"] == {"naga.supersedes": "x,b,a,z"}
+    assert writes["z"]["naga.superseded_by"] == "c"
+
+
+def test_sqlite_promotion_uses_one_transaction(store: str, client: Any, make_run_dir) -> None:
+    """Guards the fast path: if MLflow's store internals change, this fails (not silently slow)."""
+    from naga.tracking._sql import internals
+
+    assert internals(client) is not None
+    save_dir = make_run_dir("a", {"x": 1})
+    with mlflow_lock(save_dir) as first:
+        pass
+    with mlflow_lock(save_dir) as second:
+        pass
+    assert _run(client, first.info.run_id).data.tags["naga.superseded_by"] == second.info.run_id
+
+
+def test_mlflow_run_id_env_nests_instead_of_resuming(
+    store: str, client: Any, make_run_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_dir = make_run_dir("a", {"x": 1})
+    outer = client.create_run("0")
+    monkeypatch.setenv("MLFLOW_RUN_ID", outer.info.run_id)  # as `mlflow run` launches
+    with mlflow_lock(save_dir) as run:
+        assert run.info.run_id != outer.info.run_id
+    got = _run(client, run.info.run_id)
+    assert got.data.tags["mlflow.parentRunId"] == outer.info.run_id
+    assert got.data.tags["naga.status"] == "active"
+    assert _run(client, outer.info.run_id).data.params == {}
