@@ -28,7 +28,10 @@ def step(title: str) -> None:
 def run(*args: str, ok_codes: tuple[int, ...] = (0,)) -> None:
     shown = " ".join(shlex.quote(a) for a in args).replace(sys.executable, "python")
     print(f"$ {shown}", flush=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     code = subprocess.run(args, cwd=WORK, env=env, check=False).returncode
     if code not in ok_codes:
         sys.exit(f"demo: step failed with exit code {code}: {shown}")
@@ -58,8 +61,13 @@ def main() -> None:
 
     step("Log every run directory to MLflow as logical runs (sqlite:///mlflow.db)")
     os.environ["MLFLOW_TRACKING_URI"] = "sqlite:///mlflow.db"
-    runs = ["results/prepare", *sorted(str(p.parent.relative_to(WORK)) for p in
-            (WORK / "results" / "train").glob("*/run.lock")), "results/evaluate"]
+    runs = [
+        "results/prepare",
+        *sorted(
+            str(p.parent.relative_to(WORK)) for p in (WORK / "results" / "train").glob("*/run.lock")
+        ),
+        "results/evaluate",
+    ]
     naga("log", *runs)
 
     step("See the runs")

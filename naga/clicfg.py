@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn, TypeVar, overload
 
 from naga.errors import ConfigError, NagaError, UsageError, did_you_mean
@@ -59,6 +60,8 @@ def clicfg(
 
 class Command:
     """The callable that ``@clicfg`` puts in place of the function."""
+
+    __name__: str  # set by functools.update_wrapper
 
     def __init__(
         self, function: Callable[..., Any], *, config_class: Any, track_code: bool
@@ -362,7 +365,7 @@ def _called_as_script() -> bool:
     """
     if not sys.argv or not sys.argv[0]:
         return False
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_NAGA_DIR):
         frame = frame.f_back
     if frame is None or frame.f_globals.get("__name__") != "__main__":

@@ -62,13 +62,19 @@ def test_runlock_step_and_default_run(project, run_py):
     receipt = lock(project / "results/process/run.lock")
     assert receipt["status"] == "completed"
     assert receipt["config"]["param"] == 1
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert receipt["repos"]["."]["commit"] == head
     entry = receipt["data"]["data/preprocess/input.csv"]
     if shutil.which("b3sum"):
-        b3 = subprocess.run(["b3sum", "--no-names", "data/preprocess/input.csv"], cwd=project,
-                            capture_output=True, text=True, check=True).stdout.strip()
+        b3 = subprocess.run(
+            ["b3sum", "--no-names", "data/preprocess/input.csv"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         assert entry["hash"] == f"blake3:{b3}"
 
 
@@ -80,16 +86,25 @@ def test_override_config_file_and_experiment(project, run_py):
     assert run_py("process.py", "--config", "conf/my_config.yml", cwd=project).returncode == 0
     assert lock(project / "results/my_config/run.lock")["config"]["param"] == 3
 
-    result = run_py("process.py", "--config", "conf/multi_stage.yml", "--experiment",
-                    "process_v2", cwd=project)
+    result = run_py(
+        "process.py", "--config", "conf/multi_stage.yml", "--experiment", "process_v2", cwd=project
+    )
     assert result.returncode == 0, result.stderr
     assert lock(project / "results/process_v2/run.lock")["config"]["param"] == 5
 
 
 def test_tasks_file_written_by_echo_runs_three_jobs_in_parallel(project, run_py):
     subprocess.run(["bash", "-c", 'echo "1\\n2\\n3" > tasks.txt'], cwd=project, check=True)
-    result = run_py("process.py", "--tasks", "tasks.txt", "--task_to", "param", "--n_jobs=3",
-                    cwd=project, timeout=300)
+    result = run_py(
+        "process.py",
+        "--tasks",
+        "tasks.txt",
+        "--task_to",
+        "param",
+        "--n_jobs=3",
+        cwd=project,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     locks = sorted((project / "results/process").glob("*/run.lock"))
     assert len(locks) == 3, result.stdout + result.stderr
@@ -106,8 +121,11 @@ def test_mlflow_log_step(project, run_py):
     assert first.returncode == 0, first.stderr
     second = run_py("log.py", cwd=project, env=env, timeout=300)
     assert second.returncode == 0, second.stderr
-    ids = [line.rsplit(" ", 1)[1] for line in (first.stdout + second.stdout).splitlines()
-           if line.startswith("Logged artifacts for run:")]
+    ids = [
+        line.rsplit(" ", 1)[1]
+        for line in (first.stdout + second.stdout).splitlines()
+        if line.startswith("Logged artifacts for run:")
+    ]
     assert len(ids) == 2
     from mlflow.tracking import MlflowClient
 

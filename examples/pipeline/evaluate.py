@@ -1,6 +1,6 @@
 """Stage 3 — evaluate: score every trained model on the test set and pick the best.
 
-    python evaluate.py                       # reads results/train/*/model.json
+python evaluate.py                       # reads results/train/*/model.json
 """
 
 import csv
@@ -32,9 +32,12 @@ def main(cfg: Config):
     best = min(scores, key=scores.get)
     out = Path(cfg.save_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"test_mse": scores, "best": best}, indent=2) + "\n")
+    (out / "report.json").write_text(
+        json.dumps({"test_mse": scores, "best": best}, indent=2) + "\n"
+    )
     print(f"evaluate: best model {best} (test mse {scores[best]:.4f}) of {len(runs)}")
-    runlock(config=cfg, data={"test": test_csv}, prevs={"prepare": cfg.data_dir, **{r.name: r for r in runs}})
+    upstream = {"prepare": cfg.data_dir, **{run.name: run for run in runs}}
+    runlock(config=cfg, data={"test": test_csv}, prevs=upstream)
 
 
 if __name__ == "__main__":

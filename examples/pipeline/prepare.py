@@ -1,7 +1,7 @@
 """Stage 1 — prepare: make a small deterministic regression data set and split it.
 
-    python prepare.py                      # writes results/prepare/{train,test}.csv + run.lock
-    python prepare.py n_samples=500 seed=1
+python prepare.py                      # writes results/prepare/{train,test}.csv + run.lock
+python prepare.py n_samples=500 seed=1
 """
 
 import csv

@@ -1,7 +1,7 @@
 """Stage 2 — train: fit y = w·x + b by gradient descent on the prepared data.
 
-    python train.py                          # one run into results/train
-    python train.py -m lr=0.01,0.1,0.3       # a sweep: results/train/lr=0.01, ...
+python train.py                          # one run into results/train
+python train.py -m lr=0.01,0.1,0.3       # a sweep: results/train/lr=0.01, ...
 """
 
 import csv

@@ -56,7 +56,7 @@ def parse_overrides(base: Any, overrides: Sequence[str], *, sweep_allowed: bool)
             raise ConfigError(
                 f"override '{override.input_line}': unknown key '{key}'."
                 + did_you_mean(key, dotted_keys(base), what="keys")
-                + f" To add a new key use +{override.input_line.lstrip('~')}"
+                + f" To add a new key use +{(override.input_line or key).lstrip('~')}"
             )
     return parsed
 

@@ -24,7 +24,7 @@ def load_files(paths: Sequence[str | Path]) -> Any:
     """Load and merge YAML files in order (later files win). Errors name the file."""
     from omegaconf import OmegaConf
 
-    merged = OmegaConf.create({})
+    merged: Any = OmegaConf.create({})
     for raw in paths:
         path = Path(raw)
         if path.suffix not in _SUFFIXES:
@@ -87,7 +87,7 @@ def _plain_layer(files: Any, label: str, base: Any) -> Any:
             f"--config {label} holds experiment sections; pick one with --experiment NAME "
             f"(available experiments: {', '.join(experiments)})"
         )
-    layer = OmegaConf.create({})
+    layer: Any = OmegaConf.create({})
     for name in defaults:
         layer = OmegaConf.merge(layer, _compose_section(files, name, label, ()))
     own = {k: files._get_node(k) for k in files if k != DEFAULTS_KEY and k not in defaults}
@@ -102,7 +102,7 @@ def _experiment_layer(files: Any, experiment: str, label: str, base: Any) -> Any
             f"--experiment {experiment}: no such section in {label}."
             + did_you_mean(experiment, _sections(files, base), what="experiments")
         )
-    layer = OmegaConf.create({})
+    layer: Any = OmegaConf.create({})
     for name in _defaults_of(files, "the file top level", label):
         layer = OmegaConf.merge(layer, _compose_section(files, name, label, ()))
     return OmegaConf.merge(layer, _compose_section(files, experiment, label, ()))
@@ -123,7 +123,7 @@ def _compose_section(files: Any, name: str, label: str, stack: tuple[str, ...]) 
         )
     if not isinstance(node, DictConfig):
         raise ConfigError(f"--config {label}: section '{name}' must be a mapping of keys")
-    result = OmegaConf.create({})
+    result: Any = OmegaConf.create({})
     for parent in _defaults_of(node, f"section '{name}'", label):
         result = OmegaConf.merge(result, _compose_section(files, parent, label, (*stack, name)))
     own = OmegaConf.create({k: node._get_node(k) for k in node if k != DEFAULTS_KEY})
@@ -165,8 +165,8 @@ def _merge(base: Any, layer: Any, label: str) -> Any:
             + did_you_mean(key.rsplit(".", maxsplit=1)[-1], known, what="keys")
         ) from exc
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None)
-        where = f" key '{key}':" if key else ""
+        failed_key = getattr(exc, "full_key", None)
+        where = f" key '{failed_key}':" if failed_key else ""
         raise ConfigError(f"--config {label}:{where} {_line(exc)}") from exc
 
 
@@ -181,13 +181,11 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
             child = node._get_node(key)
             if isinstance(child, (DictConfig, ListConfig)):
                 visit(child)
-            elif OmegaConf.is_interpolation(node, key):
+            elif OmegaConf.is_interpolation(node, key):  # type: ignore[arg-type]
                 try:
                     node[key]
                 except InterpolationKeyError:
-                    probe = OmegaConf.create(
-                        {**OmegaConf.to_container(files), "_naga_probe": child._value()}
-                    )
+                    probe = OmegaConf.create({**_plain(files), "_naga_probe": child._value()})
                     # Still unresolvable: reported with its key when the config is resolved.
                     with contextlib.suppress(Exception):
                         node[key] = probe._naga_probe
@@ -196,6 +194,13 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
 
     OmegaConf.set_struct(merged, False)
     visit(merged)
+
+
+def _plain(cfg: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    container = OmegaConf.to_container(cfg)
+    return {str(k): v for k, v in container.items()} if isinstance(container, dict) else {}
 
 
 def _type_name(cfg: Any) -> str:

@@ -57,9 +57,9 @@ def _first_unresolvable(cfg: Any, prefix: str = "") -> str | None:
     """The dotted key of the first value that fails to resolve (OmegaConf may not say)."""
     from omegaconf import DictConfig, ListConfig
 
-    keys = cfg.keys() if isinstance(cfg, DictConfig) else range(len(cfg))
+    keys: list[Any] = list(cfg.keys()) if isinstance(cfg, DictConfig) else list(range(len(cfg)))
     for key in keys:
-        path = f"{prefix}{key}"
+        path = prefix + str(key)
         child = cfg._get_node(key)
         if isinstance(child, (DictConfig, ListConfig)):
             found = _first_unresolvable(child, f"{path}.")

@@ -59,7 +59,7 @@ def slurm_overrides(path: Path) -> list[str]:
             f"--slurm_config {path}: expected a mapping of parameters, got {type(data).__name__}"
         )
     valid = slurm_parameters()
-    out = []
+    out: list[str] = []
     for key, value in data.items():
         if key not in valid:
             raise UsageError(
