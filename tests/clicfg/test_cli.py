@@ -259,6 +259,22 @@ def test_user_exception_is_a_normal_traceback_exit_1(app, run_py, tmp_path):
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert "ValueError: boom from the user's function" in result.stderr
+    receipt = yaml.safe_load((tmp_path / "results/run/run.lock").read_text())
+    assert receipt["status"] == "failed"
+    assert receipt["error"]["type"] == "ValueError"
+    assert receipt["error"]["message"] == "boom from the user's function"
+    assert receipt["config"]["name"] == "boom"
+    assert receipt["command"][1:] == ["name=boom"]
+    assert receipt["finished_at"] >= receipt["started_at"]
+
+
+def test_successful_run_records_its_receipt(app, run_py, tmp_path):
+    assert run_py(app, "param=7", cwd=tmp_path).returncode == 0
+    receipt = yaml.safe_load((tmp_path / "results/run/run.lock").read_text())
+    assert receipt["status"] == "completed" and receipt["error"] is None
+    assert receipt["config"]["param"] == 7
+    assert receipt["script"]["function"] == "main"
+    assert receipt["duration_s"] >= 0
 
 
 def test_python_dash_m_parses_the_command_line(app, tmp_path):
