@@ -26,7 +26,7 @@ from pathlib import Path
 
 import blake3
 
-from naga.lock import hashing
+from naga.lock import _hash_read, _hash_walk, hashing
 from naga.lock._hash_cache import RACY_WINDOW_NS
 
 
@@ -116,14 +116,14 @@ def bare_walk(root: str) -> int:
     return count
 
 
-def _list_files(root: str) -> list[tuple[str, hashing.Key]]:
-    records = hashing._walk(root, os.stat(root))
-    base = root + "/"
-    return [(base + rec[0], rec[1:]) for rec in records]  # type: ignore[misc]
+def _list_files(root: str) -> list[tuple[str, _hash_read.Key]]:
+    walk = _hash_walk.walk(root, os.stat(root))
+    rels = _hash_walk.relpaths(walk.records, walk.groups)
+    return [(f"{root}/{rel}", rec[1:]) for rel, rec in zip(rels, walk.records, strict=True)]
 
 
-def _read_chunk(items: list[tuple[str, hashing.Key]]) -> list[bytes | None]:
-    return [hashing._read_small(path, key) for path, key in items]
+def _read_chunk(items: list[tuple[str, _hash_read.Key]]) -> list[bytes | None]:
+    return [_hash_read.read_small(path, key) for path, key in items]
 
 
 def bench_strategies(root: str, repeat: int) -> None:
@@ -131,15 +131,21 @@ def bench_strategies(root: str, repeat: int) -> None:
     chunks = [items[i : i + 2000] for i in range(0, len(items), 2000)]
     print(f"\n[2b] reading+hashing {len(items)} small files: sequential vs threads vs processes")
     t_seq, _ = median_time(lambda: _read_chunk(items), repeat)
-    row("sequential (what naga does)", t_seq)
+    row("sequential (naga below 20,000 files)", t_seq)
     for workers in (2, 4, 8):
-        with ThreadPoolExecutor(workers) as pool:
-            t, _ = median_time(lambda pool=pool: list(pool.map(_read_chunk, chunks)), repeat)
+        with ThreadPoolExecutor(workers) as threads:
+
+            def in_threads(threads: ThreadPoolExecutor = threads) -> list[list[bytes | None]]:
+                return list(threads.map(_read_chunk, chunks))
+
+            t, _ = median_time(in_threads, repeat)
         row(f"{workers} threads", t, t_seq, "(vs sequential)")
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_read_chunk, chunks[:2]))  # start the workers outside the timing
         t, _ = median_time(lambda: list(pool.map(_read_chunk, chunks)), repeat)
     row("2 processes (warm pool)", t, t_seq, "(vs sequential)")
+    t, _ = median_time(lambda: _hash_read.read_many(items), repeat)
+    row("naga read_many (forked workers, incl. start)", t, t_seq, "(vs sequential)")
 
 
 def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int) -> None:
@@ -158,6 +164,11 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
     assert n == files, n
     t_cold, cold = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
     t_none, none = median_time(lambda: hashing.hash_path(root_s, use_cache=False), repeat)
+    parallel_min = _hash_read.PARALLEL_MIN_FILES
+    _hash_read.PARALLEL_MIN_FILES = 10**12
+    t_seq, seq = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
+    _hash_read.PARALLEL_MIN_FILES = parallel_min
+    assert seq == cold, (seq, cold)
     t_warm, warm = median_time(lambda: hashing.hash_path(root_s), repeat)
     assert cold == none == warm, (cold, none, warm)
     script = "import sys; from naga.lock.hashing import hash_path; print(hash_path(sys.argv[1]))"
@@ -182,10 +193,12 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
         row("naga cold, new process (CLI-like)", t_proc, t_dvc)
         row("naga cold, in process", t_cold, t_dvc)
         row("naga, cache disabled", t_none, t_dvc)
+        row("naga cold, in process, no worker processes", t_seq, t_dvc)
     else:
         row("naga cold, new process", t_proc)
         row("naga cold, in process", t_cold)
         row("naga, cache disabled", t_none)
+        row("naga cold, in process, no worker processes", t_seq)
     print("  warm (cache filled):")
     row("bare os.scandir + stat walk (anchor)", t_walk)
     row("naga warm, tree unchanged", t_warm, t_walk, f"= {t_warm / t_walk:.2f}x walk time")
@@ -207,10 +220,12 @@ def bench_dvc(root: Path, repeat: int) -> float | None:
         shutil.rmtree(parent / ".dvc", ignore_errors=True)
         (parent / f"{root.name}.dvc").unlink(missing_ok=True)
         site_cache = tempfile.mkdtemp(prefix="dvc-site-")
-        subprocess.run([dvc, "init", "-q", "-f"], cwd=parent, check=True)
-        subprocess.run([dvc, "config", "core.site_cache_dir", site_cache], cwd=parent, check=True)
+        env = {**os.environ, "DVC_SITE_CACHE_DIR": site_cache, "DVC_NO_ANALYTICS": "1"}
+        subprocess.run([dvc, "init", "-q", "-f"], cwd=parent, check=True, env=env)
         start = time.perf_counter()
-        subprocess.run([dvc, "add", "-q", "--no-commit", root.name], cwd=parent, check=True)
+        subprocess.run(
+            [dvc, "add", "-q", "--no-commit", root.name], cwd=parent, check=True, env=env
+        )
         times.append(time.perf_counter() - start)
         shutil.rmtree(site_cache, ignore_errors=True)
     return statistics.median(times)

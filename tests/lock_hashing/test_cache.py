@@ -182,3 +182,62 @@ def test_other_schema_version_is_replaced(aged: Path) -> None:
     conn.close()
     hash_path(aged / "dir2" / "b" / "c")  # never rewritten by the tests above
     assert rows("files") == 1
+
+
+def test_entries_need_every_stamp_to_match(tmp_path: Path) -> None:
+    """Unit level: unsigned 64-bit device/inode numbers, and no partial-key matches."""
+    cache = _hash_cache.HashCache(tmp_path / "c.sqlite")
+    key = (2**64 - 1, 2**63 + 5, 10, 20, 30)
+    cache.put_files([(key, b"h" * 32)])
+    assert cache.get_files([key]) == {key: b"h" * 32}
+    for changed in [(2**64 - 1, 2**63 + 5, 11, 20, 30), (2**64 - 1, 2**63 + 5, 10, 20, 31)]:
+        assert cache.get_files([changed]) == {}
+    assert not cache.seen_root((2**64 - 1, 7))
+    cache.put_tree(b"f" * 32, b"d" * 32, 10, 1, (2**64 - 1, 7))
+    assert cache.get_tree(b"f" * 32) == (b"d" * 32, 10, 1)
+    assert cache.seen_root((2**64 - 1, 7))
+    assert cache.get_tree(b"g" * 32) is None
+
+
+MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 27 0:50 / /home rw,relatime shared:20 - nfs4 srv:/export/home rw,vers=4.2
+41 40 0:51 / /home/me/local\040disk rw,relatime - xfs /dev/sdb1 rw
+42 27 0:52 / /scratch rw master:3 - lustre 10.0.0.1@o2ib:/scratch rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "fs_type"),
+    [
+        ("/home/me/.cache/naga", "nfs4"),
+        ("/home", "nfs4"),
+        ("/homework", "ext4"),
+        ("/home/me/local disk/cache", "xfs"),
+        ("/scratch/me", "lustre"),
+        ("/tmp", "ext4"),
+    ],
+)
+def test_mount_fs_type(path: str, fs_type: str) -> None:
+    """Unit level: where the cache lives decides WAL (one host) or rollback journal (shared)."""
+    assert _hash_cache.mount_fs_type(path, MOUNTINFO) == fs_type
+
+
+def test_local_cache_uses_wal(tmp_path: Path) -> None:
+    hash_path(tmp_path)
+    assert not _hash_cache.is_network_fs(cache_path().parent)
+    with sqlite3.connect(cache_path()) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_network_cache_uses_rollback_journal(aged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No NFS server in the test machine: force the branch taken when mountinfo says "nfs".
+    monkeypatch.setattr(_hash_cache, "is_network_fs", lambda directory: True)
+    target = aged / "dir2" / "b" / "c"
+    assert hash_file(target) == b3sum(target)
+    assert rows("files") == 1
+    assert hash_file(target) == b3sum(target)
+    with sqlite3.connect(cache_path()) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import blake3
@@ -91,30 +92,43 @@ def test_directory_scheme_matches_documented_manifest(weird_tmp_path: Path) -> N
     assert result == {"kind": "dir", "size": 403, "files": 4, "hash": manifest_hash(tree)}
 
 
-SHELL_RECIPE = r"""
-cd "$1" && find -L . -type f -print0 | LC_ALL=C sort -z |
-while IFS= read -r -d '' f; do
-  p=${f#./}
-  printf '%s %d:%s\n' "$(b3sum --no-names -- "$f")" "$(printf %s "$p" | wc -c)" "$p"
-done | b3sum --no-names
-"""
+DOCS = Path(__file__).parents[2] / "docs" / "hashing.md"
 
 
-def test_directory_hash_equals_shell_recipe(weird_tmp_path: Path) -> None:
-    """The recipe printed in docs/hashing.md, run with find, sort and the real b3sum."""
-    tree = {"z": b"1", "a b/c": b"2", "a b/\nd": b"3", "é/f": b"", "a-b": b"x" * 3000}
-    root = strategies.write_tree(weird_tmp_path / "data set", tree)
-    (weird_tmp_path / "shared").mkdir()
-    (weird_tmp_path / "shared" / "s.bin").write_bytes(b"shared")
-    (root / "linked").symlink_to(weird_tmp_path / "shared")
+def docs_block(language: str, marker: str) -> str:
+    """The fenced code block of docs/hashing.md in ``language`` that contains ``marker``."""
+    blocks = DOCS.read_text().split(f"```{language}\n")[1:]
+    found = [block.split("```", 1)[0] for block in blocks if marker in block]
+    assert len(found) == 1, f"no single {language} block with {marker!r} in {DOCS}"
+    return found[0]
+
+
+def recipe_tree(base: Path) -> Path:
+    tree = {"z": b"1", "a b/c": b"2", "a b/\nd": b"3", "é/f": b"", "a-b": b"x" * 3000, ".h": b""}
+    root = strategies.write_tree(base / "data set", tree)
+    (base / "shared").mkdir()
+    (base / "shared" / "s.bin").write_bytes(b"shared")
+    (root / "linked").symlink_to(base / "shared")
+    (root / "empty" / "dir").mkdir(parents=True)
+    return root
+
+
+def test_directory_hash_equals_documented_shell_recipe(weird_tmp_path: Path) -> None:
+    """The bash recipe of docs/hashing.md, run with find, sort and the real b3sum."""
+    root = recipe_tree(weird_tmp_path)
+    script = docs_block("bash", "b3sum").replace("cd data/raw", 'cd "$1"')
     out = subprocess.run(
-        ["bash", "-c", SHELL_RECIPE, "recipe", str(root)],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["bash", "-c", script, "recipe", str(root)], capture_output=True, text=True, check=False
     )
     assert out.returncode == 0, out.stderr
     assert hash_path(root)["hash"] == "blake3:" + out.stdout.strip()
+
+
+def test_directory_hash_equals_documented_python_recipe(weird_tmp_path: Path) -> None:
+    root = recipe_tree(weird_tmp_path)
+    namespace: dict = {}
+    exec(docs_block("python", "def dir_hash"), namespace)
+    assert hash_path(root)["hash"] == namespace["dir_hash"](str(root))
 
 
 def test_empty_directory(tmp_path: Path) -> None:
@@ -256,12 +270,32 @@ def test_unreadable_file_errors(tmp_path: Path) -> None:
 
 def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
     """The careful path re-stats a file whose stamps differ from the walk's."""
-    from naga.lock import hashing
+    from naga.lock import _hash_read
 
     path = tmp_path / "f"
     path.write_bytes(b"old")
     stale = os.stat(path)
     path.write_bytes(b"new content")
-    digest, st = hashing._hash_uncached(str(path), str(path), stale)
+    digest, st = _hash_read.hash_uncached(str(path), str(path), stale)
     assert "blake3:" + digest.hex() == b3sum(path)
     assert st.st_size == len(b"new content")
+
+
+def test_worker_processes_give_the_same_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many files are read by forked workers; big or odd files go back to the careful path."""
+    from naga.lock import _hash_read
+
+    tree = {f"d{i % 7}/f{i}": str(i).encode() * (i % 5) for i in range(400)}
+    tree["big.bin"] = b"\x07" * (_hash_read.MMAP_MIN_SIZE + 3)
+    root = strategies.write_tree(tmp_path / "d", tree)
+    monkeypatch.setattr(_hash_read, "PARALLEL_MIN_FILES", 50)
+
+    def not_in_this_process(items):
+        raise AssertionError("files were read in the parent process, not by workers")
+
+    if threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1:
+        monkeypatch.setattr(_hash_read, "read_chunk", not_in_this_process)
+    assert hash_path(root, use_cache=False)["hash"] == manifest_hash(tree)
+    assert hash_path(root)["hash"] == manifest_hash(tree)

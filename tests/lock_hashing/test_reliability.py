@@ -95,10 +95,10 @@ for line in sys.stdin:
                 for p in rnd.sample(paths, len(paths)):
                     hashing.hash_path(p)
                 cache = _hash_cache.get_cache(None)
-                cache._write("DELETE FROM files WHERE ino % 3 = ?", [(rnd.randrange(3),)],
-                             table="files")
-                cache._write("DELETE FROM trees WHERE size % 2 = ?", [(rnd.randrange(2),)],
-                             table="trees")
+                cache._write([
+                    ("DELETE FROM files WHERE ino % 3 = ?", [(rnd.randrange(3),)]),
+                    ("DELETE FROM trees WHERE size % 2 = ?", [(rnd.randrange(2),)]),
+                ])
         except BaseException:
             traceback.print_exc()
             code = 1
