@@ -32,5 +32,7 @@ def interleaved(cases: dict[str, Callable[[], float]], repeats: int) -> dict[str
 
 def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.platform(terse=True)}, "
-            f"Python {platform.python_version()}, load {load:.1f}")
+    return (
+        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.platform(terse=True)}, "
+        f"Python {platform.python_version()}, load {load:.1f}"
+    )

@@ -65,9 +65,11 @@ def main() -> None:
         py = sys.executable
         cases = {
             "naga process.py -o param=10": lambda: time_command(
-                [py, "process.py", "-o", "param=10"], cwd=str(work), env=env),
+                [py, "process.py", "-o", "param=10"], cwd=str(work), env=env
+            ),
             "hydra.main app param=10": lambda: time_command(
-                [py, "hydra_app.py", "param=10"], cwd=str(work), env=env),
+                [py, "hydra_app.py", "param=10"], cwd=str(work), env=env
+            ),
             "python -c 'import naga'": lambda: time_command([py, "-c", "import naga"], env=env),
             "python -c 'pass'": lambda: time_command([py, "-c", "pass"], env=env),
         }
@@ -81,7 +83,9 @@ def main() -> None:
         print(f"{name:32s} {value * 1000:8.1f} ms")
     names = list(medians)
     print(f"ratio naga / hydra.main          {medians[names[0]] / medians[names[1]]:8.2f}x")
-    print(f"import naga above bare start     {(medians[names[2]] - medians[names[3]]) * 1000:8.1f} ms")
+    print(
+        f"import naga above bare start     {(medians[names[2]] - medians[names[3]]) * 1000:8.1f} ms"
+    )
 
 
 if __name__ == "__main__":
