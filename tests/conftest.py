@@ -14,6 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI must be reproducible: the same examples on every run (new ones are found locally), and
+# no per-example deadline, which a loaded 2-core machine would turn into flaky failures.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _CLEARED_PREFIXES = ("MLFLOW_", "NAGA_", "GIT_", "HYDRA_")

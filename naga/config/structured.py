@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import keyword
 import pathlib
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -65,7 +66,14 @@ def dataclass_for(cls: type) -> type:
     cached = _generated.get(cls)
     if cached is not None:
         return cached
-    fields = [_field(cls.__name__, attr, value, hint) for attr, value, hint in _public_attrs(cls)]
+    attrs = _public_attrs(cls)
+    for attr, _, _ in attrs:
+        if keyword.iskeyword(attr) or not attr.isidentifier():
+            raise ConfigError(
+                f"{cls.__name__}.{attr}: not a valid attribute name for a config class; "
+                "use a dict config ({...}) for keys that are not Python identifiers"
+            )
+    fields = [_field(cls.__name__, attr, value, hint) for attr, value, hint in attrs]
     generated = dataclasses.make_dataclass(cls.__name__, fields)
     generated.__module__ = cls.__module__
     generated.__qualname__ = cls.__qualname__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import keyword
 import pathlib
 
 import attrs
@@ -162,6 +163,12 @@ def test_values_a_config_cannot_hold_name_the_attribute(value, kind):
         to_structured(Bad)
 
 
+def test_keyword_attribute_names_are_a_clear_error():
+    odd = type("Odd", (), {"in": 1})
+    with pytest.raises(ConfigError, match=r"^Odd\.in: not a valid attribute name"):
+        to_structured(odd)
+
+
 def test_unstorable_values_inside_lists_are_reported_with_their_index():
     class Bad:
         items = [1, object()]
@@ -177,7 +184,10 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.none(),
 )
-names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True)
+# Names a class body can hold (keywords cannot be class attributes in source code).
+names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
+    lambda n: not keyword.iskeyword(n)
+)
 trees = st.recursive(
     st.dictionaries(names, scalars, max_size=4),
     lambda children: st.dictionaries(
