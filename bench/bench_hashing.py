@@ -164,11 +164,17 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
     assert n == files, n
     t_cold, cold = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
     t_none, none = median_time(lambda: hashing.hash_path(root_s, use_cache=False), repeat)
+    # Workers that only read (the walk, lookups and manifest in the parent): the design
+    # before walking in workers, kept for small-then-large trees and warm misses.
+    cold_parent = hashing.COLD_PARENT_FILES
+    hashing.COLD_PARENT_FILES = 10**12
+    t_read, read = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
     parallel_min = _hash_read.PARALLEL_MIN_FILES
     _hash_read.PARALLEL_MIN_FILES = 10**12
     t_seq, seq = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
     _hash_read.PARALLEL_MIN_FILES = parallel_min
-    assert seq == cold, (seq, cold)
+    hashing.COLD_PARENT_FILES = cold_parent
+    assert seq == read == cold, (seq, read, cold)
     t_warm, warm = median_time(lambda: hashing.hash_path(root_s), repeat)
     assert cold == none == warm, (cold, none, warm)
     script = "import sys; from naga.lock.hashing import hash_path; print(hash_path(sys.argv[1]))"
@@ -193,11 +199,13 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
         row("naga cold, new process (CLI-like)", t_proc, t_dvc)
         row("naga cold, in process", t_cold, t_dvc)
         row("naga, cache disabled", t_none, t_dvc)
+        row("naga cold, workers only read (parent walks)", t_read, t_dvc)
         row("naga cold, in process, no worker processes", t_seq, t_dvc)
     else:
         row("naga cold, new process", t_proc)
         row("naga cold, in process", t_cold)
         row("naga, cache disabled", t_none)
+        row("naga cold, workers only read (parent walks)", t_read)
         row("naga cold, in process, no worker processes", t_seq)
     print("  warm (cache filled):")
     row("bare os.scandir + stat walk (anchor)", t_walk)

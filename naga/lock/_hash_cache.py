@@ -298,6 +298,15 @@ class HashCache:
         if rows:
             self._write([("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)])
 
+    def put_rows(self, rows: list[tuple[int, int, int, int, int, bytes, int]]) -> None:
+        """Store prebuilt file rows ``(dev, ino, size, mtime, ctime, hash, stored)``.
+
+        ``dev`` and ``ino`` already signed (see ``_s64``); callers pass only non-racy keys.
+        """
+        rows.sort(key=lambda row: (row[0], row[1]))  # key order: about 3x faster inserts
+        if rows:
+            self._write([("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)])
+
     def get_tree(self, fingerprint: bytes) -> tuple[bytes, int, int] | None:
         """Return ``(hash, size, files)`` of a directory whose walk had this fingerprint."""
         with self._lock:

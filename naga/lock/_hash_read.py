@@ -29,6 +29,18 @@ _ATTEMPTS = 3
 PARALLEL_MIN_FILES = 20_000
 MAX_WORKERS = 8
 _CAN_FORK = sys.platform == "linux" and hasattr(os, "sched_getaffinity")
+# Threads blake3 may use on a mapped file; 1 in forked workers (see single_threaded).
+_mmap_threads: int = blake3.blake3.AUTO
+
+
+def single_threaded() -> None:
+    """Make this (forked worker) process hash big files on one thread.
+
+    blake3's thread pool, if the parent had started it, does not survive fork(): its
+    threads are gone in the child, and using it there could wait for them forever.
+    """
+    global _mmap_threads
+    _mmap_threads = 1
 
 
 def special_error(display: str, st: os.stat_result) -> DataError:
@@ -94,7 +106,7 @@ def read_digest(path: str, size: int) -> tuple[bytes, os.stat_result] | None:
 
                 # Like b3sum: a mapping lets blake3 hash on every core without copying.
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
-                    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+                    hasher = blake3.blake3(max_threads=_mmap_threads)
                     hasher.update(mapped)
                     digest = hasher.digest()
         except (BlockingIOError, IsADirectoryError, ValueError):
@@ -152,6 +164,18 @@ def _read_range(bounds: tuple[int, int]) -> bytes:
 _NOT_DONE = bytes(32)
 
 
+def worker_count() -> int:
+    """How many worker processes to fork now; 1 means "do not fork".
+
+    As many as the CPUs this process may use (a Slurm job's allocation), at most
+    MAX_WORKERS, and none when this process has another thread: forking a threaded
+    process can deadlock the child.
+    """
+    if not _CAN_FORK or threading.active_count() > 1:
+        return 1
+    return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+
+
 def read_many(items: list[tuple[str, Key]]) -> list[bytes | None]:
     """``read_small`` over many files, in forked worker processes when that pays off.
 
@@ -162,8 +186,8 @@ def read_many(items: list[tuple[str, Key]]) -> list[bytes | None]:
     anything unusual comes back as None and is redone by the caller on the careful path.
     """
     global _fork_items
-    workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS) if _CAN_FORK else 1
-    if len(items) < PARALLEL_MIN_FILES or workers < 2 or threading.active_count() > 1:
+    workers = worker_count()
+    if len(items) < PARALLEL_MIN_FILES or workers < 2:
         return read_chunk(items)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

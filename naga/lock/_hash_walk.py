@@ -39,7 +39,19 @@ class Walk:
         self.groups: list[Group] = []
 
 
-def walk(root: str, root_st: os.stat_result, *, keep: bool = True) -> Walk:
+# A directory still to walk: (path, relative prefix with a trailing "/" or "", the
+# (st_dev, st_ino) of it and every directory above it, to detect symlink loops).
+Pending = tuple[str, str, tuple[tuple[int, int], ...]]
+
+
+def walk(
+    root: str,
+    root_st: os.stat_result,
+    *,
+    keep: bool = True,
+    start: list[Pending] | None = None,
+    chunks: list[bytes] | None = None,
+) -> Walk:
     """List every regular file below ``root`` (following symlinks) with its stamps.
 
     The fingerprint digests every directory's relative path and its files' names and
@@ -47,73 +59,26 @@ def walk(root: str, root_st: os.stat_result, *, keep: bool = True) -> Walk:
     stored under it), so is the directory hash. ``keep=False`` drops the records after
     each directory, which makes the walk measurably cheaper when only the fingerprint is
     needed (allocation, not system calls, is what a kept record costs).
+
+    ``start`` walks only the given subtrees (a worker's share of ``root``); ``chunks``
+    collects the bytes fed to the fingerprint, so that the fingerprints of subtrees walked
+    apart can be joined in the order one walk would have produced them.
     """
     result = Walk()
     hasher = blake3.blake3(TREE_SCHEME)
-    stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
-        (root, "", ((root_st.st_dev, root_st.st_ino),))
-    ]
+    stack: list[Pending] = (
+        [(root, "", ((root_st.st_dev, root_st.st_ino),))] if start is None else list(start)
+    )
     while stack:
         directory, prefix, ancestors = stack.pop()
-        records: list[Record] = []
-        append = records.append
-        try:
-            with os.scandir(directory) as entries:
-                for entry in entries:
-                    # Hot loop: a plain file costs one lstat() and a tuple, nothing else.
-                    if entry.is_file(follow_symlinks=False):
-                        st = entry.stat()  # not a symlink, so this is the lstat
-                        append(
-                            (
-                                entry.name,
-                                st.st_dev,
-                                st.st_ino,
-                                st.st_size,
-                                st.st_mtime_ns,
-                                st.st_ctime_ns,
-                            )
-                        )
-                        continue
-                    rel = prefix + entry.name
-                    link = entry.is_symlink()
-                    try:
-                        st = entry.stat(follow_symlinks=True)
-                    except FileNotFoundError:
-                        if not link:
-                            raise
-                        target = os.readlink(entry.path)
-                        raise DataError(
-                            f"data directory '{root}' contains a dangling symlink '{rel}' -> "
-                            f"'{target}'; fix or remove the link"
-                        ) from None
-                    except OSError as exc:
-                        raise os_error(os.path.join(root, rel), exc) from exc
-                    if stat.S_ISREG(st.st_mode):
-                        append(
-                            (
-                                entry.name,
-                                st.st_dev,
-                                st.st_ino,
-                                st.st_size,
-                                st.st_mtime_ns,
-                                st.st_ctime_ns,
-                            )
-                        )
-                    elif stat.S_ISDIR(st.st_mode):
-                        ident = (st.st_dev, st.st_ino)
-                        if ident in ancestors:
-                            raise loop_error(root, rel, entry.path, link)
-                        stack.append((entry.path, rel + "/", (*ancestors, ident)))
-                    else:
-                        raise special_error(os.path.join(root, rel), st)
-        except DataError:
-            raise
-        except OSError as exc:
-            where = os.path.join(root, prefix) if prefix else root
-            raise os_error(where, exc) from exc
+        records, subdirs = scan_dir(root, directory, prefix, ancestors)
+        stack += subdirs
         # marshal version 2 is a type-tagged, length-prefixed encoding without the
         # identity-dependent back-references of later versions: equal values, equal bytes.
-        hasher.update(marshal.dumps((prefix, records), 2))
+        chunk = marshal.dumps((prefix, records), 2)
+        hasher.update(chunk)
+        if chunks is not None:
+            chunks.append(chunk)
         result.size += sum(record[3] for record in records)
         result.files += len(records)
         if keep:
@@ -121,6 +86,70 @@ def walk(root: str, root_st: os.stat_result, *, keep: bool = True) -> Walk:
             result.groups.append((prefix, result.files))
     result.fingerprint = hasher.digest()
     return result
+
+
+def scan_dir(
+    root: str, directory: str, prefix: str, ancestors: tuple[tuple[int, int], ...]
+) -> tuple[list[Record], list[Pending]]:
+    """One directory of a walk: its regular files, and its subdirectories in listing order."""
+    records: list[Record] = []
+    subdirs: list[Pending] = []
+    append = records.append
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                # Hot loop: a plain file costs one lstat() and a tuple, nothing else.
+                if entry.is_file(follow_symlinks=False):
+                    st = entry.stat()  # not a symlink, so this is the lstat
+                    append(
+                        (
+                            entry.name,
+                            st.st_dev,
+                            st.st_ino,
+                            st.st_size,
+                            st.st_mtime_ns,
+                            st.st_ctime_ns,
+                        )
+                    )
+                    continue
+                rel = prefix + entry.name
+                link = entry.is_symlink()
+                try:
+                    st = entry.stat(follow_symlinks=True)
+                except FileNotFoundError:
+                    if not link:
+                        raise
+                    target = os.readlink(entry.path)
+                    raise DataError(
+                        f"data directory '{root}' contains a dangling symlink '{rel}' -> "
+                        f"'{target}'; fix or remove the link"
+                    ) from None
+                except OSError as exc:
+                    raise os_error(os.path.join(root, rel), exc) from exc
+                if stat.S_ISREG(st.st_mode):
+                    append(
+                        (
+                            entry.name,
+                            st.st_dev,
+                            st.st_ino,
+                            st.st_size,
+                            st.st_mtime_ns,
+                            st.st_ctime_ns,
+                        )
+                    )
+                elif stat.S_ISDIR(st.st_mode):
+                    ident = (st.st_dev, st.st_ino)
+                    if ident in ancestors:
+                        raise loop_error(root, rel, entry.path, link)
+                    subdirs.append((entry.path, rel + "/", (*ancestors, ident)))
+                else:
+                    raise special_error(os.path.join(root, rel), st)
+    except DataError:
+        raise
+    except OSError as exc:
+        where = os.path.join(root, prefix) if prefix else root
+        raise os_error(where, exc) from exc
+    return records, subdirs
 
 
 def relpaths(records: list[Record], groups: list[Group]) -> list[str]:

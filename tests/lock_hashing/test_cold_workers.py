@@ -1,0 +1,202 @@
+"""A directory never hashed before is walked and read by forked workers, subtree by subtree.
+
+``COLD_PARENT_FILES`` is lowered so that small trees take that path: the parent walks
+only the first few directories itself and hands every pending subtree to a worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import blake3
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from naga.errors import DataError
+from naga.lock import hashing
+from naga.lock._hash_cache import RACY_WINDOW_NS, cache_path
+from naga.lock._hash_read import MMAP_MIN_SIZE
+from naga.lock._hash_walk import walk
+from naga.lock.hashing import hash_path
+
+# Names chosen to straddle subtree boundaries in the sorted manifest: "a-b" < "a.txt" <
+# "a/..." < "a0" byte-wise, and nested subtrees below "a/".
+TREE = {
+    "a-b": b"1",
+    "a.txt": b"2",
+    "a0": b"3",
+    "a/b/c/deep.bin": b"4" * 300,
+    "a/b/c.txt": b"5",
+    "a/b0/x": b"6",
+    "a/z y\nw": b"7",
+    "b/\u00fc\u5b9f/one": b"8",
+    "b/two": b"",
+    **{f"many/d{i}/f{j}": f"{i}.{j}".encode() for i in range(6) for j in range(7)},
+}
+
+
+def _load_strategies():
+    spec = importlib.util.spec_from_file_location(
+        "naga_test_strategies", Path(__file__).parents[1] / "strategies.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+strategies = _load_strategies()
+
+
+def manifest_hash(tree: dict[str, bytes]) -> str:
+    """An independent implementation of the documented directory scheme."""
+    lines = sorted((rel.encode(), blake3.blake3(data).hexdigest()) for rel, data in tree.items())
+    manifest = b"".join(b"%s %d:%s\n" % (h.encode(), len(rel), rel) for rel, h in lines)
+    return "blake3:" + blake3.blake3(manifest).hexdigest()
+
+
+def write(root: Path, tree: dict[str, bytes]) -> Path:
+    for rel, data in tree.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (root / "empty" / "dirs").mkdir(parents=True)  # not part of the hash
+    return root
+
+
+can_fork = threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1
+needs_workers = pytest.mark.skipif(not can_fork, reason="needs 2 CPUs and no other thread")
+
+
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TREE with stamps old enough to be cached (one shared wait for the module)."""
+    root = write(tmp_path_factory.mktemp("cold") / "data", TREE)
+    time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
+    return root
+
+
+@pytest.fixture
+def joins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Route every directory with pending subtrees to the workers; count the joins."""
+    monkeypatch.setattr(hashing, "COLD_PARENT_FILES", 1)
+    calls: list[int] = []
+    real = hashing._join_cold
+
+    def spy(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "_join_cold", spy)
+    return calls
+
+
+@needs_workers
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_workers_follow_the_scheme(tmp_path: Path, joins: list[int], use_cache: bool) -> None:
+    root = write(tmp_path / "d", TREE)
+    os.symlink("a/b", root / "link-to-dir")
+    os.symlink("a0", root / "link-to-file")
+    expected = {
+        **TREE,
+        **{"link-to-dir/" + rel[4:]: data for rel, data in TREE.items() if rel.startswith("a/b/")},
+        "link-to-file": TREE["a0"],
+    }
+    result = hash_path(root, use_cache=use_cache)
+    assert joins == [1]
+    assert result["hash"] == manifest_hash(expected)
+    assert result["files"] == len(expected)
+    assert result["size"] == sum(map(len, expected.values()))
+
+
+@needs_workers
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=strategies.file_trees(max_files=8, max_depth=4))
+def test_workers_agree_with_the_scheme_on_any_tree(tree: dict[str, bytes]) -> None:
+    # Random names at random depths: a subtree's manifest lines stay one contiguous block.
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
+        patch.setattr(hashing, "COLD_PARENT_FILES", 0)
+        root = strategies.write_tree(Path(tmp) / "d", tree)
+        assert hash_path(root, use_cache=False)["hash"] == manifest_hash(tree)
+
+
+@needs_workers
+def test_big_files_in_workers_after_the_parent_used_all_cores(
+    tmp_path: Path, joins: list[int]
+) -> None:
+    # The parent's blake3 thread pool is started first; forked workers must not use it.
+    big = os.urandom(2 * MMAP_MIN_SIZE + 5)
+    (tmp_path / "warm.bin").write_bytes(big)
+    hash_path(tmp_path / "warm.bin")
+    tree = {**TREE, "many/d2/big.bin": big, "b/big2.bin": big[::-1]}
+    root = write(tmp_path / "d", tree)
+    assert hash_path(root)["hash"] == manifest_hash(tree)
+    assert joins == [1]
+
+
+@needs_workers
+def test_worker_results_are_cached_under_the_ordinary_fingerprint(
+    aged: Path, joins: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = hash_path(aged)
+    assert joins == [1]
+    assert first["hash"] == manifest_hash(TREE)
+    with sqlite3.connect(cache_path()) as conn:
+        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == len(TREE)
+        stored = conn.execute("SELECT fp FROM trees").fetchall()
+    conn.close()
+    # The joined fingerprint is the one a single walk computes: the next call is a hit.
+    assert stored == [(walk(str(aged), os.stat(aged)).fingerprint,)]
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("an unchanged tree was read again")
+
+    monkeypatch.setattr(hashing, "read_many", no_reading)
+    monkeypatch.setattr(hashing, "hash_uncached", no_reading)
+    assert hash_path(aged) == first
+
+
+@needs_workers
+def test_edit_after_worker_hash_is_seen(tmp_path: Path, joins: list[int]) -> None:
+    root = write(tmp_path / "d", TREE)
+    before = hash_path(root)["hash"]
+    (root / "many/d3/f2").write_bytes(b"changed")
+    after = hash_path(root)["hash"]
+    assert before != after == manifest_hash({**TREE, "many/d3/f2": b"changed"})
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda r: os.symlink("nowhere", r / "many/d4/bad"), "dangling symlink 'many/d4/bad'"),
+        (lambda r: os.mkfifo(r / "a/b/c/pipe"), "is a fifo (named pipe)"),
+        (lambda r: os.symlink("../..", r / "a/b/up"), "symlink loop: 'a/b/up'"),
+    ],
+)
+def test_errors_in_a_worker_read_as_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make, message: str
+) -> None:
+    root = write(tmp_path / "d", TREE)
+    make(root)
+    with pytest.raises(DataError) as sequential:
+        hash_path(root)
+    monkeypatch.setattr(hashing, "COLD_PARENT_FILES", 1)
+    with pytest.raises(DataError) as parallel:
+        hash_path(root)
+    assert message in str(parallel.value)
+    assert str(parallel.value) == str(sequential.value)
+
+
+def test_small_trees_are_not_forked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write(tmp_path / "d", TREE)
+
+    def no_workers(*args: object) -> None:
+        raise AssertionError("forked for a tree below COLD_PARENT_FILES")
+
+    monkeypatch.setattr(hashing, "_run_cold", no_workers)
+    assert hash_path(root)["hash"] == manifest_hash(TREE)
