@@ -153,6 +153,7 @@ def _hash_dir(
     root: str, root_st: os.stat_result, cache: HashCache | None, scan_start: int
 ) -> tuple[bytes, int, int]:
     root_id = (root_st.st_dev, root_st.st_ino)
+    walk: _hash_walk.Walk | None
     seen = cache is not None and cache.seen_root(root_id)
     if cache is not None and seen:
         # Probably unchanged: a lean walk for the fingerprint first.
