@@ -1,13 +1,7 @@
 """Hypothesis strategies shared by the test suite.
 
-Load this module from a test with ``load_strategies()`` (below is the recipe): under
-``--import-mode=importlib`` the tests directory is not on ``sys.path``, so a plain
-``import strategies`` does not work::
-
-    import importlib.util, pathlib
-    spec = importlib.util.spec_from_file_location(
-        "naga_test_strategies", pathlib.Path(__file__).parents[1] / "strategies.py")
-    strategies = importlib.util.module_from_spec(spec); spec.loader.exec_module(strategies)
+``import strategies`` from any test: pytest puts tests/ on ``sys.path`` (``pythonpath`` in
+pyproject.toml).
 """
 
 from __future__ import annotations

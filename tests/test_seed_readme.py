@@ -1,43 +1,20 @@
 """Every example of the original README (shared/seeds/naga-readme.md) works as written.
 
 Run in a fresh git repository holding the quickstart script and the conf/ files, exactly
-with the commands the README shows (the tasks file is written by bash's own `echo`).
+with the commands the README shows (the tasks file is written by bash's own `echo`). The
+README's log.py is run as written by tests/tracking/test_cli.py::test_readme_log_py_end_to_end.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-
-LOG_PY = textwrap.dedent(
-    '''
-    # log.py
-    from pathlib import Path
-    import mlflow
-    from naga import mlflow_lock
-
-    def log_run(save_dir):
-        """
-        Logs the results of a run to MLflow.
-        Can be run independently from the main process.
-        """
-        with mlflow_lock(save_dir) as run:
-            # You can add custom logging here:
-            mlflow.log_artifact(str(Path(save_dir) / 'out.txt'))
-            print(f"Logged artifacts for run: {run.info.run_id}")
-
-    if __name__ == '__main__':
-        # Assuming process() has already been run
-        log_run('results/process')
-    '''
-)
 
 
 @pytest.fixture
@@ -111,26 +88,3 @@ def test_tasks_file_written_by_echo_runs_three_jobs_in_parallel(project, run_py)
     params = sorted(lock(p)["config"]["param"] for p in locks)
     assert params == [1, 2, 3]
     assert all(lock(p)["status"] == "completed" for p in locks)
-
-
-def test_mlflow_log_step(project, run_py):
-    assert run_py("process.py", cwd=project).returncode == 0
-    (project / "log.py").write_text(LOG_PY)
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    first = run_py("log.py", cwd=project, env=env, timeout=300)
-    assert first.returncode == 0, first.stderr
-    second = run_py("log.py", cwd=project, env=env, timeout=300)
-    assert second.returncode == 0, second.stderr
-    ids = [
-        line.rsplit(" ", 1)[1]
-        for line in (first.stdout + second.stdout).splitlines()
-        if line.startswith("Logged artifacts for run:")
-    ]
-    assert len(ids) == 2
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
-    old, new = (client.get_run(i) for i in ids)
-    assert new.data.tags["naga.status"] == "active"
-    assert old.data.tags["naga.status"] == "deprecated"
-    assert "out.txt" in [a.path for a in client.list_artifacts(ids[1])]

@@ -6,7 +6,6 @@ only the first few directories itself and hands every pending subtree to a worke
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sqlite3
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import blake3
 import pytest
+import strategies
 from hypothesis import HealthCheck, given, settings
 
 from naga.errors import DataError
@@ -39,18 +39,6 @@ TREE = {
     "b/two": b"",
     **{f"many/d{i}/f{j}": f"{i}.{j}".encode() for i in range(6) for j in range(7)},
 }
-
-
-def _load_strategies():
-    spec = importlib.util.spec_from_file_location(
-        "naga_test_strategies", Path(__file__).parents[1] / "strategies.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-strategies = _load_strategies()
 
 
 def manifest_hash(tree: dict[str, bytes]) -> str:

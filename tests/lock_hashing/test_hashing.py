@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -13,23 +12,12 @@ from pathlib import Path
 
 import blake3
 import pytest
+import strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from naga.errors import DataError, LockError
 from naga.lock.hashing import hash_file, hash_path
-
-
-def _load_strategies():
-    spec = importlib.util.spec_from_file_location(
-        "naga_test_strategies", Path(__file__).parents[1] / "strategies.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-strategies = _load_strategies()
 
 EMPTY = "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 
