@@ -184,3 +184,16 @@ def test_importing_naga_launch_is_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_readme_slurm_config_file_is_valid():
+    from naga.launch.slurm import slurm_overrides
+
+    path = Path(__file__).resolve().parents[2] / "conf" / "slurm.yml"
+    assert slurm_overrides(path) == [
+        "hydra.launcher.partition='debug'",
+        "hydra.launcher.timeout_min=10",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=1",
+        "hydra.launcher.array_parallelism=4",
+    ]
