@@ -26,7 +26,7 @@ from pathlib import Path
 
 import blake3
 
-from naga.lock import _hash_read, _hash_walk, hashing
+from naga.lock import _hash_cold, _hash_read, _hash_walk, hashing
 from naga.lock._hash_cache import RACY_WINDOW_NS
 
 
@@ -86,14 +86,14 @@ def bench_big(work: Path, mib: int, repeat: int) -> None:
 # -- small files ------------------------------------------------------------------------
 
 
-def make_tree(root: Path, files: int, size: int) -> None:
-    marker = root.parent / f".complete-{files}-{size}"
+def make_tree(root: Path, files: int, size: int, per_dir: int = 1000) -> None:
+    marker = root.parent / f".complete-{files}-{size}-{per_dir}"
     if marker.exists():
         return
     shutil.rmtree(root, ignore_errors=True)
     for i in range(files):
-        directory = root / f"d{i // 1000:04d}"
-        if i % 1000 == 0:
+        directory = root / f"d{i // per_dir:04d}"
+        if i % per_dir == 0:
             directory.mkdir(parents=True)
         (directory / f"f{i:07d}.bin").write_bytes(os.urandom(size))
     marker.touch()
@@ -164,17 +164,16 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
     assert n == files, n
     t_cold, cold = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
     t_none, none = median_time(lambda: hashing.hash_path(root_s, use_cache=False), repeat)
-    # Workers that only read (the walk, lookups and manifest in the parent): the design
-    # before walking in workers, kept for small-then-large trees and warm misses.
-    cold_parent = hashing.COLD_PARENT_FILES
-    hashing.COLD_PARENT_FILES = 10**12
-    t_read, read = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
-    parallel_min = _hash_read.PARALLEL_MIN_FILES
-    _hash_read.PARALLEL_MIN_FILES = 10**12
+    worker_count = _hash_cold.worker_count
+    _hash_cold.worker_count = lambda: 1  # type: ignore[assignment]
     t_seq, seq = median_time(lambda: hashing.hash_path(root_s), repeat, setup=fresh_cache)
-    _hash_read.PARALLEL_MIN_FILES = parallel_min
-    hashing.COLD_PARENT_FILES = cold_parent
-    assert seq == read == cold, (seq, read, cold)
+    _hash_cold.worker_count = worker_count
+    # The same files in one flat directory: read in slices by the workers.
+    flat = work / "flat" / "data"
+    make_tree(flat, files, size, per_dir=files)
+    flat_s = str(flat / "d0000")
+    t_flat, _ = median_time(lambda: hashing.hash_path(flat_s), repeat, setup=fresh_cache)
+    assert seq == cold, (seq, cold)
     t_warm, warm = median_time(lambda: hashing.hash_path(root_s), repeat)
     assert cold == none == warm, (cold, none, warm)
     script = "import sys; from naga.lock.hashing import hash_path; print(hash_path(sys.argv[1]))"
@@ -199,14 +198,14 @@ def bench_small(work: Path, files: int, size: int, repeat: int, dvc_repeat: int)
         row("naga cold, new process (CLI-like)", t_proc, t_dvc)
         row("naga cold, in process", t_cold, t_dvc)
         row("naga, cache disabled", t_none, t_dvc)
-        row("naga cold, workers only read (parent walks)", t_read, t_dvc)
         row("naga cold, in process, no worker processes", t_seq, t_dvc)
+        row("naga cold, one flat directory (in slices)", t_flat, t_dvc)
     else:
         row("naga cold, new process", t_proc)
         row("naga cold, in process", t_cold)
         row("naga, cache disabled", t_none)
-        row("naga cold, workers only read (parent walks)", t_read)
         row("naga cold, in process, no worker processes", t_seq)
+        row("naga cold, one flat directory (in slices)", t_flat)
     print("  warm (cache filled):")
     row("bare os.scandir + stat walk (anchor)", t_walk)
     row("naga warm, tree unchanged", t_warm, t_walk, f"= {t_warm / t_walk:.2f}x walk time")

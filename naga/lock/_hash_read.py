@@ -23,7 +23,7 @@ from naga.lock._hash_cache import Key, key_of
 #: Files at least this big are memory-mapped and hashed on all cores (what b3sum does);
 #: smaller ones are read with a single read() call, which is cheaper than a mapping.
 MMAP_MIN_SIZE = 1 << 20
-_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK  # never block on a fifo
+OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK  # never block on a fifo
 _ATTEMPTS = 3
 #: Hash files in worker processes when at least this many need reading (and can fork).
 PARALLEL_MIN_FILES = 20_000
@@ -87,7 +87,7 @@ def read_digest(path: str, size: int) -> tuple[bytes, os.stat_result] | None:
     The caller compares the returned stat with the one it expected: if they differ, the
     file changed while being read and the digest must not be trusted.
     """
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, OPEN_FLAGS)
     try:
         try:
             if size < MMAP_MIN_SIZE:
@@ -126,7 +126,7 @@ def read_small(path: str, key: Key) -> bytes | None:
     if key[2] >= MMAP_MIN_SIZE:
         return None
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, OPEN_FLAGS)
     except OSError:
         return None
     try:
@@ -209,14 +209,14 @@ def read_many(items: list[tuple[str, Key]]) -> list[bytes | None]:
     return [None if digest == _NOT_DONE else digest for digest in digests]
 
 
-def hash_uncached(path: str, display: str, st: os.stat_result) -> tuple[bytes, os.stat_result]:
-    """Read and hash a file whose stat is ``st``, retrying if it changes meanwhile."""
+def hash_uncached(path: str, display: str, key: Key) -> tuple[bytes, os.stat_result]:
+    """Read and hash a file whose stamps are ``key``, retrying if it changes meanwhile."""
     for _ in range(_ATTEMPTS):
         try:
-            result = read_digest(path, st.st_size)
+            result = read_digest(path, key[2])
         except OSError as exc:
             raise os_error(display, exc) from exc
-        if result is not None and key_of(result[1]) == key_of(st):
+        if result is not None and key_of(result[1]) == key:
             return result
         try:
             st = os.stat(path)
@@ -224,6 +224,7 @@ def hash_uncached(path: str, display: str, st: os.stat_result) -> tuple[bytes, o
             raise os_error(display, exc) from exc
         if not stat.S_ISREG(st.st_mode):
             raise special_error(display, st)
+        key = key_of(st)
     raise DataError(
         f"data file '{display}' kept changing while it was being hashed; "
         "wait until whatever writes it has finished"

@@ -49,6 +49,13 @@ def rows(table: str) -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def entries() -> int:
+    """File entries in directory rows."""
+    with sqlite3.connect(cache_path()) as conn:
+        size = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0] or 0
+    return size // _hash_cache.ENTRY.size
+
+
 def rewrite_keeping_mtime(path: Path, data: bytes) -> None:
     before = path.stat()
     path.write_bytes(data)
@@ -61,7 +68,7 @@ def test_fresh_files_are_not_cached(tmp_path: Path) -> None:
     (tmp_path / "new.txt").write_text("just written")
     hash_path(tmp_path)
     assert cache_path().exists()
-    assert rows("files") == 0
+    assert rows("files") == entries() == 0
     assert rows("trees") == 0
 
 
@@ -89,7 +96,8 @@ def test_directory_cache_is_never_stale(aged: Path) -> None:
     root = aged / "dir"
     first = hash_path(root)
     assert rows("trees") == 1
-    assert rows("files") == len(AGED["dir"])
+    assert entries() == len(AGED["dir"])
+    assert rows("dirs") == 3  # one per directory holding files
     assert hash_path(root) == first
     target = root / "part-1" / "x2.txt"
     rewrite_keeping_mtime(target, b"9-9")
@@ -188,12 +196,18 @@ def test_entries_need_every_stamp_to_match(tmp_path: Path) -> None:
     """Unit level: unsigned 64-bit device/inode numbers, and no partial-key matches."""
     cache = _hash_cache.HashCache(tmp_path / "c.sqlite")
     key = (2**64 - 1, 2**63 + 5, 10, 20, 30)
-    cache.put_files([(key, b"h" * 32)])
+    cache.put(files=[(key, b"h" * 32)])
     assert cache.get_files([key]) == {key: b"h" * 32}
     for changed in [(2**64 - 1, 2**63 + 5, 11, 20, 30), (2**64 - 1, 2**63 + 5, 10, 20, 31)]:
         assert cache.get_files([changed]) == {}
+    # A directory row: every entry comes back under its full key, and nothing else.
+    small = (2**64 - 1, 2**63 + 6, -1, -(2**40), 30)  # negative stamps (before 1970)
+    entries = _hash_cache.pack_entries([(small, b"s" * 32), (key, b"h" * 32)])
+    cache.put(dirs=[_hash_cache.dir_row((2**64 - 2, 2**63 + 1), entries)])
+    assert cache.get_files([], [(2**64 - 2, 2**63 + 1)]) == {small: b"s" * 32, key: b"h" * 32}
+    assert cache.get_files([], [(2**64 - 2, 2**63 + 2)]) == {}
     assert not cache.seen_root((2**64 - 1, 7))
-    cache.put_tree(b"f" * 32, b"d" * 32, 10, 1, (2**64 - 1, 7))
+    cache.put(tree=(b"f" * 32, b"d" * 32, 10, 1, (2**64 - 1, 7)))
     assert cache.get_tree(b"f" * 32) == (b"d" * 32, 10, 1)
     assert cache.seen_root((2**64 - 1, 7))
     assert cache.get_tree(b"g" * 32) is None

@@ -1,7 +1,8 @@
 """A directory never hashed before is walked and read by forked workers, subtree by subtree.
 
-``COLD_PARENT_FILES`` is lowered so that small trees take that path: the parent walks
-only the first few directories itself and hands every pending subtree to a worker.
+``COLD_PARENT_FILES`` is lowered so that small trees take that path: the parent scans
+only the first few directories itself and hands every pending subtree to a worker;
+``SLICE_MIN_FILES`` is lowered so that a directory is read in slices.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import strategies
 from hypothesis import HealthCheck, given, settings
 
 from naga.errors import DataError
-from naga.lock import hashing
-from naga.lock._hash_cache import RACY_WINDOW_NS, cache_path
+from naga.lock import _hash_cold, hashing
+from naga.lock._hash_cache import ENTRY, RACY_WINDOW_NS, cache_path
 from naga.lock._hash_read import MMAP_MIN_SIZE
 from naga.lock._hash_walk import walk
 from naga.lock.hashing import hash_path
@@ -32,6 +33,7 @@ TREE = {
     "a.txt": b"2",
     "a0": b"3",
     "a/b/c/deep.bin": b"4" * 300,
+    "a/b/c/big.bin": bytes(range(256)) * 300,  # SMALL_FILE_SIZE or more: a row of its own
     "a/b/c.txt": b"5",
     "a/b0/x": b"6",
     "a/z y\nw": b"7",
@@ -72,15 +74,15 @@ def aged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def joins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Route every directory with pending subtrees to the workers; count the joins."""
-    monkeypatch.setattr(hashing, "COLD_PARENT_FILES", 1)
+    monkeypatch.setattr(_hash_cold, "COLD_PARENT_FILES", 1)
     calls: list[int] = []
-    real = hashing._join_cold
+    real = _hash_cold._run_workers
 
     def spy(*args: object) -> object:
         calls.append(1)
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(hashing, "_join_cold", spy)
+    monkeypatch.setattr(_hash_cold, "_run_workers", spy)
     return calls
 
 
@@ -108,7 +110,7 @@ def test_workers_follow_the_scheme(tmp_path: Path, joins: list[int], use_cache: 
 def test_workers_agree_with_the_scheme_on_any_tree(tree: dict[str, bytes]) -> None:
     # Random names at random depths: a subtree's manifest lines stay one contiguous block.
     with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
-        patch.setattr(hashing, "COLD_PARENT_FILES", 0)
+        patch.setattr(_hash_cold, "COLD_PARENT_FILES", 0)
         root = strategies.write_tree(Path(tmp) / "d", tree)
         assert hash_path(root, use_cache=False)["hash"] == manifest_hash(tree)
 
@@ -135,7 +137,12 @@ def test_worker_results_are_cached_under_the_ordinary_fingerprint(
     assert joins == [1]
     assert first["hash"] == manifest_hash(TREE)
     with sqlite3.connect(cache_path()) as conn:
-        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == len(TREE)
+        # The small files share one row per directory; the one big file has its own row.
+        entries = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0]
+        assert entries == (len(TREE) - 1) * ENTRY.size
+        with_small_files = {os.path.dirname(rel) for rel in TREE if rel != "a/b/c/big.bin"}
+        assert conn.execute("SELECT count(*) FROM dirs").fetchone()[0] == len(with_small_files)
+        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 1
         stored = conn.execute("SELECT fp FROM trees").fetchall()
     conn.close()
     # The joined fingerprint is the one a single walk computes: the next call is a hit.
@@ -173,7 +180,7 @@ def test_errors_in_a_worker_read_as_without_workers(
     make(root)
     with pytest.raises(DataError) as sequential:
         hash_path(root)
-    monkeypatch.setattr(hashing, "COLD_PARENT_FILES", 1)
+    monkeypatch.setattr(_hash_cold, "COLD_PARENT_FILES", 1)
     with pytest.raises(DataError) as parallel:
         hash_path(root)
     assert message in str(parallel.value)
@@ -186,5 +193,79 @@ def test_small_trees_are_not_forked_for(tmp_path: Path, monkeypatch: pytest.Monk
     def no_workers(*args: object) -> None:
         raise AssertionError("forked for a tree below COLD_PARENT_FILES")
 
-    monkeypatch.setattr(hashing, "_run_cold", no_workers)
+    monkeypatch.setattr(_hash_cold, "_run_workers", no_workers)
     assert hash_path(root)["hash"] == manifest_hash(TREE)
+
+
+@needs_workers
+def test_a_big_flat_directory_is_read_in_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flat = {f"flat/f{i:03}": f"{i}".encode() * (i % 4) for i in range(50)}
+    tree = {**TREE, **flat, "flat/sub/x": b"below the sliced directory"}
+    root = write(tmp_path / "d", tree)
+    monkeypatch.setattr(_hash_cold, "SLICE_MIN_FILES", 20)
+    slices: list[int] = []
+    run = _hash_cold._run_workers
+
+    def spy(*args: object) -> object:
+        slices.append(len(args[5]))  # type: ignore[arg-type]
+        return run(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_hash_cold, "_run_workers", spy)
+    assert hash_path(root, use_cache=False)["hash"] == manifest_hash(tree)
+    assert slices == [5]  # 50 files in slices of 10 ("sub" is a subtree of its own)
+
+
+@needs_workers
+def test_sliced_directory_results_are_cached_under_the_ordinary_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write(tmp_path / "d", {f"f{i:03}": b"x" * i for i in range(60)})
+    time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
+    monkeypatch.setattr(_hash_cold, "SLICE_MIN_FILES", 20)
+    first = hash_path(root)
+    with sqlite3.connect(cache_path()) as conn:
+        stored = conn.execute("SELECT fp FROM trees").fetchall()
+        assert conn.execute("SELECT length(entries) FROM dirs").fetchall() == [(60 * ENTRY.size,)]
+    conn.close()
+    assert stored == [(walk(str(root), os.stat(root)).fingerprint,)]
+    assert first["hash"] == manifest_hash({f"f{i:03}": b"x" * i for i in range(60)})
+
+
+def test_after_one_edit_only_that_file_is_read_again(
+    aged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows written by a cold scan serve every unchanged file of an edited tree."""
+    hash_path(aged)
+    (aged / "many/d3/f2").write_bytes(b"edited")
+    read: list[str] = []
+    real = hashing.read_many
+
+    def spy(items: list[tuple[str, object]]) -> object:
+        read.extend(os.path.relpath(path, aged) for path, _ in items)
+        return real(items)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "read_many", spy)
+    try:
+        assert hash_path(aged)["hash"] == manifest_hash({**TREE, "many/d3/f2": b"edited"})
+        assert read == ["many/d3/f2"]
+    finally:
+        (aged / "many/d3/f2").write_bytes(TREE["many/d3/f2"])
+
+
+def test_a_file_gone_between_listing_and_reading_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write(tmp_path / "d", TREE)
+    real = _hash_cold.list_dir
+
+    def list_then_delete(*args: str) -> object:
+        items, subdirs = real(*args)  # type: ignore[arg-type]
+        if "a0" in items:
+            (root / "a0").unlink()
+        return items, subdirs
+
+    monkeypatch.setattr(_hash_cold, "list_dir", list_then_delete)
+    with pytest.raises(DataError, match=r"data path '.*/d/a0' vanished while it was being hashed"):
+        hash_path(root)

@@ -258,13 +258,13 @@ def test_unreadable_file_errors(tmp_path: Path) -> None:
 
 def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
     """The careful path re-stats a file whose stamps differ from the walk's."""
-    from naga.lock import _hash_read
+    from naga.lock import _hash_cache, _hash_read
 
     path = tmp_path / "f"
     path.write_bytes(b"old")
     stale = os.stat(path)
     path.write_bytes(b"new content")
-    digest, st = _hash_read.hash_uncached(str(path), str(path), stale)
+    digest, st = _hash_read.hash_uncached(str(path), str(path), _hash_cache.key_of(stale))
     assert "blake3:" + digest.hex() == b3sum(path)
     assert st.st_size == len(b"new content")
 
@@ -272,18 +272,29 @@ def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
 def test_worker_processes_give_the_same_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Many files are read by forked workers; big or odd files go back to the careful path."""
-    from naga.lock import _hash_read
+    """Many cache misses are read by forked workers; big or odd files take the careful path."""
+    from naga.lock import _hash_cache, _hash_read
 
     tree = {f"d{i % 7}/f{i}": str(i).encode() * (i % 5) for i in range(400)}
     tree["big.bin"] = b"\x07" * (_hash_read.MMAP_MIN_SIZE + 3)
     root = strategies.write_tree(tmp_path / "d", tree)
     monkeypatch.setattr(_hash_read, "PARALLEL_MIN_FILES", 50)
+    # A result stored for this root (under a fingerprint no walk has) sends the next
+    # call down the ordinary path: walk, look up, read the misses.
+    cache = _hash_cache.get_cache(None)
+    assert cache is not None
+    st = os.stat(root)
+    cache.put(tree=(b"x" * 32, b"x" * 32, 0, 0, (st.st_dev, st.st_ino)))
 
     def not_in_this_process(items):
         raise AssertionError("files were read in the parent process, not by workers")
 
     if threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1:
         monkeypatch.setattr(_hash_read, "read_chunk", not_in_this_process)
-    assert hash_path(root, use_cache=False)["hash"] == manifest_hash(tree)
+    real = _hash_read.read_many
+    batches: list[int] = []
+    monkeypatch.setattr(
+        "naga.lock.hashing.read_many", lambda items: batches.append(len(items)) or real(items)
+    )
     assert hash_path(root)["hash"] == manifest_hash(tree)
+    assert batches == [len(tree)]

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from naga.lock._hash_cache import RACY_WINDOW_NS, cache_path
+from naga.lock._hash_cache import ENTRY, RACY_WINDOW_NS, cache_path
 from naga.lock.hashing import hash_path
 
 N_DIRS = 4
@@ -74,7 +74,10 @@ def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
         assert json.loads(out) == expected
     with sqlite3.connect(cache_path()) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] >= N_DIRS * FILES_PER_DIR
+        # Every small file has an entry in its directory's row (single.csv, under base, too).
+        stored = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0]
+        assert stored == (N_DIRS * FILES_PER_DIR + 1) * ENTRY.size
+        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 1  # single.csv
         assert conn.execute("SELECT count(*) FROM trees").fetchone()[0] == N_DIRS + 1
     conn.close()
 
@@ -96,7 +99,7 @@ for line in sys.stdin:
                     hashing.hash_path(p)
                 cache = _hash_cache.get_cache(None)
                 cache._write([
-                    ("DELETE FROM files WHERE ino % 3 = ?", [(rnd.randrange(3),)]),
+                    ("DELETE FROM dirs WHERE ino % 3 = ?", [(rnd.randrange(3),)]),
                     ("DELETE FROM trees WHERE size % 2 = ?", [(rnd.randrange(2),)]),
                 ])
         except BaseException:
@@ -150,5 +153,5 @@ def test_sigkill_while_writing_never_breaks_the_cache(aged: list[str]) -> None:
     assert {p: hash_path(p) for p in aged} == expected
     with sqlite3.connect(cache_path()) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM dirs").fetchone()[0] > 0
     conn.close()
