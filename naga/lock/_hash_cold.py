@@ -143,13 +143,13 @@ def hash_cold(root: str, root_st: os.stat_result, scan_start: int, use_cache: bo
         return None
     trees, pieces = shares
     for k, (index, _, prefix, ident, _) in enumerate(sliced):
-        mine = [piece for (of, _, _), piece in zip(slices, pieces, strict=True) if of == k]
-        records = [record for piece_records, _ in mine for record in piece_records]
+        reads = [read for (of, _, _), read in zip(slices, pieces, strict=True) if of == k]
+        records = [record for slice_records, _ in reads for record in slice_records]
         part.chunks[index] = fingerprint_chunk(prefix, records)  # its place in walk order
-        entries = b"".join([row[2] for _, piece in mine for row in piece.dir_rows])
+        entries = b"".join([row[2] for _, piece in reads for row in piece.dir_rows])
         if entries:
             part.dir_rows.append(dir_row(ident, entries))
-        for _, piece in mine:
+        for _, piece in reads:
             part.absorb(piece)
             part.lines += piece.lines
     return _join(part, units, trees)

@@ -120,8 +120,6 @@ def scan_dir(
                     )
                 else:
                     scan_other(root, directory, prefix, ancestors, entry, records, subdirs)
-    except DataError:
-        raise
     except OSError as exc:
         raise dir_error(root, prefix, exc) from exc
     finally:
@@ -142,7 +140,8 @@ def open_dir(root: str, directory: str, prefix: str) -> int:
 
 
 def dir_error(root: str, prefix: str, exc: OSError) -> DataError:
-    return os_error(os.path.join(root, prefix) if prefix else root, exc)
+    """The error for a directory of a walk (``prefix`` is relative with a trailing "/")."""
+    return os_error(os.path.join(root, prefix.rstrip("/")) if prefix else root, exc)
 
 
 def scan_other(  # noqa: PLR0917  # the private helper of two walks

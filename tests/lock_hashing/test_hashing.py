@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -248,12 +249,65 @@ def test_fifo_is_an_error_and_never_blocks(tmp_path: Path) -> None:
         assert "pipe' is a fifo (named pipe), which naga does not hash; remove it" in line
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_errors(tmp_path: Path) -> None:
-    root = strategies.write_tree(tmp_path / "d", {"secret": b"x"})
-    (root / "secret").chmod(0)
-    with pytest.raises(DataError, match=r"'.*secret' cannot be read \(permission denied\)"):
-        hash_path(root)
+def hash_as_nobody(path: Path, *, forked_workers: bool) -> str:
+    """Hash ``path`` in a forked child without root's right to read anything; its error."""
+    from naga.lock import _hash_cold
+
+    # The child cannot import anything under root's private home: hash a readable copy
+    # here first, with workers, so that every module the child needs is loaded.
+    with tempfile.TemporaryDirectory() as warm, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_hash_cold, "COLD_PARENT_FILES", 0)
+        hash_path(strategies.write_tree(Path(warm), {"a/b": b"1", "c/d": b"2"}), use_cache=False)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the outcome through the pipe, never return
+        message = "no error"
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            if forked_workers:
+                _hash_cold.COLD_PARENT_FILES = 0
+            hash_path(path, use_cache=False)
+        except BaseException as exc:  # reported to the parent
+            message = f"{type(exc).__name__}: {exc}"
+        finally:
+            os.write(write_end, message.encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        out = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return out
+
+
+@pytest.mark.parametrize("forked_workers", [False, True])
+@pytest.mark.parametrize("unreadable", ["sub/secret", "sub/closed"])
+def test_unreadable_data_errors(forked_workers: bool, unreadable: str) -> None:
+    # Under /tmp, traversable by everyone: pytest's tmp_path is private to its user.
+    base = Path(tempfile.mkdtemp(prefix="naga-perm-"))
+    try:
+        base.chmod(0o755)
+        root = strategies.write_tree(
+            base / "d", {"a": b"1", "sub/secret": b"x", "sub/closed/f": b"y", "z/w": b"2"}
+        )
+        for directory in (root, root / "sub", root / "sub/closed", root / "z"):
+            directory.chmod(0o755)
+        for file in ("a", "sub/secret", "sub/closed/f", "z/w"):
+            (root / file).chmod(0o644)
+        (root / unreadable).chmod(0)
+        message = hash_as_nobody(root, forked_workers=forked_workers)
+        assert message == (
+            f"DataError: data path '{root}/{unreadable}' cannot be read (permission denied); "
+            "fix its permissions (chmod u+rX) or leave it out of data="
+        )
+    finally:
+        for path in (base / "d" / "sub" / "closed", base / "d" / "sub" / "secret"):
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(base)
 
 
 def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
