@@ -189,30 +189,37 @@ def _hash_dir(
     digest = blake3.blake3(format_manifest(keyed)).digest()
     size = walk.size + grown
     if cache is not None:
-        fresh = [(key, digests[i]) for i, key in enumerate(keys) if missed[i]]
         limit = scan_start - RACY_WINDOW_NS
-        cacheable = cacheable and all(key[3] < limit and key[4] < limit for key in keys)
+        stable = [key[3] < limit and key[4] < limit for key in keys]
+        big = [
+            (key, digests[i])
+            for i, key in enumerate(keys)
+            if missed[i] and stable[i] and key[2] >= SMALL_FILE_SIZE
+        ]
+        tree = (walk.fingerprint, digest, size, len(records), root_id)
         cache.put(
-            files=[(key, d) for key, d in fresh if key[2] >= SMALL_FILE_SIZE
-                   and not is_racy(key, scan_start)],
-            dirs=_changed_dirs(groups, keys, digests, missed, limit),
-            tree=(walk.fingerprint, digest, size, len(records), root_id) if cacheable else None,
-        )  # fmt: skip
+            files=big,
+            dirs=_changed_dirs(groups, keys, digests, missed, stable),
+            tree=tree if cacheable and all(stable) else None,
+        )
     return digest, size, len(records)
 
 
 def _changed_dirs(
-    groups: list[Group], keys: list[Key], digests: list[bytes], missed: list[bool], limit: int
+    groups: list[Group],
+    keys: list[Key],
+    digests: list[bytes],
+    missed: list[bool],
+    stable: list[bool],
 ) -> list[DirRow]:
     """New rows for the directories where a small file was not found in the cache."""
     rows = []
     start = 0
     for _, end, ident in groups:
-        if any(missed[i] and keys[i][2] < SMALL_FILE_SIZE for i in range(start, end)):
+        span = range(start, end)
+        if any(missed[i] and keys[i][2] < SMALL_FILE_SIZE for i in span):
             small = [
-                (keys[i], digests[i])
-                for i in range(start, end)
-                if keys[i][2] < SMALL_FILE_SIZE and keys[i][3] < limit and keys[i][4] < limit
+                (keys[i], digests[i]) for i in span if stable[i] and keys[i][2] < SMALL_FILE_SIZE
             ]
             rows.append(dir_row(ident, pack_entries(small)))
         start = end
