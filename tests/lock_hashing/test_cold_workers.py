@@ -269,3 +269,37 @@ def test_a_file_gone_between_listing_and_reading_is_a_clear_error(
     monkeypatch.setattr(_hash_cold, "list_dir", list_then_delete)
     with pytest.raises(DataError, match=r"data path '.*/d/a0' vanished while it was being hashed"):
         hash_path(root)
+
+
+@pytest.mark.parametrize("forked_workers", [False, True])
+def test_a_file_rewritten_while_read_is_read_again(
+    aged: Path, monkeypatch: pytest.MonkeyPatch, forked_workers: bool
+) -> None:
+    """Rewritten between read() and fstat(), old mtime put back: the new ctime is seen.
+
+    A cold scan trusts a read only when the stamps after it predate the racy window; the
+    bytes already read are the old content, so trusting them would hash the wrong file.
+    """
+    target = aged / "many/d4/f1"
+    before = target.stat()
+    new = b"X" * len(TREE["many/d4/f1"])
+    real_fstat = os.fstat
+    rewritten: list[int] = []
+
+    def fstat_after_a_rewrite(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        if (st.st_dev, st.st_ino) == (before.st_dev, before.st_ino) and not rewritten:
+            rewritten.append(1)
+            target.write_bytes(new)
+            os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+            st = real_fstat(fd)
+        return st
+
+    monkeypatch.setattr(os, "fstat", fstat_after_a_rewrite)  # inherited by forked workers
+    monkeypatch.setattr(_hash_cold, "COLD_PARENT_FILES", 1 if forked_workers else 10**9)
+    try:
+        assert hash_path(aged, use_cache=False)["hash"] == manifest_hash(
+            {**TREE, "many/d4/f1": new}
+        )
+    finally:
+        target.write_bytes(TREE["many/d4/f1"])
