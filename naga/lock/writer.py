@@ -33,17 +33,49 @@ def _yaml() -> Any:
 
 
 def dumps(record: Mapping[str, Any]) -> str:
-    """Serialise a record as readable block-style YAML (key order kept)."""
+    """Serialise a record as readable block-style YAML (key order kept).
+
+    Equal lists of installed packages (this run's and its upstream stages', usually all
+    from one environment) are written once: YAML writes an object met twice as an anchor
+    (``&id001``) and then aliases (``*id001``), which every YAML reader expands.
+    """
     yaml = _yaml()
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(
-        dict(record),
+        _share_packages(record),
         Dumper=dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
         width=120,
     )
+
+
+def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` in which equal ``environment.packages`` maps are one object."""
+    shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
+
+    def with_shared(lock: Any) -> Any:
+        env = lock.get("environment") if isinstance(lock, Mapping) else None
+        packages = env.get("packages") if isinstance(env, Mapping) else None
+        if not isinstance(packages, Mapping):
+            return lock
+        try:
+            key = tuple(sorted(packages.items()))
+        except TypeError:  # not name -> version strings: leave it as it is
+            return lock
+        return {**lock, "environment": {**env, "packages": shared.setdefault(key, packages)}}
+
+    out = with_shared(dict(record))
+    upstream = out.get("upstream")
+    if isinstance(upstream, Mapping):
+        out["upstream"] = {
+            run_id: {**entry, "lock": with_shared(entry.get("lock"))}
+            if isinstance(entry, Mapping)
+            else entry
+            for run_id, entry in upstream.items()
+        }
+    return out
 
 
 def loads(text: str) -> Any:

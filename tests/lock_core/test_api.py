@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 from naga.errors import DataError, LineageError, LockError, RepoError
@@ -157,6 +158,29 @@ def test_lineage_diamond_and_same_names(tmp_path: Path) -> None:
     assert lock["upstream"][ids[train_b]]["path"] == "../b/train"
     assert "upstream" not in lock["upstream"][ids[train_b]]["lock"]
     assert lock["upstream"][ids[train_b]]["lock"]["prevs"]["a/prepare"]["path"] == "../../a/prepare"
+
+
+def test_one_environment_lists_its_packages_once(tmp_path: Path) -> None:
+    prep = runlock({"save_dir": "prepare"})
+    train = runlock({"save_dir": "train"}, prevs=["prepare"])
+    ev = runlock({"save_dir": "eval"}, prevs=["train", "prepare"])
+    packages = read_lock(prep)["environment"]["packages"]
+    assert "PyYAML" in packages
+    text = ev.read_text()
+    assert text.count("\n    PyYAML: ") + text.count("\n          PyYAML: ") == 1
+    assert text.count("packages: *id001") == 2  # the two upstream stages refer to it
+    lock = read_lock(ev)
+    for entry in lock["upstream"].values():  # any YAML reader expands the aliases
+        assert entry["lock"]["environment"]["packages"] == packages
+    assert yaml.safe_load(text) == lock
+    # A stage from another environment keeps its own list.
+    other = yaml.safe_load(train.read_text())
+    other["environment"]["packages"] = {**packages, "PyYAML": "0.0.1"}
+    train.write_text(yaml.safe_dump(other, sort_keys=False))
+    ev = runlock({"save_dir": "eval2"}, prevs=["train", "prepare"])
+    lock = read_lock(ev)
+    assert lock["upstream"][other["run_id"]]["lock"]["environment"]["packages"]["PyYAML"] == "0.0.1"
+    assert ev.read_text().count("packages: *id001") == 1
 
 
 def test_prev_as_non_standard_lock_file_name(tmp_path: Path) -> None:
