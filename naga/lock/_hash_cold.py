@@ -228,9 +228,9 @@ def read_dir(
     finally:
         os.close(dir_fd)
     for i in careful:
-        name, *stamps = records[i]
-        digests[i], key = _read_careful(os.path.join(directory, name), tuple(stamps), limit,  # type: ignore[arg-type]
-                                        use_cache, part)  # fmt: skip
+        name = records[i][0]
+        key: Key = records[i][1:]
+        digests[i], key = _read_careful(os.path.join(directory, name), key, limit, use_cache, part)
         records[i] = (name, *key)
     return records, digests  # type: ignore[return-value]  # every None was filled
 

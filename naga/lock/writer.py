@@ -56,10 +56,12 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
     shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
 
     def with_shared(lock: Any) -> Any:
-        env = lock.get("environment") if isinstance(lock, Mapping) else None
-        packages = env.get("packages") if isinstance(env, Mapping) else None
-        if not isinstance(packages, Mapping):
+        if not isinstance(lock, Mapping):
             return lock
+        env = lock.get("environment")
+        if not isinstance(env, Mapping) or not isinstance(env.get("packages"), Mapping):
+            return lock
+        packages = env["packages"]
         try:
             key = tuple(sorted(packages.items()))
         except TypeError:  # not name -> version strings: leave it as it is
