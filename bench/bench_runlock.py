@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _timing import interleaved, machine  # noqa: E402  # bench/ helper: the script's own directory
 
 RUNLOCK_SCRIPT = """\
 from naga import runlock
@@ -38,14 +38,6 @@ os.makedirs("results/anchor", exist_ok=True)
 with open("results/anchor/run.lock", "w") as f:
     yaml.safe_dump({"param": 10, "save_dir": "results/anchor"}, f, sort_keys=False)
 """
-
-
-def interleaved(cases: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
-            samples[name].append(fn())
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def timed(fn: Callable[[], object]) -> Callable[[], float]:
@@ -68,11 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    load = os.getloadavg()[0]
-    print(
-        f"bench_runlock: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-        f"{platform.platform(terse=True)}, Python {platform.python_version()}, load {load:.1f}"
-    )
+    print(f"bench_runlock: {machine()}")
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
