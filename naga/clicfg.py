@@ -78,10 +78,6 @@ class Command:
             return self.cli()
         return self.run(*args, **overrides)
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        # Decorating a method: bind like a function would.
-        return self if instance is None else functools.partial(self, instance)
-
     # -- programmatic --------------------------------------------------------------
     def run(self, cfg: Any = None, /, **overrides: Any) -> Any:
         """Run once with ``cfg`` (or the defaults) and typed keyword overrides.
@@ -132,19 +128,22 @@ class Command:
         ns = parser.parse_intermixed_args(argv)
         overrides = [item for group in ns.override or [] for item in group] + list(ns.overrides)
         if ns.debug:
-            os.environ["NAGA_DEBUG"] = "1"
+            from naga.debug import ENV_VAR
+
+            os.environ[ENV_VAR] = "1"
         try:
             base = self._file_base(ns.config or [], ns.experiment)
             if ns.help:
                 self._print_help(parser, base)
                 return None
             options = _sweep_options(ns)
+            app = self._app(base)
             if ns.cfg:
-                return self._print_config(base, overrides)
+                return self._print_config(base, overrides, app.name)
             if options.is_sweep:
                 from naga.launch.sweep import run_sweep
 
-                code = run_sweep(self._app(base), overrides, options)
+                code = run_sweep(app, overrides, options)
                 if code:
                     sys.exit(code)
                 return None
@@ -157,12 +156,12 @@ class Command:
             from naga.config.compose import compose
             from naga.launch.job import resolve_once
 
-            cfg = resolve_once(compose(base, overrides, job_name=_job_name(self)))
+            cfg = resolve_once(compose(base, overrides, job_name=app.name))
         except NagaError as exc:
             _fail(parser.prog, exc)
         from naga.launch.job import run_job
 
-        return run_job(self._app(base), cfg, resolved=True)
+        return run_job(app, cfg, resolved=True)
 
     def _file_base(self, files: Sequence[str], experiment: str | None) -> Any:
         from naga.config.files import layer_files
@@ -170,13 +169,13 @@ class Command:
 
         return layer_files(to_structured(self.config_class), files, experiment)
 
-    def _print_config(self, base: Any, overrides: Sequence[str]) -> None:
+    def _print_config(self, base: Any, overrides: Sequence[str], job_name: str) -> None:
         from omegaconf import OmegaConf
 
         from naga.config.compose import compose
         from naga.launch.job import resolve_once
 
-        cfg = resolve_once(compose(base, overrides))
+        cfg = resolve_once(compose(base, overrides, job_name=job_name))
         sys.stdout.write(OmegaConf.to_yaml(cfg))
 
     def _print_help(self, parser: argparse.ArgumentParser, base: Any) -> None:
@@ -374,11 +373,6 @@ def _called_as_script() -> bool:
         return Path(frame.f_code.co_filename).samefile(sys.argv[0])
     except OSError:
         return False
-
-
-def _job_name(command: Command) -> str:
-    script = inspect.getsourcefile(command.function)
-    return Path(script).stem if script else command.function.__name__
 
 
 def _first_line(exc: BaseException) -> str:

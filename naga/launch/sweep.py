@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from naga.debug import ENV_VAR as DEBUG_ENV_VAR
+from naga.debug import debug_enabled
 from naga.errors import UsageError
 from naga.launch.job import SAVE_DIR_KEY, App
 from naga.launch.options import SweepOptions
 
-DEBUG_ENV = "NAGA_DEBUG"
 _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
 # naga's defaults for Hydra's own settings; a user override of the same key wins.
 _HYDRA_DEFAULTS = {
@@ -54,7 +55,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
 
-    debug = _truthy(os.environ.get(DEBUG_ENV))
+    debug = debug_enabled()
     app_overrides = [item for item in overrides if not _is_hydra(item)]
     hydra_overrides = [item for item in overrides if _is_hydra(item)]
     parse_overrides(app.base, app_overrides, sweep_allowed=options.multirun)
@@ -63,7 +64,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         hydra_overrides = [item for item in hydra_overrides if _key(item) not in _LAUNCHER_KEYS]
         launcher_overrides = []
         print(
-            f"[naga] {DEBUG_ENV} is set: running the jobs one after another in this process "
+            f"[naga] {DEBUG_ENV_VAR} is set: running the jobs one after another in this process "
             "(basic launcher); the first failure stops the sweep for debugging",
             file=sys.stderr,
         )
@@ -300,7 +301,3 @@ def _key(override: str) -> str:
 def _is_hydra(override: str) -> bool:
     key = _key(override)
     return key == "hydra" or key.startswith(("hydra.", "hydra/"))
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")

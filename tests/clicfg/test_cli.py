@@ -254,6 +254,15 @@ def test_cfg_prints_resolved_config_and_runs_nothing(app, run_py, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_cfg_resolves_the_hydra_job_name_as_a_run_does(app, run_py, tmp_path):
+    printed = run_py(app, "--cfg", "name=${hydra:job.name}", cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    ran = run_py(app, "name=${hydra:job.name}", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    recorded = yaml.safe_load((tmp_path / "results/run/run.lock").read_text())["config"]
+    assert yaml.safe_load(printed.stdout)["name"] == recorded["name"] == Path(app).stem
+
+
 def test_user_exception_is_a_normal_traceback_exit_1(app, run_py, tmp_path):
     result = run_py(app, "name=boom", cwd=tmp_path)
     assert result.returncode == 1
