@@ -99,8 +99,8 @@ def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
     _put(sections, "run", run_lines)
     _put(sections, "config", _mapping_lines(comparable_config(a), comparable_config(b)))
     _put(sections, "code", _code_lines(a, b, files=files))
-    _put(sections, "data", _data_lines(a, b))
-    _put(sections, "lineage", _lineage_lines(a, b))
+    _put(sections, "data", _field_lines(a, b, "data", "hash", r.short_hash))
+    _put(sections, "lineage", _field_lines(a, b, "prevs", "run_id", _run_label))
     _put(sections, "environment", _env_lines(a, b))
     return sections
 
@@ -157,7 +157,7 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
     for key in [*old_repos, *(k for k in new_repos if k not in old_repos)]:
         old, new = old_repos.get(key), new_repos.get(key)
         if not isinstance(new, dict):
-            lines.append(f"{key}: {_state_label(old or {})} → {ABSENT}")
+            lines.append(f"{key}: {_state_label(as_dict(old))} → {ABSENT}")
             continue
         if not isinstance(old, dict):
             lines.append(f"{key}: {ABSENT} → {_state_label(new)}")
@@ -191,26 +191,19 @@ def _files(old: dict[str, Any], new: dict[str, Any], old_sha: str, new_sha: str)
     return ["(file list unavailable: the recorded repository no longer exists)"]
 
 
-def _data_lines(a: Run, b: Run) -> list[str]:
-    old = {k: (v or {}).get("hash") for k, v in a.section("data").items()}
-    new = {k: (v or {}).get("hash") for k, v in b.section("data").items()}
+def _run_label(run_id: Any) -> str:
+    return f"run {r.short_id(run_id)}"
+
+
+def _field_lines(a: Run, b: Run, section: str, field: str, show: Any) -> list[str]:
+    """One line per entry of ``section`` whose ``field`` differs, shown with ``show``."""
+    old = {k: as_dict(v).get(field) for k, v in a.section(section).items()}
+    new = {k: as_dict(v).get(field) for k, v in b.section(section).items()}
     lines = []
     for key in [*old, *(k for k in new if k not in old)]:
         if old.get(key, ABSENT) != new.get(key, ABSENT):
-            before = r.short_hash(old[key]) if key in old else ABSENT
-            after = r.short_hash(new[key]) if key in new else ABSENT
-            lines.append(f"{key}: {before} → {after}")
-    return lines
-
-
-def _lineage_lines(a: Run, b: Run) -> list[str]:
-    old = {k: (v or {}).get("run_id") for k, v in a.section("prevs").items()}
-    new = {k: (v or {}).get("run_id") for k, v in b.section("prevs").items()}
-    lines = []
-    for key in [*old, *(k for k in new if k not in old)]:
-        if old.get(key, ABSENT) != new.get(key, ABSENT):
-            before = f"run {r.short_id(old[key])}" if key in old else ABSENT
-            after = f"run {r.short_id(new[key])}" if key in new else ABSENT
+            before = show(old[key]) if key in old else ABSENT
+            after = show(new[key]) if key in new else ABSENT
             lines.append(f"{key}: {before} → {after}")
     return lines
 

@@ -112,7 +112,9 @@ def read_digest(path: str, size: int) -> tuple[bytes, os.stat_result] | None:
         except (BlockingIOError, IsADirectoryError, ValueError):
             # A fifo/directory swapped in after the stat, or an mmap of a truncated file.
             return None
-        return digest, os.fstat(fd)
+        st = os.fstat(fd)
+        # A fifo without writer or a device reads as empty: not a file, the caller says so.
+        return (digest, st) if stat.S_ISREG(st.st_mode) else None
     finally:
         os.close(fd)
 

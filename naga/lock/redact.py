@@ -186,7 +186,7 @@ def redact_command(
             out.append(f"{assignment['prefix']}{assignment['key']}={REDACTED}")
             continue
         flag = _FLAG.match(text)
-        if flag and matcher(flag["key"]):
+        if flag and (flag["key"] in forced or matcher(flag["key"])):
             hide_next = True
         out.append(strip_url_credentials(text))
     return out

@@ -125,6 +125,18 @@ def test_fields_that_matter_are_reported(path, value, section, line):
     assert compare(_run(BASE), _run(other)) == {section: [line]}
 
 
+def test_hand_edited_entries_that_are_not_mappings_are_compared_not_fatal():
+    other = copy.deepcopy(BASE)
+    other["data"]["raw"] = "data/raw.csv"
+    other["prevs"]["prep"] = None
+    other["repos"]["."] = "somewhere"
+    assert compare(_run(BASE), _run(other)) == {
+        "code": [".: commit cccccccc → (absent)"],
+        "data": ["raw: blake3:111111111111 → -"],
+        "lineage": ["prep: run pppppppp → run -"],
+    }
+
+
 def test_flatten_keeps_lists_whole():
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": {}}) == {"a.b": 1, "a.c": [1, 2], "d": {}}
 

@@ -132,3 +132,9 @@ def test_redact_command_line() -> None:
         "uri=https://u:***@h/x",
     ]
     assert redact_command(["a.b=1"], SecretMatcher(), keys=["a.b"]) == ["a.b=***"]
+    # A key redacted earlier in the run stays redacted in either form.
+    assert redact_command(["--dsn", "abc", "--dsn=abc"], SecretMatcher(), keys=["dsn"]) == [
+        "--dsn",
+        "***",
+        "--dsn=***",
+    ]

@@ -310,6 +310,16 @@ def test_unreadable_data_errors(forked_workers: bool, unreadable: str) -> None:
         shutil.rmtree(base)
 
 
+def test_a_fifo_swapped_in_after_the_stat_is_refused(tmp_path: Path) -> None:
+    """The careful path never hashes what it reads from a fifo as an empty file."""
+    from naga.lock import _hash_cache, _hash_read
+
+    os.mkfifo(tmp_path / "pipe")
+    key = _hash_cache.key_of(os.stat(tmp_path / "pipe"))  # as if a walk saw a file there
+    with pytest.raises(DataError, match=r"'.*pipe' is a fifo \(named pipe\)"):
+        _hash_read.hash_uncached(str(tmp_path / "pipe"), str(tmp_path / "pipe"), key)
+
+
 def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
     """The careful path re-stats a file whose stamps differ from the walk's."""
     from naga.lock import _hash_cache, _hash_read
