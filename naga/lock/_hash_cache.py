@@ -38,7 +38,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from naga.errors import UsageError
+from naga.lock._cache_dir import cache_dir, cache_enabled
 
 #: Stamps newer than ``scan start - RACY_WINDOW_NS`` are never cached. Two seconds covers
 #: the coarsest common timestamp granularity (FAT, some NFS servers) and small clock skew.
@@ -47,8 +47,6 @@ RACY_WINDOW_NS = 2_000_000_000
 PRUNE_AFTER_S = 180 * 24 * 3600
 _SCHEMA_VERSION = 3  # 1 had no roots table, 2 a row per file in directories too
 _BATCH = 500  # below SQLite's default limit of 999 host parameters
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 # A file's cache key: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns).
 Key = tuple[int, int, int, int, int]
@@ -90,30 +88,9 @@ def _s64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
-def cache_enabled(use_cache: bool | None) -> bool:
-    """Decide whether to use the cache: an explicit argument wins over ``NAGA_NO_CACHE``."""
-    if use_cache is not None:
-        return use_cache
-    raw = os.environ.get("NAGA_NO_CACHE", "")
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return False
-    if value in _FALSE:
-        return True
-    raise UsageError(
-        f"NAGA_NO_CACHE={raw!r} is not understood; set it to 1 to disable the hash cache "
-        "or unset it (or 0) to use it"
-    )
-
-
 def cache_path() -> Path:
-    """Return the cache file: ``$NAGA_CACHE_DIR/hashes.sqlite`` or the user cache dir's."""
-    directory = os.environ.get("NAGA_CACHE_DIR")
-    if not directory:
-        import platformdirs
-
-        directory = platformdirs.user_cache_dir("naga")
-    return Path(directory).expanduser() / "hashes.sqlite"
+    """Return the cache file, ``hashes.sqlite`` in naga's cache directory."""
+    return cache_dir() / "hashes.sqlite"
 
 
 #: File system types (as in /proc/self/mountinfo) shared between hosts.

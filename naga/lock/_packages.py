@@ -19,15 +19,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-
-def cache_dir() -> Path:
-    """Return naga's cache directory (``NAGA_CACHE_DIR`` or the platform user cache dir)."""
-    env = os.environ.get("NAGA_CACHE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("naga", appauthor=False))
+from naga.lock._cache_dir import cache_dir, cache_enabled
 
 
 def _entry_parts(entry: str) -> list[str]:
@@ -78,9 +70,7 @@ def installed_packages(*, use_cache: bool | None = None) -> dict[str, str]:
     Returns:
         ``{distribution name: version}``.
     """
-    if use_cache is None:
-        use_cache = os.environ.get("NAGA_NO_CACHE", "") not in ("1", "true", "yes")
-    if not use_cache:
+    if not cache_enabled(use_cache):
         return scan_packages()
     key = _path_key()
     # The file name is a cheap checksum of the key; the full key inside settles collisions.

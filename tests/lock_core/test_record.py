@@ -160,6 +160,23 @@ def test_package_cache_is_used_and_keyed_on_sys_path(
     assert "fake" not in _packages.installed_packages()
 
 
+@pytest.mark.parametrize("off", ["1", "on", "TRUE"])
+def test_both_caches_read_the_cache_variables_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, off: str
+) -> None:
+    from naga.lock import _hash_cache
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NAGA_CACHE_DIR", "~/c")
+    _packages.installed_packages()
+    assert list((tmp_path / "c" / "packages").glob("*.json"))
+    assert _hash_cache.cache_path() == tmp_path / "c" / "hashes.sqlite"
+    monkeypatch.setenv("NAGA_NO_CACHE", off)
+    fake_cache(tmp_path / "c" / "packages", "fake", set())
+    assert "fake" not in _packages.installed_packages()
+    assert _hash_cache.get_cache(None) is None
+
+
 def test_error_info() -> None:
     try:
         raise ValueError("bad value")
