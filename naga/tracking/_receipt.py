@@ -150,6 +150,8 @@ def safe_key(key: str) -> str:
         cleaned = cleaned.replace("/", "_") or "_"
         if cleaned in {".", ".."}:
             cleaned = "_" * len(cleaned)
+        elif cleaned.startswith(".."):  # "..0": MLflow refuses any key starting with ".."
+            cleaned = "_" + cleaned[1:]
     return cleaned[:MAX_ENTITY_KEY_LENGTH]
 
 
