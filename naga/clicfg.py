@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar, overload
 
-from naga.errors import ConfigError, NagaError, UsageError, did_you_mean
+from naga.errors import ConfigError, NagaError, UsageError, did_you_mean, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAGA_DIR = str(Path(__file__).resolve().parent)
@@ -105,7 +105,7 @@ class Command:
         try:
             merged = OmegaConf.merge(base, given)
         except OmegaConfBaseException as exc:
-            raise ConfigError(f"config passed to {self.__name__}(): {_first_line(exc)}") from exc
+            raise ConfigError(f"config passed to {self.__name__}(): {first_line(exc)}") from exc
         OmegaConf.set_struct(merged, True)
         return merged
 
@@ -336,7 +336,7 @@ def _apply_typed_overrides(base: Any, overrides: dict[str, Any]) -> Any:
                 + did_you_mean(key, dotted_keys(base), what="keys")
             ) from exc
         except OmegaConfBaseException as exc:
-            raise ConfigError(f"keyword override {key}={value!r}: {_first_line(exc)}") from exc
+            raise ConfigError(f"keyword override {key}={value!r}: {first_line(exc)}") from exc
     return cfg
 
 
@@ -373,8 +373,3 @@ def _called_as_script() -> bool:
         return Path(frame.f_code.co_filename).samefile(sys.argv[0])
     except OSError:
         return False
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

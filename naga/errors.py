@@ -64,3 +64,13 @@ def did_you_mean(word: str, choices: Iterable[str], *, what: str = "choices") ->
     hint = f" Did you mean '{close[0]}'?" if close else ""
     shown = ", ".join(options[:20]) + (", ..." if len(options) > 20 else "")
     return f"{hint} Available {what}: {shown}."
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, else its type's name.
+
+    Library errors (OmegaConf, Hydra, MLflow, SQLAlchemy) often span several lines; a
+    one-line naga error quotes only the first.
+    """
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

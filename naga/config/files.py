@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.errors import ConfigError, did_you_mean
+from naga.errors import ConfigError, did_you_mean, first_line
 
 DEFAULTS_KEY = "defaults"
 _SUFFIXES = (".yml", ".yaml")
@@ -45,10 +45,11 @@ def _load_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise ConfigError(f"--config {path}: invalid YAML{where}: {problem}") from exc
     except Exception as exc:  # OmegaConf rejects e.g. non-string keys
-        raise ConfigError(f"--config {path}: cannot be read as a config: {_line(exc)}") from exc
+        problem = first_line(exc)
+        raise ConfigError(f"--config {path}: cannot be read as a config: {problem}") from exc
     if not isinstance(loaded, DictConfig):
         raise ConfigError(f"--config {path}: the file must hold a mapping of keys, not a list")
     return loaded
@@ -167,7 +168,7 @@ def _merge(base: Any, layer: Any, label: str) -> Any:
     except OmegaConfBaseException as exc:
         failed_key = getattr(exc, "full_key", None)
         where = f" key '{failed_key}':" if failed_key else ""
-        raise ConfigError(f"--config {label}:{where} {_line(exc)}") from exc
+        raise ConfigError(f"--config {label}:{where} {first_line(exc)}") from exc
 
 
 def _resolve_against_file(merged: Any, files: Any) -> None:
@@ -208,8 +209,3 @@ def _type_name(cfg: Any) -> str:
 
     kind = OmegaConf.get_type(cfg)
     return kind.__name__ if kind not in (dict, None) else "the config"
-
-
-def _line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -18,7 +18,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from naga.errors import ConfigError
+from naga.errors import ConfigError, first_line
 
 _SCALARS = (bool, int, float, str, bytes, pathlib.Path, enum.Enum)
 _generated: dict[type, type] = {}
@@ -54,7 +54,7 @@ def to_structured(obj: Any) -> Any:
         else:
             cfg = _from_instance(obj)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"{name}: {_first_line(exc)}") from exc
+        raise ConfigError(f"{name}: {first_line(exc)}") from exc
     OmegaConf.set_struct(cfg, True)
     return cfg
 
@@ -218,8 +218,3 @@ def _check_value(where: str, value: Any) -> None:
         "Path, Enum, lists, dicts, nested config classes); store a name or path instead, "
         "or rename it with a leading underscore to keep it out of the config"
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

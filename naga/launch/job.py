@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.errors import ConfigError
+from naga.errors import ConfigError, first_line
 
 SAVE_DIR_KEY = "save_dir"
 LOCK_NAME = "run.lock"
@@ -48,8 +48,7 @@ def resolve_once(cfg: Any) -> Any:
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or _first_unresolvable(cfg)
         where = f"config key '{key}': " if key else ""
-        message = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"{where}{message}") from exc
+        raise ConfigError(f"{where}{first_line(exc)}") from exc
     return resolved
 
 

@@ -18,7 +18,7 @@ from os import PathLike
 from pathlib import Path, PurePath
 from typing import Any
 
-from naga.errors import LockError
+from naga.errors import LockError, first_line
 
 #: Top-level keys in the order they are written; anything else follows.
 FIELD_ORDER: tuple[str, ...] = (
@@ -155,9 +155,8 @@ def to_plain(config: Any) -> dict[str, Any]:
                 config, resolve=True, enum_to_str=True, structured_config_mode=SCMode.DICT
             )
         except OmegaConfBaseException as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise LockError(
-                f"Cannot resolve the config for run.lock: {first}. "
+                f"Cannot resolve the config for run.lock: {first_line(exc)}. "
                 "Fix the interpolation or pass a resolved config."
             ) from exc
         config = container

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from naga.errors import TrackingError
+from naga.errors import TrackingError, first_line
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -125,16 +125,11 @@ def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) ->
             transient = any(marker in text for marker in _TRANSIENT)
             if not transient or attempt == attempts - 1:
                 raise TrackingError(
-                    f"could not {what}: {_first_line(exc)}; check the tracking URI "
+                    f"could not {what}: {first_line(exc)}; check the tracking URI "
                     "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable."
                 ) from exc
             time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def open_client(uri: str) -> MlflowClient:

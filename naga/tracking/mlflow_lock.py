@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from naga.errors import TrackingError, UsageError
+from naga.errors import TrackingError, UsageError, first_line
 from naga.tracking._receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
@@ -132,7 +132,7 @@ def mlflow_lock(
         except Exception as exc:
             raise TrackingError(
                 f"could not start an MLflow run for '{receipt.save_dir}' at {uri}: "
-                f"{_first_line(exc)}; check the tracking URI and experiment."
+                f"{first_line(exc)}; check the tracking URI and experiment."
             ) from exc
         run_id = active.info.run_id
         try:
@@ -149,7 +149,7 @@ def mlflow_lock(
             if isinstance(exc, Exception) and not isinstance(exc, TrackingError):
                 raise TrackingError(
                     f"could not log '{receipt.save_dir}' to MLflow run {run_id} at {uri}: "
-                    f"{_first_line(exc)}"
+                    f"{first_line(exc)}"
                 ) from exc
             raise
         try:
@@ -366,7 +366,7 @@ def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
         client.set_tag(run_id, STATUS, "failed", synchronous=True)
     except Exception as tag_exc:  # the store itself may be what failed; keep the real error
         warnings.warn(
-            f"could not tag MLflow run {run_id} as failed: {_first_line(tag_exc)}",
+            f"could not tag MLflow run {run_id} as failed: {first_line(tag_exc)}",
             UserWarning,
             stacklevel=4,
         )
@@ -384,8 +384,3 @@ def _end(client: MlflowClient, run_id: str, status: str) -> None:
         # the enclosing runs on MLflow's stack are left alone.
         with contextlib.suppress(Exception):
             client.set_terminated(run_id, status)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
