@@ -16,8 +16,9 @@ The parent scans the first ``COLD_PARENT_FILES`` files in walk order; then every
 directory is a disjoint subtree that one forked worker scans whole, returning its sorted
 manifest lines as one block (a subtree's lines are contiguous in the sorted manifest:
 each of its paths starts with its prefix, which no path outside it sits between). A
-directory with at least ``SLICE_MIN_FILES`` files is read in slices by the workers, so a
-flat directory of images is shared out too.
+directory of at least ``SLICE_MIN_FILES`` files that the parent lists itself, before it
+shares the work out, is read in slices by the workers, so a flat directory of images is
+shared out too; one deeper inside a worker's subtree is read by that worker.
 """
 
 # Plain os.* on str paths: this is the per-file hot path.
@@ -37,7 +38,7 @@ from naga.lock._hash_cache import (
     Key,
     dir_row,
     get_cache,
-    pack_entries,
+    small_entries,
 )
 from naga.lock._hash_read import (
     OPEN_FLAGS,
@@ -53,6 +54,7 @@ from naga.lock._hash_walk import (
     dir_error,
     fingerprint_chunk,
     format_manifest,
+    manifest_line,
     open_dir,
     scan_other,
 )
@@ -60,7 +62,7 @@ from naga.lock._hash_walk import (
 #: The parent scans this many files itself before sharing the rest out to workers; a
 #: smaller tree is never worth forking for.
 COLD_PARENT_FILES = 5_000
-#: A directory with this many entries is read in slices by the workers.
+#: A directory with this many files, listed by the parent, is read in slices by the workers.
 SLICE_MIN_FILES = 20_000
 
 # A listed entry: the name of a plain file still to read, or the record of a symlinked
@@ -227,23 +229,28 @@ def read_dir(
                 digests.append(None)
     finally:
         os.close(dir_fd)
-    for i in careful:
+    # Big files with settled stamps may be known from another root: one lookup for them.
+    cache = get_cache(use_cache) if careful else None
+    keys: list[Key] = [records[i][1:] for i in careful]
+    big = [key for key in keys if _settled_big(key, limit)]
+    known = cache.get_files(big) if cache is not None and big else {}
+    for i, key in zip(careful, keys, strict=True):
         name = records[i][0]
-        key: Key = records[i][1:]
-        digests[i], key = _read_careful(os.path.join(directory, name), key, limit, use_cache, part)
-        records[i] = (name, *key)
+        digest = known.get(key)
+        if digest is None:
+            digest, new_key = _read_careful(os.path.join(directory, name), key, limit, part)
+            records[i] = (name, *new_key)
+        digests[i] = digest
     return records, digests  # type: ignore[return-value]  # every None was filled
 
 
-def _read_careful(
-    path: str, key: Key, limit: int, use_cache: bool, part: Cold
-) -> tuple[bytes, Key]:
-    """One file off the fast path; a big one is looked up in (and added to) the cache."""
-    big = key[2] >= SMALL_FILE_SIZE
-    cache = get_cache(use_cache) if big and key[3] < limit and key[4] < limit else None
-    if cache is not None and (found := cache.get_files([key]).get(key)) is not None:
-        return found, key
-    digest, st = hash_uncached(path, path, key)
+def _settled_big(key: Key, limit: int) -> bool:
+    return key[2] >= SMALL_FILE_SIZE and key[3] < limit and key[4] < limit
+
+
+def _read_careful(path: str, key: Key, limit: int, part: Cold) -> tuple[bytes, Key]:
+    """One file off the fast path, read comparing stamps; a big one is kept for the cache."""
+    digest, st = hash_uncached(path, key)
     new_key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if new_key[3] >= limit or new_key[4] >= limit:
         part.cacheable = False
@@ -261,7 +268,6 @@ def finish_dir(  # noqa: PLR0917  # private
     scan_start: int,
 ) -> None:
     """Add a read directory to a part: fingerprint chunk, manifest lines, cache row."""
-    limit = scan_start - RACY_WINDOW_NS
     part.chunks.append(fingerprint_chunk(prefix, records))
     encode = os.fsencode
     part.lines += [
@@ -270,23 +276,16 @@ def finish_dir(  # noqa: PLR0917  # private
     ]
     part.size += sum(record[3] for record in records)
     part.files += len(records)
-    small = [
-        (record[1:], digest)
-        for record, digest in zip(records, digests, strict=True)
-        if record[3] < SMALL_FILE_SIZE and record[4] < limit and record[5] < limit
-    ]
-    if small:
-        part.dir_rows.append(dir_row(ident, pack_entries(small)))
+    pairs = zip([record[1:] for record in records], digests, strict=True)
+    if entries := small_entries(pairs, scan_start):
+        part.dir_rows.append(dir_row(ident, entries))
 
 
 def _join(part: Part, units: list[Pending], trees: list[Part]) -> Cold:
     """Join the parent's part with the workers' subtrees into one result."""
     out = Cold()
     # Each of the parent's lines is a block; a subtree's block sorts under its prefix.
-    blocks = [
-        (k[:-33], b"%s %d:%s\n" % (k[-32:].hex().encode(), len(k) - 33, k[:-33]))
-        for k in part.lines
-    ]
+    blocks = [(item[:-33], manifest_line(item)) for item in part.lines]
     chunks = part.chunks
     for (_, prefix, _), tree in zip(units, trees, strict=True):
         blocks.append((os.fsencode(prefix), tree.lines[0]))

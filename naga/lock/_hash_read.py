@@ -211,23 +211,23 @@ def read_many(items: list[tuple[str, Key]]) -> list[bytes | None]:
     return [None if digest == _NOT_DONE else digest for digest in digests]
 
 
-def hash_uncached(path: str, display: str, key: Key) -> tuple[bytes, os.stat_result]:
+def hash_uncached(path: str, key: Key) -> tuple[bytes, os.stat_result]:
     """Read and hash a file whose stamps are ``key``, retrying if it changes meanwhile."""
     for _ in range(_ATTEMPTS):
         try:
             result = read_digest(path, key[2])
         except OSError as exc:
-            raise os_error(display, exc) from exc
+            raise os_error(path, exc) from exc
         if result is not None and key_of(result[1]) == key:
             return result
         try:
             st = os.stat(path)
         except OSError as exc:
-            raise os_error(display, exc) from exc
+            raise os_error(path, exc) from exc
         if not stat.S_ISREG(st.st_mode):
-            raise special_error(display, st)
+            raise special_error(path, st)
         key = key_of(st)
     raise DataError(
-        f"data file '{display}' kept changing while it was being hashed; "
+        f"data file '{path}' kept changing while it was being hashed; "
         "wait until whatever writes it has finished"
     )

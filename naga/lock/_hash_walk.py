@@ -50,8 +50,6 @@ def walk(
     root_st: os.stat_result,
     *,
     keep: bool = True,
-    start: list[Pending] | None = None,
-    chunks: list[bytes] | None = None,
 ) -> Walk:
     """List every regular file below ``root`` (following symlinks) with its stamps.
 
@@ -60,24 +58,15 @@ def walk(
     stored under it), so is the directory hash. ``keep=False`` drops the records after
     each directory, which makes the walk measurably cheaper when only the fingerprint is
     needed (allocation, not system calls, is what a kept record costs).
-
-    ``start`` walks only the given subtrees (a worker's share of ``root``); ``chunks``
-    collects the bytes fed to the fingerprint, so that the fingerprints of subtrees walked
-    apart can be joined in the order one walk would have produced them.
     """
     result = Walk()
     hasher = blake3.blake3(TREE_SCHEME)
-    stack: list[Pending] = (
-        [(root, "", ((root_st.st_dev, root_st.st_ino),))] if start is None else list(start)
-    )
+    stack: list[Pending] = [(root, "", ((root_st.st_dev, root_st.st_ino),))]
     while stack:
         directory, prefix, ancestors = stack.pop()
         records, subdirs = scan_dir(root, directory, prefix, ancestors)
         stack += subdirs
-        chunk = fingerprint_chunk(prefix, records)
-        hasher.update(chunk)
-        if chunks is not None:
-            chunks.append(chunk)
+        hasher.update(fingerprint_chunk(prefix, records))
         result.size += sum(record[3] for record in records)
         result.files += len(records)
         if keep:
@@ -192,15 +181,18 @@ def relpaths(records: list[Record], groups: list[Group]) -> list[str]:
     return rels
 
 
+def manifest_line(item: bytes) -> bytes:
+    """One manifest line, ``<hex> <len>:<relpath>\\n``, of a ``relpath + NUL + digest`` item."""
+    return b"%s %d:%s\n" % (item[-32:].hex().encode(), len(item) - 33, item[:-33])
+
+
 def format_manifest(keyed: list[bytes]) -> bytes:
     """The canonical manifest of ``relpath + NUL + digest`` items, in any order.
 
-    Lines are ``<hex> <len>:<relpath>\\n``, sorted by relpath bytes. Sorting the items
-    themselves sorts by relpath (a name cannot contain NUL, which sorts before every other
-    byte) and compares flat bytes, not tuples: 30% faster.
+    Sorting the items themselves sorts by relpath (a name cannot contain NUL, which sorts
+    before every other byte) and compares flat bytes, not tuples: 30% faster.
     """
-    keyed = sorted(keyed)
-    return b"".join([b"%s %d:%s\n" % (k[-32:].hex().encode(), len(k) - 33, k[:-33]) for k in keyed])
+    return b"".join([manifest_line(item) for item in sorted(keyed)])
 
 
 def loop_error(root: str, rel: str, path: str, link: bool) -> DataError:

@@ -13,8 +13,9 @@ files (fifos, sockets, devices) are errors. docs/hashing.md has the full rules a
 recipe to recompute a hash with ``find`` and ``b3sum``.
 
 Hashes are cached across processes (``_hash_cache``): an unchanged tree is re-hashed for
-little more than the cost of listing it. Reading files (``_hash_read``) and walking
-directories (``_hash_walk``) live in their own private modules.
+little more than the cost of listing it. Reading files (``_hash_read``), walking
+directories (``_hash_walk``) and the one-pass scan of a tree never hashed before
+(``_hash_cold``) live in their own private modules.
 """
 
 # os.* on str paths throughout, like the hot loops in _hash_read and _hash_walk.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
 from typing import Any
 
 import blake3  # a small C extension, cheap to import; this module is itself imported lazily
@@ -41,7 +41,7 @@ from naga.lock._hash_cache import (
     get_cache,
     is_racy,
     key_of,
-    pack_entries,
+    small_entries,
 )
 from naga.lock._hash_cold import hash_cold
 from naga.lock._hash_read import hash_uncached, os_error, read_many, special_error
@@ -74,7 +74,7 @@ def hash_path(path: str | os.PathLike[str], *, use_cache: bool | None = None) ->
     if stat.S_ISDIR(st.st_mode):
         digest, size, files = _hash_dir(display, st, cache, scan_start)
         return {"kind": "dir", "size": size, "files": files, "hash": "blake3:" + digest.hex()}
-    digest, st = _hash_regular(display, display, st, cache, scan_start)
+    digest, st = _hash_regular(display, st, cache, scan_start)
     return {"kind": "file", "size": st.st_size, "files": 1, "hash": "blake3:" + digest.hex()}
 
 
@@ -99,7 +99,7 @@ def hash_file(path: str | os.PathLike[str], *, use_cache: bool | None = None) ->
             f"data path '{display}' is a directory, not a file; hash it with hash_path() "
             "or pass a file"
         )
-    digest, _ = _hash_regular(display, display, st, get_cache(use_cache), scan_start)
+    digest, _ = _hash_regular(display, st, get_cache(use_cache), scan_start)
     return "blake3:" + digest.hex()
 
 
@@ -124,7 +124,7 @@ def _stat_root(display: str) -> os.stat_result:
 
 
 def _hash_regular(
-    path: str, display: str, st: os.stat_result, cache: HashCache | None, scan_start: int
+    path: str, st: os.stat_result, cache: HashCache | None, scan_start: int
 ) -> tuple[bytes, os.stat_result]:
     """Hash one regular file through the cache; returns (digest, the stat it belongs to)."""
     key = key_of(st)
@@ -132,7 +132,7 @@ def _hash_regular(
         found = cache.get_files([key]).get(key)
         if found is not None:
             return found, st
-    digest, st = hash_uncached(path, display, key)
+    digest, st = hash_uncached(path, key)
     key = key_of(st)
     if cache is not None and not is_racy(key, scan_start):
         cache.put(files=[(key, digest)])
@@ -146,6 +146,7 @@ def _hash_dir(
     root: str, root_st: os.stat_result, cache: HashCache | None, scan_start: int
 ) -> tuple[bytes, int, int]:
     root_id = (root_st.st_dev, root_st.st_ino)
+    looked_up = b""  # a fingerprint already looked up in vain
     if cache is None or not cache.seen_root(root_id):
         # Never stored before: nothing to look up for small files, so read the tree in
         # one pass, shared out to worker processes when it is big.
@@ -163,10 +164,13 @@ def _hash_dir(
         hit = cache.get_tree(walk.fingerprint)
         if hit is not None and hit[1:] == (walk.size, walk.files):
             return hit[0], walk.size, walk.files
+        looked_up = walk.fingerprint
     # A miss: walk (again) keeping every record; the tree may have changed in between,
     # and what is hashed and stored below belongs to this walk.
     walk = walk_tree(root, root_st)
-    if cache is not None:  # a tree hashed before under another root (a copy, a parent)
+    if cache is not None and walk.fingerprint != looked_up:
+        # Changed since the lean walk, or reached through another root (a directory of
+        # symlinks to stored files) after workers gave up: the result may be stored.
         hit = cache.get_tree(walk.fingerprint)
         if hit is not None and hit[1:] == (walk.size, walk.files):
             cache.put(tree=(walk.fingerprint, hit[0], walk.size, walk.files, root_id))
@@ -183,7 +187,7 @@ def _hash_dir(
     missed = [digest is None for digest in found]
     base = root if root.endswith("/") else root + "/"
     rels = relpaths(records, groups)
-    cacheable, grown = _fill(base, rels, keys, found, read_many)
+    cacheable, grown = _fill(base, rels, keys, found)
     digests: list[bytes] = found  # type: ignore[assignment]  # every None was filled
     keyed = [os.fsencode(rel) + b"\0" + d for rel, d in zip(rels, digests, strict=True)]
     digest = blake3.blake3(format_manifest(keyed)).digest()
@@ -199,18 +203,14 @@ def _hash_dir(
         tree = (walk.fingerprint, digest, size, len(records), root_id)
         cache.put(
             files=big,
-            dirs=_changed_dirs(groups, keys, digests, missed, stable),
+            dirs=_changed_dirs(groups, keys, digests, missed, scan_start),
             tree=tree if cacheable and all(stable) else None,
         )
     return digest, size, len(records)
 
 
 def _changed_dirs(
-    groups: list[Group],
-    keys: list[Key],
-    digests: list[bytes],
-    missed: list[bool],
-    stable: list[bool],
+    groups: list[Group], keys: list[Key], digests: list[bytes], missed: list[bool], scan_start: int
 ) -> list[DirRow]:
     """New rows for the directories where a small file was not found in the cache."""
     rows = []
@@ -218,10 +218,8 @@ def _changed_dirs(
     for _, end, ident in groups:
         span = range(start, end)
         if any(missed[i] and keys[i][2] < SMALL_FILE_SIZE for i in span):
-            small = [
-                (keys[i], digests[i]) for i in span if stable[i] and keys[i][2] < SMALL_FILE_SIZE
-            ]
-            rows.append(dir_row(ident, pack_entries(small)))
+            entries = small_entries(((keys[i], digests[i]) for i in span), scan_start)
+            rows.append(dir_row(ident, entries))
         start = end
     return rows
 
@@ -231,7 +229,6 @@ def _fill(
     rels: list[str],
     keys: list[Key],
     found: list[bytes | None],
-    reader: Callable[[list[tuple[str, Key]]], list[bytes | None]],
 ) -> tuple[bool, int]:
     """Hash every file whose digest in ``found`` is None; fill it in, update its key.
 
@@ -241,14 +238,14 @@ def _fill(
     missing = [i for i, digest in enumerate(found) if digest is None]
     unchanged = True
     grown = 0
-    read = reader([(base + rels[i], keys[i]) for i in missing])
+    read = read_many([(base + rels[i], keys[i]) for i in missing])
     for i, fast in zip(missing, read, strict=True):
         if fast is not None:
             found[i] = fast
             continue
         # Big, changed, or an error to report: the careful path.
         path = base + rels[i]
-        found[i], st = hash_uncached(path, path, keys[i])
+        found[i], st = hash_uncached(path, keys[i])
         new_key = key_of(st)
         if new_key != keys[i]:  # changed since the walk: hash right, fingerprint not
             unchanged = False
