@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from naga.errors import RepoError
 
@@ -158,7 +158,3 @@ def add_worktree(repo_root: Path, target: Path, commit: str) -> None:
 def remove_worktree(repo_root: Path, target: Path) -> None:
     """Remove a linked worktree made by :func:`add_worktree` (and its bookkeeping)."""
     git_cli(repo_root, "worktree", "remove", "--force", str(target))
-
-
-def describe_repo(repo: Any) -> str:
-    return str(repo.workdir or repo.path)

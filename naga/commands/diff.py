@@ -18,20 +18,6 @@ from naga.commands._git import changed_files, tree_id, try_open_repo
 from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 
 ABSENT = "(absent)"
-# Top-level fields never compared: they describe *this execution*, not what it computed.
-VOLATILE_FIELDS = (
-    "run_id",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "command",
-    "cwd",
-    "host",
-    "launcher",
-    "slurm_job_id",
-    "error",
-    "redacted",
-)
 # environment fields that name this machine rather than the software that ran.
 _VOLATILE_ENV = frozenset({"executable"})
 

@@ -36,24 +36,24 @@ def add_parser(subparsers: Any) -> None:
     )
 
 
-def referenced(locks: list[dict[str, Any]]) -> tuple[dict[str, set[str]], set[str], set[str]]:
+def referenced(locks: list[dict[str, Any]]) -> tuple[set[str], set[str], set[str]]:
     """Repositories and snapshots referenced by ``locks`` (their upstream locks included).
 
     Returns:
-        ``(repo root -> repo keys, referenced snapshot refs, referenced snapshot commits)``.
+        ``(repository roots, referenced snapshot refs, referenced snapshot commits)``.
     """
-    roots: dict[str, set[str]] = {}
+    roots: set[str] = set()
     refs: set[str] = set()
     commits: set[str] = set()
     pending = list(locks)
     while pending:
         lock = pending.pop()
         repos = as_dict(lock.get("repos"))
-        for key, entry in repos.items():
+        for entry in repos.values():
             if not isinstance(entry, dict):
                 continue
             if entry.get("root"):
-                roots.setdefault(str(entry["root"]), set()).add(str(key))
+                roots.add(str(entry["root"]))
             snapshot = entry.get("snapshot")
             if isinstance(snapshot, dict):
                 if snapshot.get("ref"):

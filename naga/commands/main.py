@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naga {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        try:
-            module = import_module(f"naga.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"naga.commands.{name}":
-                raise
-            continue  # subcommand not built yet
-        module.add_parser(subparsers)
+        import_module(f"naga.commands.{name}").add_parser(subparsers)
     return parser
 
 

@@ -34,8 +34,6 @@ from naga.commands._locks import (
 )
 from naga.errors import LockError, RepoError, UsageError
 
-_CHUNK = 1 << 20
-
 
 def add_parser(subparsers: Any) -> None:
     """Declare ``naga rerun``."""
@@ -283,17 +281,6 @@ def _write_yaml(path: Path, config: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-def file_hash(path: Path) -> str:
-    """``blake3:<hex>`` of one file's bytes."""
-    import blake3
-
-    hasher = blake3.blake3()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            hasher.update(chunk)
-    return f"blake3:{hasher.hexdigest()}"
-
-
 def _output_files(root: Path, exclude: list[str]) -> dict[str, Path]:
     files = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -316,6 +303,8 @@ def compare_outputs(
         ``([(status, relative path), ...], number identical)``; status is ``identical``,
         ``different``, ``only in original`` or ``only in rerun``.
     """
+    from naga.lock.hashing import hash_file
+
     old, new = _output_files(original, exclude), _output_files(rerun, exclude)
     rows = []
     same = 0
@@ -324,7 +313,7 @@ def compare_outputs(
             rows.append(("only in original", rel))
         elif rel not in old:
             rows.append(("only in rerun", rel))
-        elif file_hash(old[rel]) == file_hash(new[rel]):
+        elif hash_file(old[rel], use_cache=False) == hash_file(new[rel], use_cache=False):
             rows.append(("identical", rel))
             same += 1
         else:

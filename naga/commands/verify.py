@@ -7,7 +7,8 @@ Three kinds of drift are reported, one line each:
 - code: a recorded repository is ``missing``, or a recorded commit or snapshot is
   ``unreachable`` (not in the repository, or its ``refs/naga/snapshots/*`` ref was deleted
   so the next ``git gc`` may prune it);
-- lineage: an upstream stage's run.lock is ``missing`` or was ``replaced`` by a later run.
+- lineage: an upstream stage's run.lock is ``missing``, was ``replaced`` by a later run, or
+  ``changed`` so that it can no longer be read.
 """
 
 from __future__ import annotations
