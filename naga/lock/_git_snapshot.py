@@ -29,7 +29,6 @@ SNAPSHOT_MESSAGE = "naga snapshot of the working tree\n"
 # A fixed identity so snapshots work without user.name/user.email and never depend on who ran.
 SNAPSHOT_NAME = "naga"
 SNAPSHOT_EMAIL = "naga@localhost"
-_HASH_CHUNK = 1 << 20
 _REF_LOCK_TIMEOUT_S = 10.0
 
 
@@ -40,22 +39,6 @@ class TreeResult:
     tree: Any  # pygit2.Oid of the work tree's tree
     untracked_large: list[dict[str, Any]] = field(default_factory=list)
     not_captured: list[str] = field(default_factory=list)
-
-
-def blake3_file(path: Path) -> str:
-    """Return ``blake3:<hex>`` of a file's content, streaming (memory-mapped when possible)."""
-    import blake3
-
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    try:
-        hasher.update_mmap(path)
-    except (OSError, ValueError):
-        # Some filesystems refuse mmap; a plain streaming read gives the same digest.
-        hasher = blake3.blake3()
-        with path.open("rb") as stream:
-            while chunk := stream.read(_HASH_CHUNK):
-                hasher.update(chunk)
-    return f"blake3:{hasher.hexdigest()}"
 
 
 def open_nested_repo(path: Path) -> pygit2.Repository | None:
@@ -102,6 +85,8 @@ def build_worktree_tree(
     import pygit2
     from pygit2.enums import FileMode, FileStatus
 
+    from naga.lock.hashing import hash_file  # through the hash cache: a 5 GB checkpoint once
+
     root = Path(repo.workdir)
     index = pygit2.Index()
     if head_tree is not None:
@@ -142,7 +127,7 @@ def build_worktree_tree(
         if stat.S_ISREG(info.st_mode) and new_untracked and info.st_size > large_file_limit:
             to_remove.append(path)
             result.untracked_large.append(
-                {"path": path, "size": info.st_size, "hash": blake3_file(root / path)}
+                {"path": path, "size": info.st_size, "hash": hash_file(root / path)}
             )
             continue
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):

@@ -54,13 +54,9 @@ def find_repo_root(path: str | os.PathLike[str]) -> Path | None:
     Returns:
         The absolute, resolved root directory, or None when ``path`` is not in a work tree.
     """
-    current = Path(path).expanduser().resolve()
-    if not current.is_dir():
-        current = current.parent
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
+    from naga.lock.record import find_git_root
+
+    return find_git_root(Path(path).expanduser().resolve())
 
 
 def strip_credentials(url: str) -> str:

@@ -271,10 +271,9 @@ def host() -> str:
 
 
 def find_git_root(path: Path) -> Path | None:
-    """Return the work tree holding ``path`` by looking for ``.git`` upwards (no pygit2).
+    """Return the work tree holding ``path`` by looking for ``.git`` upwards.
 
-    This is only used to show the script relative to its repository; the repository's
-    state itself is recorded by :mod:`naga.lock.git`.
+    A ``.git`` file counts too (submodules, worktrees). Cheap: only ``stat`` calls.
     """
     current = path if path.is_dir() else path.parent
     for candidate in (current, *current.parents):
