@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import LockError
+from naga.lock.record import LOCK_NAME
+from naga.lock.writer import loads
 
-LOCK_NAME = "run.lock"
 SUPPORTED_VERSIONS = (1,)
 STATUSES = ("running", "completed", "failed", "interrupted")
 
@@ -97,13 +98,6 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
-def _yaml_load(text: str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)
-
-
 def read_lock(path: Path) -> dict[str, Any]:
     """Read and validate one run.lock file.
 
@@ -126,7 +120,7 @@ def read_lock(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        lock = _yaml_load(text)
+        lock = loads(text)
     except yaml.YAMLError as exc:
         if path.name != LOCK_NAME:
             raise LockError(

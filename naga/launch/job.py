@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import ConfigError, first_line
+from naga.lock.record import LOCK_NAME
 
 SAVE_DIR_KEY = "save_dir"
-LOCK_NAME = "run.lock"
 
 
 @dataclass

@@ -35,12 +35,13 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from naga.lock.record import LOCK_NAME, utc_now
+from naga.lock.writer import dumps, loads
+
 SWEEP_LOCK = "sweep.lock"
-RUN_LOCK = "run.lock"
 TERMINAL = ("completed", "failed", "interrupted", "skipped")
 STATUSES = ("completed", "failed", "interrupted", "skipped", "running", "queued")
 
@@ -141,10 +142,8 @@ class SweepState:
 
     def write(self) -> Path:
         """Write sweep.lock atomically and return its path."""
-        import yaml
-
         with self.lock:
-            text = yaml.dump(self.as_dict(), Dumper=_dumper(), sort_keys=False, allow_unicode=True)
+            text = dumps(self.as_dict())
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{SWEEP_LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(text, encoding="utf-8")
@@ -154,13 +153,13 @@ class SweepState:
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601 (as run.lock writes it)."""
-    return datetime.now(timezone.utc).isoformat()
+    return utc_now().isoformat()
 
 
 def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
     """(mtime_ns, size) of ``save_dir/run.lock``, or None when there is none."""
     try:
-        st = (save_dir / RUN_LOCK).stat()
+        st = (save_dir / LOCK_NAME).stat()
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
@@ -171,8 +170,8 @@ def read_run_lock(save_dir: Path) -> dict[str, Any] | None:
     import yaml
 
     try:
-        text = (save_dir / RUN_LOCK).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_loader())
+        text = (save_dir / LOCK_NAME).read_text(encoding="utf-8")
+        data = loads(text)
     except (OSError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None
@@ -197,19 +196,7 @@ def read_sweep_lock(root: Path) -> dict[str, Any] | None:
     import yaml
 
     try:
-        data = yaml.load((root / SWEEP_LOCK).read_text(encoding="utf-8"), Loader=_loader())
+        data = loads((root / SWEEP_LOCK).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _loader() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _dumper() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)

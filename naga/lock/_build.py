@@ -18,7 +18,7 @@ from typing import Any
 from naga.errors import LockError
 from naga.lock import record as rec
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
-from naga.lock.writer import update_lock
+from naga.lock.writer import SCHEMA_VERSION, read_lock, update_lock
 
 _UNSET: Any = object()
 
@@ -39,17 +39,12 @@ def keyed(value: Any, what: str) -> dict[str, PathArg]:
         return {_text(value): value}
     if isinstance(value, Mapping):
         return {str(k): v for k, v in value.items() if v is not None}
-    if isinstance(value, Sequence) or _is_list_config(value):
+    if isinstance(value, Sequence):  # a ListConfig too
         return {_text(v): v for v in value if v is not None}
     raise LockError(
         f"runlock({what}=...) takes a list of paths or a dict of name: path, "
         f"got {type(value).__name__}."
     )
-
-
-def _is_list_config(value: Any) -> bool:
-    omegaconf = sys.modules.get("omegaconf")
-    return omegaconf is not None and isinstance(value, omegaconf.ListConfig)
 
 
 def _text(path: Any) -> str:
@@ -102,8 +97,6 @@ def _auto_repo_entry(
     """The script's repository, unless this run already recorded one with the same root."""
     key, root = auto
     try:
-        from naga.lock.writer import read_lock
-
         old = read_lock(lock_path) if lock_path.is_file() else None
     except LockError:
         old = None
@@ -151,7 +144,7 @@ def build_and_write(req: Request) -> Path:
     written = rec.utc_now()
     extra = {k: v for k, v in req.extra.items() if k != "slurm_job_id"}
     record: dict[str, Any] = {
-        "naga_lock": 1,
+        "naga_lock": SCHEMA_VERSION,
         "run_id": req.run_id,
         "status": req.status,
         "started_at": rec.iso(req.started_at),

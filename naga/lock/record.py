@@ -181,10 +181,7 @@ def abspath(path: str | PathLike[str]) -> Path:
 def _get_key(config: Any, key: str) -> Any:
     if config is None:
         return None
-    if isinstance(config, Mapping):
-        return config.get(key)
-    omegaconf = sys.modules.get("omegaconf")
-    if omegaconf is not None and isinstance(config, omegaconf.DictConfig):
+    if isinstance(config, Mapping):  # a DictConfig too
         return config.get(key)
     return getattr(config, key, None)
 

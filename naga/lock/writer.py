@@ -80,7 +80,7 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def loads(text: str) -> Any:
+def loads(text: str | bytes) -> Any:
     """Parse YAML text with the safe loader (libyaml when available)."""
     yaml = _yaml()
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -129,8 +129,8 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
     A lock of another run (different ``run_id``) is replaced whole. For the same run,
     sections ``repos``/``data``/``prevs``/``upstream`` are united by key (the new entry
     wins), ``repos`` entries are also de-duplicated by repository root, ``redacted`` is
-    united, and every other field (``config`` included) takes the new value when the new
-    record has it.
+    united, ``extra`` is merged by key, and every other field (``config`` included) takes
+    the new value when the new record has it.
 
     Args:
         old: The record on disk, or ``None``.

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import TrackingError
+from naga.lock.record import LOCK_NAME
+from naga.lock.writer import loads
 
 # Mirrors mlflow.utils.validation (MLflow 2.16 .. 3.x); tests/tracking pins them.
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -27,7 +29,6 @@ MAX_ENTITY_KEY_LENGTH = 250
 TRUNCATED = "...[truncated]"
 TAG_PREFIX = "naga."
 RUNS_ROOT_ENV = "NAGA_RUNS_ROOT"
-LOCK_NAME = "run.lock"
 
 # Characters MLflow accepts in param and tag keys on POSIX (validate_param_and_metric_name).
 _BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
@@ -121,8 +122,7 @@ def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
 
     data = lock_path.read_bytes()
     try:
-        # The C loader when PyYAML has it: run.locks carry the package list, ~10 kB.
-        lock = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        lock = loads(data)
     except yaml.YAMLError as exc:
         problem = str(exc).replace("\n", " ")
         raise TrackingError(
