@@ -7,13 +7,6 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-_LAUNCHERS = {
-    "BasicLauncher": "basic",
-    "JoblibLauncher": "joblib",
-    "LocalLauncher": "submitit_local",
-    "SlurmLauncher": "submitit_slurm",
-}
-
 
 class RunLockCallback(Callback):
     """Write ``<job output dir>/run.lock`` for every job of a plain Hydra app.
@@ -34,34 +27,29 @@ class RunLockCallback(Callback):
 
     def on_job_start(self, config: Any, *, task_function: Any = None, **kwargs: Any) -> None:
         """Open the job's run (its start time and command are recorded at the end)."""
+        from naga.launch._hydra import launcher_name
         from naga.lock.session import start_run
 
         output_dir = Path(str(config.hydra.runtime.output_dir))
         mode = str(config.hydra.get("mode") or "")
-        launcher = None
-        if mode.endswith("MULTIRUN"):
-            target = str(config.hydra.launcher.get("_target_", ""))
-            cls = target.rsplit(".", 1)[-1]
-            launcher = _LAUNCHERS.get(cls, cls or None)
+        launcher = launcher_name(config) if mode.endswith("MULTIRUN") else None
         self._runs[str(output_dir)] = start_run(
             lock_path=output_dir / self.lock_name, function=task_function, launcher=launcher
         )
 
     def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
         """Write the job's run.lock: resolved config, status, error, git state."""
-        from hydra.core.utils import JobStatus
-
+        from naga.launch._hydra import job_failed
         from naga.lock.session import finish_run
 
         ctx = self._runs.pop(str(config.hydra.runtime.output_dir), None)
         if ctx is None:
             return
-        failed = job_return.status == JobStatus.FAILED
-        error = job_return._return_value if failed else None  # `.return_value` would raise it
+        error = job_failed(job_return)
         finish_run(
             ctx,
             config=job_return.cfg,
-            status="failed" if failed else "completed",
-            error=error if isinstance(error, BaseException) else None,
+            status="completed" if error is None else "failed",
+            error=error,
             track_code=self.track_code,
         )

@@ -139,7 +139,7 @@ def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
 
 
 def _select(cfg: Any, key: str) -> Any:
-    from omegaconf import DictConfig, ListConfig
+    from omegaconf import DictConfig
 
     node: Any = cfg
     for part in key.split("."):
@@ -147,10 +147,8 @@ def _select(cfg: Any, key: str) -> Any:
             if part not in node:
                 return _ABSENT
             node = node._get_node(part)
-        elif isinstance(node, ListConfig) and part.lstrip("-").isdigit():
-            return node  # list indices: let Hydra judge
         else:
-            return node  # below a scalar/Any node: let Hydra judge
+            return node  # a list index, or below a scalar/Any node: let Hydra judge
     return node
 
 

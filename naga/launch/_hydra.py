@@ -36,9 +36,14 @@ class Session:
     @property
     def launcher_name(self) -> str:
         """Short name of the configured launcher (basic, joblib, submitit_slurm, ...)."""
-        target = str(self.cfg.hydra.launcher.get("_target_", ""))
-        cls = target.rsplit(".", 1)[-1]
-        return LAUNCHER_NAMES.get(cls, cls or "unknown")
+        return launcher_name(self.cfg) or "unknown"
+
+
+def launcher_name(cfg: Any) -> str | None:
+    """Short name of the launcher in a config's ``hydra`` node; None when it names none."""
+    target = str(cfg.hydra.launcher.get("_target_", ""))
+    cls = target.rsplit(".", 1)[-1]
+    return LAUNCHER_NAMES.get(cls, cls or None)
 
 
 def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.launch.job import App, run_job
+from naga.lock.record import host
 
 #: Per-job "started" markers, so the parent can show a job as running before it ends.
 MARKER_DIR = ".naga-sweep"
@@ -73,13 +74,18 @@ class SweepTask:
             raise JobFailed(error_line(exc)) from None
 
 
+def marker_path(root: Path, name: str) -> Path:
+    """Where a job notes that it started (for the progress display), below the sweep root."""
+    return root / MARKER_DIR / f"{name}.json"
+
+
 def _mark_started(root: Path, name: str) -> None:
-    marker = root / MARKER_DIR / f"{name}.json"
+    marker = marker_path(root, name)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         facts = {
             "pid": os.getpid(),
-            "host": os.uname().nodename,
+            "host": host(),
             "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         }
         marker.write_text(json.dumps(facts), encoding="utf-8")

@@ -28,12 +28,14 @@ def job_names(jobs: Sequence[Sequence[str]]) -> list[str]:
     """
     width = max(3, len(str(max(len(jobs) - 1, 0))))
     fallback = [f"job-{num:0{width}d}" for num in range(len(jobs))]
-    app_overrides = [[item for item in job if not _is_hydra(item)] for job in jobs]
+    app_overrides = [[item for item in job if not is_hydra_key(item)] for job in jobs]
     varying = _varying_keys(app_overrides)
     names: list[str] = []
     for num, overrides in enumerate(app_overrides):
         shown = (
-            [item for item in overrides if _key(item) in varying] if len(jobs) > 1 else overrides
+            [item for item in overrides if override_key(item) in varying]
+            if len(jobs) > 1
+            else overrides
         )
         name = safe_name(",".join(shown))
         names.append(name if name and len(name) <= MAX_NAME else fallback[num])
@@ -56,18 +58,20 @@ def safe_name(text: str) -> str:
 
 def _varying_keys(jobs: Sequence[Sequence[str]]) -> set[str]:
     values: dict[str, set[str]] = {}
-    all_keys = {key for job in jobs for key in map(_key, job)}
+    all_keys = {key for job in jobs for key in map(override_key, job)}
     for overrides in jobs:
-        seen = {_key(item): item for item in overrides}
+        seen = {override_key(item): item for item in overrides}
         for key in all_keys:
             values.setdefault(key, set()).add(seen.get(key, "\0absent"))
     return {key for key, seen in values.items() if len(seen) > 1}
 
 
-def _key(override: str) -> str:
+def override_key(override: str) -> str:
+    """The key (or config group) an override sets: ``+a.b=1`` -> ``a.b``."""
     return override.split("=", 1)[0].lstrip("+~")
 
 
-def _is_hydra(override: str) -> bool:
-    key = _key(override)
+def is_hydra_key(override: str) -> bool:
+    """True when an override sets Hydra's own config (``hydra.*``, ``hydra/...``)."""
+    key = override_key(override)
     return key == "hydra" or key.startswith(("hydra.", "hydra/"))

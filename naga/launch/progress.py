@@ -14,7 +14,7 @@ import threading
 import time
 from typing import IO
 
-from naga.launch._task import MARKER_DIR
+from naga.launch._task import marker_path
 from naga.launch.sweeplock import JobRecord, SweepState, error_line, read_run_lock, run_lock_stat
 
 PREFIX = "[naga]"
@@ -40,7 +40,7 @@ class Monitor:
         """Write the first sweep.lock and start polling."""
         # Markers of an earlier sweep in the same root would show its jobs as running.
         for job in self.state.jobs:
-            (self.state.root / MARKER_DIR / f"{job.name}.json").unlink(missing_ok=True)
+            marker_path(self.state.root, job.name).unlink(missing_ok=True)
         self.state.write()
         self._thread = threading.Thread(target=self._run, name="naga-sweep-monitor", daemon=True)
         self._thread.start()
@@ -69,10 +69,7 @@ class Monitor:
             for job in self.state.jobs:
                 if job.done:
                     continue
-                if (
-                    job.status == "queued"
-                    and (self.state.root / MARKER_DIR / f"{job.name}.json").exists()
-                ):
+                if job.status == "queued" and marker_path(self.state.root, job.name).exists():
                     job.status = "running"
                     changed = True
                 stat = run_lock_stat(job.save_dir)

@@ -21,6 +21,7 @@ from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
 from naga.launch.job import SAVE_DIR_KEY, App
+from naga.launch.naming import is_hydra_key, job_names, override_key
 from naga.launch.options import SweepOptions
 
 _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
@@ -51,24 +52,25 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
-    from naga.launch.naming import job_names
     from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
 
     debug = debug_enabled()
-    app_overrides = [item for item in overrides if not _is_hydra(item)]
-    hydra_overrides = [item for item in overrides if _is_hydra(item)]
+    app_overrides = [item for item in overrides if not is_hydra_key(item)]
+    hydra_overrides = [item for item in overrides if is_hydra_key(item)]
     parse_overrides(app.base, app_overrides, sweep_allowed=options.multirun)
     launcher_overrides = _launcher_overrides(options, hydra_overrides)
     if debug:
-        hydra_overrides = [item for item in hydra_overrides if _key(item) not in _LAUNCHER_KEYS]
+        hydra_overrides = [
+            item for item in hydra_overrides if override_key(item) not in _LAUNCHER_KEYS
+        ]
         launcher_overrides = []
         print(
             f"[naga] {DEBUG_ENV_VAR} is set: running the jobs one after another in this process "
             "(basic launcher); the first failure stops the sweep for debugging",
             file=sys.stderr,
         )
-    given = {_key(item) for item in hydra_overrides + launcher_overrides}
+    given = {override_key(item) for item in hydra_overrides + launcher_overrides}
     defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
 
     session = _hydra.open_session(
@@ -194,8 +196,8 @@ def _run(
         if interrupted or counts["running"] or counts["queued"]:
             state.status = "interrupted"
             for job in state.jobs:
-                if job.status in ("running", "queued"):
-                    job.status = "interrupted" if job.status == "running" else job.status
+                if job.status == "running":
+                    job.status = "interrupted"
         else:
             state.status = "failed" if counts["failed"] or counts["interrupted"] else "completed"
         state.write()
@@ -264,7 +266,7 @@ def _task_overrides(
 
 
 def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -> list[str]:
-    chosen = [item for item in hydra_overrides if _key(item) == "hydra/launcher"]
+    chosen = [item for item in hydra_overrides if override_key(item) == "hydra/launcher"]
     if options.n_jobs is not None and options.slurm_config is not None:
         raise UsageError("--n_jobs and --slurm_config choose different launchers; use one of them")
     if options.n_jobs is not None:
@@ -292,12 +294,3 @@ def _quote(text: str) -> str:
     from naga.launch.tasks import override_value
 
     return override_value(text)
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def _is_hydra(override: str) -> bool:
-    key = _key(override)
-    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
