@@ -176,6 +176,8 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
     from omegaconf import DictConfig, ListConfig, OmegaConf
     from omegaconf.errors import InterpolationKeyError
 
+    context: dict[str, Any] = {}  # the file's keys as plain values, built on first need
+
     def visit(node: Any) -> None:
         keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
         for key in keys:
@@ -186,7 +188,9 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
                 try:
                     node[key]
                 except InterpolationKeyError:
-                    probe = OmegaConf.create({**_plain(files), "_naga_probe": child._value()})
+                    if not context:
+                        context.update(_plain(files))
+                    probe = OmegaConf.create({**context, "_naga_probe": child._value()})
                     # Still unresolvable: reported with its key when the config is resolved.
                     with contextlib.suppress(Exception):
                         node[key] = probe._naga_probe

@@ -19,16 +19,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from naga.launch.job import SAVE_DIR_KEY, App
+from naga.launch.job import SAVE_DIR_KEY
 
 _REPO_CACHE: dict[str, tuple[Any, Any] | None] = {}
 
 
-def completed_unchanged(app: App, composed: Any, save_dir: Path, *, given: str) -> bool:
+def completed_unchanged(composed: Any, save_dir: Path, *, given: str) -> bool:
     """True when the job whose config is ``composed`` already completed in ``save_dir``.
 
     Args:
-        app: The sweep's app (unused today; kept for per-app comparison settings).
         composed: The job's composed config, ``hydra`` node included.
         save_dir: The job's directory.
         given: The job's ``save_dir`` as its config holds it (usually relative).

@@ -54,6 +54,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     from naga.launch import _hydra
     from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
+    from naga.launch.tasks import override_value
 
     debug = debug_enabled()
     app_overrides = [item for item in overrides if not is_hydra_key(item)]
@@ -95,7 +96,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
         launch_lists = [
-            [*job, f"hydra.sweep.subdir={_quote(name)}"]
+            [*job, f"hydra.sweep.subdir={override_value(name)}"]
             for job, name in zip(jobs, names, strict=True)
         ]
         composed = [
@@ -110,9 +111,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             clear_cache()
 
             for record, cfg in zip(records, composed, strict=True):
-                if completed_unchanged(
-                    app, cfg, record.save_dir, given=str(given_root / record.name)
-                ):
+                if completed_unchanged(cfg, record.save_dir, given=str(given_root / record.name)):
                     record.status = "skipped"
         state = SweepState(
             root=root,
@@ -288,9 +287,3 @@ def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -
         picked = [] if chosen else ["hydra/launcher=submitit_slurm"]
         return [*picked, *slurm_overrides(Path(options.slurm_config))]
     return []
-
-
-def _quote(text: str) -> str:
-    from naga.launch.tasks import override_value
-
-    return override_value(text)
