@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar, overload
 
-from naga.errors import ConfigError, NagaError, UsageError, did_you_mean, first_line
+from naga.errors import BusyError, ConfigError, NagaError, UsageError, did_you_mean, first_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAGA_DIR = str(Path(__file__).resolve().parent)
@@ -111,13 +111,14 @@ class Command:
 
     def _app(self, base: Any) -> Any:
         from naga.launch.job import App
+        from naga.lock.origin import origin_of
 
-        script = inspect.getsourcefile(self.function)
+        origin = origin_of(self.function)
         return App(
             function=self.function,
             base=base,
-            script=Path(script).resolve() if script else None,
-            name=Path(script).stem if script else self.function.__name__,
+            origin=origin,
+            name=origin.script.stem if origin.script else self.function.__name__,
             track_code=self.track_code,
         )
 
@@ -161,7 +162,10 @@ class Command:
             _fail(parser.prog, exc)
         from naga.launch.job import run_job
 
-        return run_job(app, cfg, resolved=True)
+        try:
+            return run_job(app, cfg, resolved=True)
+        except BusyError as exc:
+            _fail(parser.prog, exc)
 
     def _file_base(self, files: Sequence[str], experiment: str | None) -> Any:
         from naga.config.files import layer_files

@@ -28,6 +28,10 @@ class LockError(NagaError, RuntimeError):
     """A run.lock could not be read, assembled or written."""
 
 
+class BusyError(LockError):
+    """A run's save_dir holds the run.lock of another run that is still running."""
+
+
 class RepoError(LockError):
     """A path given in ``repos=`` is not a usable git repository."""
 

@@ -11,9 +11,9 @@ from hydra.experimental.callback import Callback
 class RunLockCallback(Callback):
     """Write ``<job output dir>/run.lock`` for every job of a plain Hydra app.
 
-    The record holds the job's resolved config, its status (completed/failed with the
-    error), times, the launcher (multirun) and the git state of the app's repository.
-    It is written in the job's own process, so loky workers and Slurm nodes write theirs.
+    The receipt is written ``running`` when the job starts and completed when it ends
+    (status, error, times, the launcher in multirun, the git state of the app's
+    repository), in the job's own process, so loky workers and Slurm nodes write theirs.
 
     Args:
         track_code: Record the git state of the app's repository.
@@ -24,21 +24,35 @@ class RunLockCallback(Callback):
         self.track_code = track_code
         self.lock_name = lock_name
         self._runs: dict[str, Any] = {}
+        # Hydra builds its callbacks in the process the user started, then pickles them to
+        # the launcher's workers: the user's script is known here, and only here.
+        from naga.lock.origin import main_script
+
+        self._main_script = main_script()
 
     def on_job_start(self, config: Any, *, task_function: Any = None, **kwargs: Any) -> None:
-        """Open the job's run (its start time and command are recorded at the end)."""
+        """Open the job's run and write its ``running`` receipt."""
+        from omegaconf import open_dict, read_write
+
         from naga.launch._hydra import launcher_name
         from naga.lock.session import start_run
 
         output_dir = Path(str(config.hydra.runtime.output_dir))
         mode = str(config.hydra.get("mode") or "")
         launcher = launcher_name(config) if mode.endswith("MULTIRUN") else None
+        task_cfg = config.copy()
+        with read_write(task_cfg), open_dict(task_cfg):
+            del task_cfg["hydra"]
         self._runs[str(output_dir)] = start_run(
-            lock_path=output_dir / self.lock_name, function=task_function, launcher=launcher
+            lock_path=output_dir / self.lock_name,
+            origin=self._origin(task_function),
+            config=task_cfg,
+            launcher=launcher,
+            track_code=self.track_code,
         )
 
     def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
-        """Write the job's run.lock: resolved config, status, error, git state."""
+        """Complete the job's run.lock: resolved config, status, error."""
         from naga.launch._hydra import job_failed
         from naga.lock.session import finish_run
 
@@ -53,3 +67,14 @@ class RunLockCallback(Callback):
             error=error,
             track_code=self.track_code,
         )
+
+    def _origin(self, task_function: Any) -> Any:
+        from dataclasses import replace
+
+        from naga.lock.origin import origin_of
+
+        origin = origin_of(task_function)
+        if origin.script is None and getattr(task_function, "__module__", None) == "__main__":
+            # Pickled by value into a worker, the function lost its file: it is the script.
+            origin = replace(origin, script=self._main_script)
+        return origin

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.launch.job import App, run_job
+from naga.lock.interrupt import Interrupted
 from naga.lock.record import host
 
 #: Per-job "started" markers, so the parent can show a job as running before it ends.
@@ -62,12 +63,16 @@ class SweepTask:
         }
         try:
             return run_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            if self.in_process:
+                raise  # the whole sweep stops with its job
+            # A worker (loky, a Slurm node) reports the job like a failure, so the launcher
+            # carries on with the other jobs; its run.lock says interrupted, with the signal.
+            raise JobFailed(f"interrupted: {error_line(exc)}") from None
         except SystemExit as exc:
             if exc.code in (0, None):
                 return None
             raise JobFailed(f"SystemExit: the job called sys.exit({exc.code!r})") from None
-        except KeyboardInterrupt:
-            raise
         except Exception as exc:
             if self.in_process:
                 raise  # keep the user's exception (and traceback) for the debugger

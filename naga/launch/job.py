@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import ConfigError, first_line
+from naga.lock.origin import Origin
 from naga.lock.record import LOCK_NAME
 
 SAVE_DIR_KEY = "save_dir"
@@ -20,11 +21,15 @@ SAVE_DIR_KEY = "save_dir"
 
 @dataclass
 class App:
-    """A decorated function and its base config; pickled to launcher workers."""
+    """A decorated function and its base config; pickled to launcher workers.
+
+    ``origin`` is taken in the launching process: a worker sees a launcher's bootstrap as
+    ``__main__`` and a function pickled by value without its file (naga.lock.origin).
+    """
 
     function: Callable[..., Any]
     base: Any  # struct DictConfig: class defaults + --config files + --experiment, unresolved
-    script: Path | None
+    origin: Origin
     name: str
     track_code: bool = True
 
@@ -107,14 +112,16 @@ def run_job(
             cfg[SAVE_DIR_KEY] = str(save_dir)
     ctx = start_run(
         lock_path=save_dir / LOCK_NAME if save_dir is not None else None,
-        function=app.function,
+        origin=app.origin,
+        config=cfg,
         launcher=launcher,
         extra=extra,
+        track_code=app.track_code,
     )
     try:
         result = app.function(cfg)
     except BaseException as exc:
-        status = _status_of(exc)
+        status = status_of(exc)
         error = exc if status != "completed" else None
         finish_run(ctx, config=cfg, status=status, error=error, track_code=app.track_code)
         raise
@@ -122,9 +129,16 @@ def run_job(
     return result
 
 
-def _status_of(exc: BaseException) -> str:
+def status_of(exc: BaseException) -> str:
+    """The run status an exception ends a run with.
+
+    ``sys.exit(0)`` completes; a signal (naga's ``Interrupted``, Ctrl-C's
+    ``KeyboardInterrupt``) interrupts; anything else, ``sys.exit(1)`` included, fails.
+    """
+    from naga.lock.interrupt import Interrupted
+
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+        return "interrupted"
     if isinstance(exc, SystemExit) and exc.code in (0, None):
         return "completed"
-    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-        return "interrupted"
     return "failed"

@@ -15,7 +15,14 @@ import time
 from typing import IO
 
 from naga.launch._task import marker_path
-from naga.launch.sweeplock import JobRecord, SweepState, error_line, read_run_lock, run_lock_stat
+from naga.launch.sweeplock import (
+    TERMINAL,
+    JobRecord,
+    SweepState,
+    error_line,
+    read_run_lock,
+    run_lock_stat,
+)
 
 PREFIX = "[naga]"
 
@@ -92,12 +99,12 @@ class Monitor:
 
     def _finished(self, job: JobRecord) -> None:
         if self.live:
-            if job.status == "failed":
-                self._print(f"{PREFIX} job {job.num} failed ({job.name}): {job.error}")
+            if job.status in ("failed", "interrupted", "lost"):
+                self._print(f"{PREFIX} job {job.num} {job.status} ({job.name}): {job.error}")
             return
         total = len(self.state.jobs)
         took = f" in {job.duration_s:.2f}s" if job.duration_s is not None else ""
-        extra = f": {job.error}" if job.status == "failed" and job.error else ""
+        extra = f": {job.error}" if job.status != "completed" and job.error else ""
         self._print(f"{PREFIX} job {job.num + 1}/{total} {job.status}{took} ({job.name}){extra}")
 
     def _print(self, line: str) -> None:
@@ -111,9 +118,7 @@ class Monitor:
     def _show_line(self) -> None:
         counts = self.state.counts()
         elapsed = time.monotonic() - self._started
-        finished = (
-            counts["completed"] + counts["failed"] + counts["interrupted"] + counts["skipped"]
-        )
+        finished = sum(counts[status] for status in TERMINAL)
         line = (
             f"{PREFIX} {finished}/{counts['total']} done · {counts['failed']} failed · "
             f"{counts['running']} running · {counts['queued']} queued · {elapsed:.0f}s"
@@ -128,9 +133,11 @@ def apply_run_lock(job: JobRecord) -> bool:
     data = read_run_lock(job.save_dir)
     if data is None:
         return False
+    from naga.lock.liveness import effective_status
+
     before = (job.status, job.duration_s, job.error)
-    status = data.get("status")
-    if status in ("running", "completed", "failed", "interrupted"):
+    status = effective_status(data)
+    if status in ("running", "completed", "failed", "interrupted", "lost"):
         job.status = status
     job.started_at = data.get("started_at") or job.started_at
     job.duration_s = data.get("duration_s", job.duration_s)
@@ -149,8 +156,9 @@ def summary_lines(state: SweepState) -> list[str]:
     parts = [f"{counts['completed']} completed", f"{counts['failed']} failed"]
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} skipped (already completed)")
-    if counts["interrupted"]:
-        parts.append(f"{counts['interrupted']} interrupted")
+    for status in ("interrupted", "lost"):
+        if counts[status]:
+            parts.append(f"{counts[status]} {status}")
     unfinished = counts["running"] + counts["queued"]
     if unfinished:
         parts.append(f"{unfinished} did not finish")
@@ -159,7 +167,7 @@ def summary_lines(state: SweepState) -> list[str]:
         f"see {state.path}"
     ]
     for job in state.jobs:
-        if job.status in ("failed", "interrupted"):
+        if job.status in ("failed", "interrupted", "lost"):
             relative = os.path.relpath(job.save_dir)
             where = job.save_dir if relative.startswith("..") else relative
             lines.append(f"{PREFIX}   {job.status}: {where}: {job.error or 'no error recorded'}")

@@ -95,6 +95,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             )
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
+        _check_distinct_dirs(records)
         launch_lists = [
             [*job, f"hydra.sweep.subdir={override_value(name)}"]
             for job, name in zip(jobs, names, strict=True)
@@ -148,7 +149,9 @@ def _run(
 ) -> int:
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
+    from naga.launch.progress import apply_run_lock
     from naga.launch.sweeplock import error_line, now_iso
+    from naga.lock.interrupt import Interrupted, SignalGuard
 
     todo = [job for job in state.jobs if job.status != "skipped"]
     in_process = state.launcher in _hydra.IN_PROCESS
@@ -163,22 +166,29 @@ def _run(
     started = time.monotonic()
     monitor.start()
     interrupted = False
+    # A signal to the sweep's own process (a closed terminal, scancel of a sweep running
+    # inside a Slurm allocation) ends it as interrupted, with sweep.lock saying so.
+    guard = SignalGuard()
+    guard.install(lambda signum, frame: None)
     try:
         if todo:
             batches = [[job] for job in todo] if debug else [todo]
             for batch in batches:
                 try:
                     results = _hydra.launch(session, task, [launch_lists[job.num] for job in batch])
-                except KeyboardInterrupt:
+                except (KeyboardInterrupt, Interrupted):
                     interrupted = True
                     raise
                 except Exception as exc:
                     # A launcher that died (e.g. a Slurm job killed before it could report)
-                    # leaves the other jobs' run.locks as the only truth; read them below.
-                    monitor.poll()
-                    for job in batch:
-                        if not job.done:
-                            job.status, job.error = "failed", f"launcher error: {error_line(exc)}"
+                    # leaves the jobs' run.locks as the only truth.
+                    with state.lock:
+                        for job in batch:
+                            if not job.done:
+                                apply_run_lock(job)
+                            if not job.done:
+                                job.status = "failed"
+                                job.error = f"launcher error: {error_line(exc)}"
                     continue
                 _apply_results(batch, results, monitor)
                 if debug:
@@ -188,6 +198,7 @@ def _run(
                     if failure is not None:
                         raise failure
     finally:
+        guard.restore()
         monitor.stop()
         counts = state.counts()
         state.finished_at = now_iso()
@@ -198,11 +209,26 @@ def _run(
                 if job.status == "running":
                     job.status = "interrupted"
         else:
-            state.status = "failed" if counts["failed"] or counts["interrupted"] else "completed"
+            bad = counts["failed"] + counts["interrupted"] + counts["lost"]
+            state.status = "failed" if bad else "completed"
         state.write()
         for line in summary(state):
             print(line, file=sys.stderr)
     return 1 if state.status != "completed" else 0
+
+
+def _check_distinct_dirs(records: Sequence[Any]) -> None:
+    """Two jobs writing one directory would mix their outputs and fight over its run.lock."""
+    seen: dict[str, Any] = {}
+    for record in records:
+        key = os.path.normcase(os.path.realpath(record.save_dir))
+        other = seen.setdefault(key, record)
+        if other is not record:
+            raise UsageError(
+                f"jobs {other.num} ({' '.join(other.overrides)}) and {record.num} "
+                f"({' '.join(record.overrides)}) would both write {record.save_dir}; "
+                "make their overrides differ or give each its own save_dir"
+            )
 
 
 def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:

@@ -15,13 +15,14 @@ reader never sees half a file and a killed sweep still leaves the state it reach
     save_dir: /abs/results/process
     overrides: [param=1,2,3]     # the sweep as given
     tasks: null                  # {file, key, task_to} for --tasks / --tasks-key
-    counts: {total: 3, completed: 2, failed: 1, interrupted: 0, skipped: 0, running: 0, queued: 0}
+    counts: {total: 3, completed: 2, failed: 1, interrupted: 0, lost: 0, skipped: 0, running: 0,
+             queued: 0}
     jobs:
     - num: 0
       name: param=1
       overrides: [param=1]
       save_dir: param=1          # relative to this file's directory
-      status: completed          # queued | running | completed | failed | interrupted | skipped
+      status: completed          # queued | running | completed | failed | interrupted | lost | skipped
       started_at: ...
       duration_s: 0.01
       error: null                # one line: "ZeroDivisionError: division by zero"
@@ -42,8 +43,8 @@ from naga.lock.record import LOCK_NAME, utc_now
 from naga.lock.writer import dumps, loads
 
 SWEEP_LOCK = "sweep.lock"
-TERMINAL = ("completed", "failed", "interrupted", "skipped")
-STATUSES = ("completed", "failed", "interrupted", "skipped", "running", "queued")
+TERMINAL = ("completed", "failed", "interrupted", "lost", "skipped")
+STATUSES = ("completed", "failed", "interrupted", "lost", "skipped", "running", "queued")
 
 
 @dataclass

@@ -17,10 +17,12 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock import record as rec
+from naga.lock.liveness import pid_start, slurm_ids
+from naga.lock.origin import Origin, script_section
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
 from naga.lock.writer import SCHEMA_VERSION, read_lock, update_lock
 
-_UNSET: Any = object()
+UNSET: Any = object()
 
 PathArg = str | os.PathLike[str]
 
@@ -57,7 +59,7 @@ class Request:
 
     lock_path: Path
     run_id: str
-    config: Any = _UNSET
+    config: Any = UNSET
     repos: dict[str, PathArg] = field(default_factory=dict)
     data: dict[str, PathArg] = field(default_factory=dict)
     prevs: dict[str, PathArg] = field(default_factory=dict)
@@ -66,13 +68,15 @@ class Request:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     command: Sequence[str] | None = None
-    script: Path | None = None
-    function: str | None = None
+    origin: Origin | None = None
     launcher: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
-    #: (key, path) of the script's repository, recorded only if no entry has its root yet.
-    auto_repo: tuple[str, Path] | None = None
+    #: The signal that stopped the run, when naga's handler writes the record.
+    signal: Mapping[str, str] | None = None
+    #: (key, entry) of the script's repository (read at start), recorded only if the run
+    #: has no entry with its root yet.
+    auto_repo: tuple[str, dict[str, Any]] | None = None
 
 
 def _repo_entries(repos: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
@@ -92,10 +96,11 @@ def _data_entries(data: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
 
 
 def _auto_repo_entry(
-    auto: tuple[str, Path], lock_path: Path, run_id: str
+    auto: tuple[str, dict[str, Any]], lock_path: Path, run_id: str
 ) -> dict[str, dict[str, Any]]:
     """The script's repository, unless this run already recorded one with the same root."""
-    key, root = auto
+    key, entry = auto
+    root = Path(str(entry.get("root", "")))
     try:
         old = read_lock(lock_path) if lock_path.is_file() else None
     except LockError:
@@ -104,8 +109,7 @@ def _auto_repo_entry(
         for entry in (old.get("repos") or {}).values():
             if isinstance(entry, dict) and _same_dir(entry.get("root"), root):
                 return {}
-    # The key is the root relative to the cwd ("." in the common case), as a user would write it.
-    return _repo_entries({key: key})
+    return {key: entry}
 
 
 def _same_dir(a: Any, b: Path) -> bool:
@@ -127,7 +131,7 @@ def build_and_write(req: Request) -> Path:
     matcher = SecretMatcher(req.redact)
     # Resolving the config runs the ${runlock_data:...}/${runlock_prev:...} resolvers, so it
     # comes first; explicitly passed entries win over declared ones with the same key.
-    plain_config = _UNSET if req.config is _UNSET else rec.to_plain(req.config)
+    plain_config = UNSET if req.config is UNSET else rec.to_plain(req.config)
     decl = declared()
     req.data = {**decl["data"], **req.data}
     req.prevs = {**decl["prevs"], **req.prevs}
@@ -137,7 +141,8 @@ def build_and_write(req: Request) -> Path:
     repos = _repo_entries(req.repos)
     if req.auto_repo is not None:
         auto = _auto_repo_entry(req.auto_repo, req.lock_path, req.run_id)
-        if not any(_same_dir(e.get("root"), req.auto_repo[1]) for e in repos.values()):
+        auto_root = Path(str(req.auto_repo[1].get("root", "")))
+        if not any(_same_dir(e.get("root"), auto_root) for e in repos.values()):
             repos.update(auto)
 
     finished = req.finished_at
@@ -160,18 +165,20 @@ def build_and_write(req: Request) -> Path:
         ),
         "cwd": str(Path.cwd()),
         "host": rec.host(),
-        "script": rec.script_info(req.script, req.function),
+        "pid": os.getpid(),
+        "pid_start": pid_start(),
+        "script": script_section(req.origin),
         "launcher": req.launcher,
-        "slurm_job_id": _slurm_job_id(req.extra),
+        **_slurm_fields(req.extra),
         "extra": rec.to_plain(extra),
-        "error": rec.error_info(req.error),
+        "error": rec.error_info(req.error, req.signal),
         "environment": rec.environment(),
     }
     if req.status == "running" and req.finished_at is None:
         # A mid-run call must not erase the end time a later finish writes (or vice versa).
         for key in ("finished_at", "duration_s"):
             record.pop(key)
-    if plain_config is not _UNSET:
+    if plain_config is not UNSET:
         config, redacted = redact_config(plain_config, matcher)
         record["config"] = config
         record["redacted"] = redacted
@@ -205,8 +212,8 @@ def build_and_write(req: Request) -> Path:
     return req.lock_path
 
 
-def _slurm_job_id(extra: Mapping[str, Any]) -> str | None:
-    value = extra.get("slurm_job_id")
-    if value is None:
-        value = os.environ.get("SLURM_JOB_ID")
-    return None if value is None else str(value)
+def _slurm_fields(extra: Mapping[str, Any]) -> dict[str, str | None]:
+    fields = slurm_ids()
+    if extra.get("slurm_job_id") is not None:
+        fields["slurm_job_id"] = str(extra["slurm_job_id"])
+    return fields

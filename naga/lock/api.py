@@ -77,7 +77,7 @@ def runlock(
         DataError: A ``data`` path is missing or unreadable.
         LineageError: An upstream run.lock is missing, or the lineage loops back.
     """
-    from naga.lock._build import _UNSET, Request, build_and_write, keyed
+    from naga.lock._build import UNSET, Request, build_and_write, keyed
 
     if "omegaconf" in sys.modules:
         # A DictConfig built before naga was imported may use ${runlock_data:...}.
@@ -101,7 +101,7 @@ def runlock(
     request = Request(
         lock_path=path,
         run_id=ctx.run_id if ctx is not None else _process_run_id(path),
-        config=_UNSET if config is None else config,
+        config=UNSET if config is None else config,
         repos=keyed(repos, "repos"),
         data=keyed(data, "data"),
         prevs=keyed(prevs, "prevs"),
@@ -111,15 +111,13 @@ def runlock(
         request.status = "running"
         request.started_at = ctx.started_at
         request.command = ctx.command
-        request.script = ctx.script
-        request.function = ctx.function
+        request.origin = ctx.origin
         request.launcher = ctx.launcher
         request.extra = ctx.extra
     else:
-        from naga.lock.record import main_script
+        from naga.lock.origin import Origin, main_script
 
-        request.script = main_script()
-        request.function = _caller()
+        request.origin = Origin(script=main_script(), function=_caller())
     build_and_write(request)
     if ctx is not None and path not in ctx.written:
         ctx.written.append(path)

@@ -32,9 +32,13 @@ FIELD_ORDER: tuple[str, ...] = (
     "command",
     "cwd",
     "host",
+    "pid",
+    "pid_start",
     "script",
     "launcher",
     "slurm_job_id",
+    "slurm_array_job_id",
+    "slurm_array_task_id",
     "extra",
     "error",
     "environment",
@@ -279,35 +283,29 @@ def find_git_root(path: Path) -> Path | None:
     return None
 
 
-def main_script() -> Path | None:
-    """Return the ``__main__`` script's absolute path, or ``None`` (REPL, notebook, -c)."""
-    main = sys.modules.get("__main__")
-    file = getattr(main, "__file__", None)
-    if not file:
-        return None
-    path = abspath(file)
-    return path if path.is_file() else None
+def error_info(
+    error: BaseException | None, signal: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """Return ``{type, message, traceback}`` of an exception, or ``None``.
 
+    A run stopped by a signal records the signal's name as ``type`` and ``signal``
+    (``SIGTERM``; ``SIGINT`` for Ctrl-C), with the stack where it arrived.
 
-def script_info(script: Path | None, function: str | None) -> dict[str, Any] | None:
-    """Return the ``script`` section: path relative to its repository, repo root, function."""
-    if script is None and function is None:
-        return None
-    path: str | None = None
-    repo: str | None = None
-    if script is not None:
-        script = abspath(script)
-        root = find_git_root(script)
-        if root is not None:
-            repo = str(root)
-            path = script.relative_to(root).as_posix()
-        else:
-            path = str(script)
-    return {"path": path, "repo": repo, "function": function}
-
-
-def error_info(error: BaseException | None) -> dict[str, str] | None:
-    """Return ``{type, message, traceback}`` of an exception, or ``None``."""
+    Args:
+        error: The exception that ended the run.
+        signal: ``{name, stack}`` when naga's signal handler writes the record.
+    """
+    name = signal.get("name") if signal else _signal_of(error)
+    if name is not None:
+        stack = (signal or {}).get("stack") or (
+            "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+        )
+        return {
+            "type": name,
+            "signal": name,
+            "message": f"the run received {name} and stopped",
+            "traceback": stack,
+        }
     if error is None:
         return None
     cls = type(error)
@@ -319,6 +317,17 @@ def error_info(error: BaseException | None) -> dict[str, str] | None:
         "message": str(error),
         "traceback": "".join(traceback.format_exception(cls, error, error.__traceback__)),
     }
+
+
+def _signal_of(error: BaseException | None) -> str | None:
+    if isinstance(error, KeyboardInterrupt):
+        return "SIGINT"
+    signum = getattr(error, "signum", None)  # naga.lock.interrupt.Interrupted
+    if isinstance(error, SystemExit) and isinstance(signum, int):
+        from naga.lock.interrupt import signal_name
+
+        return signal_name(signum)
+    return None
 
 
 def order_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,20 @@
 """The current run: opened by clicfg/launchers around the user's function, closed with its record.
 
-``start_run`` makes a :class:`RunContext` current (a ``ContextVar``, so threads and
-asyncio tasks see their own run); every ``runlock()`` call inside merges into the same
-run.lock (same ``run_id``); ``finish_run`` writes the final record (status, times,
-error, resolved config, environment and the script's git state) and closes the run.
+A run's life on disk (docs/run-lock.md, "Statuses"):
+
+1. :func:`start_run` makes a :class:`RunContext` current (a ``ContextVar``, so threads and
+   asyncio tasks see their own run), refuses a save_dir whose run.lock belongs to a run
+   that is still alive, and writes the receipt ``status: running`` with the pid, host,
+   launcher, Slurm ids, the config and the code state known at start. The receipt it
+   replaces is kept as ``run.lock.previous`` when it was completed.
+2. Every ``runlock()`` call inside merges into the same run.lock (same ``run_id``).
+3. A termination signal writes ``interrupted`` before the process stops
+   (:mod:`naga.lock.interrupt`).
+4. :func:`finish_run` writes the final record (status, times, error, resolved config)
+   and closes the run; ``completed`` drops ``run.lock.previous``.
+
+A run killed outright leaves ``running`` behind; readers derive ``lost`` from it
+(:mod:`naga.lock.liveness`).
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -18,14 +30,18 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from naga.errors import LockError, RepoError
-from naga.lock.record import abspath, lock_path_for, main_script, to_plain, utc_now
+from naga.lock.interrupt import SignalGuard, signal_name
+from naga.lock.origin import Origin, origin_of, repo_root_of
+from naga.lock.record import abspath, lock_path_for, to_plain, utc_now
 
 __all__ = ["RunContext", "current_run", "finish_run", "lock_path_for", "start_run", "to_plain"]
 
 STATUSES = ("completed", "failed", "interrupted")
+_NO_CONFIG: Any = object()
 
 
 @dataclass
@@ -37,69 +53,93 @@ class RunContext:
         run_id: uuid4 hex shared by every write of this run.
         started_at: Aware UTC start time.
         command: ``sys.argv`` as the run saw it.
-        function: Qualified name of the user's function.
-        script: The user's script file.
+        origin: The user's code (file, function), decided where the run was launched.
         launcher: ``None`` | basic | joblib | submitit_local | submitit_slurm.
-        extra: Extra top-level facts, e.g. ``{"slurm_job_id": "123"}``.
+        extra: Extra top-level facts, e.g. ``{"sweep": {...}}``.
+        config: The run's config as given at start (written with every record).
+        code: ``(key, repos entry)`` of the script's repository, read once at start.
+        interrupted: The name of the signal that stopped the run, once one did.
     """
 
     lock_path: Path | None
     run_id: str
     started_at: datetime
     command: list[str]
-    function: str | None
-    script: Path | None
+    origin: Origin
     launcher: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    config: Any = field(default=_NO_CONFIG, repr=False)
+    code: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    interrupted: str | None = None
     #: Every run.lock written during the run (explicit runlock_path= included), so the
     #: final record lands in each of them.
     written: list[Path] = field(default_factory=list, repr=False)
     _token: Token[RunContext | None] | None = field(default=None, repr=False, compare=False)
+    _signals: SignalGuard = field(default_factory=SignalGuard, repr=False, compare=False)
+
+    @property
+    def script(self) -> Path | None:
+        """The user's script file."""
+        return self.origin.script
+
+    @property
+    def function(self) -> str | None:
+        """Qualified name of the user's function."""
+        return self.origin.function
 
 
 _CURRENT: ContextVar[RunContext | None] = ContextVar("naga_current_run", default=None)
 
 
-def _script_of(function: Callable[..., Any] | None) -> Path | None:
-    code = getattr(function, "__code__", None)
-    filename = getattr(code, "co_filename", None)
-    if filename and not filename.startswith("<"):
-        path = abspath(filename)
-        if path.is_file():
-            return path
-    return main_script()
-
-
 def start_run(
     *,
-    lock_path: Path | None,
+    lock_path: Path | str | None,
     function: Callable[..., Any] | None = None,
+    origin: Origin | None = None,
+    config: Any = _NO_CONFIG,
     launcher: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    track_code: bool = False,
 ) -> RunContext:
-    """Open a run and make it the current one.
+    """Open a run, make it the current one and write its ``running`` receipt.
 
     Args:
         lock_path: Where its run.lock goes (see :func:`lock_path_for`), or ``None``.
         function: The user's function (its qualified name and file are recorded).
+        origin: The user's code as seen where the run was launched; overrides
+            ``function``'s (a launcher's worker cannot see it, see :mod:`naga.lock.origin`).
+        config: The run's config, recorded from the first write on.
         launcher: The launcher running it, ``None`` for a plain single run.
-        extra: Extra facts to record, e.g. ``{"slurm_job_id": "123"}``.
+        extra: Extra facts to record, e.g. ``{"sweep": {...}}``.
+        track_code: Read the git state of the script's repository now, at start.
 
     Returns:
         The new current :class:`RunContext`.
+
+    Raises:
+        BusyError: The run.lock at ``lock_path`` belongs to a run that is still running.
+        LockError: The receipt cannot be written (nothing ran yet).
     """
-    func = getattr(function, "__wrapped__", function)
     ctx = RunContext(
         lock_path=None if lock_path is None else abspath(lock_path),
         run_id=uuid.uuid4().hex,
         started_at=utc_now(),
         command=list(sys.argv),
-        function=getattr(func, "__qualname__", None) if func is not None else None,
-        script=_script_of(func) if func is not None else main_script(),
+        origin=origin if origin is not None else origin_of(function),
         launcher=launcher,
         extra=dict(extra or {}),
+        config=config,
     )
     ctx._token = _CURRENT.set(ctx)
+    ctx._signals.install(_record_interrupt)
+    try:
+        if track_code:
+            ctx.code = _script_repo(ctx)
+        if ctx.lock_path is not None:
+            _write(ctx, ctx.lock_path, status="running", finished=None)
+    except BaseException:
+        _close(ctx)
+        raise
     return ctx
 
 
@@ -108,53 +148,24 @@ def current_run() -> RunContext | None:
     return _CURRENT.get()
 
 
-def _close(ctx: RunContext) -> None:
-    token, ctx._token = ctx._token, None
-    if token is not None:
-        try:
-            _CURRENT.reset(token)
-            return
-        except ValueError:  # finished from another context than it started in
-            pass
-    if _CURRENT.get() is ctx:
-        _CURRENT.set(None)
-
-
-def _script_repo(ctx: RunContext) -> tuple[str, Path] | None:
-    if ctx.script is None:
-        return None
-    from naga.lock.git import find_repo_root
-
-    try:
-        found = find_repo_root(ctx.script)
-    except RepoError:
-        found = None
-    if found is None:
-        return None  # a script outside any repository: nothing to track
-    root = Path(found)
-    key = Path(os.path.relpath(root, Path.cwd())).as_posix()
-    return key, root
-
-
 def finish_run(
     ctx: RunContext,
     *,
-    config: Any,
+    config: Any = _NO_CONFIG,
     status: str,
     error: BaseException | None = None,
     track_code: bool = True,
 ) -> Path | None:
     """Write the final record of a run and close it.
 
-    Records status, end time and duration, the error (type, message, traceback), the
-    resolved config, the environment, the script and, with ``track_code``, the git state
-    of the script's repository (unless the run already recorded a repository with the
-    same root). Declared data/prevs (resolvers) are included. The record is merged into
-    the run's run.lock and into every other run.lock the run wrote.
+    Records status, end time and duration, the error (type, message, traceback; the
+    signal's name for an interrupted run), the resolved config and, with ``track_code``,
+    the git state of the script's repository as read at start (read now if it was not).
+    The record is merged into the run's run.lock and into every other run.lock it wrote.
 
     Args:
         ctx: The run from :func:`start_run`.
-        config: The run's config (resolved when written).
+        config: The run's config (resolved when written); default: the one given at start.
         status: ``completed``, ``failed`` or ``interrupted``.
         error: The exception that ended the run, if any.
         track_code: Record the git state of the script's repository.
@@ -173,32 +184,22 @@ def finish_run(
             f"use one of {', '.join(STATUSES)}."
         )
     try:
-        targets = list(dict.fromkeys([*([ctx.lock_path] if ctx.lock_path else []), *ctx.written]))
-        if not targets:
-            return None
-        from naga.lock._build import Request, build_and_write
-
-        auto = _script_repo(ctx) if track_code else None
+        if config is not _NO_CONFIG:
+            ctx.config = config
+        if not track_code:
+            ctx.code = None
+        elif ctx.code is None:
+            ctx.code = _script_repo(ctx)
+        targets = _targets(ctx)
         finished = utc_now()
         for target in targets:
-            build_and_write(
-                Request(
-                    lock_path=target,
-                    run_id=ctx.run_id,
-                    config=config,
-                    status=status,
-                    started_at=ctx.started_at,
-                    finished_at=finished,
-                    command=ctx.command,
-                    script=ctx.script,
-                    function=ctx.function,
-                    launcher=ctx.launcher,
-                    extra=ctx.extra,
-                    error=error,
-                    auto_repo=auto,
-                )
-            )
-        return targets[0]
+            _write(ctx, target, status=status, finished=finished, error=error)
+        if status == "completed":
+            from naga.lock.writer import drop_previous
+
+            for target in targets:
+                drop_previous(target)
+        return targets[0] if targets else None
     except Exception as exc:
         if error is None:
             raise
@@ -206,6 +207,94 @@ def finish_run(
         return None
     finally:
         _close(ctx)
+
+
+def _targets(ctx: RunContext) -> list[Path]:
+    return list(dict.fromkeys([*([ctx.lock_path] if ctx.lock_path else []), *ctx.written]))
+
+
+def _write(
+    ctx: RunContext,
+    target: Path,
+    *,
+    status: str,
+    finished: datetime | None,
+    error: BaseException | None = None,
+    signal: dict[str, str] | None = None,
+) -> None:
+    from naga.lock._build import UNSET, Request, build_and_write
+
+    build_and_write(
+        Request(
+            lock_path=target,
+            run_id=ctx.run_id,
+            config=UNSET if ctx.config is _NO_CONFIG else ctx.config,
+            status=status,
+            started_at=ctx.started_at,
+            finished_at=finished,
+            command=ctx.command,
+            origin=ctx.origin,
+            launcher=ctx.launcher,
+            extra=ctx.extra,
+            error=error,
+            signal=signal,
+            auto_repo=ctx.code,
+        )
+    )
+
+
+def _record_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Signal handler's first step: the current run's receipt says ``interrupted``."""
+    ctx = current_run()
+    if ctx is None or ctx.interrupted:
+        return
+    ctx.interrupted = signal_name(signum)
+    where = "".join(traceback.format_stack(frame)) if frame is not None else ""
+    caught = {"name": ctx.interrupted, "stack": where}
+    finished = utc_now()
+    for target in _targets(ctx):
+        try:
+            _write(ctx, target, status="interrupted", finished=finished, signal=caught)
+        except Exception as exc:  # the run stops anyway; say why its receipt could not
+            _warn(f"naga could not record the interruption in {target}: {exc}")
+
+
+def _close(ctx: RunContext) -> None:
+    ctx._signals.restore()
+    token, ctx._token = ctx._token, None
+    if token is not None:
+        try:
+            _CURRENT.reset(token)
+            return
+        except ValueError:  # finished from another context than it started in
+            pass
+    if _CURRENT.get() is ctx:
+        _CURRENT.set(None)
+
+
+def _script_repo(ctx: RunContext) -> tuple[str, dict[str, Any]] | None:
+    """The git state of the user's repository: the script's, or the notebook's folder's."""
+    script = ctx.origin.script
+    if script is None and not ctx.origin.notebook:
+        return None
+    try:
+        root = repo_root_of(script) if script is not None else _cwd_repo()
+    except RepoError:
+        root = None
+    if root is None:
+        return None  # code outside any repository: nothing to track
+    from naga.lock.git import repo_state
+
+    # The key is the root relative to the cwd ("." in the common case), as a user would write it.
+    key = Path(os.path.relpath(root, Path.cwd())).as_posix()
+    return key, {"path": key, **repo_state(root)}
+
+
+def _cwd_repo() -> Path | None:
+    # A notebook whose front end does not name it runs in the notebook's folder.
+    from naga.lock.record import find_git_root
+
+    return find_git_root(Path.cwd())
 
 
 def _warn(message: str) -> None:

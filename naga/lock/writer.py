@@ -21,6 +21,8 @@ from naga.errors import LockError
 from naga.lock.record import SECTIONS, order_record
 
 SCHEMA_VERSION = 1
+#: Suffix of the last completed receipt kept while a newer run of the directory is open.
+PREVIOUS_SUFFIX = ".previous"
 _TMP_MARK = ".naga-tmp-"
 #: Seconds to wait for another writer of the same run.lock before giving up.
 LOCK_TIMEOUT_S = 60.0
@@ -276,6 +278,53 @@ def locked(path: Path) -> Iterator[None]:
         ) from exc
 
 
+def previous_path(path: Path) -> Path:
+    """Where the last completed receipt waits while a newer run in its directory is open."""
+    return path.with_name(path.name + PREVIOUS_SUFFIX)
+
+
+def drop_previous(path: Path) -> None:
+    """Remove the kept receipt of ``path`` (its newer run completed)."""
+    with contextlib.suppress(FileNotFoundError):
+        previous_path(path).unlink()
+
+
+def _refuse_if_busy(path: Path, old: Mapping[str, Any]) -> None:
+    from naga.errors import BusyError
+    from naga.lock.liveness import is_alive
+
+    if old.get("status") != "running" or is_alive(old) is False:
+        return
+    who = f"pid {old.get('pid', '?')} on {old.get('host', '?')}"
+    if old.get("slurm_job_id"):
+        who += f", Slurm job {old['slurm_job_id']}"
+    raise BusyError(
+        f"{path.parent} is in use by a run that is still running ({who}, started "
+        f"{old.get('started_at', '?')}); wait for it to end or choose another save_dir, "
+        f"and if that run is gone, delete {path}"
+    )
+
+
+def _keep_if_completed(path: Path, old: Mapping[str, Any]) -> None:
+    # A new run must not destroy the receipt of the outputs that are still there until it
+    # has produced its own: the last completed receipt stays beside it (hard link, so
+    # run.lock itself never disappears) until the new run completes.
+    if old.get("status") != "completed":
+        return
+    keep = previous_path(path)
+    # Named like run.lock's own temp files, so a writer killed here leaves nothing behind
+    # that the next write's clean-up does not remove.
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}previous-{os.getpid()}.tmp")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.link(path, tmp)
+        tmp.replace(keep)
+    except OSError:  # a filesystem without hard links: copy
+        with contextlib.suppress(OSError):
+            write_atomic(keep, path.read_text(encoding="utf-8"))
+
+
 def update_lock(
     path: Path,
     new: Mapping[str, Any],
@@ -297,7 +346,9 @@ def update_lock(
     Raises:
         LockError: The existing file is not a naga run.lock, or writing failed.
     """
-    with locked(path):
+    from naga.lock.interrupt import critical
+
+    with critical(), locked(path):
         old: dict[str, Any] | None = None
         try:
             is_file = stat.S_ISREG(path.stat().st_mode)
@@ -311,6 +362,9 @@ def update_lock(
         if is_file:
             old = read_lock(path)
         same_run = old if old is not None and old.get("run_id") == new.get("run_id") else None
+        if old is not None and same_run is None:
+            _refuse_if_busy(path, old)
+            _keep_if_completed(path, old)
         record = prepare(same_run, dict(new)) if prepare is not None else dict(new)
         merged = merge(old, record)
         merged["naga_lock"] = SCHEMA_VERSION

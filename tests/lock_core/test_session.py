@@ -92,18 +92,33 @@ def test_failed_run_records_error() -> None:
     assert "1 / 0" in lock["error"]["traceback"]
 
 
+def _break_dir(path: Path) -> None:
+    """Something replaces the run's directory with a file while the run is going."""
+    import shutil
+
+    shutil.rmtree(path)
+    path.write_text("a file where save_dir should be")
+
+
 def test_lock_problem_after_user_error_only_warns(tmp_path: Path) -> None:
-    (tmp_path / "out").write_text("a file where save_dir should be")
     ctx = start_run(lock_path=tmp_path / "out" / "run.lock", function=user_main)
+    _break_dir(tmp_path / "out")
     with pytest.warns(RuntimeWarning, match="could not write run.lock after the run failed"):
         result = finish_run(ctx, config={}, status="failed", error=KeyError("k"), track_code=False)
     assert result is None
     assert current_run() is None
 
 
-def test_lock_problem_after_success_raises(tmp_path: Path) -> None:
+def test_lock_problem_at_start_raises_before_the_run(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("not a dir")
+    with pytest.raises(LockError, match="Cannot create"):
+        start_run(lock_path=tmp_path / "out" / "run.lock", function=user_main)
+    assert current_run() is None
+
+
+def test_lock_problem_after_success_raises(tmp_path: Path) -> None:
     ctx = start_run(lock_path=tmp_path / "out" / "run.lock", function=user_main)
+    _break_dir(tmp_path / "out")
     with pytest.raises(LockError, match="Cannot create"):
         finish_run(ctx, config={}, status="completed", track_code=False)
     assert current_run() is None

@@ -1,0 +1,129 @@
+"""Termination signals during a run: record the run as ``interrupted``, then stop.
+
+Slurm sends SIGTERM on ``scancel``, at a time limit and on preemption (then SIGKILL after
+``KillWait``); a closed terminal sends SIGHUP; batch systems use SIGUSR1/SIGUSR2 for
+warnings. Python's default for these is to die on the spot, leaving a run.lock that says
+``running`` forever. While a run is open naga handles them: the handler writes the run's
+receipt as ``interrupted`` (the signal's name in ``error``) and raises :class:`Interrupted`,
+a ``SystemExit`` with code ``128 + signum`` (143 for SIGTERM), so ``finally`` blocks and
+``atexit`` run and the exit status is what the signal implies. SIGINT keeps Python's own
+meaning (``KeyboardInterrupt``), recorded the same way first.
+
+Handlers are only put in place of the default ones (or of submitit's, which would ignore
+SIGTERM): a handler the program installed itself is left alone. A signal arriving while
+naga is writing a run.lock waits until the write is done (:func:`critical`), so the
+handler never meets a half-held file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+__all__ = ["HANDLED", "Interrupted", "SignalGuard", "critical", "signal_name"]
+
+#: The signals a run is recorded as interrupted by.
+HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+
+#: Called from the handler (main thread) before the run is stopped, with the signal number
+#: and the frame it arrived in; set by naga.lock.session.
+Recorder = Callable[[int, FrameType | None], None]
+
+
+class Interrupted(SystemExit):
+    """The run received a termination signal; exits with ``128 + signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"the run received {signal_name(self.signum)} and stopped"
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15, and so on."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+_state = threading.local()
+_pending: list[int] = []
+
+
+@contextlib.contextmanager
+def critical() -> Iterator[None]:
+    """Hold back naga's signal handler while a run.lock is being written."""
+    depth = getattr(_state, "depth", 0)
+    _state.depth = depth + 1
+    try:
+        yield
+    finally:
+        _state.depth = depth
+        if depth == 0 and _pending and threading.current_thread() is threading.main_thread():
+            signum = _pending.pop()
+            _pending.clear()
+            _GUARD_HANDLER(signum, None)
+
+
+def _is_ours_to_replace(handler: Any) -> bool:
+    if handler in (signal.SIG_DFL, signal.default_int_handler) or handler is _GUARD_HANDLER:
+        return True
+    # submitit's job environment ignores SIGTERM ("bypassing"), which under Slurm means a
+    # SIGKILL a few seconds later and no receipt: take it over while a run is open.
+    owner = getattr(handler, "__module__", "") or ""
+    return owner.startswith("submitit")
+
+
+_recorder: Recorder | None = None
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    if getattr(_state, "depth", 0):
+        _pending.append(signum)
+        return
+    if _recorder is not None:
+        _recorder(signum, frame)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(signum)
+
+
+_GUARD_HANDLER = _handle
+
+
+class SignalGuard:
+    """Puts naga's handler in place of the default ones, and puts theirs back."""
+
+    def __init__(self) -> None:
+        self._saved: dict[int, Any] = {}
+
+    def install(self, recorder: Recorder) -> None:
+        """Handle :data:`HANDLED` (main thread only; elsewhere Python forbids it)."""
+        global _recorder
+        if threading.current_thread() is not threading.main_thread():
+            return
+        _recorder = recorder
+        for signum in HANDLED:
+            try:
+                current = signal.getsignal(signum)
+            except (OSError, ValueError):  # pragma: no cover - platform without it
+                continue
+            if _is_ours_to_replace(current):
+                self._saved[signum] = current
+                signal.signal(signum, _handle)
+
+    def restore(self) -> None:
+        """Put back the handlers :meth:`install` replaced."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in self._saved.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(signum, handler)
+        self._saved.clear()
