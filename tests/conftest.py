@@ -8,6 +8,7 @@ hooks are what the test sets), and naga's hash cache lives in the test's tmp dir
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,8 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+START = REPO_ROOT / "scripts" / "slurm" / "start.sh"
+STOP = REPO_ROOT / "scripts" / "slurm" / "stop.sh"
 _CLEARED_PREFIXES = ("MLFLOW_", "NAGA_", "GIT_", "HYDRA_")
 
 
@@ -142,3 +145,56 @@ def argv(*items: str | Path) -> Sequence[str]:
 @pytest.fixture(scope="session")
 def examples_dir() -> Iterator[Path]:
     yield REPO_ROOT / "examples"
+
+
+def _slurm_skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the local Slurm cluster needs root (slurmd, munged); run the suite as root or in CI"
+    missing = [
+        b
+        for b in ("slurmctld", "slurmd", "munged", "sbatch")
+        if not shutil.which(b, path="/usr/sbin:/usr/bin")
+    ]
+    if missing:
+        return (
+            f"Slurm binaries missing ({', '.join(missing)}); "
+            "install with: sudo bash scripts/setup-system.sh"
+        )
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[dict[str, str]]:
+    """A running one-node cluster; yields the environment its clients need (SLURM_CONF).
+
+    Starts scripts/slurm/start.sh (reusing a cluster that is already up) and stops it at
+    the end if this session started it. In CI (CI=true) failing to start is an error.
+    """
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    reason = _slurm_skip_reason()
+    if reason is not None:
+        if in_ci:
+            pytest.fail(f"CI must run the Slurm tests, but {reason}")
+        pytest.skip(reason)
+    already = (
+        subprocess.run(
+            ["sinfo", "-h"],
+            env={**os.environ, "SLURM_CONF": "/tmp/naga-slurm/slurm.conf"},
+            capture_output=True,
+            text=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    result = subprocess.run(
+        ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode != 0:
+        message = f"could not start the local Slurm cluster: {result.stderr.strip()}"
+        if in_ci:
+            pytest.fail(message)
+        pytest.skip(message)
+    conf = result.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    yield {"SLURM_CONF": conf}
+    if not already:
+        subprocess.run(["bash", str(STOP)], capture_output=True, timeout=60, check=False)

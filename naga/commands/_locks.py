@@ -20,7 +20,7 @@ from naga.lock.record import LOCK_NAME
 from naga.lock.writer import loads
 
 SUPPORTED_VERSIONS = (1,)
-STATUSES = ("running", "completed", "failed", "interrupted")
+STATUSES = ("running", "completed", "failed", "interrupted", "lost")
 
 # Directories that never hold runs but can be huge: walking them would make `naga ls` slow.
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
@@ -49,7 +49,10 @@ class Run:
 
     @property
     def status(self) -> str:
-        return str(self.lock.get("status") or "unknown")
+        """The recorded status, ``lost`` for a run that says running but is gone."""
+        from naga.lock.liveness import effective_status
+
+        return effective_status(self.lock)
 
     @property
     def config(self) -> dict[str, Any]:

@@ -184,7 +184,7 @@ def to_dot(nodes: dict[str, Node], root: str) -> str:
         label = "\\n".join(_dot_escape(part) for part in node.label_parts())
         status = (node.lock or {}).get("status")
         extra = ""
-        if status in {"failed", "interrupted"}:
+        if status in {"failed", "interrupted", "lost"}:
             extra = ", color=red, fillcolor=mistyrose"
         elif rid == root:
             extra = ", penwidth=2"
@@ -212,7 +212,7 @@ def to_mermaid(nodes: dict[str, Node], root: str) -> str:
         for _key, parent in node.parents:
             lines.append(f"  {_mermaid_id(parent)} --> {_mermaid_id(rid)}")
     failed = [
-        rid for rid, n in nodes.items() if (n.lock or {}).get("status") in {"failed", "interrupted"}
+        rid for rid, n in nodes.items() if (n.lock or {}).get("status") in {"failed", "interrupted", "lost"}
     ]
     if failed:
         lines.append("  classDef failed stroke:#c00,fill:#fee")

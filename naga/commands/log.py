@@ -133,6 +133,9 @@ def _log_one(
 
     try:
         receipt = read_receipt(directory)
+        unfinished = _unfinished(receipt)
+        if unfinished:
+            return "skipped", f": {unfinished}; a run is logged once it has ended"
         current = _already_active(client, exp_id, receipt)
         if current is not None and not args.force:
             return "skipped", f": already active as run {current}"
@@ -145,6 +148,21 @@ def _log_one(
     except Exception as exc:  # one bad directory must not stop the batch
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return "failed", f"{type(exc).__name__}: {first}"
+
+
+def _unfinished(receipt: Any) -> str | None:
+    """Why a run.lock must not become the active MLflow run yet (running or lost), or None."""
+    from naga.lock.liveness import effective_status
+
+    lock = receipt.lock if isinstance(receipt.lock, dict) else None
+    if lock is None:
+        return None
+    status = effective_status(lock)
+    if status == "running":
+        return "the run is still running"
+    if status == "lost":
+        return "the run was lost (its receipt says running but the process is gone)"
+    return None
 
 
 def _already_active(client: Any, exp_id: str, receipt: Any) -> str | None:

@@ -39,9 +39,10 @@ class Finding:
     """The result of one check.
 
     Attributes:
-        area: ``data``, ``code`` or ``lineage``.
-        key: The recorded key (data name, repo key, prev key).
-        status: ``ok`` or the drift: ``changed``, ``missing``, ``unreachable``, ``replaced``.
+        area: ``run``, ``data``, ``code`` or ``lineage``.
+        key: The recorded key (``status``, data name, repo key, prev key).
+        status: ``ok`` or the drift: ``incomplete`` (the run did not complete),
+            ``changed``, ``missing``, ``unreachable``, ``replaced``.
         detail: What was checked / what was found.
     """
 
@@ -115,7 +116,19 @@ def upstream_runs(run: Run) -> list[tuple[str, Run]]:
 
 def verify(run: Run) -> list[Finding]:
     """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
-    return [*_verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+    return [*_verify_status(run), *_verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+
+
+def _verify_status(run: Run) -> list[Finding]:
+    """A run that did not complete (failed, interrupted, still running, lost) is no result."""
+    status = run.status
+    if status == "completed":
+        return [Finding("run", "status", OK, "completed")]
+    why = {
+        "running": "still running: its outputs are not final yet",
+        "lost": "lost: the receipt says running but its process or Slurm job is gone",
+    }.get(status, f"{status}: the run did not complete")
+    return [Finding("run", "status", "incomplete", why)]
 
 
 def hash_recorded(path: Path) -> str:

@@ -22,7 +22,7 @@ reader never sees half a file and a killed sweep still leaves the state it reach
       name: param=1
       overrides: [param=1]
       save_dir: param=1          # relative to this file's directory
-      status: completed          # queued | running | completed | failed | interrupted | lost | skipped
+      status: completed          # queued, running, completed, failed, interrupted, lost, skipped
       started_at: ...
       duration_s: 0.01
       error: null                # one line: "ZeroDivisionError: division by zero"

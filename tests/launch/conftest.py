@@ -1,19 +1,12 @@
-"""Fixtures of the sweep tests: a user's @clicfg script, and a real one-node Slurm cluster."""
+"""Fixtures of the sweep tests: a user's @clicfg script (Slurm: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-START = REPO_ROOT / "scripts" / "slurm" / "start.sh"
-STOP = REPO_ROOT / "scripts" / "slurm" / "stop.sh"
 
 SCRIPT = '''
 import sys
@@ -49,56 +42,3 @@ def sweep_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
         tmp_path / "proj",
         files={"job.py": textwrap.dedent(SCRIPT), ".gitignore": "results/\nmultirun/\n"},
     )
-
-
-def _slurm_skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the local Slurm cluster needs root (slurmd, munged); run the suite as root or in CI"
-    missing = [
-        b
-        for b in ("slurmctld", "slurmd", "munged", "sbatch")
-        if not shutil.which(b, path="/usr/sbin:/usr/bin")
-    ]
-    if missing:
-        return (
-            f"Slurm binaries missing ({', '.join(missing)}); "
-            "install with: sudo bash scripts/setup-system.sh"
-        )
-    return None
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster() -> Iterator[dict[str, str]]:
-    """A running one-node cluster; yields the environment its clients need (SLURM_CONF).
-
-    Starts scripts/slurm/start.sh (reusing a cluster that is already up) and stops it at
-    the end if this session started it. In CI (CI=true) failing to start is an error.
-    """
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    reason = _slurm_skip_reason()
-    if reason is not None:
-        if in_ci:
-            pytest.fail(f"CI must run the Slurm tests, but {reason}")
-        pytest.skip(reason)
-    already = (
-        subprocess.run(
-            ["sinfo", "-h"],
-            env={**os.environ, "SLURM_CONF": "/tmp/naga-slurm/slurm.conf"},
-            capture_output=True,
-            text=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-    result = subprocess.run(
-        ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
-    )
-    if result.returncode != 0:
-        message = f"could not start the local Slurm cluster: {result.stderr.strip()}"
-        if in_ci:
-            pytest.fail(message)
-        pytest.skip(message)
-    conf = result.stdout.strip().splitlines()[-1].split("=", 1)[1]
-    yield {"SLURM_CONF": conf}
-    if not already:
-        subprocess.run(["bash", str(STOP)], capture_output=True, timeout=60, check=False)

@@ -1,0 +1,1 @@
+"""A user's package: run as ``python -m mypkg.train`` or through a console script."""
