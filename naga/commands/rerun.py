@@ -121,10 +121,11 @@ def run(args: argparse.Namespace) -> int:
         for key in _retarget(config, str(original.config["save_dir"]), str(out)):
             print(f"  config  {key} pointed into the original save_dir; now into {out}")
         _write_yaml(config_file, config)
-        command = [sys.executable, str(code / script), "--config", str(config_file), *args.override]
+        start, env = _start_command(original, code, script)
+        command = [*start, "--config", str(config_file), *args.override]
         print(f"  run     {r.command_line(command)}  (in {run_cwd})")
         sys.stdout.flush()
-        result = subprocess.run(command, cwd=run_cwd, check=False)
+        result = subprocess.run(command, cwd=run_cwd, env=env, check=False)
     finally:
         if not args.keep_worktree:
             remove_worktree(repo_root, code)
@@ -147,6 +148,22 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"reproduced: all {same} output files identical")
     return 0
+
+
+def _start_command(run: Run, code: Path, script: str) -> tuple[list[str], dict[str, str] | None]:
+    """How the run's code is started again: as a file, or as the module it was run as.
+
+    A module (``python -m pkg.mod``, a console script) is imported from the checkout: its
+    package root (``src/`` in a src layout) goes first on PYTHONPATH.
+    """
+    module = as_dict(run.lock.get("script")).get("module")
+    if not isinstance(module, str) or not module:
+        return [sys.executable, str(code / script)], None
+    parts = Path(script).with_suffix("").parts
+    depth = len(module.split(".")) + (parts[-1] == "__init__")
+    package_root = code.joinpath(*parts[: max(len(parts) - depth, 0)])
+    path = os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))
+    return [sys.executable, "-m", module], {**os.environ, "PYTHONPATH": path}
 
 
 def _code_to_check_out(run: Run) -> tuple[str, Path, str, str]:

@@ -1,0 +1,221 @@
+"""A run's life on disk, with real signals: running → completed | failed | interrupted | lost.
+
+Each test starts the user's script as a user would, sends the signal a scheduler or a
+terminal sends, and reads what is left on disk and what the `naga` command says of it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from receipt_project import Project, load, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def naga(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return project.run("-m", "naga", *args)
+
+
+def running_receipt(path: Path) -> dict:
+    """Wait until the user's function runs (its 'started' file), then read the receipt."""
+    wait_for(lambda: (path.parent / "started").exists(), what=f"{path.parent}/started")
+    return load(path)
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2]
+)
+def test_a_signal_leaves_an_interrupted_receipt(project: Project, sig: signal.Signals) -> None:
+    proc = project.start("job.py", "sleep=60", "save_dir=results/sig")
+    lock_path = project.root / "results" / "sig" / "run.lock"
+    running = running_receipt(lock_path)
+    # Written at start: who runs, where, with which config and code.
+    assert running["status"] == "running"
+    assert running["pid"] == proc.pid
+    assert running["host"] == os.uname().nodename
+    assert running["config"]["sleep"] == 60
+    assert running["repos"]["."]["commit"] == project.head()
+    assert "finished_at" not in running
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    # The exit status is the signal's: 128 + n as an exit code, or death by the signal.
+    assert proc.returncode in (128 + sig, -sig), (proc.returncode, stderr)
+    lock = load(lock_path)
+    assert lock["status"] == "interrupted"
+    assert lock["run_id"] == running["run_id"]
+    assert lock["error"]["signal"] == sig.name
+    assert lock["error"]["type"] == sig.name
+    assert "time.sleep" in lock["error"]["traceback"]  # where the run was when it stopped
+    assert lock["finished_at"]
+
+
+def test_sigterm_in_the_hydra_callback_path(project: Project) -> None:
+    proc = project.start(
+        "hydra_app.py", "hydra/callbacks=naga_runlock", "hydra.run.dir=results/cb", "sleep=60"
+    )
+    lock_path = project.root / "results" / "cb" / "run.lock"
+    assert running_receipt(lock_path)["status"] == "running"
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    lock = load(lock_path)
+    assert lock["status"] == "interrupted"
+    assert lock["error"]["signal"] == "SIGTERM"
+
+
+def test_sigkill_leaves_running_which_readers_call_lost(project: Project) -> None:
+    first = project.run("job.py", "param=1", "save_dir=results/k")
+    assert first.returncode == 0, first.stderr
+    completed = load(project.root / "results" / "k" / "run.lock")
+    proc = project.start("job.py", "param=2", "sleep=60", "save_dir=results/k")
+    lock_path = project.root / "results" / "k" / "run.lock"
+    running_receipt(lock_path)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert load(lock_path)["status"] == "running"  # nothing could write after SIGKILL
+    # The receipt of the completed run is still there, beside the lost one.
+    assert load(lock_path.with_name("run.lock.previous")) == completed
+
+    show = naga(project, "show", "results/k")
+    assert show.returncode == 0, show.stderr
+    assert "lost" in show.stdout
+    listing = naga(project, "ls", "results", "--status", "lost")
+    assert "results/k" in listing.stdout, listing.stdout
+    verify = naga(project, "verify", "results/k")
+    assert verify.returncode == 1
+    assert "INCOMPLETE" in verify.stdout and "lost" in verify.stdout
+    log = naga(project, "log", "results/k", "--tracking-uri", "sqlite:///mlflow.db")
+    assert log.returncode == 0, log.stderr
+    assert "skipped" in log.stdout and "lost" in log.stdout
+
+    # A dead run does not block its directory; completing drops the kept receipt.
+    again = project.run("job.py", "param=3", "save_dir=results/k")
+    assert again.returncode == 0, again.stderr
+    assert load(lock_path)["status"] == "completed"
+    assert not lock_path.with_name("run.lock.previous").exists()
+
+
+def test_a_busy_save_dir_is_refused(project: Project) -> None:
+    proc = project.start("job.py", "sleep=5", "save_dir=results/busy")
+    lock_path = project.root / "results" / "busy" / "run.lock"
+    before = running_receipt(lock_path)
+    second = project.run("job.py", "param=9", "save_dir=results/busy")
+    assert second.returncode == 2
+    line = one_line(second.stderr)
+    assert "results/busy" in line
+    assert f"pid {proc.pid} on {os.uname().nodename}" in line
+    assert "choose another save_dir" in line
+    assert load(lock_path) == before  # untouched
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    after = load(lock_path)
+    assert after["status"] == "completed" and after["run_id"] == before["run_id"]
+    assert after["config"]["param"] == 1
+
+
+def test_a_busy_save_dir_is_refused_from_a_sweep_job_too(project: Project) -> None:
+    proc = project.start("job.py", "sleep=5", "save_dir='results/sw/param=1'")
+    running_receipt(project.root / "results" / "sw" / "param=1" / "run.lock")
+    sweep = project.run("job.py", "-m", "param=1,2", "save_dir=results/sw")
+    assert sweep.returncode == 1
+    summary = load(project.root / "results" / "sw" / "sweep.lock")
+    jobs = {job["name"]: job for job in summary["jobs"]}
+    assert jobs["param=2"]["status"] == "completed"
+    assert jobs["param=1"]["status"] == "failed"
+    assert "still running" in jobs["param=1"]["error"]
+    proc.communicate(timeout=60)
+    assert load(project.root / "results" / "sw" / "param=1" / "run.lock")["status"] == "completed"
+
+
+def test_sigterm_to_a_joblib_worker_interrupts_its_job_only(project: Project) -> None:
+    proc = project.start(
+        "job.py", "-m", "sleep=0,30", "--n_jobs", "2", "save_dir=results/jw"
+    )
+    job_dir = project.root / "results" / "jw" / "sleep=30"
+    wait_for(lambda: (job_dir / "started").exists(), what="the long job")
+    worker = int((job_dir / "started").read_text())
+    assert worker != proc.pid
+    os.kill(worker, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    lock = load(job_dir / "run.lock")
+    assert lock["status"] == "interrupted" and lock["error"]["signal"] == "SIGTERM"
+    summary = load(project.root / "results" / "jw" / "sweep.lock")
+    statuses = {job["name"]: job["status"] for job in summary["jobs"]}
+    assert statuses["sleep=30"] == "interrupted"
+    assert statuses["sleep=0"] == "completed"
+    assert summary["counts"]["interrupted"] == 1
+    assert "interrupted" in stderr
+
+
+def test_sigterm_to_a_sweep_stops_it_as_interrupted(project: Project) -> None:
+    proc = project.start("job.py", "-m", "param=1,2,3", "sleep=60", "save_dir=results/st")
+    first = project.root / "results" / "st" / "param=1"
+    wait_for(lambda: (first / "started").exists(), what="the first job")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert load(first / "run.lock")["status"] == "interrupted"
+    summary = load(project.root / "results" / "st" / "sweep.lock")
+    assert summary["status"] == "interrupted"
+    assert [job["status"] for job in summary["jobs"]] == ["interrupted", "queued", "queued"]
+    assert not (project.root / "results" / "st" / "param=2").exists()
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "basic"])
+def test_skip_completed_reruns_only_what_did_not_complete(project: Project, launcher: str) -> None:
+    flags = ["--n_jobs", "2"] if launcher == "joblib" else []
+    argv = ["job.py", "-m", "param=1,2,3", "save_dir=results/skip", *flags, "--skip-completed"]
+    assert project.run(*argv).returncode == 0
+    root = project.root / "results" / "skip"
+    run_ids = {p: load(root / f"param={p}" / "run.lock")["run_id"] for p in (1, 2, 3)}
+    # Job 2 is lost (its receipt says running, its process is gone).
+    lost = load(root / "param=2" / "run.lock") | {"status": "running", "pid": 2**22 + 7}
+    lost.pop("finished_at")
+    (root / "param=2" / "run.lock").write_text(_yaml(lost))
+    again = project.run(*argv)
+    assert again.returncode == 0, again.stderr
+    summary = load(root / "sweep.lock")
+    assert {job["name"]: job["status"] for job in summary["jobs"]} == {
+        "param=1": "skipped",
+        "param=2": "completed",
+        "param=3": "skipped",
+    }
+    assert load(root / "param=1" / "run.lock")["run_id"] == run_ids[1]
+    assert load(root / "param=2" / "run.lock")["run_id"] != run_ids[2]
+
+
+def test_rerun_reproduces_a_joblib_job(project: Project, tmp_path: Path) -> None:
+    sweep = project.run("job.py", "-m", "param=1,2", "--n_jobs", "2", "save_dir=results/rr")
+    assert sweep.returncode == 0, sweep.stderr
+    rerun = naga(project, "rerun", "results/rr/param=2", "--workdir", str(tmp_path / "w"))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "reproduced" in rerun.stdout
+    assert "job.py" in rerun.stdout
+
+
+def test_rerun_of_a_module_run_starts_the_module(project: Project, tmp_path: Path) -> None:
+    run = project.run("-m", "mypkg.train", "lr=0.5", "save_dir=results/mod")
+    assert run.returncode == 0, run.stderr
+    rerun = naga(project, "rerun", "results/mod", "--workdir", str(tmp_path / "w"))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "-m mypkg.train" in rerun.stdout
+    assert "reproduced" in rerun.stdout
+
+
+def _yaml(data: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
