@@ -51,6 +51,10 @@ class Node:
         ]
 
 
+#: Statuses drawn in red: the run did not complete.
+UNFINISHED = frozenset({"failed", "interrupted", "lost"})
+
+
 def add_parser(subparsers: Any) -> None:
     """Declare ``naga lineage``."""
     parser = subparsers.add_parser(
@@ -184,7 +188,7 @@ def to_dot(nodes: dict[str, Node], root: str) -> str:
         label = "\\n".join(_dot_escape(part) for part in node.label_parts())
         status = (node.lock or {}).get("status")
         extra = ""
-        if status in {"failed", "interrupted", "lost"}:
+        if status in UNFINISHED:
             extra = ", color=red, fillcolor=mistyrose"
         elif rid == root:
             extra = ", penwidth=2"
@@ -211,9 +215,7 @@ def to_mermaid(nodes: dict[str, Node], root: str) -> str:
     for rid, node in nodes.items():
         for _key, parent in node.parents:
             lines.append(f"  {_mermaid_id(parent)} --> {_mermaid_id(rid)}")
-    failed = [
-        rid for rid, n in nodes.items() if (n.lock or {}).get("status") in {"failed", "interrupted", "lost"}
-    ]
+    failed = [rid for rid, n in nodes.items() if (n.lock or {}).get("status") in UNFINISHED]
     if failed:
         lines.append("  classDef failed stroke:#c00,fill:#fee")
         lines.append(f"  class {','.join(_mermaid_id(rid) for rid in failed)} failed")

@@ -23,7 +23,7 @@ def naga(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
 
 def running_receipt(path: Path) -> dict:
     """Wait until the user's function runs (its 'started' file), then read the receipt."""
-    wait_for(lambda: (path.parent / "started").exists(), what=f"{path.parent}/started")
+    wait_for((path.parent / "started").exists, what=f"{path.parent}/started")
     return load(path)
 
 
@@ -140,11 +140,9 @@ def test_a_busy_save_dir_is_refused_from_a_sweep_job_too(project: Project) -> No
 
 
 def test_sigterm_to_a_joblib_worker_interrupts_its_job_only(project: Project) -> None:
-    proc = project.start(
-        "job.py", "-m", "sleep=0,30", "--n_jobs", "2", "save_dir=results/jw"
-    )
+    proc = project.start("job.py", "-m", "sleep=0,30", "--n_jobs", "2", "save_dir=results/jw")
     job_dir = project.root / "results" / "jw" / "sleep=30"
-    wait_for(lambda: (job_dir / "started").exists(), what="the long job")
+    wait_for((job_dir / "started").exists, what="the long job")
     worker = int((job_dir / "started").read_text())
     assert worker != proc.pid
     os.kill(worker, signal.SIGTERM)
@@ -163,7 +161,7 @@ def test_sigterm_to_a_joblib_worker_interrupts_its_job_only(project: Project) ->
 def test_sigterm_to_a_sweep_stops_it_as_interrupted(project: Project) -> None:
     proc = project.start("job.py", "-m", "param=1,2,3", "sleep=60", "save_dir=results/st")
     first = project.root / "results" / "st" / "param=1"
-    wait_for(lambda: (first / "started").exists(), what="the first job")
+    wait_for((first / "started").exists, what="the first job")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
