@@ -144,7 +144,8 @@ def _select(cfg: Any, key: str) -> Any:
     node: Any = cfg
     for part in key.split("."):
         if isinstance(node, DictConfig):
-            if part not in node:
+            # keys(), not `in`: a required value (???) is "not in" a DictConfig, yet a key.
+            if part not in node.keys():  # noqa: SIM118
                 return _ABSENT
             node = node._get_node(part)
         else:
