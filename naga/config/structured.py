@@ -188,7 +188,7 @@ def _source_order(klass: type) -> list[str]:
     names: list[str] = []
     for statement in body[0].body:
         if isinstance(statement, ast.AnnAssign):
-            targets = [statement.target]
+            targets: list[ast.expr] = [statement.target]
         elif isinstance(statement, ast.Assign):
             targets = statement.targets
         elif isinstance(statement, ast.ClassDef):

@@ -225,6 +225,15 @@ def test_keys_keep_definition_order_with_mixed_annotations():
     ]
 
 
+def test_a_bare_annotation_between_plain_values_is_placed_from_the_source():
+    class Between:
+        a = 1
+        b: int
+        c = 3
+
+    assert list(to_structured(Between)) == ["a", "b", "c"]
+
+
 def test_a_redefined_base_attribute_keeps_the_base_position():
     class Base:
         a = 1
