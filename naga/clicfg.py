@@ -174,20 +174,19 @@ class Command:
         return layer_files(to_structured(self.config_class), files, experiment)
 
     def _print_config(self, base: Any, overrides: Sequence[str], job_name: str) -> None:
-        from omegaconf import OmegaConf
-
         from naga.config.compose import compose
+        from naga.config.structured import to_yaml
         from naga.launch.job import resolve_once
 
         cfg = resolve_once(compose(base, overrides, job_name=job_name))
-        sys.stdout.write(OmegaConf.to_yaml(cfg))
+        sys.stdout.write(to_yaml(cfg))
 
     def _print_help(self, parser: argparse.ArgumentParser, base: Any) -> None:
-        from omegaconf import OmegaConf
+        from naga.config.structured import to_yaml
 
         text = parser.format_help()
         text += "\ndefault config (override any key as key=value or -o key=value):\n\n"
-        text += OmegaConf.to_yaml(base)
+        text += to_yaml(base)
         sys.stdout.write(text)
 
     def _parser(self) -> argparse.ArgumentParser:

@@ -8,13 +8,17 @@ run.lock ``run_id`` and same bytes, via the ``naga.lock_hash`` tag) is skipped u
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from naga.errors import NagaError, UsageError
 
+_NO_URL_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 HELP = "log run directories (their run.lock) to MLflow as logical runs"
 
 
@@ -53,6 +57,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="extra tag for every logged run (repeatable)",
     )
     parser.add_argument("--no-params", action="store_true", help="do not log the config as params")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also show MLflow's own messages (store creation, migrations, run links)",
+    )
     return parser
 
 
@@ -82,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     total = len(dirs)
     failed = logged = skipped = 0
     width = len(str(total))
-    with _tracking_uri(args.tracking_uri) as uri:
+    with _mlflow_messages(verbose=args.verbose), _tracking_uri(args.tracking_uri) as uri:
         client = open_client(uri)
         exp_id = retry_transient(
             lambda: experiment_id(client, args.experiment, parent_experiment=None),
@@ -116,6 +126,39 @@ def run(args: argparse.Namespace) -> int:
         f"(experiment '{experiment}', {uri})"
     )
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _mlflow_messages(*, verbose: bool) -> Iterator[None]:
+    """Only naga's lines by default; MLflow's INFO messages and run links with ``-v``.
+
+    Quiet mode leaves MLflow's warnings and errors alone; schema creation is quietened
+    where the store is opened (naga.tracking._store.schema_logs_quiet), for mlflow_lock too.
+    """
+    import logging
+
+    from naga.tracking._store import SCHEMA_LOGGER
+
+    saved_env = os.environ.get(_NO_URL_ENV)
+    loggers = [logging.getLogger(name) for name in ("mlflow", SCHEMA_LOGGER)]
+    saved_levels = [logger.level for logger in loggers]
+    if verbose:
+        import mlflow  # noqa: F401  # sets up MLflow's loggers, which the levels below adjust
+
+        for logger in loggers:
+            logger.setLevel(logging.INFO)
+    else:
+        # MLflow prints "View run ... at: http://..." straight to stdout for tracking servers.
+        os.environ[_NO_URL_ENV] = "true"
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved_levels, strict=True):
+            logger.setLevel(level)
+        if saved_env is None:
+            os.environ.pop(_NO_URL_ENV, None)
+        else:
+            os.environ[_NO_URL_ENV] = saved_env
 
 
 def _log_one(

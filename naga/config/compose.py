@@ -138,13 +138,22 @@ def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
             yield from dotted_keys(child, f"{path}.")
 
 
+def has_key(cfg: Any, key: str) -> bool:
+    """True when the dotted ``key`` names a key of ``cfg`` (required ``???`` values too).
+
+    Below a list or an untyped value the answer is True: Hydra decides when it applies.
+    """
+    return _select(cfg, key) is not _ABSENT
+
+
 def _select(cfg: Any, key: str) -> Any:
     from omegaconf import DictConfig
 
     node: Any = cfg
     for part in key.split("."):
         if isinstance(node, DictConfig):
-            if part not in node:
+            # keys(), not `in`: a required value (???) is "not in" a DictConfig, yet a key.
+            if part not in node.keys():  # noqa: SIM118
                 return _ABSENT
             node = node._get_node(part)
         else:

@@ -59,6 +59,42 @@ def to_structured(obj: Any) -> Any:
     return cfg
 
 
+def to_yaml(cfg: Any) -> str:
+    """Return ``cfg`` as plain YAML, the way ``--cfg`` and ``--help`` print it.
+
+    OmegaConf's own ``to_yaml`` writes a ``Path`` as a Python object tag, which
+    ``yaml.safe_load`` and ``--config`` reject; here paths are strings and enums their
+    names, so the text reads back with any YAML reader and works as a ``--config`` file.
+    Interpolations are printed as written (``${...}``) and required values as ``???``.
+
+    Args:
+        cfg: A DictConfig.
+
+    Returns:
+        Block-style YAML, keys in config order.
+    """
+    from omegaconf import OmegaConf, SCMode
+
+    container = OmegaConf.to_container(
+        cfg, resolve=False, enum_to_str=True, structured_config_mode=SCMode.DICT
+    )
+    # OmegaConf's dumper (not yaml.safe_dump) so strings its loader would read as another
+    # type ('1e3', 'yes') get quoted, and the text reads back through --config unchanged.
+    return OmegaConf.to_yaml(_plain_scalars(container))
+
+
+def _plain_scalars(value: Any) -> Any:
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, dict):
+        return {key: _plain_scalars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_scalars(item) for item in value]
+    return value
+
+
 def dataclass_for(cls: type) -> type:
     """Return (and cache) the dataclass generated for a plain config class."""
     if _is_native_structured(cls):
@@ -87,18 +123,83 @@ def _is_native_structured(obj: Any) -> bool:
 
 
 def _public_attrs(cls: type) -> list[tuple[str, Any, Any]]:
-    """(name, default, annotation) for the config attributes of ``cls`` and its bases."""
+    """(name, default, annotation) for the config attributes of ``cls`` and its bases.
+
+    Attributes come in the order the class body defines them, base classes first; a
+    subclass that redefines a base attribute keeps the base's position (as dataclass
+    fields do).
+    """
     found: dict[str, tuple[Any, Any]] = {}
     for klass in reversed(cls.__mro__[:-1]):  # base classes first, so subclasses win
         hints = inspect.get_annotations(klass)
-        for attr, hint in hints.items():
-            if not attr.startswith("_"):
-                found[attr] = (klass.__dict__.get(attr, dataclasses.MISSING), hint)
-        for attr, value in vars(klass).items():
-            if attr.startswith("_") or _is_member(klass, value):
-                continue
-            found[attr] = (value, hints.get(attr, found.get(attr, (None, None))[1]))
+        for attr in _body_order(klass, hints):
+            hint = hints.get(attr, found.get(attr, (None, None))[1])
+            if attr in vars(klass):
+                found[attr] = (vars(klass)[attr], hint)
+            else:  # annotation only: a required value
+                found[attr] = (dataclasses.MISSING, hint)
     return [(attr, value, hint) for attr, (value, hint) in found.items()]
+
+
+def _body_order(klass: type, hints: Mapping[str, Any]) -> list[str]:
+    """The public attribute names of ``klass``'s own body, in the order they are defined.
+
+    The class ``__dict__`` keeps assignment order and ``__annotations__`` annotation order,
+    but neither says where an annotation without a value (``steps: int``) stands among
+    unannotated assignments, so the class source decides when it can be read.
+    """
+    members = [
+        attr
+        for attr, value in vars(klass).items()
+        if not attr.startswith("_") and not _is_member(klass, value)
+    ]
+    annotated = [attr for attr in hints if not attr.startswith("_")]
+    only_annotated = [attr for attr in annotated if attr not in vars(klass)]
+    if not only_annotated:
+        return members
+    names = set(members) | set(only_annotated)
+    source_order = _source_order(klass)
+    if names <= set(source_order):
+        return sorted(names, key=source_order.index)
+    # No source (a class made by exec or type()): an annotation-only attribute goes just
+    # before the next annotated attribute that has a value, else after everything.
+    order: list[str] = []
+    pending = list(only_annotated)
+    for attr in members:
+        if attr in hints:
+            while pending and annotated.index(pending[0]) < annotated.index(attr):
+                order.append(pending.pop(0))
+        order.append(attr)
+    return order + pending
+
+
+def _source_order(klass: type) -> list[str]:
+    """Names assigned or annotated at the top level of ``klass``'s body, in source order."""
+    import ast
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(klass))
+        body = ast.parse(source).body
+    except (OSError, TypeError, SyntaxError):
+        return []
+    if not body or not isinstance(body[0], ast.ClassDef):
+        return []
+    names: list[str] = []
+    for statement in body[0].body:
+        if isinstance(statement, ast.AnnAssign):
+            targets: list[ast.expr] = [statement.target]
+        elif isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.ClassDef):
+            names.append(statement.name)
+            continue
+        else:
+            continue
+        for target in targets:
+            elements = target.elts if isinstance(target, ast.Tuple) else [target]
+            names += [e.id for e in elements if isinstance(e, ast.Name) and e.id not in names]
+    return names
 
 
 def _is_member(klass: type, value: Any) -> bool:

@@ -267,10 +267,17 @@ def _sweep_root(cfg: Any, app_name: str) -> Path:
 def _task_overrides(
     cfg: Any, options: SweepOptions
 ) -> tuple[list[list[str]], dict[str, Any] | None]:
-    from naga.launch.tasks import check_task_lines, tasks_from_config, tasks_from_file
+    from naga.launch.tasks import (
+        check_task_lines,
+        check_task_to,
+        tasks_from_config,
+        tasks_from_file,
+    )
 
     if options.tasks is not None and options.tasks_key is not None:
         raise UsageError("--tasks and --tasks-key both give a task list; use one of them")
+    if options.task_to is not None:
+        check_task_to(cfg, options.task_to)
     if options.tasks is not None:
         where = f"--tasks {options.tasks}"
         tasks = tasks_from_file(Path(options.tasks), task_to=options.task_to)

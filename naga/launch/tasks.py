@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.errors import ConfigError, UsageError
+from naga.errors import ConfigError, UsageError, did_you_mean
 
 _TEXT_SUFFIXES = (".txt",)
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -196,14 +196,11 @@ def tasks_from_config(cfg: Any, key: str, *, task_to: str | None) -> list[list[s
     """
     from omegaconf import ListConfig, OmegaConf
 
-    from naga.config.compose import dotted_keys
-    from naga.errors import did_you_mean
-
     node = OmegaConf.select(cfg, key, default=_MISSING)
     if node is _MISSING:
         raise ConfigError(
             f"--tasks-key {key}: no such key in the config."
-            + did_you_mean(key, dotted_keys(cfg), what="keys")
+            + did_you_mean(key, _app_keys(cfg), what="keys")
         )
     if not isinstance(node, (ListConfig, list)):
         raise ConfigError(
@@ -214,6 +211,34 @@ def tasks_from_config(cfg: Any, key: str, *, task_to: str | None) -> list[list[s
 
 
 _MISSING = object()
+
+
+def check_task_to(cfg: Any, task_to: str) -> None:
+    """Reject a ``--task_to`` key the config does not have, before any job is composed.
+
+    Without this, a typo surfaces as Hydra's "Could not override" for job 0, with no
+    suggestion; an override typo gets a did-you-mean, and so does this.
+
+    Raises:
+        ConfigError: ``task_to`` names no key of ``cfg``; the message lists the keys.
+    """
+    from naga.config.compose import has_key
+
+    if task_to.startswith("+") or has_key(cfg, task_to):
+        return  # +key / ++key: the user adds it on purpose, as in an override
+    raise ConfigError(
+        f"--task_to {task_to}: no such key in the config."
+        + did_you_mean(task_to, _app_keys(cfg), what="keys")
+        + f" To add a new key use --task_to +{task_to}"
+    )
+
+
+def _app_keys(cfg: Any) -> list[str]:
+    """The config's dotted keys, without Hydra's own tree (present in a sweep's config)."""
+    from naga.config.compose import dotted_keys
+    from naga.launch.naming import is_hydra_key
+
+    return [key for key in dotted_keys(cfg) if not is_hydra_key(key)]
 
 
 def check_task_lines(jobs: Sequence[Sequence[str]], *, where: str) -> None:

@@ -211,41 +211,105 @@ def flatten_params(config: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def lock_tags(receipt: Receipt) -> dict[str, str]:
-    """Tags describing a run.lock: its identity, git state per repo, hash per data entry.
+    """Tags describing a run.lock: MLflow's source tags, identity, git per repo, data hashes.
+
+    The run's *script repository* is the ``repos`` entry whose root is the script's
+    repository (``script.repo``), else the entry keyed ``.``. Its git state goes to
+    ``naga.git.commit`` / ``.branch`` / ``.dirty`` / ``.snapshot`` and to MLflow's own
+    ``mlflow.source.git.*`` tags; every other entry ``K`` to ``naga.git.K.commit`` etc.
 
     Args:
         receipt: The receipt read by :func:`read_receipt`.
 
     Returns:
-        Tag key to value; empty extras when the directory has no run.lock.
+        Tag key to value; empty extras when the directory has no run.lock. MLflow's own
+        tags come first, so they fit in the tags a run is created with.
     """
-    tags: dict[str, str] = {
+    naga_tags: dict[str, str] = {
         "naga.logical_run_id": receipt.logical_run_id,
         "naga.save_dir": receipt.save_dir.as_posix(),
         "naga.lock_hash": receipt.lock_hash or "none",
     }
     lock = receipt.lock
     if lock is None:
-        return {k: clip(v, MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
+        return {k: clip(v, MAX_TAG_VAL_LENGTH) for k, v in naga_tags.items()}
     if lock.get("run_id") is not None:
-        tags["naga.lock_run_id"] = str(lock["run_id"])
+        naga_tags["naga.lock_run_id"] = str(lock["run_id"])
     if lock.get("status") is not None:
-        tags["naga.lock_status"] = str(lock["status"])
+        naga_tags["naga.lock_status"] = str(lock["status"])
+    main = _script_repo_key(lock)
     for name, repo in _entries(lock.get("repos")):
-        prefix = f"naga.git.{name}"
+        prefix = "naga.git" if name == main else f"naga.git.{name}"
         if repo.get("commit") is not None:
-            tags[safe_key(f"{prefix}.commit")] = str(repo["commit"])
+            naga_tags[safe_key(f"{prefix}.commit")] = str(repo["commit"])
         if repo.get("dirty") is not None:
-            tags[safe_key(f"{prefix}.dirty")] = _param_text(bool(repo["dirty"]))
+            naga_tags[safe_key(f"{prefix}.dirty")] = _param_text(bool(repo["dirty"]))
         if repo.get("branch") is not None:
-            tags[safe_key(f"{prefix}.branch")] = str(repo["branch"])
+            naga_tags[safe_key(f"{prefix}.branch")] = str(repo["branch"])
         snapshot = repo.get("snapshot")
         if isinstance(snapshot, Mapping) and snapshot.get("commit") is not None:
-            tags[safe_key(f"{prefix}.snapshot")] = str(snapshot["commit"])
+            naga_tags[safe_key(f"{prefix}.snapshot")] = str(snapshot["commit"])
     for name, entry in _entries(lock.get("data")):
         if entry.get("hash") is not None:
-            tags[safe_key(f"naga.data.{name}.hash")] = str(entry["hash"])
+            naga_tags[safe_key(f"naga.data.{name}.hash")] = str(entry["hash"])
+    tags = {**source_tags(lock, main), **naga_tags}
     return {k: clip(v, MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
+
+
+def source_tags(lock: Mapping[str, Any], repo_key: str | None = None) -> dict[str, str]:
+    """MLflow's own source tags, from the run.lock rather than from the logging process.
+
+    MLflow fills ``mlflow.source.*`` from ``sys.argv[0]`` of the process that logs: for
+    ``naga log`` that is naga's ``__main__.py``. The run.lock knows the script that made
+    the results and the commit it ran at, which is what the MLflow UI's Source and Git
+    Commit columns should show. Tags whose value the run.lock lacks are left out (MLflow
+    then keeps its own).
+
+    Args:
+        lock: A parsed run.lock.
+        repo_key: The ``repos`` key of the script's repository (default: found as in
+            :func:`lock_tags`).
+
+    Returns:
+        ``mlflow.source.name``/``type`` and ``mlflow.source.git.commit``/``branch``/
+        ``repoURL`` (credentials stripped), as far as the run.lock tells them.
+    """
+    from naga.lock.git import strip_credentials
+
+    tags: dict[str, str] = {}
+    script = lock.get("script")
+    if isinstance(script, Mapping) and script.get("path"):
+        path = str(script["path"])
+        root = script.get("repo")
+        tags["mlflow.source.name"] = posixpath.join(str(root), path) if root else path
+        tags["mlflow.source.type"] = "LOCAL"
+    key = repo_key if repo_key is not None else _script_repo_key(lock)
+    repo = dict(_entries(lock.get("repos"))).get(key) if key is not None else None
+    if repo is None:
+        return tags
+    if repo.get("commit") is not None:
+        tags["mlflow.source.git.commit"] = str(repo["commit"])
+    if repo.get("branch") is not None:
+        tags["mlflow.source.git.branch"] = str(repo["branch"])
+    remotes = repo.get("remotes")
+    if isinstance(remotes, Mapping) and remotes:
+        # MLflow itself takes the first remote; "origin" is the one people mean.
+        url = remotes.get("origin", next(iter(remotes.values())))
+        if url:
+            tags["mlflow.source.git.repoURL"] = strip_credentials(str(url))
+    return tags
+
+
+def _script_repo_key(lock: Mapping[str, Any]) -> str | None:
+    """The ``repos`` key of the script's repository: matching ``script.repo``, else ``.``."""
+    repos = dict(_entries(lock.get("repos")))
+    script = lock.get("script")
+    root = script.get("repo") if isinstance(script, Mapping) else None
+    if root:
+        for name, repo in repos.items():
+            if repo.get("root") is not None and str(repo["root"]) == str(root):
+                return name
+    return "." if "." in repos else None
 
 
 def _entries(section: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:

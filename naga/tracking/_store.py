@@ -25,6 +25,9 @@ T = TypeVar("T")
 # Tracking URIs whose store this process has already opened (MLflow caches the store).
 _OPENED: set[str] = set()
 
+#: The MLflow logger that reports creating and migrating a SQLite store's schema.
+SCHEMA_LOGGER = "mlflow.store.db.utils"
+
 # A brand-new SQLite store runs MLflow's alembic migrations on first use; with several
 # processes on one file these race ("table ... already exists", "database is locked").
 _TRANSIENT = ("database is locked", "already exists", "unique constraint", "no such table")
@@ -140,12 +143,36 @@ def open_client(uri: str) -> MlflowClient:
         return MlflowClient(tracking_uri=uri)
     # Building the client builds the store, which for a new SQLite file runs MLflow's schema
     # migrations: do that under the lock so concurrent first users do not interleave them.
-    with store_lock(uri):
+    with store_lock(uri), schema_logs_quiet():
         client = retry_transient(
             lambda: MlflowClient(tracking_uri=uri), what=f"open the MLflow store at {uri}"
         )
     _OPENED.add(uri)
     return client
+
+
+@contextlib.contextmanager
+def schema_logs_quiet() -> Iterator[None]:
+    """Keep MLflow's schema-creation INFO lines out of the output, unless asked for.
+
+    On a new SQLite store MLflow logs "Creating initial MLflow database tables..." and
+    "Updating database tables" at INFO, and MLflow's own logging setup prints INFO to
+    stderr: naga's output would carry them on every first use. Here that one logger is held
+    at WARNING while the store is built (its warnings and errors still show). Users who
+    asked for MLflow's messages get them: ``MLFLOW_LOGGING_LEVEL`` set, or a level set on
+    ``mlflow.store.db.utils`` itself (``naga log -v`` does that).
+    """
+    import logging
+
+    logger = logging.getLogger(SCHEMA_LOGGER)
+    if os.environ.get("MLFLOW_LOGGING_LEVEL") or logger.level != logging.NOTSET:
+        yield
+        return
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(logging.NOTSET)
 
 
 def experiment_id(client: MlflowClient, name: str | None, *, parent_experiment: str | None) -> str:

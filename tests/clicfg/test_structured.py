@@ -205,3 +205,49 @@ def _as_class(name: str, tree: dict) -> type:
 @given(trees)
 def test_plain_class_round_trips_to_the_same_tree(tree):
     assert OmegaConf.to_container(to_structured(_as_class("Generated", tree))) == tree
+
+
+def test_keys_keep_definition_order_with_mixed_annotations():
+    class Mixed:
+        color = "red"
+        layers: int = 3
+        out = pathlib.Path("out")
+        seed: int
+        extra: tuple = (1, 2)
+
+        class model:
+            depth = 2
+
+        save_dir = "results"
+
+    assert list(to_structured(Mixed)) == [
+        *("color", "layers", "out", "seed", "extra", "model", "save_dir")
+    ]
+
+
+def test_a_bare_annotation_between_plain_values_is_placed_from_the_source():
+    class Between:
+        a = 1
+        b: int
+        c = 3
+
+    assert list(to_structured(Between)) == ["a", "b", "c"]
+
+
+def test_a_redefined_base_attribute_keeps_the_base_position():
+    class Base:
+        a = 1
+        b: int
+        c = 3
+
+    class Child(Base):
+        d = 4
+        b: int = 2
+
+    assert list(to_structured(Child)) == ["a", "b", "c", "d"]
+
+
+def test_without_source_a_bare_annotation_goes_before_the_next_annotated_value():
+    namespace: dict = {}
+    exec("class NoSource:\n a = 1\n b: int\n c: float = 2\n d = 3\n e: str\n", namespace)
+    assert list(to_structured(namespace["NoSource"])) == ["a", "b", "c", "d", "e"]

@@ -38,7 +38,7 @@ def test_logs_receipt_tags_params_artifact(store: str, client: Any, make_run_dir
     assert tags["naga.logical_run_id"] == save_dir.resolve().as_posix()
     assert tags["owner"] == "alice"
     assert tags["naga.data.data/in.csv.hash"].startswith("blake3:")
-    assert len(tags["naga.git...commit"]) == 40
+    assert len(tags["naga.git.commit"]) == 40
     assert "naga.supersedes" not in tags
     assert got.data.params["param"] == "10"
     assert got.data.params["model.layers"] == "[1, 2]"

@@ -21,6 +21,7 @@ from naga.tracking._receipt import (
     logical_run_id,
     read_receipt,
     safe_key,
+    source_tags,
     upstream_dirs,
 )
 
@@ -155,8 +156,8 @@ def test_tags_from_real_runlock(make_run_dir, tmp_path: Path) -> None:
     lock = receipt.lock
     assert lock is not None
     assert tags["naga.lock_run_id"] == lock["run_id"]
-    assert tags["naga.git...commit"] == lock["repos"]["."]["commit"]
-    assert tags["naga.git...dirty"] in {"true", "false"}
+    assert tags["naga.git.commit"] == lock["repos"]["."]["commit"]
+    assert tags["naga.git.dirty"] in {"true", "false"}
     assert tags["naga.data.data/in.csv.hash"].startswith("blake3:")
     assert tags["naga.lock_hash"].startswith("blake3:")
     # upstream paths are relative to the run.lock's directory and resolve to prep's id
@@ -168,3 +169,54 @@ def test_lock_hash_changes_with_bytes(tmp_path: Path) -> None:
     first = read_receipt(tmp_path).lock_hash
     (tmp_path / "run.lock").write_text(json.dumps({"run_id": "a", "config": {"x": 1}}))
     assert read_receipt(tmp_path).lock_hash != first
+
+
+def _receipt_with(tmp_path: Path, lock: dict) -> receipt_mod.Receipt:
+    (tmp_path / "run.lock").write_text(json.dumps(lock))
+    return read_receipt(tmp_path)
+
+
+def test_git_tags_name_the_script_repository_plainly_and_others_by_key(tmp_path: Path) -> None:
+    lock = {
+        "run_id": "r",
+        "script": {"path": "src/train.py", "repo": "/home/me/proj", "function": "main"},
+        "repos": {
+            "proj": {
+                "root": "/home/me/proj",
+                "commit": "a" * 40,
+                "branch": "dev",
+                "dirty": True,
+                "snapshot": {"commit": "b" * 40},
+                "remotes": {},
+            },
+            "vendor/lib": {"root": "/home/me/lib", "commit": "c" * 40, "dirty": False},
+        },
+    }
+    tags = lock_tags(_receipt_with(tmp_path, lock))
+    assert tags["naga.git.commit"] == "a" * 40
+    assert tags["naga.git.branch"] == "dev"
+    assert tags["naga.git.dirty"] == "true"
+    assert tags["naga.git.snapshot"] == "b" * 40
+    assert tags["naga.git.vendor/lib.commit"] == "c" * 40
+    assert tags["naga.git.vendor/lib.dirty"] == "false"
+    assert tags["mlflow.source.name"] == "/home/me/proj/src/train.py"
+    assert tags["mlflow.source.git.commit"] == "a" * 40  # HEAD, not naga's snapshot
+    # first, so they are among the tags the run is created with (overriding MLflow's guess)
+    assert next(iter(tags)).startswith("mlflow.source.")
+
+
+def test_without_a_script_match_the_repository_keyed_dot_is_the_script_repository() -> None:
+    lock = {"repos": {".": {"commit": "d" * 40, "remotes": {"upstream": "u", "origin": "o"}}}}
+    assert source_tags(lock) == {
+        "mlflow.source.git.commit": "d" * 40,
+        "mlflow.source.git.repoURL": "o",
+    }
+
+
+def test_source_repo_url_never_carries_credentials() -> None:
+    lock = {"repos": {".": {"remotes": {"origin": "https://bob:tok@git.example/x.git"}}}}
+    assert source_tags(lock)["mlflow.source.git.repoURL"] == "https://git.example/x.git"
+
+
+def test_no_script_and_no_repos_set_no_source_tags() -> None:
+    assert source_tags({"run_id": "r", "repos": {}}) == {}
