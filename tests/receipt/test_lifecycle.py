@@ -108,7 +108,7 @@ def test_sigkill_leaves_running_which_readers_call_lost(project: Project) -> Non
 
 
 def test_a_busy_save_dir_is_refused(project: Project) -> None:
-    proc = project.start("job.py", "sleep=5", "save_dir=results/busy")
+    proc = project.start("job.py", "sleep=15", "save_dir=results/busy")
     lock_path = project.root / "results" / "busy" / "run.lock"
     before = running_receipt(lock_path)
     second = project.run("job.py", "param=9", "save_dir=results/busy")
@@ -126,7 +126,7 @@ def test_a_busy_save_dir_is_refused(project: Project) -> None:
 
 
 def test_a_busy_save_dir_is_refused_from_a_sweep_job_too(project: Project) -> None:
-    proc = project.start("job.py", "sleep=5", "save_dir='results/sw/param=1'")
+    proc = project.start("job.py", "sleep=15", "save_dir='results/sw/param=1'")
     running_receipt(project.root / "results" / "sw" / "param=1" / "run.lock")
     sweep = project.run("job.py", "-m", "param=1,2", "save_dir=results/sw")
     assert sweep.returncode == 1
