@@ -1,7 +1,8 @@
 """`make demo`: the whole naga workflow on a toy three-stage pipeline, end to end.
 
-It builds a throwaway project in .naga-demo/ (a git repository holding the pipeline
-scripts), then runs prepare -> a train sweep -> evaluate with run.locks and lineage, logs
+It builds a throwaway project in .naga-demo/ or $NAGA_DEMO_DIR (a git repository holding
+the pipeline scripts), then runs prepare -> a train sweep -> evaluate with run.locks and
+lineage, re-runs one training job from its receipt, logs
 every run directory to MLflow (embedded SQLite store), and shows the results with the
 `naga` command. Every command is printed before it runs, so it doubles as a tutorial.
 """
@@ -16,7 +17,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORK = REPO / ".naga-demo"
+# NAGA_DEMO_DIR moves the throwaway project elsewhere (the test suite runs the demo in a tmp dir).
+WORK = Path(os.environ.get("NAGA_DEMO_DIR") or REPO / ".naga-demo").absolute()
 PIPELINE = REPO / "examples" / "pipeline"
 IDENTITY = ["-c", "user.name=naga demo", "-c", "user.email=demo@naga.invalid"]
 
@@ -42,7 +44,8 @@ def naga(*args: str, ok_codes: tuple[int, ...] = (0,)) -> None:
 
 
 def main() -> None:
-    step(f"A fresh project in {WORK.relative_to(REPO)}/ (a git repository with the pipeline)")
+    shown = os.path.relpath(WORK)
+    step(f"A fresh project in {shown}/ (a git repository with the pipeline)")
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
     for script in ("prepare.py", "train.py", "evaluate.py"):
@@ -56,6 +59,8 @@ def main() -> None:
     run(sys.executable, "prepare.py")
     step("Stage 2: a training sweep, two jobs at a time; every job leaves its own run.lock")
     run(sys.executable, "train.py", "-m", "lr=0.03,0.1,0.3", "--n_jobs", "2")
+    step("Re-run one training job from its receipt: its recorded code, config and data")
+    naga("rerun", "results/train/lr=0.1")
     step("Stage 3: evaluate every model; lineage links back to train and prepare")
     run(sys.executable, "evaluate.py")
 
@@ -78,7 +83,7 @@ def main() -> None:
     naga("diff", runs[1], runs[-2], ok_codes=(0, 1))
     step("Verify that the data and code behind the result are still what was recorded")
     naga("verify", "results/evaluate")
-    print(f"\nDone. Explore: cd {WORK.relative_to(REPO)} && python -m naga show results/evaluate")
+    print(f"\nDone. Explore: cd {shown} && python -m naga show results/evaluate")
 
 
 if __name__ == "__main__":
