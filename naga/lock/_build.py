@@ -20,7 +20,7 @@ from naga.lock import record as rec
 from naga.lock.liveness import pid_start, slurm_ids
 from naga.lock.origin import Origin, script_section
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
-from naga.lock.writer import SCHEMA_VERSION, read_lock, update_lock
+from naga.lock.writer import SCHEMA_VERSION, update_lock
 
 UNSET: Any = object()
 
@@ -77,14 +77,32 @@ class Request:
     #: (key, entry) of the script's repository (read at start), recorded only if the run
     #: has no entry with its root yet.
     auto_repo: tuple[str, dict[str, Any]] | None = None
+    #: The same, for an explicit runlock() call inside a run: reused, never added.
+    code_at_start: tuple[str, dict[str, Any]] | None = None
 
 
-def _repo_entries(repos: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
+def _repo_entries(
+    repos: Mapping[str, PathArg], known: tuple[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Git state of each repository; ``known`` is the run's code state read at its start.
+
+    Inside a run, the script's repository was read when the run started, and that is the
+    code that ran: an explicit ``repos=['.']`` naming it again reuses that state.
+    """
     if not repos:
         return {}
-    from naga.lock.git import repo_state
+    from naga.lock.git import find_repo_root, repo_state
 
-    return {key: {"path": _text(given), **repo_state(given)} for key, given in repos.items()}
+    known_root = Path(str(known[1].get("root"))) if known is not None else None
+    entries = {}
+    for key, given in repos.items():
+        if known is not None and known_root is not None:
+            root = find_repo_root(given)
+            if root is not None and _same_dir(str(root), known_root):
+                entries[key] = {**known[1], "path": _text(given)}
+                continue
+        entries[key] = {"path": _text(given), **repo_state(given)}
+    return entries
 
 
 def _data_entries(data: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
@@ -93,23 +111,6 @@ def _data_entries(data: Mapping[str, PathArg]) -> dict[str, dict[str, Any]]:
     from naga.lock.hashing import hash_path
 
     return {key: {"path": _text(given), **hash_path(given)} for key, given in data.items()}
-
-
-def _auto_repo_entry(
-    auto: tuple[str, dict[str, Any]], lock_path: Path, run_id: str
-) -> dict[str, dict[str, Any]]:
-    """The script's repository, unless this run already recorded one with the same root."""
-    key, entry = auto
-    root = Path(str(entry.get("root", "")))
-    try:
-        old = read_lock(lock_path) if lock_path.is_file() else None
-    except LockError:
-        old = None
-    if old is not None and old.get("run_id") == run_id:
-        for entry in (old.get("repos") or {}).values():
-            if isinstance(entry, dict) and _same_dir(entry.get("root"), root):
-                return {}
-    return {key: entry}
 
 
 def _same_dir(a: Any, b: Path) -> bool:
@@ -138,12 +139,13 @@ def build_and_write(req: Request) -> Path:
     # Order matters for the user: cheap checks (lineage, data paths) fail before git work.
     prevs_section, upstream = resolve_prevs(req.prevs, req.lock_path, req.run_id)
     data = _data_entries(req.data)
-    repos = _repo_entries(req.repos)
+    repos = _repo_entries(req.repos, req.code_at_start or req.auto_repo)
     if req.auto_repo is not None:
-        auto = _auto_repo_entry(req.auto_repo, req.lock_path, req.run_id)
-        auto_root = Path(str(req.auto_repo[1].get("root", "")))
-        if not any(_same_dir(e.get("root"), auto_root) for e in repos.values()):
-            repos.update(auto)
+        # The script's repository, unless this call names it too; `prepare` below also
+        # drops it when an earlier write of this run recorded that root under another key.
+        key, entry = req.auto_repo
+        if not any(_same_dir(e.get("root"), Path(str(entry.get("root")))) for e in repos.values()):
+            repos[key] = entry
 
     finished = req.finished_at
     written = rec.utc_now()

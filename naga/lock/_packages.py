@@ -61,6 +61,31 @@ def scan_packages() -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
 
 
+#: This process's last answer, checked by stamps only: the sys.path directories' mtimes (a
+#: `%pip install` in a notebook changes site-packages) and the cache file's own stat. A run
+#: writes its receipt at least twice and a sweep runs many jobs in one process; listing
+#: every site-packages entry again for each write is most of the environment's cost.
+_MEMO: tuple[tuple[object, ...], Path, tuple[int, int], dict[str, str]] | None = None
+
+
+def _path_stamps() -> tuple[object, ...]:
+    stamps: list[object] = [str(cache_dir())]
+    for entry in sys.path:
+        try:
+            stamps.append((entry, Path(entry or ".").stat().st_mtime_ns))
+        except OSError:
+            stamps.append((entry, -1))
+    return tuple(stamps)
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def installed_packages(*, use_cache: bool | None = None) -> dict[str, str]:
     """Return the installed distributions, from the cache when ``sys.path`` is unchanged.
 
@@ -70,8 +95,20 @@ def installed_packages(*, use_cache: bool | None = None) -> dict[str, str]:
     Returns:
         ``{distribution name: version}``.
     """
+    global _MEMO
     if not cache_enabled(use_cache):
         return scan_packages()
+    stamps = _path_stamps()
+    if _MEMO is not None and _MEMO[0] == stamps and _file_stamp(_MEMO[1]) == _MEMO[2]:
+        return dict(_MEMO[3])
+    path, packages = _cached_packages()
+    stamp = _file_stamp(path)
+    _MEMO = (stamps, path, stamp, packages) if stamp is not None else None
+    return dict(packages)
+
+
+def _cached_packages() -> tuple[Path, dict[str, str]]:
+    """The cache file for this sys.path, and the packages it holds (scanned on a miss)."""
     key = _path_key()
     # The file name is a cheap checksum of the key; the full key inside settles collisions.
     name = f"{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}.json"
@@ -79,7 +116,7 @@ def installed_packages(*, use_cache: bool | None = None) -> dict[str, str]:
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(cached, dict) and cached.get("key") == key:
-            return dict(cached["packages"])
+            return path, dict(cached["packages"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     packages = scan_packages()
@@ -96,4 +133,4 @@ def installed_packages(*, use_cache: bool | None = None) -> dict[str, str]:
             raise
     except OSError:
         pass
-    return packages
+    return path, packages

@@ -112,6 +112,7 @@ def runlock(
         request.started_at = ctx.started_at
         request.command = ctx.command
         request.origin = ctx.origin
+        request.code_at_start = ctx.code
         request.launcher = ctx.launcher
         request.extra = ctx.extra
     else:

@@ -278,6 +278,35 @@ def locked(path: Path) -> Iterator[None]:
         ) from exc
 
 
+#: The record this process last wrote to each path, with the file's stat stamps then: a run
+#: writes its receipt at least twice, and re-parsing our own YAML (the package list makes it
+#: long) is most of a write's cost. Another writer replaces the file, which changes the stamps.
+_OWN: dict[Path, tuple[tuple[int, int, int, int], dict[str, Any]]] = {}
+
+
+def _stamps(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(path: Path, record: dict[str, Any]) -> None:
+    stamps = _stamps(path)
+    if stamps is not None:
+        _OWN[path] = (stamps, record)
+    if len(_OWN) > 256:  # a long sweep in one process: keep the recent ones
+        del _OWN[next(iter(_OWN))]
+
+
+def _read_own(path: Path) -> dict[str, Any]:
+    mine = _OWN.get(path)
+    if mine is not None and mine[0] == _stamps(path):
+        return mine[1]
+    return read_lock(path)
+
+
 def previous_path(path: Path) -> Path:
     """Where the last completed receipt waits while a newer run in its directory is open."""
     return path.with_name(path.name + PREVIOUS_SUFFIX)
@@ -360,7 +389,7 @@ def update_lock(
                 "Move it away or pass another runlock_path=."
             )
         if is_file:
-            old = read_lock(path)
+            old = _read_own(path)
         same_run = old if old is not None and old.get("run_id") == new.get("run_id") else None
         if old is not None and same_run is None:
             _refuse_if_busy(path, old)
@@ -371,4 +400,5 @@ def update_lock(
         merged = order_record(merged)
         _remove_stale_temps(path)
         write_atomic(path, dumps(merged))
+        _remember(path, merged)
         return merged
