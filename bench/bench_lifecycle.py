@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -47,11 +49,23 @@ if __name__ == "__main__":
 """
 
 
-def time_quiet(argv: list[str], *, cwd: Path, env: dict[str, str]) -> float:
-    """Wall time of one run, output discarded (a sweep's progress lines go to stderr)."""
+CPU: dict[str, list[float]] = {}
+
+
+def time_quiet(name: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> float:
+    """Wall time of one run, output discarded (a sweep's progress lines go to stderr).
+
+    The CPU time (user + system) of the command is kept in CPU[name]: on a machine shared
+    with other work it moves less than the wall time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(name, []).append(cpu)
+    return wall
 
 
 def extract(revision: str, into: Path) -> Path:
@@ -113,15 +127,22 @@ def main() -> None:
             repeats = args.repeats if "sweep" not in label else max(args.repeats // 2, 3)
             medians = interleaved(
                 {
-                    name: (lambda env=env, argv=argv: time_quiet(argv, cwd=repo, env=env))
+                    name: (
+                        lambda name=name, env=env, argv=argv, label=label: time_quiet(
+                            f"{label}/{name}", argv, cwd=repo, env=env
+                        )
+                    )
                     for name, env in envs.items()
                 },
                 repeats,
             )
             now, before = medians["now"], medians["baseline"]
+            cpu_now = statistics.median(CPU[f"{label}/now"])
+            cpu_before = statistics.median(CPU[f"{label}/baseline"])
             print(
-                f"{label:16s} now {now:7.3f}s  baseline {before:7.3f}s  "
-                f"ratio {now / before:.3f}x  (median of {repeats})"
+                f"{label:16s} wall: now {now:7.3f}s  baseline {before:7.3f}s  "
+                f"ratio {now / before:.3f}x | cpu: now {cpu_now:7.3f}s  baseline "
+                f"{cpu_before:7.3f}s  ratio {cpu_now / cpu_before:.3f}x  (median of {repeats})"
             )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,19 +110,21 @@ _ROOTS: tuple[str, ...] | None = None
 
 
 def _installed_roots() -> tuple[str, ...]:
+    # Built from sys's own fields: sysconfig and site would cost ~20 ms at every run start.
     global _ROOTS
     if _ROOTS is None:
-        roots = set()
-        for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
-            paths = sysconfig.get_paths(vars=scheme_vars or None)
-            for key in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
-                if paths.get(key):
-                    roots.add(os.path.realpath(paths[key]) + os.sep)
-        import site
-
-        for extra in (*getattr(site, "getsitepackages", list)(), site.getusersitepackages()):
-            roots.add(os.path.realpath(extra) + os.sep)
-        _ROOTS = tuple(sorted(roots))
+        version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        roots = {str(Path(os.__file__).parent)}  # the standard library
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+            roots.update(
+                str(Path(prefix, *parts))
+                for parts in (("lib", version), ("lib64", version), ("bin",), ("Scripts",))
+            )
+        # site-packages/dist-packages outside those prefixes: user site, Debian's python3.
+        roots.update(
+            entry for entry in sys.path if entry.endswith(("site-packages", "dist-packages"))
+        )
+        _ROOTS = tuple(sorted(os.path.realpath(root) + os.sep for root in roots))
     return _ROOTS
 
 
