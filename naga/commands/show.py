@@ -45,9 +45,13 @@ def summary(run: Run) -> str:
         where += f":{script['function']}"
     if script.get("repo"):
         where += f"  (repo {script['repo']})"
+    status = run.status
+    if status in ("running", "lost") and lock.get("pid") is not None:
+        gone = " (gone: its receipt can no longer change)" if status == "lost" else ""
+        status += f"  pid {lock['pid']} on {lock.get('host', '?')}{gone}"
     head = [
         ("run", display_path(run.path)),
-        ("status", run.status),
+        ("status", status),
         ("run id", str(lock.get("run_id") or "-")),
         ("started", r.timestamp(lock.get("started_at"))),
         ("finished", r.timestamp(lock.get("finished_at"))),

@@ -90,7 +90,7 @@ def test_sigkill_leaves_running_which_readers_call_lost(project: Project) -> Non
 
     show = naga(project, "show", "results/k")
     assert show.returncode == 0, show.stderr
-    assert "lost" in show.stdout
+    assert f"lost  pid {proc.pid} on {os.uname().nodename} (gone" in show.stdout
     listing = naga(project, "ls", "results", "--status", "lost")
     assert "results/k" in listing.stdout, listing.stdout
     verify = naga(project, "verify", "results/k")
