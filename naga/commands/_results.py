@@ -12,7 +12,7 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -99,24 +99,47 @@ def _short(column: str) -> str:
     return column
 
 
-def cell(value: Any, column: str) -> str:
-    """One value for people: times and durations readable, numbers to 6 significant digits."""
-    if value is None:
-        return "-"
+def formatter(column: str) -> Callable[[Any], str]:
+    """How to show the (non-null) values of one column (chosen once per column)."""
     if column in ("finished_at", "started_at"):
-        return r.short_time(parse_time(value))
+        return _short_time
     if column == "duration_s":
-        return r.duration(value)
+        return r.duration
+    if column in ("commit", "run_id"):
+        return lambda value: str(value)[:12]
+    return _number_or_value
+
+
+def _number_or_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
-    if column in ("commit", "run_id"):
-        return str(value)[:12]
+    if isinstance(value, str):
+        return value
     return render(value)
+
+
+def _short_time(value: Any) -> str:
+    text = str(value)
+    if len(text) >= 16 and text.endswith("+00:00") and text[10] == "T":
+        return f"{text[:10]} {text[11:16]}"  # naga writes UTC: no need to parse
+    return r.short_time(parse_time(value))
+
+
+def cells(columns: Sequence[str], rows: Sequence[Row]) -> list[list[str]]:
+    """The shown text of every cell, row by row."""
+    shown = [formatter(c) for c in columns]
+    return [
+        [
+            "-" if (v := row.get(c)) is None else show(v)
+            for c, show in zip(columns, shown, strict=True)
+        ]
+        for row in rows
+    ]
 
 
 def table(columns: Sequence[str], rows: Sequence[Row], *, heads: Sequence[str]) -> str:
     """Aligned plain-text columns."""
-    return r.table(list(heads), [[cell(row.get(c), c) for c in columns] for row in rows])
+    return r.table(list(heads), cells(columns, rows))
 
 
 def markdown(columns: Sequence[str], rows: Sequence[Row], *, heads: Sequence[str]) -> str:
@@ -134,7 +157,7 @@ def markdown(columns: Sequence[str], rows: Sequence[Row], *, heads: Sequence[str
         "| " + " | ".join(esc(h) for h in heads) + " |",
         "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
     ]
-    lines += ["| " + " | ".join(esc(cell(row.get(c), c)) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(esc(text) for text in line) + " |" for line in cells(columns, rows)]
     return "\n".join(lines)
 
 

@@ -122,12 +122,14 @@ def collect(
     with _open_index() as conn:
         stored = _load(conn, ranges, files) if conn is not None else {}
         results: list[Found] = []
+        hits: list[tuple[int, str]] = []  # (position in results, stored JSON row)
         fresh: list[tuple[str, Stamps, str]] = []
         limit = scan_start - RACY_WINDOW_NS
         for path, rel, stamps in walked:
             hit = stored.pop(path, None)
             if hit is not None and hit[0] == stamps:
-                results.append(_found(path, rel, json.loads(hit[1])))
+                hits.append((len(results), hit[1]))
+                results.append(Found(path, rel, None))
                 continue
             found = _parse(path, rel)
             results.append(found)
@@ -136,6 +138,13 @@ def collect(
                 fresh.append((path, stamps, json.dumps(value, default=str)))
         if conn is not None and (fresh or stored):
             _store(conn, fresh, gone=list(stored))
+    # One JSON document for every stored row: a tenth of the cost of one loads() per row.
+    values = json.loads("[" + ",".join(text for _, text in hits) + "]") if hits else []
+    for (position, _), value in zip(hits, values, strict=True):
+        if "_error" in value:
+            results[position].error = str(value["_error"])
+        else:
+            results[position].row = value
     return results
 
 
@@ -160,25 +169,29 @@ def _walk(top: str) -> Iterator[tuple[str, str, Stamps]]:
     stack = [top]
     while stack:
         directory = stack.pop()
+        lock = None
+        subdirs = []
         try:
             with os.scandir(directory) as listing:
-                entries = list(listing)
+                for entry in listing:
+                    name = entry.name
+                    if name == LOCK_NAME:
+                        lock = entry
+                    elif name not in SKIP_DIRS and entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+            if lock is not None and lock.is_file():
+                st = lock.stat()
+                rel = directory[skip_len:] or "."
+                yield (
+                    lock.path,
+                    rel,
+                    (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
+                )
         except OSError:
-            continue  # unreadable or vanished meanwhile: nothing to list there
-        subdirs = []
-        for entry in entries:
-            try:
-                if entry.name == LOCK_NAME:
-                    if entry.is_file():
-                        st = entry.stat()
-                        rel = directory[skip_len:] if len(directory) >= skip_len else "."
-                        stamps = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                        yield entry.path, rel or ".", stamps
-                elif entry.name not in SKIP_DIRS and entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.path)
-            except OSError:
-                continue
-        stack.extend(sorted(subdirs, reverse=True))
+            pass  # unreadable, or vanished meanwhile: nothing to list there
+        if subdirs:
+            subdirs.sort(reverse=True)
+            stack += subdirs
 
 
 def _one_file(path: str) -> Iterator[tuple[str, str, Stamps]]:
@@ -194,12 +207,6 @@ def _parse(path: str, rel: str) -> Found:
         return Found(path, rel, read_row(Path(path)))
     except LockError as exc:
         return Found(path, rel, None, str(exc))
-
-
-def _found(path: str, rel: str, value: dict[str, Any]) -> Found:
-    if "_error" in value:
-        return Found(path, rel, None, str(value["_error"]))
-    return Found(path, rel, value)
 
 
 # ------------------------------------------------------------------------------ SQLite
