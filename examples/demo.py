@@ -18,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".naga-demo"
 PIPELINE = REPO / "examples" / "pipeline"
+PLOT = "train_mse-vs-lr.png"
 IDENTITY = ["-c", "user.name=naga demo", "-c", "user.email=demo@naga.invalid"]
 
 
@@ -55,7 +56,7 @@ def main() -> None:
     step("Stage 1: prepare the data (run.lock records config, code and the raw data hash)")
     run(sys.executable, "prepare.py")
     step("Stage 2: a training sweep, two jobs at a time; every job leaves its own run.lock")
-    run(sys.executable, "train.py", "-m", "lr=0.03,0.1,0.3", "--n_jobs", "2")
+    run(sys.executable, "train.py", "-m", "lr=0.03,0.1,0.3", "seed=0,1", "--n_jobs", "2")
     step("Stage 3: evaluate every model; lineage links back to train and prepare")
     run(sys.executable, "evaluate.py")
 
@@ -78,6 +79,10 @@ def main() -> None:
     naga("diff", runs[1], runs[-2], ok_codes=(0, 1))
     step("Verify that the data and code behind the result are still what was recorded")
     naga("verify", "results/evaluate")
+    step("Results: the training metric per learning rate, across seeds, as a table and a plot")
+    naga("ls", "results/train", "--group-by", "lr", "--format", "markdown")
+    naga("plot", "results/train", "--x", "lr", "--y", "train_mse", "--logx", "-o", PLOT)
+    print(f"\nThe plot: {(WORK / PLOT).relative_to(REPO)}")
     print(f"\nDone. Explore: cd {WORK.relative_to(REPO)} && python -m naga show results/evaluate")
 
 

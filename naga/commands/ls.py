@@ -110,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "json":
         print(out.to_json(columns, rows))
     elif args.group_by or args.columns:
+        if args.group_by and not args.columns:
+            # For people, a metric's count says something only where some runs lack it.
+            columns = [
+                c
+                for c in columns
+                if not (c.endswith(".count") and all(row[c] == row["runs"] for row in rows))
+            ]
         render = out.markdown if fmt == "markdown" else out.table
         print(render(columns, rows, heads=out.headers(columns)))
     else:

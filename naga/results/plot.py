@@ -21,6 +21,7 @@ __all__ = ["BANDS", "FILE_TYPES", "Series", "draw", "series"]
 
 BANDS = ("minmax", "std", "none")
 FILE_TYPES = (".png", ".svg", ".pdf")
+_MAX_TICKS = 12
 
 
 @dataclass
@@ -126,6 +127,7 @@ def draw(
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import NullLocator
     except ImportError as exc:
         raise DependencyError(
             "naga plot needs matplotlib, which is not installed; install it with "
@@ -138,7 +140,7 @@ def draw(
     categories = _categories(lines)
     for line in lines:
         xs = [categories[_key(v)] for v in line.x] if categories else line.x
-        label = f"{hue}={render(line.hue)}" if hue else None
+        label = f"{_short(hue)}={render(line.hue)}" if hue else None
         (drawn,) = axes.plot(xs, line.mean, marker="o", label=label)
         if band == "minmax":
             axes.fill_between(xs, line.min, line.max, alpha=0.2, color=drawn.get_color())
@@ -147,19 +149,32 @@ def draw(
             low = [m - s for m, s in zip(line.mean, spread, strict=True)]
             high = [m + s for m, s in zip(line.mean, spread, strict=True)]
             axes.fill_between(xs, low, high, alpha=0.2, color=drawn.get_color())
-    if categories:
-        axes.set_xticks(list(categories.values()), [render(v) for v in _labels(lines)])
     if logx and not categories:
         axes.set_xscale("log")
     if logy:
         axes.set_yscale("log")
+    values = _labels(lines)
+    if categories or len(values) <= _MAX_TICKS:
+        # A sweep has a handful of x values: tick exactly those, written as in the config.
+        axes.set_xticks(
+            list(categories.values()) if categories else values, [render(v) for v in values]
+        )
+        axes.xaxis.set_minor_locator(NullLocator())
     shown = {"minmax": "mean, band min–max", "std": "mean, band ±1 std", "none": "mean"}[band]
-    axes.set_xlabel(x)
-    axes.set_ylabel(f"{y} ({shown})")
+    axes.set_xlabel(_short(x))
+    axes.set_ylabel(f"{_short(y)} ({shown})")
     axes.grid(alpha=0.3)
     if hue:
         axes.legend(title=None, fontsize="small")
     figure.savefig(os.fspath(path), dpi=100)
+
+
+def _short(column: str) -> str:
+    """``lr`` for ``config.lr``: axis labels and legends are read by people."""
+    for prefix in ("config.", "metrics."):
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return column
 
 
 def _labels(lines: Sequence[Series]) -> list[Any]:

@@ -258,8 +258,8 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
 
     Each group row holds the ``by`` values, ``runs`` (how many runs), and per metric
     ``metrics.<name>.count`` (runs with a value that is not nan), ``.mean``, ``.std``
-    (sample standard deviation, n-1; nan for one value), ``.min``, ``.max``. Groups are
-    sorted by their ``by`` values.
+    (sample standard deviation, n-1), ``.min``, ``.max``; ``None`` where undefined (no
+    value; the std of one value). Groups are sorted by their ``by`` values.
     """
     metrics = [c for c in columns_of(rows) if c.startswith("metrics.")]
     groups: dict[str, tuple[list[Any], list[Row]]] = {}
@@ -285,14 +285,19 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
     return sort_rows(out, [(column, False) for column in by])
 
 
-def _aggregate(numbers: list[float]) -> tuple[int, float, float, float, float]:
+def _aggregate(
+    numbers: list[float],
+) -> tuple[int, float | None, float | None, float | None, float | None]:
+    """count, mean, std, min, max; ``None`` where undefined (no values; std of one value)."""
     n = len(numbers)
     if n == 0:
-        nan = math.nan
-        return 0, nan, nan, nan, nan
+        return 0, None, None, None, None
     mean = math.fsum(numbers) / n
-    if n > 1 and all(math.isfinite(x) for x in numbers):
-        std = math.sqrt(math.fsum((x - mean) ** 2 for x in numbers) / (n - 1))
-    else:
-        std = math.nan
+    std = None
+    if n > 1:
+        std = (
+            math.sqrt(math.fsum((x - mean) ** 2 for x in numbers) / (n - 1))
+            if all(math.isfinite(x) for x in numbers)
+            else math.nan  # inf - inf: as pandas says
+        )
     return n, mean, std, min(numbers), max(numbers)
