@@ -109,11 +109,11 @@ def collect(
             raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
         if os.path.isdir(top):  # noqa: PTH112
             ranges.append(top.rstrip("/") + "/")
-            found = _walk(top)
+            locks = _walk(top)
         else:
             files.append(top)
-            found = _one_file(top)
-        for path, rel, stamps in found:
+            locks = _one_file(top)
+        for path, rel, stamps in locks:
             if (stamps[0], stamps[1]) not in seen:
                 seen.add((stamps[0], stamps[1]))
                 walked.append((path, rel, stamps))

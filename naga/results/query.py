@@ -265,7 +265,7 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
     groups: dict[str, tuple[list[Any], list[Row]]] = {}
     for row in rows:
         values = [row.get(column) for column in by]
-        canon = json.dumps([render(v) if not is_number(v) else float(v) for v in values])
+        canon = json.dumps([_group_value(v) for v in values])
         groups.setdefault(canon, (values, []))[1].append(row)
     out = []
     for values, members in groups.values():
@@ -283,6 +283,11 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
             )
         out.append(group)
     return sort_rows(out, [(column, False) for column in by])
+
+
+def _group_value(value: Any) -> Any:
+    # 1 and 1.0 are one group (as in pandas); other values by their text.
+    return float(value) if is_number(value) else render(value)
 
 
 def _aggregate(
