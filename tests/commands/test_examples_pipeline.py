@@ -30,7 +30,8 @@ def test_example_pipeline_end_to_end(example, tmp_path: Path):
     assert titles == ["evaluate.py  (1 run)", "train.py  (2 runs)", "prepare.py  (1 run)"]
     train = listed.stdout.strip().split("\n\n")[1].splitlines()
     assert train[1].split()[4:] == ["lr", "train_mse"]  # the key that differs, the metric
-    assert {line.split()[0] for line in train[2:]} == {"results/train/lr=0.01", "results/train/lr=0.1"}
+    names = {line.split()[0] for line in train[2:]}
+    assert names == {"results/train/lr=0.01", "results/train/lr=0.1"}
 
     diff = example.naga("diff", "results/train/lr=0.01", "results/train/lr=0.1")
     assert diff.returncode == 1
