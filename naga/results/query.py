@@ -8,9 +8,11 @@ Column names are those of ``naga.runs()``: ``run``, ``status``, ..., ``config.<k
 ``metrics.``) prefix when exactly one column ends that way: ``lr`` is ``config.lr``.
 
 Comparisons follow pandas: a run without the column (or with null) matches no ``=``,
-``<``, ``<=``, ``>``, ``>=`` condition and every ``!=`` condition. Numbers compare as
-numbers (``lr=0.1`` matches 0.1 and ``epochs=10`` matches 10.0), text as text (ISO times
-order correctly: ``started_at>=2026-11-21``), ``true``/``false``/``null`` as themselves.
+``<``, ``<=``, ``>``, ``>=`` condition and every ``!=`` condition, except that
+``KEY=null`` selects exactly the runs without a value and ``KEY!=null`` the others.
+Numbers compare as numbers (``lr=0.1`` matches 0.1 and ``epochs=10`` matches 10.0), text
+as text (ISO times order correctly: ``started_at>=2026-11-21``), ``true``/``false`` as
+themselves.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class Condition:
 
     def matches(self, row: Mapping[str, Any]) -> bool:
         cell = row.get(self.column)
+        if self.value is None and self.op in ("=", "!="):  # KEY=null: the runs without it
+            return (cell is None) == (self.op == "=")
         if self.op == "!=":
             return cell is None or not _equal(cell, self.value, self.text)
         if cell is None:
@@ -297,12 +301,19 @@ def _aggregate(
     n = len(numbers)
     if n == 0:
         return 0, None, None, None, None
-    mean = math.fsum(numbers) / n
+    mean = _sum(numbers) / n
     std = None
     if n > 1:
         std = (
-            math.sqrt(math.fsum((x - mean) ** 2 for x in numbers) / (n - 1))
-            if all(math.isfinite(x) for x in numbers)
+            math.sqrt(_sum([(x - mean) ** 2 for x in numbers]) / (n - 1))
+            if math.isfinite(mean)
             else math.nan  # inf - inf: as pandas says
         )
     return n, mean, std, min(numbers), max(numbers)
+
+
+def _sum(numbers: list[float]) -> float:
+    try:
+        return math.fsum(numbers)  # exact: the mean of equal values is that value
+    except OverflowError:  # values near the float limit: the plain sum gives inf
+        return sum(numbers)
