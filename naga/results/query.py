@@ -88,20 +88,28 @@ def resolve(key: str, columns: Sequence[str], *, option: str) -> str:
             f"{option}: '{key}' is ambiguous: it could be {' or '.join(matches)}; "
             "write the full column name"
         )
-    raise UsageError(
-        f"{option}: unknown column '{key}'.{did_you_mean(key, _spellings(columns), what='columns')}"
-    )
+    names = spellings(columns)
+    probe = next((key[len(p) :] for p in _SHORTHAND if key.startswith(p)), key)
+    hint = did_you_mean(probe, names, what="columns")
+    if "Did you mean" not in hint:
+        # difflib misses a part of a longer name (mse for train_mse): offer the shortest.
+        parts = sorted((n for n in names if probe.lower() in n.lower()), key=len)
+        hint = f" Did you mean '{parts[0]}'?{hint}" if parts else hint
+    raise UsageError(f"{option}: unknown column '{key}'.{hint}")
 
 
-def _spellings(columns: Sequence[str]) -> list[str]:
-    """Every column, plus its short form where that is unambiguous (for did-you-mean)."""
-    names = list(columns)
+def spellings(columns: Sequence[str]) -> list[str]:
+    """The names a user would type: the short form (``lr``) where unambiguous, else the column."""
     shorts: dict[str, list[str]] = {}
     for column in columns:
         for prefix in _SHORTHAND:
             if column.startswith(prefix):
                 shorts.setdefault(column[len(prefix) :], []).append(column)
-    names += [short for short, full in shorts.items() if len(full) == 1 and short not in columns]
+    names = []
+    for column in columns:
+        short = next((column[len(p) :] for p in _SHORTHAND if column.startswith(p)), None)
+        ok = short is not None and len(shorts[short]) == 1 and short not in columns
+        names.append(short if ok else column)
     return names
 
 
