@@ -105,11 +105,13 @@ def spellings(columns: Sequence[str]) -> list[str]:
         for prefix in _SHORTHAND:
             if column.startswith(prefix):
                 shorts.setdefault(column[len(prefix) :], []).append(column)
-    names = []
+    names: list[str] = []
     for column in columns:
         short = next((column[len(p) :] for p in _SHORTHAND if column.startswith(p)), None)
-        ok = short is not None and len(shorts[short]) == 1 and short not in columns
-        names.append(short if ok else column)
+        if short is not None and len(shorts[short]) == 1 and short not in columns:
+            names.append(short)
+        else:
+            names.append(column)
     return names
 
 
