@@ -321,3 +321,16 @@ def test_rows_hold_what_the_table_needs(receipts: Path) -> None:
 def test_missing_root_is_an_error(in_tmp: Path) -> None:
     with pytest.raises(Exception, match="directory 'nope' does not exist"):
         index.collect(["nope"])
+
+
+def test_a_damaged_index_row_is_read_from_its_receipt(receipts: Path, monkeypatch) -> None:
+    import sqlite3
+
+    index.collect([receipts])
+    with sqlite3.connect(index.index_path()) as conn:
+        conn.execute("UPDATE receipts SET row = '{\"status\": ' WHERE path LIKE '%/b/run.lock'")
+    conn.close()
+    parsed = counting(monkeypatch)
+    found = index.collect([receipts])
+    assert parsed == ["b"]
+    assert [f.row["metrics.loss"] for f in found if f.row] == [0.5, 0.5, 0.5]
