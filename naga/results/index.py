@@ -125,6 +125,7 @@ def collect(
         hits: list[tuple[int, str]] = []  # (position in results, stored JSON row)
         fresh: list[tuple[str, Stamps, str]] = []
         limit = scan_start - RACY_WINDOW_NS
+        walked_stamps = {path: stamps for path, _, stamps in walked}
         for path, rel, stamps in walked:
             hit = stored.pop(path, None)
             if hit is not None and hit[0] == stamps:
@@ -134,19 +135,26 @@ def collect(
             found = _parse(path, rel)
             results.append(found)
             if max(stamps[3], stamps[4]) < limit:  # see the module docstring (racy stamps)
-                value = found.row if found.row is not None else {"_error": found.error}
-                fresh.append((path, stamps, json.dumps(value, default=str)))
+                fresh.append((path, stamps, _stored(found)))
+        for position, value in zip(
+            (p for p, _ in hits), _decode([t for _, t in hits]), strict=True
+        ):
+            found = results[position]
+            if isinstance(value, dict) and "_error" in value:
+                found.error = str(value["_error"])
+            elif isinstance(value, dict):
+                found.row = value
+            else:  # a damaged index row: read the receipt itself, and store it again
+                results[position] = found = _parse(found.path, found.rel)
+                fresh.append((found.path, walked_stamps[found.path], _stored(found)))
         if conn is not None and (fresh or stored):
             _store(conn, fresh, gone=list(stored))
-    for position, value in zip((p for p, _ in hits), _decode([t for _, t in hits]), strict=True):
-        found = results[position]
-        if not isinstance(value, dict):  # a damaged index row: read the receipt itself
-            results[position] = _parse(found.path, found.rel)
-        elif "_error" in value:
-            found.error = str(value["_error"])
-        else:
-            found.row = value
     return results
+
+
+def _stored(found: Found) -> str:
+    """What the index keeps of a receipt: its row, or why it could not be read."""
+    return json.dumps(found.row if found.row is not None else {"_error": found.error}, default=str)
 
 
 def _decode(texts: list[str]) -> list[Any]:
