@@ -10,4 +10,6 @@ Module map:
 - ``plot``: a metric against a config key across runs (matplotlib imported there).
 
 Nothing here is imported by ``import naga``; ``naga.runs`` loads ``frame`` on first use.
+Receipts are read with the reader of :mod:`naga.commands._locks` (its validation and its
+error messages), the same one every ``naga`` subcommand uses.
 """
