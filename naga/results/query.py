@@ -312,14 +312,19 @@ def _aggregate(
     if n == 0:
         return 0, None, None, None, None
     mean = _sum(numbers) / n
-    std = None
-    if n > 1:
-        std = (
-            math.sqrt(_sum([(x - mean) ** 2 for x in numbers]) / (n - 1))
-            if math.isfinite(mean)
-            else math.nan  # inf - inf: as pandas says
-        )
-    return n, mean, std, min(numbers), max(numbers)
+    return n, mean, (_std(numbers, mean) if n > 1 else None), min(numbers), max(numbers)
+
+
+def _std(numbers: list[float], mean: float) -> float:
+    """Sample standard deviation; deviations scaled first so squares neither under- nor
+    overflow (1e-164 and 0 have a std of 7e-165, not 0)."""
+    if not math.isfinite(mean):
+        return math.nan  # inf - inf: as pandas says
+    deviations = [x - mean for x in numbers]
+    scale = max(abs(d) for d in deviations)
+    if scale == 0 or not math.isfinite(scale):
+        return scale
+    return scale * math.sqrt(_sum([(d / scale) ** 2 for d in deviations]) / (len(numbers) - 1))
 
 
 def _sum(numbers: list[float]) -> float:
