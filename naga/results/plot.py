@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from naga.errors import DependencyError, UsageError
-from naga.results.query import is_number, render, sort_key
+from naga.results.query import aggregate, is_number, render, sort_key
 
 __all__ = ["BANDS", "FILE_TYPES", "Series", "draw", "series"]
 
@@ -86,15 +86,13 @@ def series(
     for hv, points in sorted(lines.values(), key=lambda item: _order(item[0])):
         line = Series(hue=hv)
         for xv, ys in sorted(points.values(), key=lambda item: sort_key(item[0])):
-            n = len(ys)
-            mean = math.fsum(ys) / n
+            n, mean, std, low, high = aggregate(ys)
+            assert mean is not None and low is not None and high is not None  # ys has values
             line.x.append(xv)
             line.mean.append(mean)
-            line.min.append(min(ys))
-            line.max.append(max(ys))
-            line.std.append(
-                math.sqrt(math.fsum((v - mean) ** 2 for v in ys) / (n - 1)) if n > 1 else None
-            )
+            line.min.append(low)
+            line.max.append(high)
+            line.std.append(std)
             line.n.append(n)
         out.append(line)
     return out, left_out

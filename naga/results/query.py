@@ -30,6 +30,7 @@ from naga.results._read import BASE_COLUMNS, PREFIXES
 __all__ = [
     "AGGREGATES",
     "Condition",
+    "aggregate",
     "columns_of",
     "filter_rows",
     "group_rows",
@@ -293,7 +294,7 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
             ]
             group.update(
                 (f"{metric}.{name}", value)
-                for name, value in zip(AGGREGATES, _aggregate(numbers), strict=True)
+                for name, value in zip(AGGREGATES, aggregate(numbers), strict=True)
             )
         out.append(group)
     return sort_rows(out, [(column, False) for column in by])
@@ -304,7 +305,7 @@ def _group_value(value: Any) -> Any:
     return float(value) if is_number(value) else render(value)
 
 
-def _aggregate(
+def aggregate(
     numbers: list[float],
 ) -> tuple[int, float | None, float | None, float | None, float | None]:
     """count, mean, std, min, max; ``None`` where undefined (no values; std of one value)."""
