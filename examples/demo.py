@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 # NAGA_DEMO_DIR moves the throwaway project elsewhere (the test suite runs the demo in a tmp dir).
 WORK = Path(os.environ.get("NAGA_DEMO_DIR") or REPO / ".naga-demo").absolute()
 PIPELINE = REPO / "examples" / "pipeline"
+PLOT = "train_mse-vs-lr.png"
 IDENTITY = ["-c", "user.name=naga demo", "-c", "user.email=demo@naga.invalid"]
 
 
@@ -58,9 +59,9 @@ def main() -> None:
     step("Stage 1: prepare the data (run.lock records config, code and the raw data hash)")
     run(sys.executable, "prepare.py")
     step("Stage 2: a training sweep, two jobs at a time; every job leaves its own run.lock")
-    run(sys.executable, "train.py", "-m", "lr=0.03,0.1,0.3", "--n_jobs", "2")
+    run(sys.executable, "train.py", "-m", "lr=0.03,0.1,0.3", "seed=0,1", "--n_jobs", "2")
     step("Re-run one training job from its receipt: its recorded code, config and data")
-    naga("rerun", "results/train/lr=0.1")
+    naga("rerun", "results/train/lr=0.1,seed=0")
     step("Stage 3: evaluate every model; lineage links back to train and prepare")
     run(sys.executable, "evaluate.py")
 
@@ -83,6 +84,10 @@ def main() -> None:
     naga("diff", runs[1], runs[-2], ok_codes=(0, 1))
     step("Verify that the data and code behind the result are still what was recorded")
     naga("verify", "results/evaluate")
+    step("Results: the training metric per learning rate, across seeds, as a table and a plot")
+    naga("ls", "results/train", "--group-by", "lr", "--format", "markdown")
+    naga("plot", "results/train", "--x", "lr", "--y", "train_mse", "--logx", "-o", PLOT)
+    print(f"\nThe plot: {os.path.relpath(WORK / PLOT)}")
     print(f"\nDone. Explore: cd {shown} && python -m naga show results/evaluate")
 
 

@@ -1,7 +1,7 @@
 """naga: reproducible computational experiments without ceremony.
 
 The public names are loaded on first use (PEP 562 module ``__getattr__``) so that
-``import naga`` stays cheap: Hydra, OmegaConf, MLflow, pygit2 and IPython are only
+``import naga`` stays cheap: Hydra, OmegaConf, MLflow, pygit2, IPython and pandas are only
 imported by the tool that needs them.
 """
 
@@ -16,12 +16,13 @@ TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
-__all__ = ["clicfg", "mlflow_lock", "runlock", "unsafe_debug"]
+__all__ = ["clicfg", "mlflow_lock", "runlock", "runs", "unsafe_debug"]
 
 _LAZY = {
     "clicfg": "naga.clicfg",
     "mlflow_lock": "naga.tracking.mlflow_lock",
     "runlock": "naga.lock.api",
+    "runs": "naga.results.frame",
     "unsafe_debug": "naga.debug",
 }
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from naga.clicfg import clicfg
     from naga.debug import unsafe_debug
     from naga.lock.api import runlock
+    from naga.results.frame import runs
     from naga.tracking.mlflow_lock import mlflow_lock
 
 

@@ -48,6 +48,14 @@ class TrackingError(NagaError, RuntimeError):
     """Logging a run directory to MLflow failed."""
 
 
+class MetricsError(LockError, ValueError):
+    """A metric given to ``runlock(metrics=...)`` is not a real number, or its file is unusable."""
+
+
+class DependencyError(NagaError, ImportError):
+    """An optional dependency (an extra such as ``naga[results]``) is not installed."""
+
+
 def did_you_mean(word: str, choices: Iterable[str], *, what: str = "choices") -> str:
     """Return a ``" Did you mean 'x'?"``/available-choices suffix for an error message.
 

@@ -2,10 +2,14 @@
 
 python train.py                          # one run into results/train
 python train.py -m lr=0.01,0.1,0.3       # a sweep: results/train/lr=0.01, ...
+python train.py -m lr=0.03,0.1 seed=0,1  # ... with two random starts each
+
+The returned mapping is recorded as the run's metrics (metrics.train_mse in run.lock).
 """
 
 import csv
 import json
+import random
 from pathlib import Path
 
 from naga import clicfg, runlock
@@ -15,6 +19,7 @@ class Config:
     data_dir = "results/prepare"
     lr = 0.1
     epochs = 100
+    seed = 0
     save_dir = "results/train"
 
 
@@ -27,7 +32,8 @@ def main(cfg: Config):
     """Fit a line to the training data and save the model and its training loss."""
     train_csv = Path(cfg.data_dir) / "train.csv"
     points = load(train_csv)
-    w = b = 0.0
+    rng = random.Random(cfg.seed)
+    w, b = rng.uniform(-1, 1), rng.uniform(-1, 1)  # a random start: seeds differ
     for _ in range(cfg.epochs):
         grad_w = sum(2 * (w * x + b - y) * x for x, y in points) / len(points)
         grad_b = sum(2 * (w * x + b - y) for x, y in points) / len(points)
@@ -39,7 +45,7 @@ def main(cfg: Config):
     (out / "metrics.json").write_text(json.dumps({"train_mse": round(loss, 10)}) + "\n")
     print(f"train: lr={cfg.lr} -> w={w:.3f} b={b:.3f} mse={loss:.4f}")
     runlock(config=cfg, data={"train": train_csv}, prevs=[cfg.data_dir])
-    return loss
+    return {"train_mse": loss}
 
 
 if __name__ == "__main__":

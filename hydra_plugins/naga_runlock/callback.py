@@ -60,6 +60,13 @@ class RunLockCallback(Callback):
         if ctx is None:
             return
         error = job_failed(job_return)
+        if error is None:
+            from naga.launch.job import returned_metrics
+
+            # A task function's return value is its result, as for @clicfg (docs/results.md);
+            # `.return_value` asserts on an UNKNOWN status, the stored value does not.
+            returned = getattr(job_return, "_return_value", None)
+            ctx.metrics.update(returned_metrics(returned, ctx.function or "task"))
         finish_run(
             ctx,
             config=job_return.cfg,

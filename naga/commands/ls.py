@@ -1,27 +1,33 @@
-"""``naga ls [DIR...]``: every run below some directories as a table, newest first."""
+"""``naga ls [DIR...]``: every run below some directories, with its config and metrics.
+
+By default one table per script, newest first, showing the config keys that differ and
+every metric; ``--where``/``--sort``/``--columns``/``--group-by`` select, order and
+aggregate, and ``--format`` prints CSV, JSON or Markdown instead (docs/results.md).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
-from pathlib import Path
+import sys
 from typing import Any
 
-from naga.commands import _render as r
-from naga.commands._locks import STATUSES, Run, comparable_config, find_runs
+from naga.commands._locks import STATUSES
 
-_MISSING = object()
+FORMATS = ("table", "csv", "json", "markdown")
 
 
 def add_parser(subparsers: Any) -> None:
     """Declare ``naga ls``."""
     parser = subparsers.add_parser(
         "ls",
-        help="list the runs below directories, newest first, with the config keys that differ",
+        help="list the runs below directories with their config and metrics; filter, sort, group",
         description="List every run.lock below the given directories (default: the current "
-        "one) as a table: path, status, finish time, duration and the config keys whose "
-        "values differ between the listed runs. Newest first.",
+        "one). The default table has one block per script, newest first: path, status, "
+        "finish time, duration, the config keys whose values differ and every metric. "
+        "Keys are the columns of naga.runs(): run, status, started_at, finished_at, "
+        "duration_s, script, commit, dirty, sweep, sweep.job, run_id, config.<key>, "
+        "metrics.<name>, data.<key>; a config key may be written without 'config.' when "
+        "unambiguous (lr for config.lr).",
     )
     parser.add_argument("dirs", metavar="DIR", nargs="*", default=["."], help="where to look")
     parser.add_argument(
@@ -31,77 +37,110 @@ def add_parser(subparsers: Any) -> None:
         help="only runs with this status (repeatable)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object per run instead of a table"
+        "--where",
+        metavar="EXPR",
+        action="append",
+        default=[],
+        help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, all must hold; "
+        "quote it in the shell: --where 'loss<0.5'",
     )
+    parser.add_argument(
+        "--sort",
+        metavar="KEY[,KEY]",
+        help="order by these columns, -KEY for descending (default: newest first)",
+    )
+    parser.add_argument(
+        "--columns", metavar="A,B,C", help="show exactly these columns (run is always first)"
+    )
+    parser.add_argument(
+        "--group-by",
+        metavar="KEY[,KEY]",
+        help="one row per distinct value of these keys, with count/mean/std/min/max of every "
+        "metric (e.g. across seeds)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="output format (default: table)"
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the table; exit 0 (also when no run was found)."""
-    roots = [Path(d) for d in args.dirs]
-    runs = find_runs(roots)
-    if args.status:
-        runs = [run for run in runs if run.status in args.status]
-    runs = sort_newest_first(runs)
-    keys = differing_keys(runs)
-    if args.json:
-        for found in runs:
-            config = comparable_config(found)
-            record = {
-                "path": str(found.path),
-                "run_id": found.run_id,
-                "status": found.status,
-                "started_at": found.lock.get("started_at"),
-                "finished_at": found.lock.get("finished_at"),
-                "duration_s": found.lock.get("duration_s"),
-                "differing": {key: config.get(key) for key in keys},
-            }
-            print(json.dumps(record, ensure_ascii=False, default=str))
+    """Print the runs; exit 0 (also when none was found), 2 on a bad key or expression."""
+    from naga.commands import _results as out
+    from naga.errors import UsageError
+    from naga.results.frame import rows_below, select
+    from naga.results.query import columns_of, group_rows, parse_sort, resolve, sort_rows
+
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree; pass only one of them")
+    fmt = "json" if args.json else (args.format or "table")
+    rows, problems = rows_below(args.dirs, relative_to_root=False)
+    for problem in problems:
+        # One unreadable receipt must not hide every other run.
+        print(f"naga ls: warning: {problem}", file=sys.stderr)
+    rows = select(rows, where=args.where, status=args.status)
+    if not rows:
+        if fmt == "json":
+            print("[]")
+        elif fmt == "table":
+            where = ", ".join(args.dirs)
+            extra = f" with status {'/'.join(args.status)}" if args.status else ""
+            extra += " matching --where" if args.where else ""
+            print(f"no run.lock{extra} below {where}")
         return 0
-    if not runs:
-        where = ", ".join(args.dirs)
-        extra = f" with status {'/'.join(args.status)}" if args.status else ""
-        print(f"no run.lock{extra} below {where}")
-        return 0
-    rows = []
-    for found in runs:
-        config = comparable_config(found)
-        row = [
-            found.display(),  # relative to cwd: pastes straight into `naga show`
-            found.status,
-            r.short_time(found.when()),
-            r.duration(found.lock.get("duration_s")),
+
+    columns = columns_of(rows)
+    if args.group_by:
+        by = [resolve(k, columns, option="--group-by") for k in _split(args.group_by, "--group-by")]
+        rows = group_rows(rows, by)
+        columns = list(rows[0])
+    elif not args.sort:
+        rows = out.newest_first(rows)
+    if args.sort:
+        rows = sort_rows(rows, parse_sort(args.sort, columns))
+    if args.columns:
+        chosen = [
+            resolve(k, columns, option="--columns") for k in _split(args.columns, "--columns")
         ]
-        row += [r.value(config[key]) if key in config else "-" for key in keys]
-        rows.append(row)
-    print(r.table(["RUN", "STATUS", "FINISHED", "DURATION", *keys], rows))
+        lead = [] if args.group_by or "run" in chosen else ["run"]
+        columns = lead + list(dict.fromkeys(chosen))
+
+    if fmt == "csv":
+        print(out.to_csv(columns, rows))
+    elif fmt == "json":
+        print(out.to_json(columns, rows))
+    elif args.group_by or args.columns:
+        if args.group_by and not args.columns:
+            # For people, a metric's count says something only where some runs lack it.
+            columns = [
+                c
+                for c in columns
+                if not (c.endswith(".count") and all(row[c] == row["runs"] for row in rows))
+            ]
+        render = out.markdown if fmt == "markdown" else out.table
+        print(render(columns, rows, heads=out.headers(columns)))
+    else:
+        _print_blocks(out, rows, markdown=fmt == "markdown")
     return 0
 
 
-def sort_newest_first(runs: list[Run]) -> list[Run]:
-    """Newest first by finish (or start) time; runs without any time go last, by path."""
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
-
-    def key(found: Run) -> tuple[datetime, str]:
-        when = found.when()
-        if when is not None and when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return (when or oldest, str(found.path))
-
-    return sorted(runs, key=key, reverse=True)
-
-
-def differing_keys(runs: list[Run]) -> list[str]:
-    """Dotted config keys whose value is not the same in every run (save_dir excluded)."""
-    configs = [comparable_config(found) for found in runs]
-    if len(configs) < 2:
-        return []
-    keys: list[str] = []
-    for config in configs:
-        keys.extend(k for k in config if k not in keys)
-    return [k for k in keys if len({_canon(c.get(k, _MISSING)) for c in configs}) > 1]
+def _print_blocks(out: Any, rows: list[dict[str, Any]], *, markdown: bool) -> None:
+    parts = []
+    for script, members, columns in out.blocks(rows):
+        count = f"{len(members)} run{'s' if len(members) != 1 else ''}"
+        heads = out.headers(columns, block=True)
+        if markdown:
+            body = out.markdown(columns, members, heads=heads)
+            parts.append(f"### {script} ({count})\n\n{body}")
+        else:
+            parts.append(f"{script}  ({count})\n{out.table(columns, members, heads=heads)}")
+    print("\n\n".join(parts))
 
 
-def _canon(value: Any) -> str:
-    if value is _MISSING:
-        return "\0missing"
-    return json.dumps(value, sort_keys=True, default=str)
+def _split(text: str, option: str) -> list[str]:
+    from naga.errors import UsageError
+
+    keys = [k.strip() for k in text.split(",")]
+    if not all(keys):
+        raise UsageError(f"{option} '{text}': empty key in the list; write e.g. lr,seed")
+    return keys

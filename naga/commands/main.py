@@ -16,7 +16,10 @@ from importlib import import_module
 from naga import __version__
 from naga.errors import NagaError
 
-SUBCOMMANDS = ("show", "ls", "diff", "verify", "lineage", "rerun", "gc", "log")
+SUBCOMMANDS = ("show", "ls", "plot", "diff", "verify", "lineage", "rerun", "gc", "log")
+#: Options whose value may start with '-' (``--sort -loss``: descending), which argparse
+#: would otherwise take for an unknown option.
+_DASH_VALUES = ("--sort",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
     module = import_module(f"naga.commands.{args.command}")
     try:
         return int(module.run(args) or 0)
@@ -43,6 +46,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"naga {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--sort -loss`` -> ``--sort=-loss`` (argparse reads the latter as intended)."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            out += [arg, *args]
+            break
+        if arg in _DASH_VALUES:
+            value = next(args, None)
+            if value is not None and value.startswith("-") and value != "--":
+                out.append(f"{arg}={value}")
+                continue
+            out += [arg] if value is None else [arg, value]
+            continue
+        out.append(arg)
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

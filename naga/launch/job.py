@@ -7,6 +7,7 @@ the same receipt whichever launcher ran it.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +126,40 @@ def run_job(
         error = exc if status != "completed" else None
         finish_run(ctx, config=cfg, status=status, error=error, track_code=app.track_code)
         raise
+    ctx.metrics.update(returned_metrics(result, getattr(app.function, "__qualname__", app.name)))
     finish_run(ctx, config=cfg, status="completed", track_code=app.track_code)
     return result
+
+
+def returned_metrics(result: Any, name: str) -> dict[str, int | float]:
+    """The metrics in a function's return value (docs/results.md), warning about non-numbers.
+
+    A bare number is recorded as ``metrics.value``; a mapping's number values under their
+    (dotted) keys. Other return values are not results and are left alone.
+    """
+    import warnings
+
+    from naga.errors import MetricsError
+    from naga.lock.metrics import from_return
+
+    try:
+        found, skipped = from_return(result)
+    except MetricsError as exc:
+        found, skipped = {}, [str(exc)]
+    if skipped:
+        # The run succeeded: say what was not recorded instead of failing or dropping it.
+        # Under -W error the warning must not become an exception that leaves the receipt
+        # 'running': fall back to stderr.
+        message = (
+            f"{name} returned values that are not numbers, so they are not recorded as "
+            f"metrics: {', '.join(skipped)}; return only numbers, or record the rest with "
+            "runlock() or in files"
+        )
+        try:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        except Warning:
+            print(f"warning: {message}", file=sys.stderr)
+    return found
 
 
 def status_of(exc: BaseException) -> str:

@@ -64,6 +64,8 @@ class Request:
     data: dict[str, PathArg] = field(default_factory=dict)
     prevs: dict[str, PathArg] = field(default_factory=dict)
     redact: Sequence[str] = ()
+    #: Flat ``name: number`` results (already checked by naga.lock.metrics), merged by key.
+    metrics: Mapping[str, int | float] = field(default_factory=dict)
     status: str = "completed"
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -184,6 +186,7 @@ def build_and_write(req: Request) -> Path:
         config, redacted = redact_config(plain_config, matcher)
         record["config"] = config
         record["redacted"] = redacted
+    record["metrics"] = dict(req.metrics)
     record["repos"] = repos
     record["data"] = data
     record["prevs"] = prevs_section

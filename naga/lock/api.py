@@ -18,6 +18,7 @@ __all__ = ["runlock"]
 
 PathArg = str | PathLike[str]
 PathsArg = Sequence[PathArg] | Mapping[str, PathArg] | None
+MetricsArg = Mapping[str, Any] | str | PathLike[str] | None
 
 # Outside a clicfg run, every runlock() call of this process for one path belongs to the
 # same run (so repeated calls merge), while a later process replaces the file whole.
@@ -44,6 +45,7 @@ def runlock(
     prevs: PathsArg = None,
     runlock_path: str | PathLike[str] | None = None,
     *,
+    metrics: MetricsArg = None,
     redact: Sequence[str] = (),
 ) -> Path:
     """Write the run.lock of this run, or merge into it, and return its path.
@@ -51,11 +53,13 @@ def runlock(
     Records the resolved config (secrets redacted), status, times, command line, script,
     environment and installed packages; with ``repos`` the git state of each repository
     (a snapshot commit when dirty); with ``data`` the blake3 hash of each file/directory;
-    with ``prevs`` the run.locks of upstream stages, transitively. Paths declared in the
-    config with ``${runlock_data:...}`` / ``${runlock_prev:...}`` are included too.
+    with ``prevs`` the run.locks of upstream stages, transitively; with ``metrics`` the
+    run's results. Paths declared in the config with ``${runlock_data:...}`` /
+    ``${runlock_prev:...}`` are included too.
 
-    Every call of one run merges into the same file (sections united by key, other
-    fields take the newest value); a run.lock left by an earlier run is replaced whole.
+    Every call of one run merges into the same file (sections, ``metrics`` included, united
+    by key; other fields take the newest value); a run.lock left by an earlier run is
+    replaced whole.
 
     Args:
         config: The run's config: DictConfig, dataclass, attrs, config class instance or dict.
@@ -64,6 +68,9 @@ def runlock(
         data: Files or directories to hash, as a list or ``{name: path}``.
         prevs: Upstream stages (directories holding a run.lock, or run.lock files).
         runlock_path: Where to write; default ``<config.save_dir>/run.lock``.
+        metrics: Results of the run: ``{'loss': 0.25, 'val': {'acc': 0.9}}`` (nested names
+            are flattened with dots: ``val.acc``) or the path of a JSON/YAML file holding
+            such a mapping. Values must be real numbers; nan and inf are kept as they are.
         redact: Extra secret key patterns (words such as ``"dsn"`` or globs such as
             ``"db.*"``), on top of the defaults and ``NAGA_REDACT_KEYS``.
 
@@ -76,8 +83,10 @@ def runlock(
         RepoError: A ``repos`` path is not a git repository.
         DataError: A ``data`` path is missing or unreadable.
         LineageError: An upstream run.lock is missing, or the lineage loops back.
+        MetricsError: A metric is not a real number, or the metrics file is unusable.
     """
     from naga.lock._build import UNSET, Request, build_and_write, keyed
+    from naga.lock.metrics import normalize
 
     if "omegaconf" in sys.modules:
         # A DictConfig built before naga was imported may use ${runlock_data:...}.
@@ -106,6 +115,7 @@ def runlock(
         data=keyed(data, "data"),
         prevs=keyed(prevs, "prevs"),
         redact=tuple(redact),
+        metrics=normalize(metrics),
     )
     if ctx is not None:
         request.status = "running"

@@ -44,13 +44,14 @@ FIELD_ORDER: tuple[str, ...] = (
     "environment",
     "config",
     "redacted",
+    "metrics",
     "repos",
     "data",
     "prevs",
     "upstream",
 )
 #: Sections merged by key across the runlock() calls of one run.
-SECTIONS: tuple[str, ...] = ("repos", "data", "prevs", "upstream")
+SECTIONS: tuple[str, ...] = ("metrics", "repos", "data", "prevs", "upstream")
 LOCK_NAME = "run.lock"
 
 

@@ -59,6 +59,7 @@ class RunContext:
         config: The run's config as given at start (written with every record).
         code: ``(key, repos entry)`` of the script's repository, read once at start.
         interrupted: The name of the signal that stopped the run, once one did.
+        metrics: Results recorded with the next write (e.g. the function's return value).
     """
 
     lock_path: Path | None
@@ -71,6 +72,7 @@ class RunContext:
     config: Any = field(default=_NO_CONFIG, repr=False)
     code: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
     interrupted: str | None = None
+    metrics: dict[str, int | float] = field(default_factory=dict)
     #: Every run.lock written during the run (explicit runlock_path= included), so the
     #: final record lands in each of them.
     written: list[Path] = field(default_factory=list, repr=False)
@@ -239,6 +241,7 @@ def _write(
             error=error,
             signal=signal,
             auto_repo=ctx.code,
+            metrics=ctx.metrics,
         )
     )
 

@@ -10,6 +10,7 @@ Filtering on ``tags."naga.status" = "active"`` therefore shows one row per direc
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,7 @@ from naga.tracking._receipt import (
     flatten_params,
     lock_tags,
     read_receipt,
+    safe_key,
     upstream_dirs,
 )
 from naga.tracking._sql import Candidate, promote_in_transaction
@@ -39,7 +41,7 @@ from naga.tracking._store import (
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun, MlflowClient
-    from mlflow.entities import Run, RunInfo
+    from mlflow.entities import Metric, Run, RunInfo
 
 __all__ = ["active_runs", "mlflow_lock"]
 
@@ -292,17 +294,68 @@ def _log_receipt(
     params = flatten_params(receipt.lock.get("config")) if log_params and receipt.lock else {}
     param_items = [Param(k, v) for k, v in params.items()]
     tag_items = [RunTag(k, v) for k, v in tags.items()]
-    # One log_batch carries up to 100 params and 100 tags: the usual receipt is one call.
-    step = MAX_PARAMS_TAGS_PER_BATCH
-    for start in range(0, max(len(param_items), len(tag_items)), step):
+    metric_items = _metrics(receipt)
+    # One log_batch carries up to 100 params, 100 tags and (within MLflow's 1,000 entities)
+    # 800 metrics: the usual receipt is one call.
+    step, metric_step = MAX_PARAMS_TAGS_PER_BATCH, _METRICS_PER_BATCH
+    batches = max(
+        math.ceil(len(param_items) / step),
+        math.ceil(len(tag_items) / step),
+        math.ceil(len(metric_items) / metric_step),
+    )
+    for n in range(batches):
         client.log_batch(
             run_id,
-            params=param_items[start : start + step],
-            tags=tag_items[start : start + step],
+            params=param_items[n * step : (n + 1) * step],
+            tags=tag_items[n * step : (n + 1) * step],
+            metrics=metric_items[n * metric_step : (n + 1) * metric_step],
             synchronous=True,
         )
     if log_artifacts and receipt.lock is not None:
         client.log_artifact(run_id, str(receipt.save_dir / "run.lock"))
+
+
+_METRICS_PER_BATCH = 800  # MLflow's log_batch takes 1,000 entities, 200 of them params/tags
+
+
+def _metrics(receipt: Receipt) -> list[Metric]:
+    """The receipt's ``metrics`` section as MLflow metrics (step 0, at the run's end time).
+
+    nan and inf are logged as they are (MLflow stores them). A value that is not a number
+    can only come from a hand-edited run.lock; it is named in a warning, not logged.
+    """
+    from datetime import datetime, timezone
+
+    from mlflow.entities import Metric
+
+    from naga.lock.metrics import number_or_none
+
+    section = (receipt.lock or {}).get("metrics")
+    if not isinstance(section, Mapping) or not section:
+        return []
+    when = (receipt.lock or {}).get("finished_at") or (receipt.lock or {}).get("written_at")
+    try:
+        moment = datetime.fromisoformat(str(when))
+    except ValueError:
+        moment = datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    stamp = int(moment.timestamp() * 1000)
+    items, refused = [], []
+    for key, value in section.items():
+        number = number_or_none(value)
+        if number is None:
+            refused.append(str(key))
+        else:
+            items.append(Metric(safe_key(str(key)), float(number), stamp, 0))
+    if refused:
+        warnings.warn(
+            f"{receipt.save_dir / 'run.lock'}: metrics {', '.join(refused)} are not numbers "
+            "and were not logged to MLflow; run.lock records numbers only (was it edited?)",
+            UserWarning,
+            stacklevel=4,
+        )
+    return items
 
 
 def _promote(client: MlflowClient, me: RunInfo, logical_id: str, *, serialized: bool) -> None:

@@ -26,10 +26,12 @@ def example(make_project, examples_dir: Path):
 def test_example_pipeline_end_to_end(example, tmp_path: Path):
     listed = example.naga("ls", "results")
     assert listed.returncode == 0, listed.stderr
-    names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
-    assert names[0] == "results/evaluate" and names[-1] == "results/prepare"
-    assert {"results/train/lr=0.01", "results/train/lr=0.1"} <= set(names)
-    assert "lr" in listed.stdout.splitlines()[0].split()
+    titles = [block.splitlines()[0] for block in listed.stdout.strip().split("\n\n")]
+    assert titles == ["evaluate.py  (1 run)", "train.py  (2 runs)", "prepare.py  (1 run)"]
+    train = listed.stdout.strip().split("\n\n")[1].splitlines()
+    assert train[1].split()[4:] == ["lr", "train_mse"]  # the key that differs, the metric
+    names = {line.split()[0] for line in train[2:]}
+    assert names == {"results/train/lr=0.01", "results/train/lr=0.1"}
 
     diff = example.naga("diff", "results/train/lr=0.01", "results/train/lr=0.1")
     assert diff.returncode == 1

@@ -86,48 +86,63 @@ def test_show_errors_are_one_line(tmp_path: Path, run_naga, make, arg, expected)
     assert expected in line
 
 
-def test_ls_lists_runs_newest_first_with_differing_keys(pipeline):
+def blocks(stdout: str) -> dict[str, list[list[str]]]:
+    """``naga ls``'s default table: {script: [header, *rows]} (cells split on spaces)."""
+    out = {}
+    for block in stdout.strip().split("\n\n"):
+        title, *lines = block.splitlines()
+        script, count = title.split("  ")
+        out[script] = [line.split() for line in lines]
+        assert count == f"({len(lines) - 1} run{'s' if len(lines) != 2 else ''})"
+    return out
+
+
+def test_ls_one_block_per_script_newest_first_with_differing_keys(pipeline):
     result = pipeline.naga("ls")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    header = lines[0].split()
-    assert header[:4] == ["RUN", "STATUS", "FINISHED", "DURATION"]
-    # Only keys that differ between the runs become columns; save_dir never does.
-    assert {"lr", "time", "fail", "model_dir", "data_dir"} <= set(header)
-    assert "save_dir" not in header and "scale" in header
-    names = [line.split()[0] for line in lines[1:]]
+    tables = blocks(result.stdout)
+    # The block of the newest run comes first; each block is newest first.
+    assert list(tables) == ["train.py", "evaluate.py", "prepare.py"]
+    train = tables["train.py"]
+    # Only keys that differ within the block become columns; save_dir never does.
+    assert train[0] == ["RUN", "STATUS", "FINISHED", "DURATION", "lr", "time", "fail"]
+    names = [row[0] for row in train[1:]]
     assert names[0] == "results/train_dirty"  # made last
-    assert names[-1] == "results/prepare"  # made first
     assert set(names) == {
-        "results/prepare",
         "results/train",
         "results/train_again",
         "results/train_lr03",
         "results/train_time2",
         "results/train_failed",
-        "results/evaluate",
         "results/train_dirty",
     }
-    row = next(line for line in lines if line.startswith("results/train_lr03 "))
-    assert " 0.3 " in f"{row} " and "completed" in row
+    row = next(row for row in train if row[0] == "results/train_lr03")
+    assert row[1] == "completed" and row[-3:] == ["0.3", "1", "false"]
+    # A stage run once has nothing that differs: no config columns.
+    assert tables["prepare.py"] == [
+        ["RUN", "STATUS", "FINISHED", "DURATION"],
+        ["results/prepare", "completed", *tables["prepare.py"][1][2:]],
+    ]
 
 
 def test_ls_filters_by_status_and_lists_below_a_dir(pipeline):
     failed = pipeline.naga("ls", "--status", "failed", "results")
     assert failed.returncode == 0
-    rows = failed.stdout.splitlines()[1:]
-    assert [row.split()[:2] for row in rows] == [["results/train_failed", "failed"]]
+    rows = blocks(failed.stdout)["train.py"][1:]
+    assert [row[:2] for row in rows] == [["results/train_failed", "failed"]]
     none = pipeline.naga("ls", "--status", "interrupted")
     assert none.stdout.strip() == "no run.lock with status interrupted below ."
 
 
-def test_ls_json_lines(pipeline):
+def test_ls_json_is_an_array_of_runs(pipeline):
     result = pipeline.naga("ls", "--json", "results")
-    records = [json.loads(line) for line in result.stdout.splitlines()]
+    records = json.loads(result.stdout)
     assert len(records) == 8
-    by_dir = {Path(rec["path"]).parent.name: rec for rec in records}
-    assert by_dir["train_lr03"]["differing"]["lr"] == 0.3
+    by_dir = {Path(rec["run"]).name: rec for rec in records}
+    assert by_dir["train_lr03"]["config.lr"] == 0.3
     assert by_dir["train_failed"]["status"] == "failed"
+    assert by_dir["prepare"]["config.lr"] is None  # every run has every column
+    assert pipeline.naga("ls", "--format", "json", "results").stdout == result.stdout
 
 
 def test_ls_skips_a_broken_lock_with_a_warning(tmp_path: Path, run_naga):

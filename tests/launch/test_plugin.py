@@ -18,6 +18,7 @@ ConfigStore.instance().store(name="cfg", node={"x": 1, "label": "${x}-run"})
 def main(cfg):
     if cfg.x == 2:
         raise ValueError("x=2 is bad")
+    return cfg.x / 2  # recorded as metrics.value
 
 if __name__ == "__main__":
     main()
@@ -41,6 +42,7 @@ def test_single_run_writes_run_lock_in_the_output_dir(tmp_path, make_git_repo, r
     assert record["config"] == {"x": 3, "label": "3-run"}
     assert record["launcher"] is None
     assert record["repos"]["."]["commit"]
+    assert record["metrics"] == {"value": 1.5}
 
 
 def test_multirun_joblib_records_each_job_and_failures(tmp_path, make_git_repo, run_py):
@@ -60,6 +62,7 @@ def test_multirun_joblib_records_each_job_and_failures(tmp_path, make_git_repo, 
     bad = yaml.safe_load((proj / "out" / "multi" / "1" / "run.lock").read_text())
     assert ok["status"] == "completed" and ok["launcher"] == "joblib"
     assert bad["status"] == "failed" and bad["error"]["type"] == "ValueError"
+    assert ok["metrics"] == {"value": 0.5} and bad["metrics"] == {}
 
 
 def test_plugin_import_is_cheap_and_registers_only_its_config():

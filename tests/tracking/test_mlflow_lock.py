@@ -280,3 +280,35 @@ def test_mlflow_run_id_env_nests_instead_of_resuming(
     assert got.data.tags["mlflow.parentRunId"] == outer.info.run_id
     assert got.data.tags["naga.status"] == "active"
     assert _run(client, outer.info.run_id).data.params == {}
+
+
+def test_receipt_metrics_are_logged_as_mlflow_metrics(
+    store: str, client: Any, make_run_dir
+) -> None:
+    import math
+
+    save_dir = make_run_dir(
+        "metrics", {"lr": 0.1}, metrics={"loss": 0.25, "val": {"acc": 0.9}, "odd": math.nan}
+    )
+    with mlflow_lock(save_dir) as run:
+        pass
+    got = _run(client, run.info.run_id)
+    assert set(got.data.metrics) == {"loss", "val.acc", "odd"}
+    assert got.data.metrics["loss"] == 0.25
+    assert got.data.metrics["val.acc"] == 0.9
+    assert math.isnan(got.data.metrics["odd"])
+    assert got.data.params == {"lr": "0.1", "save_dir": "results/metrics"}
+
+
+def test_many_metrics_are_batched(store: str, client: Any, tmp_path: Path) -> None:
+    import yaml
+
+    metrics = {f"m{i:04d}": i / 2 for i in range(1500)}
+    save_dir = tmp_path / "many"
+    save_dir.mkdir()
+    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "metrics": metrics}))
+    with mlflow_lock(save_dir) as run:
+        pass
+    got = _run(client, run.info.run_id).data.metrics
+    assert len(got) == 1500
+    assert got["m1499"] == 749.5

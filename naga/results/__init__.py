@@ -1,0 +1,15 @@
+"""From runs to results: every run below a directory as a table, fast.
+
+Module map:
+
+- ``_read``: one run.lock as one flat row (``config.*``, ``metrics.*``, ``data.*`` columns).
+- ``index``: every run.lock below some directories, through an index of rows in naga's
+  cache, validated per file, so that an unchanged receipt is never parsed twice.
+- ``query``: ``--where``, ``--sort``, ``--group-by`` and column names over plain rows.
+- ``frame``: :func:`naga.runs`, the rows as a typed pandas DataFrame (pandas imported there).
+- ``plot``: a metric against a config key across runs (matplotlib imported there).
+
+Nothing here is imported by ``import naga``; ``naga.runs`` loads ``frame`` on first use.
+Receipts are read with the reader of :mod:`naga.commands._locks` (its validation and its
+error messages), the same one every ``naga`` subcommand uses.
+"""

@@ -1,0 +1,129 @@
+"""One run.lock as one flat row: the fields a results table shows, nothing else.
+
+A row holds the raw recorded status (``lost`` is derived when the row is read, never
+stored: a live run can die at any moment), times, the script, the code state of the
+script's repository, the sweep, and every config leaf, metric and data hash under the
+``config.``/``metrics.``/``data.`` prefixes.
+
+Reading is the slow part of a cold ``naga ls`` (libyaml builds every installed package
+of the ``environment`` section, and an ``upstream`` section repeats whole receipts), so
+:func:`read_row` parses the text without those two top-level blocks, which a row never
+uses. Whenever that shortcut does not give a well-formed receipt of a known version, the
+full reader of :mod:`naga.commands._locks` reads the file and decides (and words the
+error): the shortcut can only make a good receipt faster, never accept a bad one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from naga.commands._locks import SUPPORTED_VERSIONS, as_dict, flatten, read_lock
+from naga.lock.writer import loads
+
+#: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
+_SKIPPED_BLOCKS = ("environment:", "upstream:")
+#: Keys of a ``running`` receipt that tell whether its process is alive (kept for liveness).
+LIVENESS_KEYS = ("pid", "pid_start", "host", "slurm_job_id")
+#: Row keys, in column order, before the config, metrics and data columns.
+BASE_COLUMNS = (
+    "run",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "script",
+    "commit",
+    "dirty",
+    "sweep",
+    "sweep.job",
+    "run_id",
+)
+PREFIXES = ("config.", "metrics.", "data.")
+
+
+def read_row(path: Path) -> dict[str, Any]:
+    """The row of one run.lock (without ``run``; see :func:`row_of`).
+
+    Raises:
+        LockError: The file is unreadable, corrupt, not a run.lock, or of an unknown version.
+    """
+    lock: Any = None
+    try:
+        text = path.read_text(encoding="utf-8")
+        lock = loads(_without_unused_blocks(text))
+    except Exception:  # decided below by the full reader, with its own words
+        lock = None
+    if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
+        lock = read_lock(path)
+    return row_of(lock)
+
+
+def _without_unused_blocks(text: str) -> str:
+    # naga writes block-style YAML: a top-level key starts at column 0 and everything that
+    # belongs to it is indented (or a `- ` item of a top-level list). A hand-written file
+    # this misreads fails to parse or to validate, and goes to the full reader.
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        first = line[:1]
+        if first not in ("", " ", "\t", "\n", "\r", "-", "#"):
+            skipping = line.startswith(_SKIPPED_BLOCKS)
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten a parsed run.lock into a results row (status as recorded)."""
+    script = as_dict(lock.get("script"))
+    sweep = as_dict(as_dict(lock.get("extra")).get("sweep"))
+    repo = _script_repo(as_dict(lock.get("repos")), script.get("repo"))
+    row: dict[str, Any] = {
+        "status": str(lock.get("status") or "unknown"),
+        "started_at": _text_or_none(lock.get("started_at")),
+        "finished_at": _text_or_none(lock.get("finished_at")),
+        "duration_s": _number_or_none(lock.get("duration_s")),
+        "script": _script_name(script),
+        "commit": _text_or_none(repo.get("commit")),
+        "dirty": repo.get("dirty") if isinstance(repo.get("dirty"), bool) else None,
+        "sweep": _text_or_none(sweep.get("sweep_id")),
+        "sweep.job": _text_or_none(sweep.get("name")),
+        "run_id": _text_or_none(lock.get("run_id")),
+    }
+    if row["status"] == "running":
+        row.update({f"_{key}": lock.get(key) for key in LIVENESS_KEYS})
+    config = as_dict(lock.get("config"))
+    row.update((f"config.{key}", value) for key, value in flatten(config).items())
+    metrics = flatten(as_dict(lock.get("metrics")))  # flat as written; nested if hand-edited
+    row.update((f"metrics.{key}", value) for key, value in metrics.items())
+    for key, entry in as_dict(lock.get("data")).items():
+        row[f"data.{key}"] = as_dict(entry).get("hash")
+    return row
+
+
+def _script_name(script: Mapping[str, Any]) -> str | None:
+    for key in ("path", "module", "notebook"):
+        if script.get(key):
+            return str(script[key])
+    return None
+
+
+def _script_repo(repos: Mapping[str, Any], root: Any) -> Mapping[str, Any]:
+    """The repos entry of the script's repository, else the first one recorded."""
+    entries = [entry for entry in repos.values() if isinstance(entry, Mapping)]
+    for entry in entries:
+        if root is not None and entry.get("root") == root:
+            return entry
+    return entries[0] if entries else {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number_or_none(value: Any) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value

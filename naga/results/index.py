@@ -1,0 +1,395 @@
+"""Every run.lock below some directories as a row, through an index in naga's cache.
+
+Parsing YAML is what makes listing many runs slow (about a millisecond per receipt even
+without its package list), so the row of each receipt (:mod:`naga.results._read`) is kept
+in ``receipts.sqlite`` in naga's cache directory (``NAGA_CACHE_DIR``), keyed by the
+receipt's absolute path and validated like the hash cache (:mod:`naga.lock._hash_cache`):
+a stored row is used only when the file's ``(device, inode, size, mtime_ns, ctime_ns)`` are
+exactly those it had when it was read, and a row is only stored when those stamps were
+older than the racy window when the scan started. An unchanged receipt is therefore never
+parsed again, and any change (naga rewrites a receipt through a new file, so even the inode
+changes; an edit in place moves mtime and ctime) is always seen on the next listing.
+
+What the index holds is the receipt as recorded: the ``lost`` status is derived when a
+row is read, since a running process can die at any moment. Rows of receipts that are gone
+are deleted when a listing of a directory above them no longer finds them.
+
+The index is an optimisation only: with ``NAGA_NO_CACHE=1``, or when the file cannot be
+opened or written, every receipt is parsed and nothing else changes. A corrupt file is
+replaced (after one warning).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import sqlite3
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from naga.commands._locks import _SKIP_DIRS
+from naga.errors import LockError
+from naga.lock._cache_dir import cache_dir, cache_enabled
+from naga.lock._hash_cache import RACY_WINDOW_NS, is_network_fs
+from naga.lock.record import LOCK_NAME
+from naga.results._read import LIVENESS_KEYS, read_row
+
+__all__ = ["Found", "IndexWarning", "collect", "index_path", "live_status"]
+
+#: Bump when the row format (naga.results._read) or the table changes: old rows are dropped.
+_SCHEMA_VERSION = 1
+_BATCH = 500  # below SQLite's default limit of 999 host parameters
+#: Rows not written again for this long are deleted now and then (their project may be gone).
+PRUNE_AFTER_S = 180 * 24 * 3600
+
+#: Directories never searched: those `naga ls` always skipped (VCS, virtualenvs, caches),
+#: and MLflow's artifact stores, whose copies of logged run.locks are not runs of their own.
+SKIP_DIRS = _SKIP_DIRS | {"mlruns", "mlartifacts"}
+
+# (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)
+Stamps = tuple[int, int, int, int, int]
+
+
+class IndexWarning(UserWarning):
+    """The receipt index could not be used; listing continues without it."""
+
+
+@dataclass
+class Found:
+    """One run.lock found below a root.
+
+    Attributes:
+        path: The run.lock, absolute (symlinks kept, as walked).
+        rel: Its directory relative to the root it was found under (``.`` for the root).
+        row: Its row (status as recorded), or ``None`` when it could not be read.
+        error: Why it could not be read (one line), else ``None``.
+    """
+
+    path: str
+    rel: str
+    row: dict[str, Any] | None
+    error: str | None = None
+
+
+def index_path() -> Path:
+    """The index file: ``receipts.sqlite`` in naga's cache directory."""
+    return cache_dir() / "receipts.sqlite"
+
+
+def collect(
+    roots: Sequence[str | os.PathLike[str]], *, use_cache: bool | None = None
+) -> list[Found]:
+    """Find every run.lock below ``roots`` and return its row, parsing only what changed.
+
+    Args:
+        roots: Directories to search (``.git``, ``.venv``, ``node_modules``, ``mlruns``...
+            are skipped), or run.lock files.
+        use_cache: Use the index; default: unless ``NAGA_NO_CACHE`` is set.
+
+    Returns:
+        One :class:`Found` per distinct run.lock (by device and inode), in walk order.
+
+    Raises:
+        LockError: A root does not exist.
+    """
+    scan_start = time.time_ns()
+    walked: list[tuple[str, str, Stamps]] = []  # (path, rel, stamps)
+    ranges: list[str] = []  # prefixes of the directories walked completely
+    files: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        top = os.path.abspath(os.fspath(root))  # noqa: PTH100 - keep symlinks, as users name paths
+        if not os.path.exists(top):  # noqa: PTH110
+            raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
+        if os.path.isdir(top):  # noqa: PTH112
+            ranges.append(top.rstrip("/") + "/")
+            locks = _walk(top)
+        else:
+            files.append(top)
+            locks = _one_file(top)
+        for path, rel, stamps in locks:
+            if (stamps[0], stamps[1]) not in seen:
+                seen.add((stamps[0], stamps[1]))
+                walked.append((path, rel, stamps))
+    if not cache_enabled(use_cache):
+        return [_parse(path, rel) for path, rel, _ in walked]
+    with _open_index() as conn:
+        stored = _load(conn, ranges, files) if conn is not None else {}
+        results: list[Found] = []
+        hits: list[tuple[int, str]] = []  # (position in results, stored JSON row)
+        fresh: list[tuple[str, Stamps, str]] = []
+        limit = scan_start - RACY_WINDOW_NS
+        walked_stamps = {path: stamps for path, _, stamps in walked}
+        for path, rel, stamps in walked:
+            hit = stored.pop(path, None)
+            if hit is not None and hit[0] == stamps:
+                hits.append((len(results), hit[1]))
+                results.append(Found(path, rel, None))
+                continue
+            found = _parse(path, rel)
+            results.append(found)
+            if max(stamps[3], stamps[4]) < limit:  # see the module docstring (racy stamps)
+                fresh.append((path, stamps, _stored(found)))
+        for position, value in zip(
+            (p for p, _ in hits), _decode([t for _, t in hits]), strict=True
+        ):
+            found = results[position]
+            if isinstance(value, dict) and "_error" in value:
+                found.error = str(value["_error"])
+            elif isinstance(value, dict):
+                found.row = value
+            else:  # a damaged index row: read the receipt itself, and store it again
+                results[position] = found = _parse(found.path, found.rel)
+                fresh.append((found.path, walked_stamps[found.path], _stored(found)))
+        if conn is not None and (fresh or stored):
+            _store(conn, fresh, gone=list(stored))
+    return results
+
+
+def _stored(found: Found) -> str:
+    """What the index keeps of a receipt: its row, or why it could not be read."""
+    return json.dumps(found.row if found.row is not None else {"_error": found.error}, default=str)
+
+
+def _decode(texts: list[str]) -> list[Any]:
+    """The stored rows, parsed; ``None`` for one that is not valid JSON."""
+    if not texts:
+        return []
+    try:
+        # One document for all rows: one parser call instead of one per row.
+        joined = json.loads("[" + ",".join(texts) + "]")
+        if len(joined) == len(texts):
+            return list(joined)
+    except ValueError:
+        pass
+    values: list[Any] = []
+    for text in texts:
+        try:
+            values.append(json.loads(text))
+        except ValueError:
+            values.append(None)
+    return values
+
+
+def live_status(row: dict[str, Any]) -> str:
+    """The status a reader shows: ``lost`` for a running receipt whose process is gone."""
+    status = str(row.get("status"))
+    if status != "running":
+        return status
+    from naga.lock.liveness import effective_status
+
+    lock = {key: row.get(f"_{key}") for key in LIVENESS_KEYS}
+    return effective_status({**lock, "status": status})
+
+
+def _walk(top: str) -> Iterator[tuple[str, str, Stamps]]:
+    """Every run.lock below ``top`` with its stamps, directories in sorted order.
+
+    Like os.walk without following symlinked directories, but one ``scandir`` per
+    directory and one ``stat`` per run.lock: nothing else is asked of the file system.
+    """
+    skip_len = len(top.rstrip("/")) + 1
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        lock = None
+        subdirs = []
+        try:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name == LOCK_NAME:
+                        lock = entry
+                    elif name not in SKIP_DIRS and entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+            if lock is not None and lock.is_file():
+                st = lock.stat()
+                rel = directory[skip_len:] or "."
+                yield (
+                    lock.path,
+                    rel,
+                    (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
+                )
+        except OSError:
+            pass  # unreadable, or vanished meanwhile: nothing to list there
+        if subdirs:
+            subdirs.sort(reverse=True)
+            stack += subdirs
+
+
+def _one_file(path: str) -> Iterator[tuple[str, str, Stamps]]:
+    try:
+        st = os.stat(path)  # noqa: PTH116
+    except OSError:
+        return
+    yield path, ".", (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _parse(path: str, rel: str) -> Found:
+    try:
+        return Found(path, rel, read_row(Path(path)))
+    except LockError as exc:
+        return Found(path, rel, None, str(exc))
+
+
+# ------------------------------------------------------------------------------ SQLite
+
+_warned = False
+
+
+def _warn(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(message, IndexWarning, stacklevel=4)
+
+
+@contextlib.contextmanager
+def _open_index() -> Iterator[sqlite3.Connection | None]:
+    """A connection to the index (closed on exit), or ``None`` when it cannot be used."""
+    path = index_path()
+    conn = None
+    for attempt in range(2):
+        try:
+            conn = _connect(path)
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc) or attempt:
+                break  # contention or unusable: list without the index this time
+            if "unable to open" in str(exc):
+                _warn(f"naga receipt index {path} cannot be opened ({exc}); reading every run.lock")
+                break
+            _replace(path, exc)
+        except sqlite3.DatabaseError as exc:
+            if attempt:
+                break
+            _replace(path, exc)
+        except OSError as exc:
+            _warn(f"naga receipt index {path} cannot be created ({exc}); reading every run.lock")
+            break
+    try:
+        yield conn
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _replace(path: Path, exc: Exception) -> None:
+    _warn(f"naga receipt index {path} is unusable ({exc}); recreating it (nothing is lost)")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        # WAL's shared memory only works between processes of one host (see _hash_cache).
+        journal = "delete" if is_network_fs(path.parent) else "wal"
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != journal:
+            conn.execute(f"PRAGMA journal_mode={journal}")
+        if journal == "wal":
+            conn.execute("PRAGMA synchronous=NORMAL")  # crash-safe in WAL mode
+        if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+            _create_schema(conn)
+        conn.execute("SELECT count(*) FROM receipts WHERE path = ''").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
+            conn.execute("ROLLBACK")  # another process just did it
+            return
+        conn.execute("DROP TABLE IF EXISTS receipts")  # rows of another format: disposable
+        # A rowid table: rows are large (a JSON row of a few hundred bytes), keys small.
+        conn.execute(
+            "CREATE TABLE receipts(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
+            " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, row TEXT NOT NULL,"
+            " stored INTEGER NOT NULL)"
+        )
+        conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _load(
+    conn: sqlite3.Connection, ranges: Sequence[str], files: Sequence[str]
+) -> dict[str, tuple[Stamps, str]]:
+    """Stored rows below the walked directories (a key range each) and of the given files."""
+    query = "SELECT path, dev, ino, size, mtime_ns, ctime_ns, row FROM receipts"
+    rows: dict[str, tuple[Stamps, str]] = {}
+    try:
+        conn.execute("BEGIN")
+        try:
+            # Every path below "<dir>/" sorts between "<dir>/" and "<dir>0" ('0' follows '/').
+            for prefix in ranges:
+                cursor = conn.execute(
+                    f"{query} WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + "0")
+                )
+                for path, dev, ino, size, mtime, ctime, row in cursor:
+                    rows[path] = ((_u64(dev), _u64(ino), size, mtime, ctime), row)
+            for start in range(0, len(files), _BATCH):
+                batch = files[start : start + _BATCH]
+                marks = ",".join("?" * len(batch))
+                for path, dev, ino, size, mtime, ctime, row in conn.execute(
+                    f"{query} WHERE path IN ({marks})", batch
+                ):
+                    rows[path] = ((_u64(dev), _u64(ino), size, mtime, ctime), row)
+        finally:
+            conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        if not ("locked" in str(exc) or "busy" in str(exc)):
+            _warn(
+                f"naga receipt index {index_path()} could not be read ({exc}); "
+                "reading every run.lock"
+            )
+        return {}
+    return rows
+
+
+def _store(
+    conn: sqlite3.Connection, fresh: list[tuple[str, Stamps, str]], *, gone: list[str]
+) -> None:
+    """Store new rows and delete the rows of receipts that are gone, in one transaction."""
+    now = int(time.time())
+    values = [(path, _s64(s[0]), _s64(s[1]), s[2], s[3], s[4], row, now) for path, s, row in fresh]
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+            conn.executemany("DELETE FROM receipts WHERE path = ?", [(path,) for path in gone])
+            if random.random() < 0.01:  # now and then, not on every write
+                conn.execute("DELETE FROM receipts WHERE stored < ?", (now - PRUNE_AFTER_S,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError:
+        pass  # busy beyond the timeout, or a full disk: the next listing stores them
+
+
+def _s64(value: int) -> int:
+    # st_dev/st_ino are unsigned 64-bit; SQLite integers are signed 64-bit.
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _u64(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
