@@ -72,16 +72,15 @@ for version in $PYTHONS; do
     touch "$stamp"
   fi
   log=$venv/pytest.log
-  start=$SECONDS
   "$venv/bin/python" -m pytest -q "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   # pytest -q ends with "N passed, M skipped in 12.34s (0:00:12)".
   result=$(tail -n 1 "$log" | sed -E 's/^=+ //; s/ =+$//')
   if [ "$status" -ne 0 ]; then
     failed=1
-    summaries+=("python $full: FAILED (exit $status): $result [$((SECONDS - start))s]")
+    summaries+=("python $full: FAILED (exit $status): $result (log: $log)")
   else
-    summaries+=("python $full: $result [$((SECONDS - start))s]")
+    summaries+=("python $full: $result")
   fi
 done
 
