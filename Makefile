@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.naga-installed
+# `make test-pythons`: the versions to run (each in .venvs/py3XY), extra pytest arguments,
+# and PYTHONS_REQUIRED=1 to fail rather than skip a version this machine lacks.
+PYTHONS ?= 3.10 3.11 3.12 3.13
+PYTEST_ARGS ?=
+PYTHONS_REQUIRED ?= 0
 
-.PHONY: venv system demo test lint bench clean
+.PHONY: venv system demo test test-pythons lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +30,11 @@ demo: $(STAMP)
 test: $(STAMP) system
 	$(PY) -m pytest -q
 
+# The suite under every supported Python found here, one summary line per version, e.g.
+#   make test-pythons PYTHONS="3.10 3.13" PYTEST_ARGS='-m "not slurm and not server"'
+test-pythons: system
+	PYTHONS="$(PYTHONS)" PYTHONS_REQUIRED="$(PYTHONS_REQUIRED)" bash scripts/test-pythons.sh $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -35,4 +45,4 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .naga-demo .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venvs .naga-demo .pytest_cache .ruff_cache .hypothesis

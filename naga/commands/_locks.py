@@ -17,6 +17,7 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock.record import LOCK_NAME
+from naga.lock.timestamps import parse_timestamp
 from naga.lock.writer import loads
 
 SUPPORTED_VERSIONS = (1,)
@@ -96,7 +97,7 @@ def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         return None
 

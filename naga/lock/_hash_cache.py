@@ -22,10 +22,15 @@ The cache is an optimisation only. Any failure to open, read or write it degrade
 hashing without it; a corrupt file is replaced (after one warning per process). SQLite's
 WAL journal plus a busy timeout makes it safe for many processes at once, and a process
 killed mid-write leaves the database consistent (SQLite's own crash guarantee).
+
+A process holds one connection (``get_cache``), opened on first use and closed by naga,
+never by the garbage collector: at interpreter exit, when the cache file changes, and in a
+forked worker when its task ends. A connection inherited through fork is never touched.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import random
@@ -267,6 +272,17 @@ class HashCache:
         except (sqlite3.DatabaseError, OSError):
             self._conn = None
 
+    def close(self) -> None:
+        """Close the connection; later calls behave as without a cache."""
+        with self._lock:
+            self._close()
+
+    def __enter__(self) -> HashCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -407,25 +423,49 @@ class HashCache:
                 self._recover(exc)
 
 
-_caches: dict[Path, HashCache] = {}
+_cache: HashCache | None = None  # this process's connection, or one inherited through fork
 _inherited: list[HashCache] = []  # connections from a parent process, kept but never used
-_caches_lock = threading.Lock()
+_cache_lock = threading.Lock()
 
 
 def get_cache(use_cache: bool | None) -> HashCache | None:
     """Return this process's cache connection, or None when caching is off or impossible."""
+    global _cache
     if not cache_enabled(use_cache):
         return None
     path = cache_path()
-    with _caches_lock:
-        cache = _caches.get(path)
-        # An SQLite connection must not be used across fork(); a child opens its own. The
-        # parent's object is kept alive (not closed) because closing it in the child could
-        # checkpoint or unlink the WAL under the parent's feet.
+    with _cache_lock:
+        cache = _cache
         if cache is not None and cache.pid != os.getpid():
+            # An SQLite connection must not be used across fork(); a child opens its own.
+            # The parent's is kept alive, not closed: closing it in the child could
+            # checkpoint or unlink the WAL under the parent's feet. naga's forked workers
+            # leave with os._exit, so it is never finalized there either.
             _inherited.append(cache)
             cache = None
-        if cache is None or not cache.usable:
-            cache = HashCache(path)
-            _caches[path] = cache
+        elif cache is not None and (cache.path != path or not cache.usable):
+            # Another cache file (NAGA_CACHE_DIR changed) or an unusable one: close it now
+            # rather than leave it to the garbage collector, and open the current one.
+            cache.close()
+            cache = None
+        if cache is None:
+            cache = _cache = HashCache(path)
     return cache if cache.usable else None
+
+
+def close_cache() -> None:
+    """Close this process's connection, if it opened one (never one inherited by fork).
+
+    Runs at interpreter exit, and in a forked worker when its task ends; the next
+    ``get_cache`` opens a new connection.
+    """
+    global _cache
+    with _cache_lock:
+        cache = _cache
+        if cache is None or cache.pid != os.getpid():
+            return
+        _cache = None
+    cache.close()
+
+
+atexit.register(close_cache)

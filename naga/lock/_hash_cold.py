@@ -36,6 +36,7 @@ from naga.lock._hash_cache import (
     SMALL_FILE_SIZE,
     DirRow,
     Key,
+    close_cache,
     dir_row,
     get_cache,
     small_entries,
@@ -324,6 +325,8 @@ def _scan_subtree(index: int) -> Part | None:
             finish_dir(part, prefix, ancestors[-1], records, digests, scan_start)
     except Exception:  # errors are reported by the parent's careful walk
         return None
+    finally:
+        close_cache()  # the connection read_dir may have opened in this worker
     # Sorted here, in parallel: the parent only places the block.
     part.lines = [format_manifest(part.lines)]
     part.chunks = [b"".join(part.chunks)]
@@ -346,6 +349,8 @@ def _read_slice(index: int) -> SliceRead | None:
         records, digests = read_dir(directory, items[start:end], scan_start, use_cache, part)
     except Exception:
         return None
+    finally:
+        close_cache()  # the connection read_dir may have opened in this worker
     finish_dir(part, prefix, ident, records, digests, scan_start)
     part.chunks = []
     return records, part

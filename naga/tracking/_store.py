@@ -37,10 +37,11 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     """Return the tracking URI naga will use, making it MLflow's current one.
 
     An explicit ``tracking_uri`` wins; otherwise MLflow's own resolution applies
-    (``mlflow.set_tracking_uri``, ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``). When
-    that resolution would fall back to the deprecated ``./mlruns`` file store (MLflow does so
-    when ``./mlruns`` already holds experiments), naga uses ``sqlite:///mlflow.db`` instead and
-    warns, rather than silently writing to a deprecated store.
+    (``mlflow.set_tracking_uri``, ``MLFLOW_TRACKING_URI``, else ``./mlflow.db``). The default
+    is spelled so that the installed SQLAlchemy opens ``./mlflow.db`` whatever characters
+    the path holds. When MLflow would fall back to the deprecated ``./mlruns`` file store
+    (it does so when ``./mlruns`` already holds experiments), naga uses ``./mlflow.db``
+    instead and warns, rather than silently writing to a deprecated store.
 
     Args:
         tracking_uri: An explicit URI, or None for MLflow's default.
@@ -58,9 +59,14 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     if tracking_utils.is_tracking_uri_set():
         return mlflow.get_tracking_uri()
     uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("file:", "sqlite:")):
+        return uri
+    # MLflow's default is ./mlflow.db, but it writes the path percent-encoded, which only
+    # SQLAlchemy 2.1+ decodes: SQLAlchemy 2.0 (the newest for Python 3.10) would open a
+    # second database under a directory literally named "my%20exp". Spell it as the
+    # installed SQLAlchemy reads it.
+    sqlite_uri = path_to_sqlite_uri(Path("mlflow.db").resolve())
     if uri.startswith("file:"):
-        # An absolute path gives the four-slash form MLflow itself uses for local files.
-        sqlite_uri = "sqlite:///" + Path("mlflow.db").resolve().as_posix()
         warnings.warn(
             f"MLflow would default to the deprecated file store ({uri}) because ./mlruns holds "
             f"experiments; naga logs to {sqlite_uri} instead. Set MLFLOW_TRACKING_URI="
@@ -68,20 +74,41 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
             UserWarning,
             stacklevel=3,
         )
-        mlflow.set_tracking_uri(sqlite_uri)
-        return sqlite_uri
-    return uri
+    mlflow.set_tracking_uri(sqlite_uri)
+    return sqlite_uri
+
+
+def path_to_sqlite_uri(path: Path) -> str:
+    """The ``sqlite:///`` URI that the installed SQLAlchemy opens as exactly ``path``.
+
+    SQLAlchemy 2.0 takes a URI's path literally, 2.1 percent-decodes it. The plain path
+    is preferred whenever SQLAlchemy reads it back unchanged, because MLflow also reads it
+    literally (it creates the database's parent directory from the text); otherwise (a
+    ``%`` in the path under SQLAlchemy 2.1) SQLAlchemy renders it.
+    """
+    from sqlalchemy.engine import URL, make_url
+
+    plain = "sqlite:///" + path.as_posix()
+    if make_url(plain).database == str(path):
+        return plain
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite://`` URI, or None for other stores (and in-memory)."""
+    """The database file of a ``sqlite://`` URI, or None for other stores (and in-memory).
+
+    The URI is read by the installed SQLAlchemy, as MLflow's store reads it, so that the
+    lock file naga puts beside the database is beside the file MLflow opens.
+    """
     if not uri.startswith("sqlite:///"):
         return None
-    from urllib.parse import unquote, urlsplit
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    path = unquote(urlsplit(uri).path)
-    # sqlite:///rel.db -> "/rel.db" (relative), sqlite:////abs.db -> "//abs.db" (absolute)
-    path = path[1:] if path.startswith("/") else path
+    try:
+        path = make_url(uri).database
+    except ArgumentError:
+        return None
     if not path or path == ":memory:":
         return None
     return Path(path).resolve()

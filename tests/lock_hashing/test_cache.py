@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import subprocess
+import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import blake3
@@ -45,13 +48,13 @@ def b3sum(path: Path) -> str:
 
 
 def rows(table: str) -> int:
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def entries() -> int:
     """File entries in directory rows."""
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         size = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0] or 0
     return size // _hash_cache.ENTRY.size
 
@@ -167,7 +170,7 @@ def test_corrupt_cache_warns_once_and_is_recreated(
         assert hash_file(target) == expected
     assert rows("files") == 1  # the new cache works
     assert hash_file(target) == expected
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -184,33 +187,32 @@ def test_unusable_cache_location_falls_back(
 def test_other_schema_version_is_replaced(aged: Path) -> None:
     path = cache_path()
     path.parent.mkdir(parents=True)
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         conn.execute("CREATE TABLE files(anything)")
         conn.execute("PRAGMA user_version=99")
-    conn.close()
     hash_path(aged / "dir2" / "b" / "c")  # never rewritten by the tests above
     assert rows("files") == 1
 
 
 def test_entries_need_every_stamp_to_match(tmp_path: Path) -> None:
     """Unit level: unsigned 64-bit device/inode numbers, and no partial-key matches."""
-    cache = _hash_cache.HashCache(tmp_path / "c.sqlite")
-    key = (2**64 - 1, 2**63 + 5, 10, 20, 30)
-    cache.put(files=[(key, b"h" * 32)])
-    assert cache.get_files([key]) == {key: b"h" * 32}
-    for changed in [(2**64 - 1, 2**63 + 5, 11, 20, 30), (2**64 - 1, 2**63 + 5, 10, 20, 31)]:
-        assert cache.get_files([changed]) == {}
-    # A directory row: every entry comes back under its full key, and nothing else.
-    small = (2**64 - 1, 2**63 + 6, -1, -(2**40), 30)  # negative stamps (before 1970)
-    entries = _hash_cache.pack_entries([(small, b"s" * 32), (key, b"h" * 32)])
-    cache.put(dirs=[_hash_cache.dir_row((2**64 - 2, 2**63 + 1), entries)])
-    assert cache.get_files([], [(2**64 - 2, 2**63 + 1)]) == {small: b"s" * 32, key: b"h" * 32}
-    assert cache.get_files([], [(2**64 - 2, 2**63 + 2)]) == {}
-    assert not cache.seen_root((2**64 - 1, 7))
-    cache.put(tree=(b"f" * 32, b"d" * 32, 10, 1, (2**64 - 1, 7)))
-    assert cache.get_tree(b"f" * 32) == (b"d" * 32, 10, 1)
-    assert cache.seen_root((2**64 - 1, 7))
-    assert cache.get_tree(b"g" * 32) is None
+    with _hash_cache.HashCache(tmp_path / "c.sqlite") as cache:
+        key = (2**64 - 1, 2**63 + 5, 10, 20, 30)
+        cache.put(files=[(key, b"h" * 32)])
+        assert cache.get_files([key]) == {key: b"h" * 32}
+        for changed in [(2**64 - 1, 2**63 + 5, 11, 20, 30), (2**64 - 1, 2**63 + 5, 10, 20, 31)]:
+            assert cache.get_files([changed]) == {}
+        # A directory row: every entry comes back under its full key, and nothing else.
+        small = (2**64 - 1, 2**63 + 6, -1, -(2**40), 30)  # negative stamps (before 1970)
+        entries = _hash_cache.pack_entries([(small, b"s" * 32), (key, b"h" * 32)])
+        cache.put(dirs=[_hash_cache.dir_row((2**64 - 2, 2**63 + 1), entries)])
+        assert cache.get_files([], [(2**64 - 2, 2**63 + 1)]) == {small: b"s" * 32, key: b"h" * 32}
+        assert cache.get_files([], [(2**64 - 2, 2**63 + 2)]) == {}
+        assert not cache.seen_root((2**64 - 1, 7))
+        cache.put(tree=(b"f" * 32, b"d" * 32, 10, 1, (2**64 - 1, 7)))
+        assert cache.get_tree(b"f" * 32) == (b"d" * 32, 10, 1)
+        assert cache.seen_root((2**64 - 1, 7))
+        assert cache.get_tree(b"g" * 32) is None
 
 
 MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -240,9 +242,8 @@ def test_mount_fs_type(path: str, fs_type: str) -> None:
 def test_local_cache_uses_wal(tmp_path: Path) -> None:
     hash_path(tmp_path)
     assert not _hash_cache.is_network_fs(cache_path().parent)
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
 
 
 def test_network_cache_uses_rollback_journal(aged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,6 +253,89 @@ def test_network_cache_uses_rollback_journal(aged: Path, monkeypatch: pytest.Mon
     assert hash_file(target) == b3sum(target)
     assert rows("files") == 1
     assert hash_file(target) == b3sum(target)
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-    conn.close()
+
+
+# -- connection lifetimes: closed by naga, never left to the garbage collector ----------
+
+
+def open_connections_to(path: Path) -> int:
+    """How many open sqlite3 connections of this process have ``path`` as main database."""
+    count = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, sqlite3.Connection):
+            try:
+                databases = obj.execute("PRAGMA database_list").fetchall()
+            except sqlite3.ProgrammingError:  # closed (or bound to another thread)
+                continue
+            count += any(
+                name == "main" and file and os.path.samefile(file, path)
+                for _, name, file in databases
+            )
+    return count
+
+
+def test_switching_cache_files_closes_the_previous_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "f").write_bytes(b"x")
+    hash_file(tmp_path / "f")
+    first = cache_path()
+    assert open_connections_to(first) == 1
+    monkeypatch.setenv("NAGA_CACHE_DIR", str(tmp_path / "other cache"))
+    hash_file(tmp_path / "f")
+    assert open_connections_to(first) == 0
+    assert open_connections_to(cache_path()) == 1
+    _hash_cache.close_cache()
+    assert open_connections_to(cache_path()) == 0
+    hash_file(tmp_path / "f")  # the next use opens a new connection
+    assert open_connections_to(cache_path()) == 1
+
+
+def test_close_cache_leaves_a_connection_inherited_through_fork(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x")
+    hash_file(tmp_path / "f")
+    cache = _hash_cache.get_cache(None)
+    assert cache is not None
+    cache.pid = -1  # as a forked child sees its parent's connection
+    try:
+        _hash_cache.close_cache()
+        assert cache.usable  # closing it in a child could unlink the parent's WAL
+        assert _hash_cache.get_cache(None) is not cache  # the child opens its own
+        assert cache in _hash_cache._inherited
+    finally:
+        _hash_cache._inherited.remove(cache)
+        cache.close()
+    _hash_cache.close_cache()
+
+
+def test_a_worker_task_closes_the_connection_it_opened(
+    aged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from naga.lock import _hash_cold
+
+    _hash_cache.close_cache()
+    directory = aged / "big"
+    st = os.stat(directory / "big.bin")
+    record = ("big.bin", *_hash_cache.key_of(st))  # a big file: looked up in the cache
+    ident = (os.stat(directory).st_dev, os.stat(directory).st_ino)
+    sliced = [(0, str(directory), "", ident, [record])]
+    job = (str(aged), time.time_ns(), True, [], sliced, [(0, 0, 1)])
+    monkeypatch.setattr(_hash_cold, "_fork_job", job)
+    result = _hash_cold._read_slice(0)  # in this process, as a forked worker runs it
+    assert result is not None
+    assert open_connections_to(cache_path()) == 0
+
+
+def test_no_connection_is_left_to_the_garbage_collector(aged: Path, tmp_path: Path) -> None:
+    # Python 3.13 reports a connection finalized while open ("unclosed database").
+    app = Path(__file__).parents[1] / "apps" / "hash_and_exit.py"
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", str(app), str(aged),
+         str(tmp_path / "second cache")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "unclosed" not in done.stderr
+    assert "Exception ignored" not in done.stderr

@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import blake3
@@ -136,7 +137,7 @@ def test_worker_results_are_cached_under_the_ordinary_fingerprint(
     first = hash_path(aged)
     assert joins == [1]
     assert first["hash"] == manifest_hash(TREE)
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         # The small files share one row per directory; the one big file has its own row.
         entries = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0]
         assert entries == (len(TREE) - 1) * ENTRY.size
@@ -144,7 +145,6 @@ def test_worker_results_are_cached_under_the_ordinary_fingerprint(
         assert conn.execute("SELECT count(*) FROM dirs").fetchone()[0] == len(with_small_files)
         assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 1
         stored = conn.execute("SELECT fp FROM trees").fetchall()
-    conn.close()
     # The joined fingerprint is the one a single walk computes: the next call is a hit.
     assert stored == [(walk(str(aged), os.stat(aged)).fingerprint,)]
 
@@ -225,10 +225,9 @@ def test_sliced_directory_results_are_cached_under_the_ordinary_fingerprint(
     time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
     monkeypatch.setattr(_hash_cold, "SLICE_MIN_FILES", 20)
     first = hash_path(root)
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         stored = conn.execute("SELECT fp FROM trees").fetchall()
         assert conn.execute("SELECT length(entries) FROM dirs").fetchall() == [(60 * ENTRY.size,)]
-    conn.close()
     assert stored == [(walk(str(root), os.stat(root)).fingerprint,)]
     assert first["hash"] == manifest_hash({f"f{i:03}": b"x" * i for i in range(60)})
 

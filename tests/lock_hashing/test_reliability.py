@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import pytest
 
@@ -72,14 +73,13 @@ def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
         assert proc.returncode == 0, err
         assert err == ""  # not even a cache warning
         assert json.loads(out) == expected
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # Every small file has an entry in its directory's row (single.csv, under base, too).
         stored = conn.execute("SELECT sum(length(entries)) FROM dirs").fetchone()[0]
         assert stored == (N_DIRS * FILES_PER_DIR + 1) * ENTRY.size
         assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 1  # single.csv
         assert conn.execute("SELECT count(*) FROM trees").fetchone()[0] == N_DIRS + 1
-    conn.close()
 
 
 # A fork server: forking a ready interpreter per trial keeps 200+ kills fast. Each child
@@ -136,9 +136,8 @@ def test_sigkill_while_writing_never_breaks_the_cache(aged: list[str]) -> None:
             status = int(zygote.stdout.readline())
             assert os.WIFSIGNALED(status), f"child failed on its own, see stderr (trial {trial})"
             if cache_path().exists():
-                with sqlite3.connect(cache_path(), timeout=30) as conn:
+                with closing(sqlite3.connect(cache_path(), timeout=30)) as conn:
                     assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-                conn.close()
             if trial % 20 == 0:
                 # Hashes through the cache (and the warning-free open, as warnings are errors).
                 assert {p: hash_path(p) for p in aged} == expected
@@ -151,7 +150,6 @@ def test_sigkill_while_writing_never_breaks_the_cache(aged: list[str]) -> None:
     assert zygote.returncode == 0, errors
     assert errors == ""
     assert {p: hash_path(p) for p in aged} == expected
-    with sqlite3.connect(cache_path()) as conn:
+    with closing(sqlite3.connect(cache_path())) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM dirs").fetchone()[0] > 0
-    conn.close()

@@ -238,6 +238,42 @@ def test_never_falls_back_to_file_store(
     mlflow.set_tracking_uri(None)
 
 
+def test_default_store_is_mlflow_db_in_an_awkward_cwd(
+    weird_tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MLflow percent-encodes its default URI; SQLAlchemy 2.0 (Python 3.10) reads it literally.
+    import shutil
+
+    import mlflow
+
+    monkeypatch.chdir(weird_tmp_path)
+    mlflow.set_tracking_uri(None)
+    shutil.copyfile(template_db, weird_tmp_path / "mlflow.db")
+    (weird_tmp_path / "d").mkdir()
+    with pytest.warns(UserWarning, match="no run.lock"), mlflow_lock(weird_tmp_path / "d") as run:
+        pass
+    mlflow.set_tracking_uri(None)
+    client = mlflow.MlflowClient("sqlite:///" + (weird_tmp_path / "mlflow.db").as_posix())
+    assert client.get_run(run.info.run_id).data.tags["naga.status"] == "active"
+    assert [p.name for p in weird_tmp_path.parent.iterdir()] == [weird_tmp_path.name]
+
+
+@pytest.mark.parametrize("name", ["my exp ü 実験", "100%41", "a#b"])
+def test_sqlite_uri_names_the_file_sqlalchemy_opens(tmp_path: Path, name: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from naga.tracking._store import path_to_sqlite_uri, sqlite_path
+
+    path = tmp_path / name / "mlflow.db"
+    uri = path_to_sqlite_uri(path)
+    assert make_url(uri).database == str(path)
+    assert sqlite_path(uri) == path
+    assert sqlite_path("sqlite:///rel.db") == Path("rel.db").resolve()
+    assert sqlite_path("sqlite://") is None
+    assert sqlite_path("sqlite:///:memory:") is None
+    assert sqlite_path("postgresql://host/db") is None
+
+
 def test_decide_is_order_independent() -> None:
     from itertools import permutations
 

@@ -9,7 +9,7 @@ import pytest
 
 from naga import mlflow_lock
 
-pytestmark = pytest.mark.slow  # the session starts a server process (~5-15 s)
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # the session starts a server (~5-15 s)
 
 
 @pytest.fixture
