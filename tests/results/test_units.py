@@ -7,6 +7,7 @@ import math
 import os
 import statistics
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,20 @@ def test_sort_puts_missing_last_both_ways() -> None:
         parse_sort("lr,", COLUMNS)
 
 
+def exact_stdev(values: list[float]) -> float:
+    """The sample standard deviation in exact arithmetic, rounded once at the end.
+
+    ``statistics.stdev`` is correctly rounded only from Python 3.11 on; on 3.10 it returns
+    0.0 for subnormal spreads. Scaling by the largest magnitude keeps the square of tiny
+    values from underflowing.
+    """
+    scale = Fraction(max(abs(v) for v in values)) or Fraction(1)
+    xs = [Fraction(v) / scale for v in values]
+    mean = sum(xs) / len(xs)
+    variance = sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+    return math.sqrt(float(variance)) * float(scale)
+
+
 @given(
     st.lists(st.tuples(st.sampled_from([0.1, 0.3, 1]), st.one_of(st.none(), moderate)), max_size=30)
 )
@@ -215,7 +230,7 @@ def test_group_by_agrees_with_statistics(pairs: list[tuple[float, float | None]]
         assert group["metrics.m.max"] == max(values)
         assert group["metrics.m.mean"] == pytest.approx(statistics.fmean(values), rel=1e-9)
         if len(values) > 1:
-            expected = statistics.stdev(values)  # exact; floats lose ~1 ulp of the values
+            expected = exact_stdev(values)
             scale = max(abs(v) for v in values)
             assert group["metrics.m.std"] == pytest.approx(expected, rel=1e-6, abs=1e-13 * scale)
         else:
