@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import add_worktree, has_commit, open_repo, remove_worktree
 from naga.commands._locks import (
     LOCK_NAME,
     Run,
@@ -33,6 +32,7 @@ from naga.commands._locks import (
     load_run,
 )
 from naga.errors import LockError, RepoError, UsageError
+from naga.lock.git.recorded import add_worktree, has_commit, open_repo, remove_worktree
 
 
 def add_parser(subparsers: Any) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import has_commit, try_open_repo
 from naga.commands._locks import (
     LOCK_NAME,
     Run,
@@ -30,6 +29,7 @@ from naga.commands._locks import (
     read_lock,
 )
 from naga.errors import LockError, NagaError
+from naga.lock.git.recorded import has_commit, try_open_repo
 
 OK = "ok"
 

@@ -77,7 +77,7 @@ def runlock(
         DataError: A ``data`` path is missing or unreadable.
         LineageError: An upstream run.lock is missing, or the lineage loops back.
     """
-    from naga.lock._build import UNSET, Request, build_and_write, keyed
+    from naga.lock.assemble import UNSET, Request, build_and_write, keyed
 
     if "omegaconf" in sys.modules:
         # A DictConfig built before naga was imported may use ${runlock_data:...}.

@@ -222,7 +222,7 @@ def _write(
     error: BaseException | None = None,
     signal: dict[str, str] | None = None,
 ) -> None:
-    from naga.lock._build import UNSET, Request, build_and_write
+    from naga.lock.assemble import UNSET, Request, build_and_write
 
     build_and_write(
         Request(

@@ -164,7 +164,7 @@ def test_package_cache_is_used_and_keyed_on_sys_path(
 def test_both_caches_read_the_cache_variables_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, off: str
 ) -> None:
-    from naga.lock import _hash_cache
+    from naga.lock.hashing import _cache as _hash_cache
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NAGA_CACHE_DIR", "~/c")

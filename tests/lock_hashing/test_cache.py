@@ -12,9 +12,9 @@ import blake3
 import pytest
 
 from naga.errors import UsageError
-from naga.lock import _hash_cache
-from naga.lock._hash_cache import RACY_WINDOW_NS, CacheWarning, cache_path
+from naga.lock.hashing import _cache as _hash_cache
 from naga.lock.hashing import hash_file, hash_path
+from naga.lock.hashing._cache import RACY_WINDOW_NS, CacheWarning, cache_path
 
 AGED = {
     "file": {"f.bin": b"A" * 1000},

@@ -251,7 +251,7 @@ def test_fifo_is_an_error_and_never_blocks(tmp_path: Path) -> None:
 
 def hash_as_nobody(path: Path, *, forked_workers: bool) -> str:
     """Hash ``path`` in a forked child without root's right to read anything; its error."""
-    from naga.lock import _hash_cold
+    from naga.lock.hashing import _cold as _hash_cold
 
     # The child cannot import anything under root's private home: hash a readable copy
     # here first, with workers, so that every module the child needs is loaded.
@@ -312,7 +312,8 @@ def test_unreadable_data_errors(forked_workers: bool, unreadable: str) -> None:
 
 def test_a_fifo_swapped_in_after_the_stat_is_refused(tmp_path: Path) -> None:
     """The careful path never hashes what it reads from a fifo as an empty file."""
-    from naga.lock import _hash_cache, _hash_read
+    from naga.lock.hashing import _cache as _hash_cache
+    from naga.lock.hashing import _read as _hash_read
 
     os.mkfifo(tmp_path / "pipe")
     key = _hash_cache.key_of(os.stat(tmp_path / "pipe"))  # as if a walk saw a file there
@@ -322,7 +323,8 @@ def test_a_fifo_swapped_in_after_the_stat_is_refused(tmp_path: Path) -> None:
 
 def test_changed_since_stat_is_rehashed(tmp_path: Path) -> None:
     """The careful path re-stats a file whose stamps differ from the walk's."""
-    from naga.lock import _hash_cache, _hash_read
+    from naga.lock.hashing import _cache as _hash_cache
+    from naga.lock.hashing import _read as _hash_read
 
     path = tmp_path / "f"
     path.write_bytes(b"old")
@@ -337,7 +339,8 @@ def test_worker_processes_give_the_same_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many cache misses are read by forked workers; big or odd files take the careful path."""
-    from naga.lock import _hash_cache, _hash_read
+    from naga.lock.hashing import _cache as _hash_cache
+    from naga.lock.hashing import _read as _hash_read
 
     tree = {f"d{i % 7}/f{i}": str(i).encode() * (i % 5) for i in range(400)}
     tree["big.bin"] = b"\x07" * (_hash_read.MMAP_MIN_SIZE + 3)

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from naga.lock._hash_cache import ENTRY, RACY_WINDOW_NS, cache_path
 from naga.lock.hashing import hash_path
+from naga.lock.hashing._cache import ENTRY, RACY_WINDOW_NS, cache_path
 
 N_DIRS = 4
 FILES_PER_DIR = 150
@@ -86,7 +86,8 @@ def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
 # hashes in a loop and deletes cache rows between rounds so that it keeps writing.
 ZYGOTE = """
 import os, random, sys, traceback
-from naga.lock import _hash_cache, hashing
+from naga.lock.hashing import _cache as _hash_cache
+from naga.lock import hashing
 paths = sys.argv[1:]
 for line in sys.stdin:
     pid = os.fork()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from naga.errors import ConfigError, RepoError
-from naga.lock._git_snapshot import SNAPSHOT_REF_PREFIX
+from naga.lock.git._snapshot import SNAPSHOT_REF_PREFIX
 
 if TYPE_CHECKING:
     import pygit2
@@ -169,7 +169,7 @@ def repo_state(
         )
         return state
 
-    from naga.lock._git_snapshot import build_worktree_tree, store_snapshot
+    from naga.lock.git._snapshot import build_worktree_tree, store_snapshot
 
     try:
         built = build_worktree_tree(
@@ -285,7 +285,7 @@ def _submodules(
 ) -> dict[str, dict[str, Any]]:
     import pygit2
 
-    from naga.lock._git_snapshot import open_nested_repo
+    from naga.lock.git._snapshot import open_nested_repo
 
     result: dict[str, dict[str, Any]] = {}
     for sub_path in sorted(gitlinks):
