@@ -23,7 +23,6 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._locks import (
-    LOCK_NAME,
     Run,
     as_dict,
     code_state,
@@ -32,6 +31,7 @@ from naga.commands._locks import (
     load_run,
 )
 from naga.errors import LockError, RepoError, UsageError
+from naga.lock.format import LOCK_NAME
 from naga.lock.git.recorded import add_worktree, has_commit, open_repo, remove_worktree
 
 

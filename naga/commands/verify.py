@@ -20,15 +20,14 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._locks import (
-    LOCK_NAME,
     Run,
     as_dict,
     data_abspath,
     display_path,
     load_run,
-    read_lock,
 )
 from naga.errors import LockError, NagaError
+from naga.lock.format import LOCK_NAME, read_lock
 from naga.lock.git.recorded import has_commit, try_open_repo
 
 OK = "ok"

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import ConfigError, first_line
+from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
-from naga.lock.record import LOCK_NAME
 
 SAVE_DIR_KEY = "save_dir"
 

@@ -1,7 +1,9 @@
-"""Assemble the fields of a run.lock: config as a plain tree, environment, script, error.
+"""The values of a run.lock's fields: config as a plain tree, environment, host, times, error.
 
-Everything here produces plain YAML-safe values (dicts with scalar keys, lists, str,
-int, float, bool, None) so that a written run.lock reads back equal.
+Each function computes one field from what the process can see; :mod:`naga.lock.assemble`
+puts them together into a record. Everything here produces plain YAML-safe values (dicts
+with scalar keys, lists, str, int, float, bool, None) so that a written run.lock reads
+back equal.
 """
 
 from __future__ import annotations
@@ -19,39 +21,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from naga.errors import LockError, first_line
-
-#: Top-level keys in the order they are written; anything else follows.
-FIELD_ORDER: tuple[str, ...] = (
-    "naga_lock",
-    "run_id",
-    "status",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "written_at",
-    "command",
-    "cwd",
-    "host",
-    "pid",
-    "pid_start",
-    "script",
-    "launcher",
-    "slurm_job_id",
-    "slurm_array_job_id",
-    "slurm_array_task_id",
-    "extra",
-    "error",
-    "environment",
-    "config",
-    "redacted",
-    "repos",
-    "data",
-    "prevs",
-    "upstream",
-)
-#: Sections merged by key across the runlock() calls of one run.
-SECTIONS: tuple[str, ...] = ("repos", "data", "prevs", "upstream")
-LOCK_NAME = "run.lock"
+from naga.lock.format import LOCK_NAME
 
 
 def utc_now() -> datetime:
@@ -160,15 +130,15 @@ def to_plain(config: Any) -> dict[str, Any]:
             )
         except OmegaConfBaseException as exc:
             raise LockError(
-                f"Cannot resolve the config for run.lock: {first_line(exc)}. "
-                "Fix the interpolation or pass a resolved config."
+                f"cannot resolve the config for run.lock: {first_line(exc)}; "
+                "fix the interpolation or pass a resolved config"
             ) from exc
         config = container
     plain = _plain_value(config)
     if not isinstance(plain, dict):
         raise LockError(
-            f"runlock(config=...) needs a mapping-like config (dict, DictConfig, dataclass or "
-            f"config class instance), got {type(config).__name__}."
+            f"runlock(config=...): got a {type(config).__name__}, not a mapping-like config; "
+            "pass a dict, DictConfig, dataclass or config class instance"
         )
     return plain
 
@@ -213,8 +183,8 @@ def lock_path_for(config: Any, runlock_path: str | PathLike[str] | None = None) 
     if save_dir is None or str(save_dir) == "":
         what = "no config was given" if config is None else "the config has no save_dir key"
         raise LockError(
-            f"Cannot tell where to write run.lock: {what}. "
-            "Pass runlock_path='path/to/run.lock' or add a save_dir key to the config."
+            f"cannot tell where to write run.lock: {what}; "
+            "pass runlock_path='path/to/run.lock' or add a save_dir key to the config"
         )
     return abspath(save_dir) / LOCK_NAME
 
@@ -271,18 +241,6 @@ def host() -> str:
     return os.uname().nodename
 
 
-def find_git_root(path: Path) -> Path | None:
-    """Return the work tree holding ``path`` by looking for ``.git`` upwards.
-
-    A ``.git`` file counts too (submodules, worktrees). Cheap: only ``stat`` calls.
-    """
-    current = path if path.is_dir() else path.parent
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
 def error_info(
     error: BaseException | None, signal: Mapping[str, str] | None = None
 ) -> dict[str, str] | None:
@@ -328,10 +286,3 @@ def _signal_of(error: BaseException | None) -> str | None:
 
         return signal_name(signum)
     return None
-
-
-def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``record`` with its top-level keys in :data:`FIELD_ORDER`, extras last."""
-    ordered = {key: record[key] for key in FIELD_ORDER if key in record}
-    ordered.update((key, value) for key, value in record.items() if key not in ordered)
-    return ordered

@@ -60,10 +60,14 @@ def test_show_json_is_the_whole_lock(pipeline):
     [
         (None, "no/such/run", "run 'no/such/run' does not exist; pass a run directory"),
         ("dir", "empty", "'empty' is a directory without a run.lock; pass a run's save_dir"),
-        ("text", "notes.txt", "notes.txt is not a run.lock (not even YAML)"),
-        ("yaml", "other.yml", "other.yml is not a run.lock (no 'naga_lock' format version field)"),
+        ("text", "notes.txt", "notes.txt is not valid YAML (line 2), so it is not a naga run.lock"),
+        (
+            "yaml",
+            "other.yml",
+            "other.yml is not a naga run.lock (no 'naga_lock' format version field)",
+        ),
         ("future", "future", "has run.lock format version 99, but naga 0.1.0 reads version 1"),
-        ("corrupt", "corrupt", "run.lock is corrupt: not valid YAML at line"),
+        ("corrupt", "corrupt", "run.lock is not valid YAML (line"),
     ],
 )
 def test_show_errors_are_one_line(tmp_path: Path, run_naga, make, arg, expected):

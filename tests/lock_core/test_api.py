@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from naga.errors import DataError, LineageError, LockError, RepoError
 from naga.lock import api
 from naga.lock.api import runlock
+from naga.lock.format import read_lock
 from naga.lock.resolvers import declared, register_resolvers, reset_declared
-from naga.lock.writer import read_lock
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ def test_data_section_and_b3sum(tmp_path: Path) -> None:
     [
         ({"data": ["missing.csv"]}, DataError, "missing.csv"),
         ({"repos": ["not_a_repo"]}, RepoError, "not_a_repo"),
-        ({"prevs": ["no_stage"]}, LineageError, "no_stage.*Run the upstream stage first"),
+        ({"prevs": ["no_stage"]}, LineageError, "no_stage.*run the upstream stage first"),
     ],
 )
 def test_bad_input_writes_nothing(
@@ -132,7 +132,7 @@ def test_bad_input_writes_nothing(
 def test_config_none_without_path_is_error() -> None:
     with pytest.raises(LockError, match="needs a config or a runlock_path"):
         runlock()
-    with pytest.raises(LockError, match=r"no save_dir key\. Pass runlock_path="):
+    with pytest.raises(LockError, match=r"no save_dir key; pass runlock_path="):
         runlock({"param": 1})
 
 
@@ -198,7 +198,7 @@ def test_lineage_errors(tmp_path: Path) -> None:
         runlock({"save_dir": "b"}, prevs=["b"])
     (tmp_path / "empty_stage").mkdir()
     with pytest.raises(
-        LineageError, match=r"no run.lock in empty_stage.*Run the upstream stage first"
+        LineageError, match=r"no run.lock in empty_stage.*run the upstream stage first"
     ):
         runlock({"save_dir": "c"}, prevs=["empty_stage"])
     (tmp_path / "junk").mkdir()

@@ -22,9 +22,10 @@ import yaml
 ZYGOTE = """\
 import hashlib, os, sys
 from naga.lock.api import runlock
-from naga.lock import record, writer  # warm imports and caches before forking
+from naga.lock import record  # warm imports and caches before forking
+from naga.lock.format import loads
 record.environment()
-writer.loads("a: 1")
+loads("a: 1")
 
 path = sys.argv[1]
 for _command in sys.stdin:

@@ -170,7 +170,9 @@ def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
 
     save_dir = tmp_path / "results" / "shared"
     save_dir.mkdir(parents=True)
-    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "config": {"x": 1}}))
+    (save_dir / "run.lock").write_text(
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": {"x": 1}})
+    )
     script = tmp_path / "race.py"
     script.write_text(CONCURRENT)
     db = tmp_path / "fresh.db"  # brand new: MLflow's schema creation races too

@@ -123,7 +123,9 @@ def test_many_params_are_batched_and_truncated(store: str, client: Any, tmp_path
     config = {f"p{i:03d}": i for i in range(250)} | {"long": "y" * 7000}
     save_dir = tmp_path / "wide"
     save_dir.mkdir()
-    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "config": config}))
+    (save_dir / "run.lock").write_text(
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": config})
+    )
     with mlflow_lock(save_dir) as run:
         pass
     params = _run(client, run.info.run_id).data.params

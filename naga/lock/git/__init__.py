@@ -1,7 +1,8 @@
 """Git state of a repository for the ``repos`` section of run.lock.
 
-``repo_state(path)`` records the HEAD commit, branch, remotes (credentials stripped) and,
-when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose tree is
+``repo_state(path)`` records the HEAD commit, branch, remotes (credentials removed, see
+:func:`naga.lock.redact.strip_url_credentials`, exported here as ``strip_credentials``)
+and, when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose tree is
 the work tree including untracked, non-ignored files, kept alive under
 ``refs/naga/snapshots/<tree>``. The user's HEAD, index file, branches, stash and work tree
 are never touched (see docs/git-state.md).
@@ -15,10 +16,10 @@ import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from naga.errors import ConfigError, RepoError
 from naga.lock.git._snapshot import SNAPSHOT_REF_PREFIX
+from naga.lock.redact import strip_url_credentials as strip_credentials
 
 if TYPE_CHECKING:
     import pygit2
@@ -41,7 +42,7 @@ class LargeFileWarning(UserWarning):
     """Untracked files too large to store in a snapshot were recorded by hash only."""
 
 
-def find_repo_root(path: str | os.PathLike[str]) -> Path | None:
+def find_repo_root(path: str | os.PathLike[str], *, resolve: bool = True) -> Path | None:
     """Return the work-tree root of the git repository containing ``path``, or None.
 
     A cheap walk up the directory tree looking for ``.git`` (a directory, or a file as in
@@ -50,42 +51,19 @@ def find_repo_root(path: str | os.PathLike[str]) -> Path | None:
 
     Args:
         path: A file or directory; it need not exist (its existing ancestors are searched).
+        resolve: Resolve symlinks first (the root is then the real directory). False keeps
+            the route the caller took, so paths below it stay relative to the root.
 
     Returns:
-        The absolute, resolved root directory, or None when ``path`` is not in a work tree.
+        The absolute root directory, or None when ``path`` is not in a work tree.
     """
-    from naga.lock.record import find_git_root
-
-    return find_git_root(Path(path).expanduser().resolve())
-
-
-def strip_credentials(url: str) -> str:
-    """Remove credentials from a remote URL so tokens never reach run.lock.
-
-    ``https://user:token@host/x`` and ``https://token@host/x`` become ``https://host/x``
-    (over http a bare user name is usually a token). Other schemes keep a user name
-    (``ssh://git@host/x``) but lose any password. scp-like ``git@host:x`` and local paths
-    are returned unchanged: they carry no secret.
-
-    Args:
-        url: A remote URL as git stores it.
-
-    Returns:
-        The URL without secrets.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if parts.scheme.lower() in ("http", "https", "ftp", "ftps"):
-        netloc = hostport
-    else:
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    return urlunsplit(parts._replace(netloc=netloc))
+    start = Path(path).expanduser()
+    start = start.resolve() if resolve else Path(os.path.abspath(start))  # noqa: PTH100
+    current = start if start.is_dir() else start.parent
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def repo_state(
