@@ -28,6 +28,7 @@ test: $(STAMP) system
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy naga hydra_plugins
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'

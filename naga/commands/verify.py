@@ -115,7 +115,7 @@ def upstream_runs(run: Run) -> list[tuple[str, Run]]:
 
 def verify(run: Run) -> list[Finding]:
     """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
-    return [*_verify_status(run), *_verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *_verify_lineage(run)]
 
 
 def _verify_status(run: Run) -> list[Finding]:
@@ -137,7 +137,7 @@ def hash_recorded(path: Path) -> str:
     return str(hash_path(path)["hash"])
 
 
-def _verify_data(run: Run) -> list[Finding]:
+def verify_data(run: Run) -> list[Finding]:
     findings = []
     for key, raw in run.section("data").items():
         entry = as_dict(raw)

@@ -72,13 +72,20 @@ def _public_attributes(obj: Any) -> dict[str, Any]:
     return values
 
 
+#: Values recorded by their text: an enum by its name, a path as its string.
+_AS_TEXT: tuple[tuple[type, Any], ...] = (
+    (enum.Enum, lambda value: value.name),
+    (PurePath, str),
+    (bytes, lambda value: value.decode("utf-8", "backslashreplace")),
+)
+
+
 def _plain_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, PurePath):
-        return str(value)
+    for kind, as_text in _AS_TEXT:
+        if isinstance(value, kind):
+            return as_text(value)
     if isinstance(value, Mapping):
         return {
             (k if isinstance(k, (str, int, bool)) else str(k)): _plain_value(v)
@@ -87,16 +94,23 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return [_plain_value(item) for item in items]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if _is_dataclass_instance(value):
-        return {f.name: _plain_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if _attrs_fields(value) is not None:
-        return {f.name: _plain_value(getattr(value, f.name)) for f in _attrs_fields(value) or ()}
-    if isinstance(value, type) or (hasattr(value, "__dict__") and not callable(value)):
-        return {k: _plain_value(v) for k, v in _public_attributes(value).items()}
+    fields = _object_fields(value)
+    if fields is not None:
+        return {k: _plain_value(v) for k, v in fields.items()}
     # The receipt must always be writable; an odd value is recorded by its text.
     return str(value)
+
+
+def _object_fields(value: Any) -> dict[str, Any] | None:
+    """The fields of a dataclass, attrs or plain config object; None for anything else."""
+    if _is_dataclass_instance(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    attrs = _attrs_fields(value)
+    if attrs is not None:
+        return {f.name: getattr(value, f.name) for f in attrs}
+    if isinstance(value, type) or (hasattr(value, "__dict__") and not callable(value)):
+        return _public_attributes(value)
+    return None
 
 
 def to_plain(config: Any) -> dict[str, Any]:

@@ -253,3 +253,26 @@ def _write_tags_in_one_transaction(
             for key, value in tags.items():
                 session.merge(sql_tag(run_uuid=run_id, key=key, value=value))
     return True
+
+
+@contextlib.contextmanager
+def tracking_uri_scope(explicit: str | None) -> Iterator[str]:
+    """Resolve the URI; an explicit one applies to this block only and is undone after."""
+    if not explicit:
+        yield resolve_tracking_uri(None)
+        return
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # set_tracking_uri also writes MLFLOW_TRACKING_URI; put both back as they were.
+    previous = getattr(tracking_utils, "_tracking_uri", None)
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        yield resolve_tracking_uri(explicit)
+    finally:
+        import mlflow
+
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None = unset, as MLflow does
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env

@@ -11,7 +11,7 @@ from pathlib import Path
 import blake3
 import pytest
 
-from naga.errors import UsageError
+from naga.errors import ConfigError
 from naga.lock.hashing import _cache as _hash_cache
 from naga.lock.hashing import hash_file, hash_path
 from naga.lock.hashing._cache import RACY_WINDOW_NS, CacheWarning, cache_path
@@ -150,7 +150,7 @@ def test_bad_no_cache_value_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NAGA_NO_CACHE", "maybe")
-    with pytest.raises(UsageError, match=r"^NAGA_NO_CACHE='maybe' is not understood; set it to 1"):
+    with pytest.raises(ConfigError, match=r"^NAGA_NO_CACHE='maybe' is not understood; set it to 1"):
         hash_path(tmp_path)
 
 

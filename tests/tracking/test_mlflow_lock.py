@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from naga import mlflow_lock
-from naga.errors import TrackingError, UsageError
+from naga.errors import ConfigError, TrackingError
 
 
 def _run(client: Any, run_id: str) -> Any:
@@ -185,7 +185,7 @@ def test_user_errors(store: str, tmp_path: Path) -> None:
     with pytest.raises(TrackingError, match="does not exist"), mlflow_lock(tmp_path / "missing"):
         pass
     with (
-        pytest.raises(UsageError, match=r"'naga\.' prefix"),
+        pytest.raises(ConfigError, match=r"'naga\.' prefix"),
         mlflow_lock(tmp_path, tags={"naga.status": "x"}),
     ):
         pass

@@ -108,22 +108,7 @@ def repo_state(
         )
     repo = _open_repo(given, os.fspath(path))
     root = Path(repo.workdir).resolve()
-    state: dict[str, Any] = {
-        "root": str(root),
-        "commit": None,
-        "branch": _branch(repo),
-        "dirty": False,
-        "remotes": _remotes(repo),
-        "snapshot": None,
-        "untracked_large": [],
-        "submodules": {},
-        "not_captured": [],
-    }
-    head: pygit2.Commit | None = None
-    if not repo.head_is_unborn:
-        head = repo.head.peel(pygit2.Commit)
-        state["commit"] = str(head.id)
-
+    head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit)
     try:
         status = repo.status(untracked_files="all", ignored=False)
     except pygit2.GitError as exc:
@@ -131,13 +116,7 @@ def repo_state(
             f"repos: git status failed in {root}: {exc}; run `git status` there to see why"
         ) from exc
     gitlinks = _gitlink_paths(repo, root)
-    state["submodules"] = _submodules(root, gitlinks, head)
-    dirty_subs = [p for p, info in state["submodules"].items() if info["dirty"]]
-    if dirty_subs:
-        state["not_captured"].append(
-            "uncommitted changes inside submodules are not snapshotted, only their "
-            f"checked-out commits: {', '.join(dirty_subs)}"
-        )
+    state = _head_state(repo, root, head, gitlinks)
     state["dirty"] = bool(status)
     if not status:
         return state
@@ -146,6 +125,47 @@ def repo_state(
             "uncommitted changes: snapshots were disabled (snapshot=False)"
         )
         return state
+    _snapshot_work_tree(repo, root, head, status, state, limit=limit, gitlinks=gitlinks)
+    return state
+
+
+def _head_state(
+    repo: pygit2.Repository, root: Path, head: pygit2.Commit | None, gitlinks: set[str]
+) -> dict[str, Any]:
+    """The ``repos`` entry of a clean work tree at ``head`` (submodules' commits included)."""
+    submodules = _submodules(root, gitlinks, head)
+    dirty_subs = [p for p, info in submodules.items() if info["dirty"]]
+    not_captured = []
+    if dirty_subs:
+        not_captured.append(
+            "uncommitted changes inside submodules are not snapshotted, only their "
+            f"checked-out commits: {', '.join(dirty_subs)}"
+        )
+    return {
+        "root": str(root),
+        "commit": None if head is None else str(head.id),
+        "branch": _branch(repo),
+        "dirty": False,
+        "remotes": _remotes(repo),
+        "snapshot": None,
+        "untracked_large": [],
+        "submodules": submodules,
+        "not_captured": not_captured,
+    }
+
+
+def _snapshot_work_tree(
+    repo: pygit2.Repository,
+    root: Path,
+    head: pygit2.Commit | None,
+    status: dict[str, int],
+    state: dict[str, Any],
+    *,
+    limit: int,
+    gitlinks: set[str],
+) -> None:
+    """Store the dirty work tree as a snapshot commit and note in ``state`` what it left out."""
+    import pygit2
 
     from naga.lock.git._snapshot import build_worktree_tree, store_snapshot
 
@@ -173,7 +193,6 @@ def repo_state(
                 f"untracked file '{entry['path']}' ({entry['size']} bytes, above the "
                 f"{limit}-byte limit) is recorded by hash only"
             )
-    return state
 
 
 def snapshot_exists(root: str | os.PathLike[str], sha: str) -> bool:
