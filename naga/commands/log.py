@@ -71,7 +71,7 @@ def _parse_tags(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag owner=alice.")
+            raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag owner=alice")
         tags[key] = value
     return tags
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for directory in dirs:
         if not directory.is_dir():
             what = "is not a directory" if directory.exists() else "does not exist"
-            raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs.")
+            raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs")
 
     from naga.tracking._store import (
         experiment_id,

@@ -129,7 +129,7 @@ def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) ->
             if not transient or attempt == attempts - 1:
                 raise TrackingError(
                     f"could not {what}: {first_line(exc)}; check the tracking URI "
-                    "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable."
+                    "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable"
                 ) from exc
             time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -205,7 +205,7 @@ def get_or_create_experiment(client: MlflowClient, name: str) -> str:
                 raise TrackingError(
                     f"MLflow experiment '{name}' is deleted; restore it "
                     f"(mlflow experiments restore --experiment-id {found.experiment_id}) "
-                    "or choose another experiment name."
+                    "or choose another experiment name"
                 )
             return str(found.experiment_id)
         try:
@@ -216,7 +216,10 @@ def get_or_create_experiment(client: MlflowClient, name: str) -> str:
             if "already exists" not in str(exc).lower():
                 raise
             # another process created it between our lookup and create: look it up again
-    raise TrackingError(f"could not create or find MLflow experiment '{name}'.")
+    raise TrackingError(
+        f"could not create or find MLflow experiment '{name}': neither worked in 3 attempts "
+        "(another process may be creating and deleting it); try again or choose another name"
+    )
 
 
 def write_tags(client: MlflowClient, tags_by_run: dict[str, dict[str, str]]) -> None:
