@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, stderr
-    return lines[0]
+from helpers import one_line_error
 
 
 def test_show_summarizes_a_completed_run(pipeline):
@@ -85,7 +79,7 @@ def test_show_errors_are_one_line(tmp_path: Path, run_naga, make, arg, expected)
         (tmp_path / "corrupt" / "run.lock").write_text("naga_lock: 1\nconfig: {a: [\n")
     result = run_naga("show", arg, cwd=tmp_path)
     assert result.returncode == 2
-    line = one_line(result.stderr)
+    line = one_line_error(result.stderr)
     assert line.startswith("naga show: error: ")
     assert expected in line
 
@@ -146,4 +140,4 @@ def test_ls_skips_a_broken_lock_with_a_warning(tmp_path: Path, run_naga):
 def test_ls_missing_dir_is_an_error(tmp_path: Path, run_naga):
     result = run_naga("ls", "nowhere", cwd=tmp_path)
     assert result.returncode == 2
-    assert "directory 'nowhere' does not exist" in one_line(result.stderr)
+    assert "directory 'nowhere' does not exist" in one_line_error(result.stderr)

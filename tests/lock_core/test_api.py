@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import git
 from omegaconf import OmegaConf
 
 from naga.errors import DataError, LineageError, LockError, RepoError
@@ -26,12 +27,6 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     yield
     api._reset_process_runs()
     reset_declared()
-
-
-def git_out(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_minimal_lock_from_dict(tmp_path: Path) -> None:
@@ -83,12 +78,10 @@ def test_repos_section_uses_real_git(tmp_path: Path, make_git_repo: Callable[...
     )
     repos = read_lock(path)["repos"]
     assert repos["main_project"]["path"] == "."
-    assert (
-        repos["main_project"]["commit"] == git_out(tmp_path / "proj", "rev-parse", "HEAD").strip()
-    )
+    assert repos["main_project"]["commit"] == git(tmp_path / "proj", "rev-parse", "HEAD").strip()
     assert repos["main_project"]["dirty"] is True
     snap = repos["main_project"]["snapshot"]["commit"]
-    assert git_out(tmp_path / "proj", "show", f"{snap}:dirty.txt") == "uncommitted\n"
+    assert git(tmp_path / "proj", "show", f"{snap}:dirty.txt") == "uncommitted\n"
     assert repos["shared_library"]["path"] == "../libs/my_lib"
     assert repos["shared_library"]["dirty"] is False
 

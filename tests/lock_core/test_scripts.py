@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import git
 
 B3SUM = shutil.which("b3sum")
 
@@ -103,12 +104,6 @@ if __name__ == '__main__':
 """
 
 
-def git_out(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
-
-
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
@@ -128,8 +123,8 @@ def check_common(lock: dict, project: Path) -> None:
 def check_repo(entry: dict, repo: Path, given: str) -> None:
     assert entry["path"] == given
     assert entry["root"] == str(repo.resolve())
-    assert git_out(repo, "cat-file", "-t", entry["commit"]).strip() == "commit"
-    assert entry["commit"] == git_out(repo, "rev-parse", "HEAD").strip()
+    assert git(repo, "cat-file", "-t", entry["commit"]).strip() == "commit"
+    assert entry["commit"] == git(repo, "rev-parse", "HEAD").strip()
 
 
 def check_data(entry: dict, project: Path, given: str) -> None:
@@ -250,8 +245,8 @@ def test_readme_step1(
     # The script created data/ and results/ (untracked): the repo is dirty and snapshotted.
     assert lock["repos"]["."]["dirty"] is True
     snap = lock["repos"]["."]["snapshot"]["commit"]
-    assert git_out(project, "cat-file", "-t", snap).strip() == "commit"
-    assert git_out(project, "show", f"{snap}:data/preprocess/input.csv") == "some data"
+    assert git(project, "cat-file", "-t", snap).strip() == "commit"
+    assert git(project, "show", f"{snap}:data/preprocess/input.csv") == "some data"
     check_data(lock["data"]["data/preprocess/input.csv"], project, "data/preprocess/input.csv")
     assert lock["script"]["function"] == "process"
 

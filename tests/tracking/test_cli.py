@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import one_line_error
 
 PROCESS_PY = """\
 # process.py
@@ -131,7 +132,7 @@ def test_naga_log_skips_forces_and_fails(project: Path, run_py, run_naga) -> Non
 
     missing = run_naga("log", "results/process", "results/nope", cwd=project)
     assert missing.returncode == 2
-    line = _one_line_error(missing.stderr)
+    line = one_line_error(missing.stderr)
     assert "naga log: error: run directory 'results/nope' does not exist" in line
     assert missing.stdout == ""  # nothing logged when an argument is wrong
 
@@ -203,10 +204,3 @@ def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
         "deprecated",
     ]
     assert all(r.info.status == "FINISHED" for r in runs)
-
-
-def _one_line_error(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, stderr
-    return lines[0]
