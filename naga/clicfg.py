@@ -19,7 +19,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar, overload
 
-from naga.errors import BusyError, ConfigError, NagaError, UsageError, did_you_mean, first_line
+from naga._argparse import OneLineErrorParser
+from naga.errors import (
+    BusyError,
+    ConfigError,
+    NagaError,
+    UsageError,
+    did_you_mean,
+    first_line,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAGA_DIR = str(Path(__file__).resolve().parent)
@@ -191,7 +199,7 @@ class Command:
 
     def _parser(self) -> argparse.ArgumentParser:
         prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else self.__name__
-        parser = _OneLineErrorParser(
+        parser = OneLineErrorParser(
             prog=prog,
             description=inspect.cleandoc(self.__doc__ or ""),
             add_help=False,
@@ -282,11 +290,6 @@ class Command:
             "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
         )
         return parser
-
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _fail(prog: str, exc: NagaError) -> NoReturn:

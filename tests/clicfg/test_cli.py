@@ -10,46 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-SCRIPT = textwrap.dedent(
-    '''
-    import json
-    from omegaconf import OmegaConf
-    from naga import clicfg
-
-
-    class Config:
-        param = 1
-        lr = 0.1
-        name = "x"
-        tags = ["a"]
-        save_dir = "results/run"
-
-        class model:
-            depth = 2
-            width = 8
-
-
-    @clicfg(config_class=Config)
-    def main(cfg: Config):
-        """Train the thing on the data."""
-        print("CFG=" + json.dumps(OmegaConf.to_container(cfg)))
-        if cfg.name == "boom":
-            raise ValueError("boom from the user's function")
-        return cfg.param
-
-
-    if __name__ == "__main__":
-        main()
-    '''
-)
+from helpers import copy_app
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    return script
+    return copy_app("clicfg/train.py", tmp_path / "train.py")
 
 
 def cfg_of(result: subprocess.CompletedProcess[str]) -> dict:
@@ -108,27 +74,7 @@ def test_override_grammar_forms(app, run_py, tmp_path):
 
 def test_interpolations_resolve_once_per_run(tmp_path, run_py):
     script = tmp_path / "stamp.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-        import time
-        from naga import clicfg
-
-        class Config:
-            stamp = "${now:%H-%M-%S-%f}"
-            mirror = "${stamp}"
-
-        @clicfg(config_class=Config)
-        def main(cfg):
-            first = cfg.stamp
-            time.sleep(0.01)
-            print(first, cfg.stamp, cfg.mirror)
-
-        if __name__ == "__main__":
-            main()
-        """
-        )
-    )
+    copy_app("clicfg/stamp.py", script)
     result = run_py(script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     first, again, mirror = result.stdout.split()
@@ -299,22 +245,7 @@ def test_python_dash_m_parses_the_command_line(app, tmp_path):
 
 def test_called_from_another_module_never_parses_foreign_argv(app, run_py, tmp_path):
     driver = tmp_path / "driver.py"
-    driver.write_text(
-        textwrap.dedent(
-            """
-        import sys
-        sys.argv = ["ipykernel_launcher.py", "-f", "/tmp/kernel-123.json"]
-        import train
-
-        def notebook_cell():
-            return train.main()
-
-        print("RET=", notebook_cell())
-        print("RET=", train.main(param=10, **{"model.depth": 5}))
-        print("RET=", train.main(train.Config()))
-        """
-        )
-    )
+    copy_app("clicfg/driver.py", driver)
     result = run_py(driver, "-f", "kernel.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     cfgs = [json.loads(line[4:]) for line in result.stdout.splitlines() if line.startswith("CFG=")]

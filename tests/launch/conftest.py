@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import HOSTILE_NAME
 
 SCRIPT = '''
 import sys
@@ -33,6 +34,15 @@ def main(cfg):
 if __name__ == "__main__":
     main()
 '''
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """pytest's ``tmp_path``, one hostile directory further down (see tests/conftest.py):
+    sweep roots, job directories and Hydra overrides must survive it."""
+    path = tmp_path / HOSTILE_NAME
+    path.mkdir()
+    return path
 
 
 @pytest.fixture
