@@ -34,3 +34,6 @@ def process(cfg: Config = Config()):
 
 if __name__ == "__main__":
     process()
+
+
+# The README's "Step 1" process.py, as written there (tests/lock_core, tests/tracking).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import git
+from helpers import copy_app, git
 from omegaconf import OmegaConf
 
 from naga.errors import DataError, LineageError, LockError, RepoError
@@ -245,13 +245,7 @@ def test_runlock_section_splat(tmp_path: Path) -> None:
 
 def test_resolvers_registered_on_first_use(tmp_path: Path) -> None:
     # A fresh interpreter: OmegaConf imported and a config built before naga registered anything.
-    script = tmp_path / "s.py"
-    script.write_text(
-        "from omegaconf import OmegaConf\n"
-        "cfg = OmegaConf.create({'x': '${runlock_data:in.csv}', 'save_dir': 'o'})\n"
-        "from naga.lock.api import runlock\n"
-        "runlock(cfg)\n"
-    )
+    script = copy_app("declared_before_naga.py", tmp_path / "s.py")
     (tmp_path / "in.csv").write_text("1")
     import sys
 
