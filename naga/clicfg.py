@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from naga._argparse import OneLineErrorParser
 from naga.errors import (
@@ -29,14 +29,18 @@ from naga.errors import (
     first_line,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 _NAGA_DIR = str(Path(__file__).resolve().parent)
+#: ``main()`` without a config: the command line at a script's top level, else the defaults.
+_NO_CONFIG: Any = object()
 
 
 @overload
-def clicfg(fn: F, /) -> F: ...
+def clicfg(fn: Callable[..., R], /) -> Command[R]: ...
 @overload
-def clicfg(*, config_class: Any = None, track_code: bool = True) -> Callable[[F], F]: ...
+def clicfg(
+    *, config_class: Any = None, track_code: bool = True
+) -> Callable[[Callable[..., R]], Command[R]]: ...
 def clicfg(
     fn: Callable[..., Any] | None = None,
     /,
@@ -66,14 +70,12 @@ def clicfg(
     return decorate(fn) if fn is not None else decorate
 
 
-class Command:
-    """The callable that ``@clicfg`` puts in place of the function."""
+class Command(Generic[R]):
+    """The callable that ``@clicfg`` puts in place of the function (returning its result)."""
 
     __name__: str  # set by functools.update_wrapper
 
-    def __init__(
-        self, function: Callable[..., Any], *, config_class: Any, track_code: bool
-    ) -> None:
+    def __init__(self, function: Callable[..., R], *, config_class: Any, track_code: bool) -> None:
         functools.update_wrapper(self, function)
         self.function = function
         self.config_class = (
@@ -81,13 +83,15 @@ class Command:
         )
         self.track_code = track_code
 
-    def __call__(self, *args: Any, **overrides: Any) -> Any:
-        if not args and not overrides and _called_as_script():
-            return self.cli()
-        return self.run(*args, **overrides)
+    def __call__(self, cfg: Any = _NO_CONFIG, /, **overrides: Any) -> R:
+        """Run: ``main()`` (the command line, at a script's top level), ``main(cfg)``,
+        ``main(key=value)``."""
+        if cfg is _NO_CONFIG and not overrides and _called_as_script():
+            return self.cli()  # the function's result (None after --help, --cfg or a sweep)
+        return self.run(None if cfg is _NO_CONFIG else cfg, **overrides)
 
     # -- programmatic --------------------------------------------------------------
-    def run(self, cfg: Any = None, /, **overrides: Any) -> Any:
+    def run(self, cfg: Any = None, /, **overrides: Any) -> R:
         """Run once with ``cfg`` (or the defaults) and typed keyword overrides.
 
         Raises:

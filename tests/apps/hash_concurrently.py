@@ -8,7 +8,7 @@ import sys
 from naga.lock.hashing import hash_path
 
 paths = sys.argv[1:]
-results = {}
+results: dict[str, dict] = {}
 for _ in range(3):
     for p in random.sample(paths, len(paths)):
         r = hash_path(p)

@@ -23,6 +23,7 @@ for _line in sys.stdin:
                 for p in rnd.sample(paths, len(paths)):
                     hashing.hash_path(p)
                 cache = _hash_cache.get_cache(None)
+                assert cache is not None  # the test runs with the cache on
                 cache._write(
                     [
                         ("DELETE FROM dirs WHERE ino % 3 = ?", [(rnd.randrange(3),)]),

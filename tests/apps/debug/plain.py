@@ -28,14 +28,15 @@ def main(cfg: Config):
 
 
 if __name__ == "__main__":
+    import inspect
     import sys
 
     if "no-ipython" in sys.argv:
-        sys.modules["IPython"] = None  # as if IPython were not installed
+        sys.modules["IPython"] = None  # type: ignore[assignment]  # as if not installed
     if "deep" in sys.argv:
         deep(Config())
     elif "undecorated" in sys.argv:
-        main.__wrapped__(Config())
+        inspect.unwrap(main)(Config())
     else:
         main(Config())
 
