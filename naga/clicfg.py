@@ -21,7 +21,6 @@ from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from naga._argparse import OneLineErrorParser
 from naga.errors import (
-    BusyError,
     ConfigError,
     NagaError,
     UsageError,
@@ -167,17 +166,15 @@ class Command(Generic[R]):
                     "or --tasks FILE"
                 )
             from naga.config.compose import compose
-            from naga.launch.job import resolve_once
+            from naga.launch.job import resolve_once, start_job
 
             cfg = resolve_once(compose(base, overrides, job_name=app.name))
+            # A run that cannot start (busy save_dir, unwritable run.lock, a bad NAGA_*
+            # variable) is the user's mistake too; once the function runs, its errors are its own.
+            job = start_job(app, cfg, resolved=True)
         except NagaError as exc:
             _fail(parser.prog, exc)
-        from naga.launch.job import run_job
-
-        try:
-            return run_job(app, cfg, resolved=True)
-        except BusyError as exc:
-            _fail(parser.prog, exc)
+        return job.call()
 
     def _file_base(self, files: Sequence[str], experiment: str | None) -> Any:
         from naga.config.files import layer_files

@@ -10,11 +10,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
+
+if TYPE_CHECKING:
+    from naga.lock.session import RunContext
 
 SAVE_DIR_KEY = "save_dir"
 
@@ -100,9 +103,30 @@ def run_job(
     unchanged after the failure has been recorded. Pass ``resolved=True`` when ``cfg``
     went through ``resolve_once`` already (the CLI does, to report errors before running).
     """
+    job = start_job(
+        app, cfg, launcher=launcher, job_dir_name=job_dir_name, extra=extra, resolved=resolved
+    )
+    return job.call()
+
+
+def start_job(
+    app: App,
+    cfg: Any,
+    *,
+    launcher: str | None = None,
+    job_dir_name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    resolved: bool = False,
+) -> Job:
+    """Open the job's run (its ``running`` receipt is written) without calling the function.
+
+    Raises:
+        NagaError: The run cannot start (a busy save_dir, a run.lock that cannot be
+            written, a bad ``NAGA_*`` variable): nothing of the user's code ran yet.
+    """
     from omegaconf import open_dict
 
-    from naga.lock.session import finish_run, start_run
+    from naga.lock.session import start_run
 
     if not resolved:
         cfg = resolve_once(cfg)
@@ -118,15 +142,31 @@ def run_job(
         extra=extra,
         track_code=app.track_code,
     )
-    try:
-        result = app.function(cfg)
-    except BaseException as exc:
-        status = status_of(exc)
-        error = exc if status != "completed" else None
-        finish_run(ctx, config=cfg, status=status, error=error, track_code=app.track_code)
-        raise
-    finish_run(ctx, config=cfg, status="completed", track_code=app.track_code)
-    return result
+    return Job(app=app, cfg=cfg, ctx=ctx)
+
+
+@dataclass
+class Job:
+    """A started run of the user's function: :meth:`call` runs it and closes the run."""
+
+    app: App
+    cfg: Any
+    ctx: RunContext
+
+    def call(self) -> Any:
+        """Call the function and write the final receipt; its exception is re-raised."""
+        from naga.lock.session import finish_run
+
+        track = self.app.track_code
+        try:
+            result = self.app.function(self.cfg)
+        except BaseException as exc:
+            status = status_of(exc)
+            error = exc if status != "completed" else None
+            finish_run(self.ctx, config=self.cfg, status=status, error=error, track_code=track)
+            raise
+        finish_run(self.ctx, config=self.cfg, status="completed", track_code=track)
+        return result
 
 
 def status_of(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from naga.lock.format import (
 #: Seconds to wait for another writer of the same run.lock before giving up.
 LOCK_TIMEOUT_S = 60.0
 #: What to do about a file in the way of a run.lock that naga must not overwrite.
-OVERWRITE_FIX = "move it away or pass another runlock_path= so naga does not overwrite it"
+OVERWRITE_FIX = "move it away, or write this run elsewhere (another save_dir or runlock_path=)"
 
 
 def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def write_text(path: Path, text: str) -> None:
     except OSError as exc:
         raise LockError(
             f"cannot write {path}: {exc.strerror or exc}; check that its directory is writable "
-            "and has space, or pass another runlock_path="
+            "and has space, or choose another save_dir or runlock_path="
         ) from exc
 
 
@@ -107,7 +107,8 @@ def locked(path: Path) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LockError(
-            f"cannot create {path.parent}: {exc.strerror or exc}; pass another runlock_path="
+            f"cannot create {path.parent}: {exc.strerror or exc}; "
+            "choose another save_dir or runlock_path="
         ) from exc
     # A hidden sibling of the run.lock, so the lock also works between the nodes of a
     # cluster sharing the filesystem; it is removed again on release.
@@ -125,7 +126,7 @@ def locked(path: Path) -> Iterator[None]:
             raise
         raise LockError(
             f"cannot create the lock file {lock_file}: {exc.strerror or exc}; "
-            "check that the directory is writable or pass another runlock_path="
+            "check that the directory is writable or choose another save_dir or runlock_path="
         ) from exc
 
 
