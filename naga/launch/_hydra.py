@@ -1,4 +1,4 @@
-"""Where a sweep is launched: naga's session with Hydra 1.3 (pinned at 1.3.8).
+"""naga's session with Hydra 1.3 (pinned at 1.3.8): compose, expand and launch a sweep.
 
 A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
 compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``

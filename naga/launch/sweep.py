@@ -1,4 +1,4 @@
-"""``run_sweep``: one command from one run to a hundred, each job with its own receipt.
+"""Where a sweep is launched: ``run_sweep``, from one run to a hundred, each with its receipt.
 
 clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper

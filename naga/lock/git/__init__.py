@@ -1,13 +1,16 @@
-"""Git state of a repository for the ``repos`` section of run.lock.
+"""Git state of a repository for the ``repos`` section of run.lock: where git state is read.
 
 ``repo_state(path)`` records the HEAD commit, branch, remotes (credentials removed, see
 :func:`naga.lock.redact.strip_url_credentials`, exported here as ``strip_credentials``)
-and, when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose tree is
-the work tree including untracked, non-ignored files, kept alive under
+and, when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose
+tree is the work tree including untracked, non-ignored files, kept alive under
 ``refs/naga/snapshots/<tree>``. The user's HEAD, index file, branches, stash and work tree
 are never touched (see docs/git-state.md).
 
-pygit2 is imported inside the functions: ``import naga`` must stay cheap.
+The room: this module (state, ``find_repo_root``, ``snapshot_exists``), ``_snapshot`` (the
+snapshot commit, built in an in-memory index) and ``recorded`` (what the ``naga`` command
+asks of the commits and snapshot refs a run.lock recorded). pygit2 is imported inside the
+functions: ``import naga`` must stay cheap.
 """
 
 from __future__ import annotations
