@@ -96,12 +96,12 @@ class Command(Generic[R]):
         Raises:
             ConfigError: An override names an unknown key or has the wrong type.
         """
-        from naga.launch.job import run_job
+        from naga.launch.job import start_job
 
         base = self._typed_base(cfg)
         if overrides:
             base = _apply_typed_overrides(base, overrides)
-        return run_job(self._app(base), base)
+        return start_job(self._app(base), base).call()
 
     def _typed_base(self, cfg: Any) -> Any:
         from omegaconf import DictConfig, OmegaConf

@@ -1,7 +1,7 @@
 """Run one job of a decorated function and leave its run.lock, in the job's own process.
 
-Single runs, local sweeps and Slurm jobs all go through ``run_job``, so every job gets
-the same receipt whichever launcher ran it.
+Single runs, local sweeps and Slurm jobs all go through ``start_job(...).call()``, so every
+job gets the same receipt whichever launcher ran it.
 """
 
 from __future__ import annotations
@@ -88,27 +88,6 @@ def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:
     return base / job_dir_name if job_dir_name else base
 
 
-def run_job(
-    app: App,
-    cfg: Any,
-    *,
-    launcher: str | None = None,
-    job_dir_name: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    resolved: bool = False,
-) -> Any:
-    """Call ``app.function(cfg)`` and record the outcome in ``<save_dir>/run.lock``.
-
-    The user's exception (including SystemExit and KeyboardInterrupt) is re-raised
-    unchanged after the failure has been recorded. Pass ``resolved=True`` when ``cfg``
-    went through ``resolve_once`` already (the CLI does, to report errors before running).
-    """
-    job = start_job(
-        app, cfg, launcher=launcher, job_dir_name=job_dir_name, extra=extra, resolved=resolved
-    )
-    return job.call()
-
-
 def start_job(
     app: App,
     cfg: Any,
@@ -118,7 +97,13 @@ def start_job(
     extra: Mapping[str, Any] | None = None,
     resolved: bool = False,
 ) -> Job:
-    """Open the job's run (its ``running`` receipt is written) without calling the function.
+    """Open the job's run (its ``running`` receipt is written); ``.call()`` then runs it.
+
+    ``start_job(app, cfg).call()`` calls ``app.function(cfg)`` and records the outcome in
+    ``<save_dir>/run.lock``. The user's exception (including SystemExit and
+    KeyboardInterrupt) is re-raised unchanged after the failure has been recorded. Pass
+    ``resolved=True`` when ``cfg`` went through ``resolve_once`` already (the CLI does, to
+    report errors before running).
 
     Raises:
         NagaError: The run cannot start (a busy save_dir, a run.lock that cannot be
