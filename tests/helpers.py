@@ -4,6 +4,8 @@
   conftest.py applies it; session-scoped builders pass it to their subprocesses);
 - :func:`one_line_error`: the check that a user-facing error is one line on stderr;
 - :func:`git`: the real git CLI, to check what naga wrote with pygit2;
+- :func:`hostile_tmp_path`: a ``tmp_path`` below a hostile directory name, for the folders
+  whose conftest.py imports it (git, hashing, lock, command-line and sweep tests);
 - :data:`APPS`: the scripts the subprocess tests run (``tests/apps``), and
   :func:`copy_app` to put one into a test's project.
 """
@@ -15,6 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APPS = Path(__file__).resolve().parent / "apps"
 #: Variables of the developer's shell that would change what naga, git, Hydra or MLflow do.
@@ -22,6 +26,18 @@ CLEARED_PREFIXES = ("MLFLOW_", "NAGA_", "GIT_", "HYDRA_")
 #: A directory name with everything a shell, a YAML writer, git or Hydra may trip on:
 #: spaces, both quotes, ``;``, ``$``, a newline, non-ASCII letters.
 HOSTILE_NAME = "my exp ü 実験 'q' \"dq\" ;x $HOME\nnl"
+
+
+@pytest.fixture(name="tmp_path")
+def hostile_tmp_path(tmp_path: Path) -> Path:
+    """pytest's ``tmp_path``, one directory named :data:`HOSTILE_NAME` further down.
+
+    A test folder opts in with ``from helpers import hostile_tmp_path`` in its conftest.py:
+    every path its tests make, pass on, quote or record then holds the hostile name.
+    """
+    path = tmp_path / HOSTILE_NAME
+    path.mkdir()
+    return path
 
 
 def isolated_env(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""Fixtures of the sweep tests: a user's @clicfg script (Slurm: tests/conftest.py)."""
+"""Fixtures of the sweep tests: a user's @clicfg script (Slurm: tests/conftest.py).
+
+The tests run below a hostile directory name: ``tmp_path`` here is
+:func:`helpers.hostile_tmp_path`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import APPS, HOSTILE_NAME
-
-
-@pytest.fixture
-def tmp_path(tmp_path: Path) -> Path:
-    """pytest's ``tmp_path``, one hostile directory further down (see tests/conftest.py):
-    sweep roots, job directories and Hydra overrides must survive it."""
-    path = tmp_path / HOSTILE_NAME
-    path.mkdir()
-    return path
+from helpers import APPS, hostile_tmp_path  # noqa: F401  # sweep roots, job dirs, overrides
 
 
 @pytest.fixture

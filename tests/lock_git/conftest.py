@@ -1,17 +1,4 @@
-"""The git-state tests run in a hostile directory (spaces, quotes, ``;``, ``$``, a newline,
-unicode): see ``weird_tmp_path`` in tests/conftest.py."""
+"""The git-state tests run below a hostile directory name (spaces, quotes, ``;``, ``$``, a
+newline, unicode): ``tmp_path`` here is :func:`helpers.hostile_tmp_path`."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-from helpers import HOSTILE_NAME
-
-
-@pytest.fixture
-def tmp_path(tmp_path: Path) -> Path:
-    """pytest's ``tmp_path``, one hostile directory further down (see tests/conftest.py)."""
-    path = tmp_path / HOSTILE_NAME
-    path.mkdir()
-    return path
+from helpers import hostile_tmp_path  # noqa: F401  # this folder's tmp_path
