@@ -53,7 +53,7 @@ class RunLockCallback(Callback):
 
     def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
         """Complete the job's run.lock: resolved config, status, error."""
-        from naga._hydra_compat import job_failed
+        from naga.launch.job import job_failed
         from naga.lock.session import finish_run
 
         ctx = self._runs.pop(str(config.hydra.runtime.output_dir), None)

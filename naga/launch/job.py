@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from naga._hydra_compat import job_failed
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
     from naga.lock.session import RunContext
 
 SAVE_DIR_KEY = "save_dir"
+__all__ = [
+    "SAVE_DIR_KEY",
+    "App",
+    "Job",
+    "job_failed",
+    "job_save_dir",
+    "resolve_once",
+    "start_job",
+    "status_of",
+]
 
 
 @dataclass

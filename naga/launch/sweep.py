@@ -17,11 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from naga._hydra_compat import job_failed
 from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
-from naga.launch.job import SAVE_DIR_KEY, App
+from naga.launch.job import SAVE_DIR_KEY, App, job_failed
 from naga.launch.naming import is_hydra_key, job_names, override_key
 from naga.launch.options import SweepOptions
 
