@@ -35,9 +35,13 @@ test: $(STAMP) system
 test-pythons: system
 	PYTHONS="$(PYTHONS)" PYTHONS_REQUIRED="$(PYTHONS_REQUIRED)" bash scripts/test-pythons.sh $(PYTEST_ARGS)
 
+# The test apps are users' scripts: mypy checks them as users would, one folder at a time
+# (each folder is its own project, and two of them have a train.py).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy naga hydra_plugins
+	for dir in tests/apps tests/apps/*/; do $(VENV)/bin/mypy $${dir%/}/*.py || exit 1; done
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'

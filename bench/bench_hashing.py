@@ -26,8 +26,11 @@ from pathlib import Path
 
 import blake3
 
-from naga.lock import _hash_cold, _hash_read, _hash_walk, hashing
-from naga.lock._hash_cache import RACY_WINDOW_NS
+from naga.lock import hashing
+from naga.lock.hashing import _cold as _hash_cold
+from naga.lock.hashing import _read as _hash_read
+from naga.lock.hashing import _walk as _hash_walk
+from naga.lock.hashing._cache import RACY_WINDOW_NS
 
 
 def median_time(fn: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None):

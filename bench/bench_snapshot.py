@@ -121,7 +121,7 @@ def print_phases(repo: Path, rounds: int) -> None:
     """Where naga's time goes: status, tree building (blobs + trees), commit + ref."""
     import pygit2
 
-    from naga.lock._git_snapshot import build_worktree_tree, store_snapshot
+    from naga.lock.git._snapshot import build_worktree_tree, store_snapshot
 
     phases: dict[str, list[float]] = {"status": [], "tree": [], "commit+ref": []}
     for round_no in range(rounds):

@@ -17,18 +17,29 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
-from naga.errors import BusyError, ConfigError, NagaError, UsageError, did_you_mean, first_line
+from naga._argparse import OneLineErrorParser
+from naga.errors import (
+    ConfigError,
+    NagaError,
+    UsageError,
+    did_you_mean,
+    first_line,
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 _NAGA_DIR = str(Path(__file__).resolve().parent)
+#: ``main()`` without a config: the command line at a script's top level, else the defaults.
+_NO_CONFIG: Any = object()
 
 
 @overload
-def clicfg(fn: F, /) -> F: ...
+def clicfg(fn: Callable[..., R], /) -> Command[R]: ...
 @overload
-def clicfg(*, config_class: Any = None, track_code: bool = True) -> Callable[[F], F]: ...
+def clicfg(
+    *, config_class: Any = None, track_code: bool = True
+) -> Callable[[Callable[..., R]], Command[R]]: ...
 def clicfg(
     fn: Callable[..., Any] | None = None,
     /,
@@ -58,14 +69,12 @@ def clicfg(
     return decorate(fn) if fn is not None else decorate
 
 
-class Command:
-    """The callable that ``@clicfg`` puts in place of the function."""
+class Command(Generic[R]):
+    """The callable that ``@clicfg`` puts in place of the function (returning its result)."""
 
     __name__: str  # set by functools.update_wrapper
 
-    def __init__(
-        self, function: Callable[..., Any], *, config_class: Any, track_code: bool
-    ) -> None:
+    def __init__(self, function: Callable[..., R], *, config_class: Any, track_code: bool) -> None:
         functools.update_wrapper(self, function)
         self.function = function
         self.config_class = (
@@ -73,24 +82,26 @@ class Command:
         )
         self.track_code = track_code
 
-    def __call__(self, *args: Any, **overrides: Any) -> Any:
-        if not args and not overrides and _called_as_script():
-            return self.cli()
-        return self.run(*args, **overrides)
+    def __call__(self, cfg: Any = _NO_CONFIG, /, **overrides: Any) -> R:
+        """Run: ``main()`` (the command line, at a script's top level), ``main(cfg)``,
+        ``main(key=value)``."""
+        if cfg is _NO_CONFIG and not overrides and _called_as_script():
+            return self.cli()  # the function's result (None after --help, --cfg or a sweep)
+        return self.run(None if cfg is _NO_CONFIG else cfg, **overrides)
 
     # -- programmatic --------------------------------------------------------------
-    def run(self, cfg: Any = None, /, **overrides: Any) -> Any:
+    def run(self, cfg: Any = None, /, **overrides: Any) -> R:
         """Run once with ``cfg`` (or the defaults) and typed keyword overrides.
 
         Raises:
             ConfigError: An override names an unknown key or has the wrong type.
         """
-        from naga.launch.job import run_job
+        from naga.launch.job import start_job
 
         base = self._typed_base(cfg)
         if overrides:
             base = _apply_typed_overrides(base, overrides)
-        return run_job(self._app(base), base)
+        return start_job(self._app(base), base).call()
 
     def _typed_base(self, cfg: Any) -> Any:
         from omegaconf import DictConfig, OmegaConf
@@ -155,17 +166,15 @@ class Command:
                     "or --tasks FILE"
                 )
             from naga.config.compose import compose
-            from naga.launch.job import resolve_once
+            from naga.launch.job import resolve_once, start_job
 
             cfg = resolve_once(compose(base, overrides, job_name=app.name))
+            # A run that cannot start (busy save_dir, unwritable run.lock, a bad NAGA_*
+            # variable) is the user's mistake too; once the function runs, its errors are its own.
+            job = start_job(app, cfg, resolved=True)
         except NagaError as exc:
             _fail(parser.prog, exc)
-        from naga.launch.job import run_job
-
-        try:
-            return run_job(app, cfg, resolved=True)
-        except BusyError as exc:
-            _fail(parser.prog, exc)
+        return job.call()
 
     def _file_base(self, files: Sequence[str], experiment: str | None) -> Any:
         from naga.config.files import layer_files
@@ -191,7 +200,7 @@ class Command:
 
     def _parser(self) -> argparse.ArgumentParser:
         prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else self.__name__
-        parser = _OneLineErrorParser(
+        parser = OneLineErrorParser(
             prog=prog,
             description=inspect.cleandoc(self.__doc__ or ""),
             add_help=False,
@@ -282,11 +291,6 @@ class Command:
             "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
         )
         return parser
-
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _fail(prog: str, exc: NagaError) -> NoReturn:

@@ -11,9 +11,16 @@ from collections.abc import Iterable
 
 
 class NagaError(Exception):
-    """Base class of every error naga raises on purpose."""
+    """Base class of every error naga raises on purpose.
+
+    The message is one line whatever it quotes: a line break inside it (a directory named
+    so) is kept escaped as ``\\n``.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(escape_newlines(str(message)), *args)
 
 
 class UsageError(NagaError, ValueError):
@@ -21,7 +28,7 @@ class UsageError(NagaError, ValueError):
 
 
 class ConfigError(NagaError, ValueError):
-    """A config class, file, section, key or override is wrong."""
+    """A config class, file, section, key, override or option value is wrong."""
 
 
 class LockError(NagaError, RuntimeError):
@@ -76,6 +83,11 @@ def did_you_mean(word: str, choices: Iterable[str], *, what: str = "choices") ->
     hint = f" Did you mean '{close[0]}'?" if close else ""
     shown = ", ".join(options[:20]) + (", ..." if len(options) > 20 else "")
     return f"{hint} Available {what}: {shown}."
+
+
+def escape_newlines(text: str) -> str:
+    """``text`` with line breaks shown as ``\\n`` and ``\\r``: one line whatever it holds."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def first_line(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
-"""Fixtures shared by the whole suite.
+"""Fixtures shared by the whole suite (plain helpers are in tests/helpers.py).
 
-Every test runs with a clean environment: no MLFLOW_*, NAGA_*, GIT_* variables leak in
-from the developer's shell, git reads no global or system config (so identity and
-hooks are what the test sets), and naga's hash cache lives in the test's tmp dir.
+Every test runs with a clean environment (:func:`helpers.isolated_env`): no MLFLOW_*,
+NAGA_*, GIT_*, HYDRA_* variables leak in from the developer's shell, git reads no global
+or system config (so identity and hooks are what the test sets), and naga's hash cache
+lives in the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import HOSTILE_NAME, REPO_ROOT, git, isolated_env
 from hypothesis import settings
 
 # CI must be reproducible: the same examples on every run (new ones are found locally), and
@@ -23,43 +25,30 @@ settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 START = REPO_ROOT / "scripts" / "slurm" / "start.sh"
 STOP = REPO_ROOT / "scripts" / "slurm" / "stop.sh"
-_CLEARED_PREFIXES = ("MLFLOW_", "NAGA_", "GIT_", "HYDRA_")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    env = isolated_env(tmp_path_factory.mktemp("home"))
     for name in list(os.environ):
-        if name.startswith(_CLEARED_PREFIXES):
+        if name not in env:
             monkeypatch.delenv(name)
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
-    monkeypatch.setenv("NAGA_CACHE_DIR", str(home / "naga-cache"))
-    # Tests drive naga through subprocesses; make sure they import this checkout.
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    )
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
 def weird_tmp_path(tmp_path: Path) -> Path:
-    """A tmp dir whose name has spaces and non-ASCII characters, as users' paths do."""
-    path = tmp_path / "my exp ü 実験"
+    """A tmp dir whose name holds spaces, quotes, ``;``, ``$``, a newline and non-ASCII
+    letters (as submitit's): every path naga writes, quotes or passes on must survive it."""
+    path = tmp_path / HOSTILE_NAME
     path.mkdir()
     return path
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    """Run the real git CLI in ``repo`` and return its stdout."""
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture
@@ -128,18 +117,6 @@ def run_naga() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return runner
-
-
-def one_line_error(stderr: str) -> str:
-    """Assert stderr is a single user-facing error line (no traceback) and return it."""
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, stderr
-    return lines[0]
-
-
-def argv(*items: str | Path) -> Sequence[str]:
-    return [str(item) for item in items]
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from helpers import git
 
-
-def git(repo: Path, *args: str) -> str:
-    """The real git CLI's answer (checks that what pygit2 wrote is valid git)."""
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-    return done.stdout
+__all__ = ["APPS", "EDIT", "EDITED", "Project", "git", "load", "wait_for"]
 
 
 APPS = Path(__file__).resolve().parent / "apps" / "receipt"

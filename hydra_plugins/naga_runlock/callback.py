@@ -34,7 +34,7 @@ class RunLockCallback(Callback):
         """Open the job's run and write its ``running`` receipt."""
         from omegaconf import open_dict, read_write
 
-        from naga.launch._hydra import launcher_name
+        from naga.launch.naming import launcher_name
         from naga.lock.session import start_run
 
         output_dir = Path(str(config.hydra.runtime.output_dir))
@@ -53,7 +53,7 @@ class RunLockCallback(Callback):
 
     def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
         """Complete the job's run.lock: resolved config, status, error."""
-        from naga.launch._hydra import job_failed
+        from naga.launch.job import job_failed
         from naga.lock.session import finish_run
 
         ctx = self._runs.pop(str(config.hydra.runtime.output_dir), None)

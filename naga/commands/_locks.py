@@ -1,8 +1,9 @@
 """Find, read and take apart run.lock files for the ``naga`` subcommands.
 
 Every subcommand starts from a RUN argument (a run directory or a run.lock file) or from
-directories to search; this module turns those into :class:`Run` objects and raises one-line
-``LockError`` messages when the input is not a readable run.lock of a known format version.
+directories to search; this module turns those into :class:`Run` objects. A file that is not
+a readable run.lock of a known format version is a one-line ``LockError`` from
+:func:`naga.lock.format.read_lock`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import LockError
-from naga.lock.record import LOCK_NAME
+from naga.lock.format import LOCK_NAME, read_lock
 from naga.lock.timestamps import parse_timestamp
-from naga.lock.writer import loads
 
-SUPPORTED_VERSIONS = (1,)
 STATUSES = ("running", "completed", "failed", "interrupted", "lost")
 
-# Directories that never hold runs but can be huge: walking them would make `naga ls` slow.
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
+# Directories that never hold runs but can be huge: walking them would make `naga ls` slow;
+# MLflow's artifact stores hold copies of logged run.locks, which are not runs of their own.
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", "mlruns", "mlartifacts"}
+)
 
 
 @dataclass(frozen=True)
@@ -102,58 +104,6 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
-def read_lock(path: Path) -> dict[str, Any]:
-    """Read and validate one run.lock file.
-
-    Args:
-        path: The run.lock file.
-
-    Returns:
-        The parsed mapping.
-
-    Raises:
-        LockError: The file cannot be read, is not YAML, is not a run.lock, or has a format
-            version this naga does not know.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LockError(
-            f"cannot read {path}: {exc.strerror}; check the path and its permissions"
-        ) from exc
-    import yaml
-
-    try:
-        lock = loads(text)
-    except yaml.YAMLError as exc:
-        if path.name != LOCK_NAME:
-            raise LockError(
-                f"{path} is not a run.lock (not even YAML); pass a run directory or a "
-                "run.lock written by naga.runlock()"
-            ) from exc
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        raise LockError(
-            f"{path} is corrupt: not valid YAML{at}; a run.lock is written by naga.runlock() "
-            "and should not be edited by hand (re-run the stage to rewrite it)"
-        ) from exc
-    if not isinstance(lock, dict) or "naga_lock" not in lock:
-        raise LockError(
-            f"{path} is not a run.lock (no 'naga_lock' format version field); "
-            "pass a run directory or a run.lock written by naga.runlock()"
-        )
-    version = lock["naga_lock"]
-    if version not in SUPPORTED_VERSIONS:
-        from naga import __version__
-
-        known = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
-        raise LockError(
-            f"{path} has run.lock format version {version!r}, but naga {__version__} reads "
-            f"version {known}; upgrade naga (pip install -U naga) to read it"
-        )
-    return lock
-
-
 def lock_file(arg: str | Path) -> Path:
     """Resolve a RUN argument (a run directory or a run.lock file) to the run.lock path.
 
@@ -200,7 +150,7 @@ def iter_lock_files(roots: Iterable[Path]) -> Iterator[Path]:
 
 def _walk(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         if LOCK_NAME in filenames:
             yield Path(dirpath) / LOCK_NAME
 

@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import changed_files, tree_id, try_open_repo
 from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
+from naga.lock.git.recorded import changed_files, tree_id, try_open_repo
 
 ABSENT = "(absent)"
 # environment fields that name this machine rather than the software that ran.

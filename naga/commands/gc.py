@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import delete_ref, snapshot_refs, try_open_repo
 from naga.commands._locks import as_dict, find_runs
+from naga.lock.git.recorded import delete_ref, snapshot_refs, try_open_repo
 
 
 def add_parser(subparsers: Any) -> None:

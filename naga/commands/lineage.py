@@ -16,15 +16,14 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._locks import (
-    LOCK_NAME,
     Run,
     as_dict,
     display_path,
     load_run,
     parse_time,
-    read_lock,
 )
 from naga.errors import LockError, UsageError
+from naga.lock.format import LOCK_NAME, read_lock
 
 FORMATS = ("tree", "dot", "mermaid")
 _RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}

@@ -71,7 +71,7 @@ def _parse_tags(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag owner=alice.")
+            raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag owner=alice")
         tags[key] = value
     return tags
 
@@ -84,15 +84,19 @@ def run(args: argparse.Namespace) -> int:
     for directory in dirs:
         if not directory.is_dir():
             what = "is not a directory" if directory.exists() else "does not exist"
-            raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs.")
+            raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs")
 
-    from naga.tracking._store import experiment_id, open_client, retry_transient
-    from naga.tracking.mlflow_lock import _tracking_uri
+    from naga.tracking._store import (
+        experiment_id,
+        open_client,
+        retry_transient,
+        tracking_uri_scope,
+    )
 
     total = len(dirs)
     failed = logged = skipped = 0
     width = len(str(total))
-    with _mlflow_messages(verbose=args.verbose), _tracking_uri(args.tracking_uri) as uri:
+    with _mlflow_messages(verbose=args.verbose), tracking_uri_scope(args.tracking_uri) as uri:
         client = open_client(uri)
         exp_id = retry_transient(
             lambda: experiment_id(client, args.experiment, parent_experiment=None),

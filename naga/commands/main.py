@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from naga import __version__
+from naga._argparse import OneLineErrorParser
 from naga.errors import NagaError
 
 SUBCOMMANDS = ("show", "ls", "plot", "diff", "verify", "lineage", "rerun", "gc", "log")
@@ -23,7 +24,7 @@ _DASH_VALUES = ("--sort",)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="naga",
         description="See, compare, verify, re-create and log runs from their run.lock files.",
     )

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import add_worktree, has_commit, open_repo, remove_worktree
 from naga.commands._locks import (
-    LOCK_NAME,
     Run,
     as_dict,
     code_state,
@@ -33,6 +31,8 @@ from naga.commands._locks import (
     load_run,
 )
 from naga.errors import LockError, RepoError, UsageError
+from naga.lock.format import LOCK_NAME
+from naga.lock.git.recorded import add_worktree, has_commit, open_repo, remove_worktree
 
 
 def add_parser(subparsers: Any) -> None:
@@ -79,7 +79,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Re-create the run; exit 0 when every output file is identical, 1 otherwise."""
-    from naga.commands.verify import _verify_data
+    from naga.commands.verify import verify_data
 
     original = load_run(args.run)
     script, repo_root, sha, kind = _code_to_check_out(original)
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"rerun of {display_path(original.dir)}  (run {r.short_id(original.run_id)})")
     print(f"  code    {kind} {sha[:12]} of {repo_root} → {code}")
 
-    findings = _verify_data(original)
+    findings = verify_data(original)
     drifted = [f for f in findings if f.drift]
     for finding in findings:
         print(f"  data    {finding.status}  {finding.key}  {finding.detail}")

@@ -19,17 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._git import has_commit, try_open_repo
 from naga.commands._locks import (
-    LOCK_NAME,
     Run,
     as_dict,
     data_abspath,
     display_path,
     load_run,
-    read_lock,
 )
 from naga.errors import LockError, NagaError
+from naga.lock.format import LOCK_NAME, read_lock
+from naga.lock.git.recorded import has_commit, try_open_repo
 
 OK = "ok"
 
@@ -116,14 +115,14 @@ def upstream_runs(run: Run) -> list[tuple[str, Run]]:
 
 def verify(run: Run) -> list[Finding]:
     """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
-    return [*_verify_status(run), *_verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *_verify_lineage(run)]
 
 
 def _verify_status(run: Run) -> list[Finding]:
     """A run that did not complete (failed, interrupted, still running, lost) is no result."""
     status = run.status
     if status == "completed":
-        return []  # the ordinary case: nothing to say
+        return [Finding("run", "status", OK, "completed")]
     why = {
         "running": "still running: its outputs are not final yet",
         "lost": "lost: the receipt says running but its process or Slurm job is gone",
@@ -138,7 +137,7 @@ def hash_recorded(path: Path) -> str:
     return str(hash_path(path)["hash"])
 
 
-def _verify_data(run: Run) -> list[Finding]:
+def verify_data(run: Run) -> list[Finding]:
     findings = []
     for key, raw in run.section("data").items():
         entry = as_dict(raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from naga._hydra_compat import apply_overrides
 from naga.errors import ConfigError, did_you_mean
 
 APP_CONFIG_NAME = "naga_app"
@@ -76,7 +77,6 @@ def compose(base: Any, overrides: Sequence[str], *, job_name: str | None = None)
 
 
 def _apply(base: Any, parsed: list[Any]) -> Any:
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.core.utils import setup_globals
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -86,7 +86,7 @@ def _apply(base: Any, parsed: list[Any]) -> Any:
     cfg = base.copy()
     OmegaConf.set_struct(cfg, True)
     try:
-        ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
+        apply_overrides(parsed, cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise ConfigError(explain(exc)) from exc
     return cfg

@@ -242,38 +242,45 @@ def _from_instance(obj: Any) -> Any:
 
 
 def _field(owner: str, attr: str, value: Any, hint: Any) -> tuple[str, Any, Any]:
-    where = f"{owner}.{attr}"
     if value is dataclasses.MISSING:
         return (attr, hint, dataclasses.field(default="???"))
+    nested = _nested_field(value, hint)
+    if nested is not None:
+        return (attr, *nested)
+    _check_value(f"{owner}.{attr}", value)
+    return (attr, *_value_field(value, hint))
+
+
+def _nested_field(value: Any, hint: Any) -> tuple[Any, Any] | None:
+    """(type, field) of a sub-config: a class, a dataclass/attrs instance, a config instance."""
     if inspect.isclass(value) and not issubclass(value, enum.Enum):
         nested = dataclass_for(value)
-        return (attr, hint or nested, dataclasses.field(default_factory=nested))
+        return (hint or nested, dataclasses.field(default_factory=nested))
     if _is_native_structured(value):
-        return (attr, hint or type(value), dataclasses.field(default_factory=lambda: _copy(value)))
+        return (hint or type(value), dataclasses.field(default_factory=lambda: _copy(value)))
     if _looks_like_config_instance(value):
-        nested = dataclass_for(type(value))
-        known = {f.name for f in dataclasses.fields(nested)}
+        cls = dataclass_for(type(value))
+        known = {f.name for f in dataclasses.fields(cls)}
         overrides = {k: v for k, v in _instance_values(value).items() if k in known}
-        return (
-            attr,
-            hint or nested,
-            dataclasses.field(default_factory=lambda: nested(**_copy(overrides))),
-        )
-    _check_value(where, value)
+        return (hint or cls, dataclasses.field(default_factory=lambda: cls(**_copy(overrides))))
+    return None
+
+
+def _value_field(value: Any, hint: Any) -> tuple[Any, Any]:
+    """(type, field) of a plain value; containers are copied for every instance."""
     if isinstance(value, (list, tuple)):
         frozen = list(value)
-        return (attr, hint or list[Any], dataclasses.field(default_factory=lambda: _copy(frozen)))
+        return (hint or list[Any], dataclasses.field(default_factory=lambda: _copy(frozen)))
     if isinstance(value, dict):
         frozen_map = dict(value)
         return (
-            attr,
             hint or dict[str, Any],
             dataclasses.field(default_factory=lambda: _copy(frozen_map)),
         )
     if value is None:
-        return (attr, hint or Optional[Any], dataclasses.field(default=None))  # noqa: UP045
+        return (hint or Optional[Any], dataclasses.field(default=None))  # noqa: UP045
     inferred = pathlib.Path if isinstance(value, pathlib.Path) else type(value)
-    return (attr, hint or inferred, dataclasses.field(default=value))
+    return (hint or inferred, dataclasses.field(default=value))
 
 
 def _looks_like_config_instance(value: Any) -> bool:

@@ -1,11 +1,12 @@
-"""Everything naga touches inside Hydra 1.3 (pinned at 1.3.8), in one place.
+"""naga's session with Hydra 1.3 (pinned at 1.3.8): compose, expand and launch a sweep.
 
 A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
 compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``
 (Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), compose
 every job once up front (Hydra's "validate batch" step), then hand the job override
 lists to the configured launcher plugin. naga keeps the loop so that one failure never
-hides the others (Hydra's BasicSweeper raises on the first).
+hides the others (Hydra's BasicSweeper raises on the first). The steps that need Hydra's
+private API go through :mod:`naga._hydra_compat`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from naga import _hydra_compat as compat
 from naga.errors import ConfigError, UsageError
+from naga.launch.naming import launcher_name
 
-LAUNCHER_NAMES = {
-    "BasicLauncher": "basic",
-    "JoblibLauncher": "joblib",
-    "LocalLauncher": "submitit_local",
-    "SlurmLauncher": "submitit_slurm",
-}
+#: Launchers that run the jobs in the sweep's own process.
 IN_PROCESS = ("basic",)
 
 
@@ -39,13 +37,6 @@ class Session:
         return launcher_name(self.cfg) or "unknown"
 
 
-def launcher_name(cfg: Any) -> str | None:
-    """Short name of the launcher in a config's ``hydra`` node; None when it names none."""
-    target = str(cfg.hydra.launcher.get("_target_", ""))
-    cls = target.rsplit(".", 1)[-1]
-    return LAUNCHER_NAMES.get(cls, cls or None)
-
-
 def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
     """Compose ``base`` + ``overrides`` in multirun mode with a fresh global Hydra.
 
@@ -53,8 +44,6 @@ def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
         ConfigError: Hydra rejected the overrides (unknown key, bad type, group, ...).
     """
     from hydra import version
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
@@ -63,9 +52,7 @@ def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
     version.setbase("1.3")
     name = primary_config_name(base)
     GlobalHydra.instance().clear()
-    hydra = Hydra.create_main_hydra2(
-        task_name=app_name, config_search_path=create_config_search_path(None)
-    )
+    hydra = compat.create_main_hydra(app_name)
     cfg = _guard(
         lambda: hydra.compose_config(
             config_name=name,
@@ -91,7 +78,6 @@ def set_sweep_dir(session: Session, root: str) -> None:
 
 def expand(session: Session) -> list[list[str]]:
     """The job override lists of the sweep in ``cfg.hydra.overrides.task`` (a grid)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     target = str(session.cfg.hydra.sweeper.get("_target_", ""))
@@ -103,8 +89,7 @@ def expand(session: Session) -> list[list[str]]:
     task = list(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
     parsed = _guard(lambda: parser.parse_overrides(task), "")
-    batches = _guard(lambda: BasicSweeper.split_arguments(parsed, None), "")
-    return [list(job) for job in batches[0]]
+    return _guard(lambda: compat.split_sweep(parsed), "")
 
 
 def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any:
@@ -124,7 +109,7 @@ def launch(session: Session, task_function: Any, jobs: Sequence[Sequence[str]]) 
     from hydra.core.utils import setup_globals
     from hydra.types import HydraContext
 
-    callbacks = _callbacks(session.cfg)
+    callbacks = compat.callbacks(session.cfg)
     context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
     setup_globals()
     callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
@@ -142,22 +127,6 @@ def close() -> None:
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
-
-
-def job_failed(ret: Any) -> BaseException | None:
-    """The exception of a failed ``JobReturn``, else None."""
-    from hydra.core.utils import JobStatus
-
-    if ret.status == JobStatus.FAILED:
-        value = ret._return_value  # the stored exception; `.return_value` would raise it
-        return value if isinstance(value, BaseException) else RuntimeError(str(value))
-    return None
-
-
-def _callbacks(cfg: Any) -> Any:
-    from hydra._internal.callbacks import Callbacks
-
-    return Callbacks(cfg)
 
 
 def _guard(fn: Any, what: str) -> Any:

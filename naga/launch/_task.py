@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.launch.job import App, run_job
+from naga.launch.job import App, start_job
 from naga.lock.interrupt import Interrupted
 from naga.lock.record import host
 
@@ -62,7 +62,8 @@ class SweepTask:
             }
         }
         try:
-            return run_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
+            job = start_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
+            return job.call()
         except (Interrupted, KeyboardInterrupt) as exc:
             if self.in_process:
                 raise  # the whole sweep stops with its job

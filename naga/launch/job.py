@@ -1,7 +1,7 @@
 """Run one job of a decorated function and leave its run.lock, in the job's own process.
 
-Single runs, local sweeps and Slurm jobs all go through ``run_job``, so every job gets
-the same receipt whichever launcher ran it.
+Single runs, local sweeps and Slurm jobs all go through ``start_job(...).call()``, so every
+job gets the same receipt whichever launcher ran it.
 """
 
 from __future__ import annotations
@@ -11,13 +11,27 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from naga._hydra_compat import job_failed
 from naga.errors import ConfigError, first_line
+from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
-from naga.lock.record import LOCK_NAME
+
+if TYPE_CHECKING:
+    from naga.lock.session import RunContext
 
 SAVE_DIR_KEY = "save_dir"
+__all__ = [
+    "SAVE_DIR_KEY",
+    "App",
+    "Job",
+    "job_failed",
+    "job_save_dir",
+    "resolve_once",
+    "start_job",
+    "status_of",
+]
 
 
 @dataclass
@@ -86,7 +100,7 @@ def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:
     return base / job_dir_name if job_dir_name else base
 
 
-def run_job(
+def start_job(
     app: App,
     cfg: Any,
     *,
@@ -94,16 +108,22 @@ def run_job(
     job_dir_name: str | None = None,
     extra: Mapping[str, Any] | None = None,
     resolved: bool = False,
-) -> Any:
-    """Call ``app.function(cfg)`` and record the outcome in ``<save_dir>/run.lock``.
+) -> Job:
+    """Open the job's run (its ``running`` receipt is written); ``.call()`` then runs it.
 
-    The user's exception (including SystemExit and KeyboardInterrupt) is re-raised
-    unchanged after the failure has been recorded. Pass ``resolved=True`` when ``cfg``
-    went through ``resolve_once`` already (the CLI does, to report errors before running).
+    ``start_job(app, cfg).call()`` calls ``app.function(cfg)`` and records the outcome in
+    ``<save_dir>/run.lock``. The user's exception (including SystemExit and
+    KeyboardInterrupt) is re-raised unchanged after the failure has been recorded. Pass
+    ``resolved=True`` when ``cfg`` went through ``resolve_once`` already (the CLI does, to
+    report errors before running).
+
+    Raises:
+        NagaError: The run cannot start (a busy save_dir, a run.lock that cannot be
+            written, a bad ``NAGA_*`` variable): nothing of the user's code ran yet.
     """
     from omegaconf import open_dict
 
-    from naga.lock.session import finish_run, start_run
+    from naga.lock.session import start_run
 
     if not resolved:
         cfg = resolve_once(cfg)
@@ -119,16 +139,33 @@ def run_job(
         extra=extra,
         track_code=app.track_code,
     )
-    try:
-        result = app.function(cfg)
-    except BaseException as exc:
-        status = status_of(exc)
-        error = exc if status != "completed" else None
-        finish_run(ctx, config=cfg, status=status, error=error, track_code=app.track_code)
-        raise
-    ctx.metrics.update(returned_metrics(result, getattr(app.function, "__qualname__", app.name)))
-    finish_run(ctx, config=cfg, status="completed", track_code=app.track_code)
-    return result
+    return Job(app=app, cfg=cfg, ctx=ctx)
+
+
+@dataclass
+class Job:
+    """A started run of the user's function: :meth:`call` runs it and closes the run."""
+
+    app: App
+    cfg: Any
+    ctx: RunContext
+
+    def call(self) -> Any:
+        """Call the function and write the final receipt; its exception is re-raised."""
+        from naga.lock.session import finish_run
+
+        track = self.app.track_code
+        try:
+            result = self.app.function(self.cfg)
+        except BaseException as exc:
+            status = status_of(exc)
+            error = exc if status != "completed" else None
+            finish_run(self.ctx, config=self.cfg, status=status, error=error, track_code=track)
+            raise
+        name = getattr(self.app.function, "__qualname__", self.app.name)
+        self.ctx.metrics.update(returned_metrics(result, name))
+        finish_run(self.ctx, config=self.cfg, status="completed", track_code=track)
+        return result
 
 
 def returned_metrics(result: Any, name: str) -> dict[str, int | float]:

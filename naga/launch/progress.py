@@ -20,9 +20,9 @@ from naga.launch.sweeplock import (
     JobRecord,
     SweepState,
     error_line,
-    read_run_lock,
     run_lock_stat,
 )
+from naga.lock.format import LOCK_NAME, try_read
 
 PREFIX = "[naga]"
 
@@ -130,7 +130,7 @@ class Monitor:
 
 def apply_run_lock(job: JobRecord) -> bool:
     """Copy status, times, error and Slurm id from the job's run.lock; True if it moved."""
-    data = read_run_lock(job.save_dir)
+    data = try_read(job.save_dir / LOCK_NAME)
     if data is None:
         return False
     from naga.lock.liveness import effective_status

@@ -32,9 +32,9 @@ def completed_unchanged(composed: Any, save_dir: Path, *, given: str) -> bool:
         save_dir: The job's directory.
         given: The job's ``save_dir`` as its config holds it (usually relative).
     """
-    from naga.launch.sweeplock import read_run_lock
+    from naga.lock.format import LOCK_NAME, try_read
 
-    old = read_run_lock(save_dir)
+    old = try_read(save_dir / LOCK_NAME)
     if not old or old.get("status") != "completed":
         return False
     return _same_config(composed, given, old) and _same_code(old)

@@ -1,4 +1,4 @@
-"""``run_sweep``: one command from one run to a hundred, each job with its own receipt.
+"""Where a sweep is launched: ``run_sweep``, from one run to a hundred, each with its receipt.
 
 clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
@@ -20,7 +20,7 @@ from typing import Any
 from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
-from naga.launch.job import SAVE_DIR_KEY, App
+from naga.launch.job import SAVE_DIR_KEY, App, job_failed
 from naga.launch.naming import is_hydra_key, job_names, override_key
 from naga.launch.options import SweepOptions
 
@@ -149,19 +149,18 @@ def _run(
 ) -> int:
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
-    from naga.launch.progress import apply_run_lock
-    from naga.launch.sweeplock import error_line, now_iso
     from naga.lock.interrupt import Interrupted, SignalGuard
 
-    todo = [job for job in state.jobs if job.status != "skipped"]
-    in_process = state.launcher in _hydra.IN_PROCESS
     task = SweepTask(
         app=app,
         launcher=state.launcher,
         sweep_id=state.sweep_id,
         root=state.given_root,
-        in_process=in_process,
+        in_process=state.launcher in _hydra.IN_PROCESS,
     )
+    todo = [job for job in state.jobs if job.status != "skipped"]
+    # In debug mode one job at a time, so the first failure stops the sweep for the debugger.
+    batches = [[job] for job in todo] if debug else [todo] if todo else []
     monitor = monitor_cls(state)
     started = time.monotonic()
     monitor.start()
@@ -171,50 +170,79 @@ def _run(
     guard = SignalGuard()
     guard.install(lambda signum, frame: None)
     try:
-        if todo:
-            batches = [[job] for job in todo] if debug else [todo]
-            for batch in batches:
-                try:
-                    results = _hydra.launch(session, task, [launch_lists[job.num] for job in batch])
-                except (KeyboardInterrupt, Interrupted):
-                    interrupted = True
-                    raise
-                except Exception as exc:
-                    # A launcher that died (e.g. a Slurm job killed before it could report)
-                    # leaves the jobs' run.locks as the only truth.
-                    with state.lock:
-                        for job in batch:
-                            if not job.done:
-                                apply_run_lock(job)
-                            if not job.done:
-                                job.status = "failed"
-                                job.error = f"launcher error: {error_line(exc)}"
-                    continue
-                _apply_results(batch, results, monitor)
-                if debug:
-                    failure = next(
-                        (_hydra.job_failed(ret) for ret in results if _hydra.job_failed(ret)), None
-                    )
-                    if failure is not None:
-                        raise failure
+        for batch in batches:
+            lists = [launch_lists[job.num] for job in batch]
+            _launch_batch(session, task, batch, lists, monitor, debug=debug)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        raise
     finally:
         guard.restore()
         monitor.stop()
-        counts = state.counts()
-        state.finished_at = now_iso()
-        state.duration_s = round(time.monotonic() - started, 3)
-        if interrupted or counts["running"] or counts["queued"]:
-            state.status = "interrupted"
-            for job in state.jobs:
-                if job.status == "running":
-                    job.status = "interrupted"
-        else:
-            bad = counts["failed"] + counts["interrupted"] + counts["lost"]
-            state.status = "failed" if bad else "completed"
-        state.write()
+        _finish(state, started, interrupted=interrupted)
         for line in summary(state):
             print(line, file=sys.stderr)
     return 1 if state.status != "completed" else 0
+
+
+def _launch_batch(
+    session: Any,
+    task: Any,
+    batch: Sequence[Any],
+    launch_lists: list[list[str]],
+    monitor: Any,
+    *,
+    debug: bool,
+) -> None:
+    """Launch one batch of jobs and record how each ended.
+
+    Raises:
+        BaseException: In debug mode, the first job failure (for the debugger); a signal
+            or Ctrl-C that stops the sweep.
+    """
+    from naga.launch import _hydra
+    from naga.launch.progress import apply_run_lock
+    from naga.launch.sweeplock import error_line
+    from naga.lock.interrupt import Interrupted
+
+    try:
+        results = _hydra.launch(session, task, launch_lists)
+    except (KeyboardInterrupt, Interrupted):
+        raise
+    except Exception as exc:
+        # A launcher that died (e.g. a Slurm job killed before it could report) leaves the
+        # jobs' run.locks as the only truth.
+        with monitor.state.lock:
+            for job in batch:
+                if not job.done:
+                    apply_run_lock(job)
+                if not job.done:
+                    job.status = "failed"
+                    job.error = f"launcher error: {error_line(exc)}"
+        return
+    _apply_results(batch, results, monitor)
+    if debug:
+        failure = next((f for f in map(job_failed, results) if f is not None), None)
+        if failure is not None:
+            raise failure
+
+
+def _finish(state: Any, started: float, *, interrupted: bool) -> None:
+    """Write the final status: interrupted while jobs were open, else failed or completed."""
+    from naga.launch.sweeplock import now_iso
+
+    counts = state.counts()
+    state.finished_at = now_iso()
+    state.duration_s = round(time.monotonic() - started, 3)
+    if interrupted or counts["running"] or counts["queued"]:
+        state.status = "interrupted"
+        for job in state.jobs:
+            if job.status == "running":
+                job.status = "interrupted"
+    else:
+        bad = counts["failed"] + counts["interrupted"] + counts["lost"]
+        state.status = "failed" if bad else "completed"
+    state.write()
 
 
 def _check_distinct_dirs(records: Sequence[Any]) -> None:
@@ -233,7 +261,6 @@ def _check_distinct_dirs(records: Sequence[Any]) -> None:
 
 def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:
     """Final state of each job: the JobReturn decides; run.lock adds times and ids."""
-    from naga.launch import _hydra
     from naga.launch.progress import apply_run_lock
     from naga.launch.sweeplock import error_line
 
@@ -241,7 +268,7 @@ def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -
         for job, ret in zip(batch, results, strict=False):
             was_done = job.done
             apply_run_lock(job)
-            failure = _hydra.job_failed(ret)
+            failure = job_failed(ret)
             if failure is not None:
                 job.status = "failed" if job.status != "interrupted" else "interrupted"
                 job.error = job.error or error_line(failure)

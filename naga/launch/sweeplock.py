@@ -1,7 +1,8 @@
 """``sweep.lock``: the receipt of a whole sweep, next to its jobs' directories.
 
-YAML, rewritten atomically (temp file + rename) each time a job changes state, so a
-reader never sees half a file and a killed sweep still leaves the state it reached::
+YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a job changes
+state, so a reader never sees half a file and a killed sweep still leaves the state it
+reached; read it with :func:`naga.lock.format.try_read`::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex
@@ -39,10 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naga.lock.record import LOCK_NAME, utc_now
-from naga.lock.writer import dumps, loads
+from naga.lock.atomic import remove_stale_temps, write_atomic
+from naga.lock.format import LOCK_NAME, dumps
+from naga.lock.record import utc_now
 
 SWEEP_LOCK = "sweep.lock"
+SWEEP_SCHEMA_VERSION = 1
+#: A temp file of sweep.lock older than this was left by a sweep killed mid-write.
+_STALE_TEMP_S = 60.0
 TERMINAL = ("completed", "failed", "interrupted", "lost", "skipped")
 STATUSES = ("completed", "failed", "interrupted", "lost", "skipped", "running", "queued")
 
@@ -107,6 +112,7 @@ class SweepState:
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _written: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> Path:
@@ -125,7 +131,7 @@ class SweepState:
         """The whole sweep.lock document."""
         with self.lock:
             return {
-                "naga_sweep": 1,
+                "naga_sweep": SWEEP_SCHEMA_VERSION,
                 "sweep_id": self.sweep_id,
                 "status": self.status,
                 "started_at": self.started_at,
@@ -142,13 +148,16 @@ class SweepState:
             }
 
     def write(self) -> Path:
-        """Write sweep.lock atomically and return its path."""
+        """Write sweep.lock atomically and durably and return its path.
+
+        Raises:
+            OSError: The sweep's directory cannot be written.
+        """
         with self.lock:
-            text = dumps(self.as_dict())
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{SWEEP_LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(self.path)
+            if not self._written:
+                remove_stale_temps(self.path, min_age_s=_STALE_TEMP_S)
+            write_atomic(self.path, dumps(self.as_dict()))
+            self._written = True
             return self.path
 
 
@@ -166,18 +175,6 @@ def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def read_run_lock(save_dir: Path) -> dict[str, Any] | None:
-    """The parsed run.lock of a job dir, or None if absent or unreadable (being replaced)."""
-    import yaml
-
-    try:
-        text = (save_dir / LOCK_NAME).read_text(encoding="utf-8")
-        data = loads(text)
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def error_line(error: Any) -> str | None:
     """One line for a job's error: ``Type: first line of the message``."""
     if error is None:
@@ -190,14 +187,3 @@ def error_line(error: Any) -> str | None:
         return " ".join(str(error).split())[:300]
     first = next((line.strip() for line in message.splitlines() if line.strip()), "")
     return f"{kind}: {first}"[:300] if first else kind
-
-
-def read_sweep_lock(root: Path) -> dict[str, Any] | None:
-    """The parsed sweep.lock in ``root``, or None."""
-    import yaml
-
-    try:
-        data = loads((root / SWEEP_LOCK).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -12,7 +12,6 @@ so a task sweep is an ordinary Hydra sweep: the same composition, errors and lau
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -124,6 +123,28 @@ def override_value(value: Any) -> str:
         UsageError: A value Hydra overrides cannot express (an object, a dict with
             keys the grammar does not allow).
     """
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Mapping):
+        return _override_dict(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(override_value(item) for item in value) + "]"
+    return _override_scalar(value)
+
+
+def _override_dict(value: Mapping[Any, Any]) -> str:
+    parts = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not _PLAIN_KEY.match(key):
+            raise UsageError(
+                f"task value: dict key {key!r} cannot be written as a Hydra override; "
+                "use keys made of letters, digits, '_' and '-'"
+            )
+        parts.append(f"{key}:{override_value(item)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _override_scalar(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -131,25 +152,7 @@ def override_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, Mapping):
-        parts = []
-        for key, item in value.items():
-            if not isinstance(key, str) or not _PLAIN_KEY.match(key):
-                raise UsageError(
-                    f"task value: dict key {key!r} cannot be written as a Hydra override; "
-                    "use keys made of letters, digits, '_' and '-'"
-                )
-            parts.append(f"{key}:{override_value(item)}")
-        return "{" + ",".join(parts) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(override_value(item) for item in value) + "]"
+        return repr(value)  # nan, inf and -inf are spelled as Hydra's grammar spells them
     raise UsageError(f"task value {value!r} ({type(value).__name__}) is not a config value")
 
 

@@ -1,1 +1,31 @@
-"""The run receipt: assemble, merge and write run.lock (git state, data hashes, lineage)."""
+"""The receipt of a run: run.lock, and the two rooms it draws on (git state, data hashes).
+
+Module map (docs/architecture.md has the whole house)::
+
+    naga/lock/
+      api.py          runlock(): the public call; builds a Request for assemble
+      session.py      a run's life: start_run writes `running`, finish_run the final record
+      assemble.py     where the run.lock is assembled: Request -> record -> writer
+      record.py       the value of each field: config as plain data, environment, error, times
+      origin.py       which file and function a run is (decided where it is launched)
+      lineage.py      prevs= / upstream: embed the run.locks of upstream stages
+      resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
+      redact.py       secrets out: config keys, command-line values, URL credentials
+      interrupt.py    SIGTERM & co. during a run: record `interrupted`, then stop
+      liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone
+      format.py       the run.lock format: names, version, field order, YAML, the readers
+      writer.py       merge into run.lock under a file lock; busy check; run.lock.previous
+      atomic.py       the one atomic, durable file writer (run.lock, sweep.lock, caches)
+      _flock.py       the inter-process lock around read-merge-write
+      _cache_dir.py   NAGA_CACHE_DIR / NAGA_NO_CACHE, for both caches
+      _packages.py    installed distributions, cached (environment.packages)
+      git/            git state: repo_state() and snapshots; find_repo_root(); recorded.py
+                      looks up recorded commits and snapshot refs for the naga command
+      hashing/        files are hashed here: hash_path(), hash_file() and their cache
+
+The rooms lean one way: ``hashing/`` needs only ``_cache_dir``; ``git/`` needs ``hashing/``
+(large untracked files are recorded by hash) and ``redact`` (remote URLs); the receipt
+uses both, never the other way round. pygit2 and blake3 are imported inside the functions
+that use them, so importing ``naga.lock`` stays cheap. Nothing here parses a command line
+or knows a launcher.
+"""

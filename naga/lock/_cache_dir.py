@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from naga.errors import UsageError
+from naga.errors import ConfigError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -36,7 +36,7 @@ def cache_enabled(use_cache: bool | None) -> bool:
         return False
     if value in _FALSE:
         return True
-    raise UsageError(
+    raise ConfigError(
         f"NAGA_NO_CACHE={raw!r} is not understood; set it to 1 to disable naga's caches "
         "or unset it (or 0) to use them"
     )

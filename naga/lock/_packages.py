@@ -15,11 +15,11 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 from naga.lock._cache_dir import cache_dir, cache_enabled
+from naga.lock.atomic import write_atomic
 
 
 def _entry_parts(entry: str) -> list[str]:
@@ -121,16 +121,6 @@ def _cached_packages() -> tuple[Path, dict[str, str]]:
         pass
     packages = scan_packages()
     # A cache that cannot be written (read-only home on a cluster node) only costs time.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".packages-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"key": key, "packages": packages}, handle)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps({"key": key, "packages": packages}))
     return path, packages

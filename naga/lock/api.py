@@ -12,7 +12,7 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock.record import lock_path_for
-from naga.lock.session import current_run
+from naga.lock.session import RunContext, current_run
 
 __all__ = ["runlock"]
 
@@ -31,8 +31,29 @@ def _process_run_id(path: Path) -> str:
         return _PROCESS_RUN_IDS.setdefault(path, uuid.uuid4().hex)
 
 
+def _run_facts(ctx: RunContext | None, path: Path) -> dict[str, Any]:
+    """How the run this call belongs to started: the open run's facts, else this process's."""
+    if ctx is not None:
+        return {
+            "run_id": ctx.run_id,
+            "status": "running",
+            "started_at": ctx.started_at,
+            "command": ctx.command,
+            "origin": ctx.origin,
+            "code_at_start": ctx.code,
+            "launcher": ctx.launcher,
+            "extra": ctx.extra,
+        }
+    from naga.lock.origin import Origin, main_script
+
+    return {
+        "run_id": _process_run_id(path),
+        "origin": Origin(script=main_script(), function=_caller()),
+    }
+
+
 def _caller() -> str | None:
-    frame = sys._getframe(2)  # runlock's caller
+    frame = sys._getframe(3)  # runlock's caller (from runlock -> _run_facts -> _caller)
     code = frame.f_code
     name = getattr(code, "co_qualname", code.co_name)
     return None if name == "<module>" else name
@@ -85,7 +106,7 @@ def runlock(
         LineageError: An upstream run.lock is missing, or the lineage loops back.
         MetricsError: A metric is not a real number, or the metrics file is unusable.
     """
-    from naga.lock._build import UNSET, Request, build_and_write, keyed
+    from naga.lock.assemble import UNSET, Request, build_and_write, keyed
     from naga.lock.metrics import normalize
 
     if "omegaconf" in sys.modules:
@@ -97,7 +118,7 @@ def runlock(
     if runlock_path is None and config is None and (ctx is None or ctx.lock_path is None):
         raise LockError(
             "runlock() needs a config or a runlock_path: pass config=cfg (with a save_dir key) "
-            "or runlock_path='path/to/run.lock'."
+            "or runlock_path='path/to/run.lock'"
         )
     if runlock_path is None and ctx is not None and ctx.lock_path is not None:
         try:
@@ -109,26 +130,14 @@ def runlock(
 
     request = Request(
         lock_path=path,
-        run_id=ctx.run_id if ctx is not None else _process_run_id(path),
         config=UNSET if config is None else config,
         repos=keyed(repos, "repos"),
         data=keyed(data, "data"),
         prevs=keyed(prevs, "prevs"),
         redact=tuple(redact),
         metrics=normalize(metrics),
+        **_run_facts(ctx, path),
     )
-    if ctx is not None:
-        request.status = "running"
-        request.started_at = ctx.started_at
-        request.command = ctx.command
-        request.origin = ctx.origin
-        request.code_at_start = ctx.code
-        request.launcher = ctx.launcher
-        request.extra = ctx.extra
-    else:
-        from naga.lock.origin import Origin, main_script
-
-        request.origin = Origin(script=main_script(), function=_caller())
     build_and_write(request)
     if ctx is not None and path not in ctx.written:
         ctx.written.append(path)

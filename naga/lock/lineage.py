@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import LineageError
-from naga.lock.record import LOCK_NAME, abspath
-from naga.lock.writer import read_lock
+from naga.lock.format import LOCK_NAME, read_lock
+from naga.lock.record import abspath
+
+#: What to do about an upstream stage whose run.lock is missing or unreadable.
+UPSTREAM_FIX = "run the upstream stage first or fix the prevs path"
 
 
 def upstream_lock_file(given: str | os.PathLike[str]) -> Path:
@@ -31,15 +34,11 @@ def upstream_lock_file(given: str | os.PathLike[str]) -> Path:
         if candidate.is_file():
             return candidate
         raise LineageError(
-            f"prevs: no run.lock in {os.fspath(given)!s} ({candidate}). "
-            "Run the upstream stage first or fix the path."
+            f"prevs: no run.lock in {os.fspath(given)!s} ({candidate}); {UPSTREAM_FIX}"
         )
     if path.is_file():
         return path
-    raise LineageError(
-        f"prevs: {os.fspath(given)!s} does not exist ({path}). "
-        "Run the upstream stage first or fix the path."
-    )
+    raise LineageError(f"prevs: {os.fspath(given)!s} does not exist ({path}); {UPSTREAM_FIX}")
 
 
 def _rel(target: Path, base_dir: Path) -> str:
@@ -80,10 +79,10 @@ def resolve_prevs(
         if _same(lock_file, lock_path):
             raise LineageError(
                 f"prevs: {os.fspath(given)!s} is this run's own run.lock ({lock_path}): "
-                "a stage cannot be its own upstream. "
-                "Point prevs at the stage that produced this run's inputs."
+                "a stage cannot be its own upstream; "
+                "point prevs at the stage that produced this run's inputs"
             )
-        lock = read_lock(lock_file, error=LineageError)
+        lock = read_lock(lock_file, error=LineageError, fix=UPSTREAM_FIX)
         up_id = str(lock.get("run_id"))
         location = _location(lock_file)
         prevs_section[str(key)] = {"path": _rel(location, here), "run_id": up_id}
@@ -91,7 +90,7 @@ def resolve_prevs(
         if up_id == run_id:
             raise LineageError(
                 f"prevs: {os.fspath(given)!s} was written by this very run (run_id {run_id}), "
-                "so it cannot be its upstream. Fix the prevs path."
+                "so it cannot be its upstream; fix the prevs path"
             )
         upstream[up_id] = {
             "path": _rel(location, here),
@@ -111,8 +110,8 @@ def resolve_prevs(
                 shown = rel if rel is not None else trans_id
                 raise LineageError(
                     f"prevs: cycle — this run ({_rel(lock_path, Path.cwd())}) depends on "
-                    f"{os.fspath(given)!s}, whose upstream {shown} is this run's own stage. "
-                    "Remove the prev that points back."
+                    f"{os.fspath(given)!s}, whose upstream {shown} is this run's own stage; "
+                    "remove the prev that points back"
                 )
             upstream.setdefault(
                 str(trans_id),

@@ -83,7 +83,7 @@ def from_file(path: str | os.PathLike[str]) -> Any:
     try:
         if file.suffix.lower() == ".json":
             return json.loads(text)  # NaN and Infinity, as Python's json writes them, load too
-        from naga.lock.writer import loads
+        from naga.lock.format import loads
 
         return loads(text)
     except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError and its C twin

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.lock.record import abspath, find_git_root
+from naga.lock.git import find_repo_root
+from naga.lock.record import abspath
 
 __all__ = ["Origin", "installed_file", "origin_of", "repo_root_of"]
 
@@ -97,7 +98,7 @@ def repo_root_of(script: Path | None) -> Path | None:
     """The git work tree holding the user's ``script``; ``None`` for an installed file."""
     if script is None or installed_file(script):
         return None
-    return find_git_root(abspath(script))
+    return find_repo_root(script, resolve=False)
 
 
 def installed_file(path: Path) -> bool:

@@ -1,7 +1,9 @@
-"""Assemble the fields of a run.lock: config as a plain tree, environment, script, error.
+"""The values of a run.lock's fields: config as a plain tree, environment, host, times, error.
 
-Everything here produces plain YAML-safe values (dicts with scalar keys, lists, str,
-int, float, bool, None) so that a written run.lock reads back equal.
+Each function computes one field from what the process can see; :mod:`naga.lock.assemble`
+puts them together into a record. Everything here produces plain YAML-safe values (dicts
+with scalar keys, lists, str, int, float, bool, None) so that a written run.lock reads
+back equal.
 """
 
 from __future__ import annotations
@@ -19,40 +21,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from naga.errors import LockError, first_line
-
-#: Top-level keys in the order they are written; anything else follows.
-FIELD_ORDER: tuple[str, ...] = (
-    "naga_lock",
-    "run_id",
-    "status",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "written_at",
-    "command",
-    "cwd",
-    "host",
-    "pid",
-    "pid_start",
-    "script",
-    "launcher",
-    "slurm_job_id",
-    "slurm_array_job_id",
-    "slurm_array_task_id",
-    "extra",
-    "error",
-    "environment",
-    "config",
-    "redacted",
-    "metrics",
-    "repos",
-    "data",
-    "prevs",
-    "upstream",
-)
-#: Sections merged by key across the runlock() calls of one run.
-SECTIONS: tuple[str, ...] = ("metrics", "repos", "data", "prevs", "upstream")
-LOCK_NAME = "run.lock"
+from naga.lock.format import LOCK_NAME
 
 
 def utc_now() -> datetime:
@@ -103,13 +72,20 @@ def _public_attributes(obj: Any) -> dict[str, Any]:
     return values
 
 
+#: Values recorded by their text: an enum by its name, a path as its string.
+_AS_TEXT: tuple[tuple[type, Any], ...] = (
+    (enum.Enum, lambda value: value.name),
+    (PurePath, str),
+    (bytes, lambda value: value.decode("utf-8", "backslashreplace")),
+)
+
+
 def _plain_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, PurePath):
-        return str(value)
+    for kind, as_text in _AS_TEXT:
+        if isinstance(value, kind):
+            return as_text(value)
     if isinstance(value, Mapping):
         return {
             (k if isinstance(k, (str, int, bool)) else str(k)): _plain_value(v)
@@ -118,16 +94,23 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return [_plain_value(item) for item in items]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if _is_dataclass_instance(value):
-        return {f.name: _plain_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if _attrs_fields(value) is not None:
-        return {f.name: _plain_value(getattr(value, f.name)) for f in _attrs_fields(value) or ()}
-    if isinstance(value, type) or (hasattr(value, "__dict__") and not callable(value)):
-        return {k: _plain_value(v) for k, v in _public_attributes(value).items()}
+    fields = _object_fields(value)
+    if fields is not None:
+        return {k: _plain_value(v) for k, v in fields.items()}
     # The receipt must always be writable; an odd value is recorded by its text.
     return str(value)
+
+
+def _object_fields(value: Any) -> dict[str, Any] | None:
+    """The fields of a dataclass, attrs or plain config object; None for anything else."""
+    if _is_dataclass_instance(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    attrs = _attrs_fields(value)
+    if attrs is not None:
+        return {f.name: getattr(value, f.name) for f in attrs}
+    if isinstance(value, type) or (hasattr(value, "__dict__") and not callable(value)):
+        return _public_attributes(value)
+    return None
 
 
 def to_plain(config: Any) -> dict[str, Any]:
@@ -161,15 +144,15 @@ def to_plain(config: Any) -> dict[str, Any]:
             )
         except OmegaConfBaseException as exc:
             raise LockError(
-                f"Cannot resolve the config for run.lock: {first_line(exc)}. "
-                "Fix the interpolation or pass a resolved config."
+                f"cannot resolve the config for run.lock: {first_line(exc)}; "
+                "fix the interpolation or pass a resolved config"
             ) from exc
         config = container
     plain = _plain_value(config)
     if not isinstance(plain, dict):
         raise LockError(
-            f"runlock(config=...) needs a mapping-like config (dict, DictConfig, dataclass or "
-            f"config class instance), got {type(config).__name__}."
+            f"runlock(config=...): got a {type(config).__name__}, not a mapping-like config; "
+            "pass a dict, DictConfig, dataclass or config class instance"
         )
     return plain
 
@@ -214,8 +197,8 @@ def lock_path_for(config: Any, runlock_path: str | PathLike[str] | None = None) 
     if save_dir is None or str(save_dir) == "":
         what = "no config was given" if config is None else "the config has no save_dir key"
         raise LockError(
-            f"Cannot tell where to write run.lock: {what}. "
-            "Pass runlock_path='path/to/run.lock' or add a save_dir key to the config."
+            f"cannot tell where to write run.lock: {what}; "
+            "pass runlock_path='path/to/run.lock' or add a save_dir key to the config"
         )
     return abspath(save_dir) / LOCK_NAME
 
@@ -272,18 +255,6 @@ def host() -> str:
     return os.uname().nodename
 
 
-def find_git_root(path: Path) -> Path | None:
-    """Return the work tree holding ``path`` by looking for ``.git`` upwards.
-
-    A ``.git`` file counts too (submodules, worktrees). Cheap: only ``stat`` calls.
-    """
-    current = path if path.is_dir() else path.parent
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
 def error_info(
     error: BaseException | None, signal: Mapping[str, str] | None = None
 ) -> dict[str, str] | None:
@@ -329,10 +300,3 @@ def _signal_of(error: BaseException | None) -> str | None:
 
         return signal_name(signum)
     return None
-
-
-def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``record`` with its top-level keys in :data:`FIELD_ORDER`, extras last."""
-    ordered = {key: record[key] for key in FIELD_ORDER if key in record}
-    ordered.update((key, value) for key, value in record.items() if key not in ordered)
-    return ordered

@@ -35,10 +35,11 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 
 _WORD_SPLIT = re.compile(r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])")
 _GLOB_CHARS = frozenset("*?[.")
-# scheme://user[:password]@host — the userinfo part of a URL.
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s/@:]*)(?::(?P<pw>[^\s/@]*))?@"
-)
+# scheme://userinfo@host: userinfo runs to the last "@" before the path, so a password
+# holding an unescaped "@" goes whole.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*)://(?P<userinfo>[^\s/?#]*)@")
+#: Schemes whose bare user name is nearly always a token (``https://ghp_x@github.com``).
+_TOKEN_USER_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
 # A Hydra override or --flag carrying a value: [+|++|~]key.path=value / --flag=value.
 _ASSIGNMENT = re.compile(
     r"^(?P<prefix>[+~]*|--?)(?P<key>[A-Za-z_][\w.\-/\[\]]*)=(?P<value>.*)$", re.S
@@ -88,28 +89,33 @@ class SecretMatcher:
 
 
 def strip_url_credentials(text: str) -> str:
-    """Remove credentials from every URL inside ``text``.
+    """Remove the credentials of every URL inside ``text``: naga's one URL redactor.
 
-    ``https://user:pw@host`` becomes ``https://user:***@host``; a bare user part of an
-    http(s) URL (``https://ghp_token@github.com``) is nearly always a token, so it becomes
-    ``***@``; ``ssh://git@host`` keeps its (non-secret) user name.
+    Credentials are dropped, not masked, so a URL stays one that works without them
+    (``git clone``, the MLflow UI's links): ``https://user:pw@host/x`` and
+    ``https://ghp_token@host/x`` become ``https://host/x`` (over http(s) and ftp(s) a bare
+    user name is nearly always a token); other schemes keep the user name and lose the
+    password (``ssh://git:pw@host`` becomes ``ssh://git@host``, ``postgresql://me:pw@db``
+    becomes ``postgresql://me@db``). scp-like ``git@host:x`` and plain text are unchanged.
+    A config value that lost credentials is listed under ``redacted`` in run.lock.
 
     Args:
-        text: Any string.
+        text: Any string: a URL, a command-line argument, a config value.
 
     Returns:
-        The string with URL passwords and tokens replaced by ``***``.
+        The string without URL passwords and tokens.
     """
     if "@" not in text or "://" not in text:
         return text
 
     def replace(match: re.Match[str]) -> str:
-        scheme, user, password = match["scheme"], match["user"], match["pw"]
-        if password is not None:
-            return f"{scheme}{user}:{REDACTED}@"
-        if scheme.lower().startswith(("http", "https")) and user:
-            return f"{scheme}{REDACTED}@"
-        return match.group(0)
+        scheme, userinfo = match["scheme"].lower(), match["userinfo"]
+        user, has_password, _ = userinfo.partition(":")
+        if scheme in _TOKEN_USER_SCHEMES:
+            return f"{scheme}://"
+        if not has_password:
+            return match.group(0)
+        return f"{scheme}://{user}@" if user else f"{scheme}://"
 
     return _URL_USERINFO.sub(replace, text)
 

@@ -182,8 +182,7 @@ def finish_run(
     if status not in STATUSES:
         _close(ctx)
         raise LockError(
-            f"finish_run(status={status!r}) is not a valid status; "
-            f"use one of {', '.join(STATUSES)}."
+            f"finish_run(status={status!r}) is not a valid status; use one of {', '.join(STATUSES)}"
         )
     try:
         if config is not _NO_CONFIG:
@@ -224,7 +223,7 @@ def _write(
     error: BaseException | None = None,
     signal: dict[str, str] | None = None,
 ) -> None:
-    from naga.lock._build import UNSET, Request, build_and_write
+    from naga.lock.assemble import UNSET, Request, build_and_write
 
     build_and_write(
         Request(
@@ -295,9 +294,9 @@ def _script_repo(ctx: RunContext) -> tuple[str, dict[str, Any]] | None:
 
 def _cwd_repo() -> Path | None:
     # A notebook whose front end does not name it runs in the notebook's folder.
-    from naga.lock.record import find_git_root
+    from naga.lock.git import find_repo_root
 
-    return find_git_root(Path.cwd())
+    return find_repo_root(Path.cwd(), resolve=False)
 
 
 def _warn(message: str) -> None:

@@ -1,10 +1,10 @@
-"""Read, merge and atomically write run.lock files.
+"""Merge a record into run.lock under a file lock: the one way a run.lock is written.
 
-Writes go to a temp file in the same directory, are fsynced, and replace the target
-with ``os.replace`` (then the directory is fsynced), so a reader or a crash at any
-moment sees the old complete file or the new complete file. A file lock around
-read-merge-write keeps concurrent writers of one run (threads, a launcher's callback,
-clicfg's automatic record) from losing each other's sections.
+A file lock around read-merge-write keeps concurrent writers of one run (threads, a
+launcher's callback, clicfg's automatic record) from losing each other's sections; the
+write itself is :func:`naga.lock.atomic.write_atomic`, so a reader or a crash at any moment
+sees the old complete file or the new complete file. The format (names, version, field
+order, readers) is :mod:`naga.lock.format`'s.
 """
 
 from __future__ import annotations
@@ -12,117 +12,26 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from naga.errors import LockError
-from naga.lock.record import SECTIONS, order_record
+from naga.lock.atomic import remove_stale_temps, temp_prefix, write_atomic
+from naga.lock.format import (
+    SCHEMA_VERSION,
+    SECTIONS,
+    VERSION_KEY,
+    dumps,
+    order_record,
+    previous_path,
+    read_lock,
+)
 
-SCHEMA_VERSION = 1
-#: Suffix of the last completed receipt kept while a newer run of the directory is open.
-PREVIOUS_SUFFIX = ".previous"
-_TMP_MARK = ".naga-tmp-"
 #: Seconds to wait for another writer of the same run.lock before giving up.
 LOCK_TIMEOUT_S = 60.0
-
-
-def _yaml() -> Any:
-    import yaml
-
-    return yaml
-
-
-def dumps(record: Mapping[str, Any]) -> str:
-    """Serialise a record as readable block-style YAML (key order kept).
-
-    Equal lists of installed packages (this run's and its upstream stages', usually all
-    from one environment) are written once: YAML writes an object met twice as an anchor
-    (``&id001``) and then aliases (``*id001``), which every YAML reader expands.
-    """
-    yaml = _yaml()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(
-        _share_packages(record),
-        Dumper=dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=120,
-    )
-
-
-def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` in which equal ``environment.packages`` maps are one object."""
-    shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
-
-    def with_shared(lock: Any) -> Any:
-        if not isinstance(lock, Mapping):
-            return lock
-        env = lock.get("environment")
-        if not isinstance(env, Mapping) or not isinstance(env.get("packages"), Mapping):
-            return lock
-        packages = env["packages"]
-        try:
-            key = tuple(sorted(packages.items()))
-        except TypeError:  # not name -> version strings: leave it as it is
-            return lock
-        return {**lock, "environment": {**env, "packages": shared.setdefault(key, packages)}}
-
-    out = with_shared(dict(record))
-    upstream = out.get("upstream")
-    if isinstance(upstream, Mapping):
-        out["upstream"] = {
-            run_id: {**entry, "lock": with_shared(entry.get("lock"))}
-            if isinstance(entry, Mapping)
-            else entry
-            for run_id, entry in upstream.items()
-        }
-    return out
-
-
-def loads(text: str | bytes) -> Any:
-    """Parse YAML text with the safe loader (libyaml when available)."""
-    yaml = _yaml()
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)
-
-
-def read_lock(
-    path: str | os.PathLike[str], *, error: type[LockError] = LockError
-) -> dict[str, Any]:
-    """Read and validate a run.lock.
-
-    Args:
-        path: The run.lock file.
-        error: The exception class to raise (``LineageError`` when reading upstreams).
-
-    Returns:
-        The record as a dict.
-
-    Raises:
-        LockError: The file cannot be read, is not YAML, or is not a naga run.lock.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise error(f"Cannot read {path}: {reason}. Check the path and its permissions.") from exc
-    try:
-        data = loads(text)
-    except Exception as exc:  # yaml.YAMLError and its C twin
-        raise error(
-            f"{path} is not valid YAML, so it is not a naga run.lock. "
-            "Move it away (or pass another runlock_path=) so naga does not overwrite it."
-        ) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("naga_lock"), int):
-        raise error(
-            f"{path} is not a naga run.lock (no 'naga_lock' version key). "
-            "Move it away (or pass another runlock_path=) so naga does not overwrite it."
-        )
-    return data
+#: What to do about a file in the way of a run.lock that naga must not overwrite.
+OVERWRITE_FIX = "move it away, or write this run elsewhere (another save_dir or runlock_path=)"
 
 
 def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,77 +78,19 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
     return order_record(merged)
 
 
-def _current_umask() -> int:
-    # os.umask() can only be read by setting it, which races with other threads creating
-    # files; Linux publishes it in /proc (since 4.7), so read it there when possible.
-    try:
-        with Path("/proc/self/status").open(encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems (e.g. certain network mounts) refuse fsync on a directory
-    finally:
-        os.close(fd)
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temp files left by writers killed mid-write (we hold the lock, so none is live)."""
-    prefix = f".{path.name}{_TMP_MARK}"
-    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
-        for entry in entries:
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    Path(entry.path).unlink()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically and durably, with a mode following the umask.
+def write_text(path: Path, text: str) -> None:
+    """Write a run.lock's text atomically (:func:`naga.lock.atomic.write_atomic`).
 
     Raises:
         LockError: The directory cannot be created or written.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}{_TMP_MARK}", suffix=".tmp"
-        )
+        write_atomic(path, text)
     except OSError as exc:
         raise LockError(
-            f"Cannot write {path}: {exc.strerror or exc}. Check that its directory is writable "
-            "or pass another runlock_path=."
+            f"cannot write {path}: {exc.strerror or exc}; check that its directory is writable "
+            "and has space, or choose another save_dir or runlock_path="
         ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            # mkstemp creates 0600; a run.lock is shared with the lab like any output file.
-            os.fchmod(handle.fileno(), 0o666 & ~_current_umask())
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        if isinstance(exc, OSError):
-            raise LockError(
-                f"Cannot write {path}: {exc.strerror or exc}. Check disk space and permissions."
-            ) from exc
-        raise
-    _fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
@@ -256,7 +107,8 @@ def locked(path: Path) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LockError(
-            f"Cannot create {path.parent}: {exc.strerror or exc}. Pass another runlock_path=."
+            f"cannot create {path.parent}: {exc.strerror or exc}; "
+            "choose another save_dir or runlock_path="
         ) from exc
     # A hidden sibling of the run.lock, so the lock also works between the nodes of a
     # cluster sharing the filesystem; it is removed again on release.
@@ -266,15 +118,15 @@ def locked(path: Path) -> Iterator[None]:
             yield
     except LockTimeout as exc:
         raise LockError(
-            f"Timed out after {LOCK_TIMEOUT_S:.0f} s waiting for another process writing {path}. "
-            f"If no naga process is running, delete {lock_file}."
+            f"timed out after {LOCK_TIMEOUT_S:.0f} s waiting for another process writing {path}; "
+            f"if no naga process is running, delete {lock_file}"
         ) from exc
     except OSError as exc:
         if exc.filename != str(lock_file):
             raise
         raise LockError(
-            f"Cannot create the lock file {lock_file}: {exc.strerror or exc}. "
-            "Check that the directory is writable or pass another runlock_path=."
+            f"cannot create the lock file {lock_file}: {exc.strerror or exc}; "
+            "check that the directory is writable or choose another save_dir or runlock_path="
         ) from exc
 
 
@@ -304,12 +156,7 @@ def _read_own(path: Path) -> dict[str, Any]:
     mine = _OWN.get(path)
     if mine is not None and mine[0] == _stamps(path):
         return mine[1]
-    return read_lock(path)
-
-
-def previous_path(path: Path) -> Path:
-    """Where the last completed receipt waits while a newer run in its directory is open."""
-    return path.with_name(path.name + PREVIOUS_SUFFIX)
+    return read_lock(path, fix=OVERWRITE_FIX)
 
 
 def drop_previous(path: Path) -> None:
@@ -343,7 +190,7 @@ def _keep_if_completed(path: Path, old: Mapping[str, Any]) -> None:
     keep = previous_path(path)
     # Named like run.lock's own temp files, so a writer killed here leaves nothing behind
     # that the next write's clean-up does not remove.
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}previous-{os.getpid()}.tmp")
+    tmp = path.with_name(f"{temp_prefix(path)}previous-{os.getpid()}.tmp")
     try:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -384,10 +231,7 @@ def update_lock(
         except FileNotFoundError:
             is_file = None
         if is_file is False:
-            raise LockError(
-                f"{path} exists and is not a regular file. "
-                "Move it away or pass another runlock_path=."
-            )
+            raise LockError(f"{path} exists and is not a regular file; {OVERWRITE_FIX}")
         if is_file:
             old = _read_own(path)
         same_run = old if old is not None and old.get("run_id") == new.get("run_id") else None
@@ -396,9 +240,9 @@ def update_lock(
             _keep_if_completed(path, old)
         record = prepare(same_run, dict(new)) if prepare is not None else dict(new)
         merged = merge(old, record)
-        merged["naga_lock"] = SCHEMA_VERSION
+        merged[VERSION_KEY] = SCHEMA_VERSION
         merged = order_record(merged)
-        _remove_stale_temps(path)
-        write_atomic(path, dumps(merged))
+        remove_stale_temps(path)
+        write_text(path, dumps(merged))
         _remember(path, merged)
         return merged

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import SUPPORTED_VERSIONS, as_dict, flatten, read_lock
-from naga.lock.writer import loads
+from naga.commands._locks import as_dict, flatten
+from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
 _SKIPPED_BLOCKS = ("environment:", "upstream:")

@@ -3,7 +3,7 @@
 Parsing YAML is what makes listing many runs slow (about a millisecond per receipt even
 without its package list), so the row of each receipt (:mod:`naga.results._read`) is kept
 in ``receipts.sqlite`` in naga's cache directory (``NAGA_CACHE_DIR``), keyed by the
-receipt's absolute path and validated like the hash cache (:mod:`naga.lock._hash_cache`):
+receipt's absolute path and validated like the hash cache (:mod:`naga.lock.hashing._cache`):
 a stored row is used only when the file's ``(device, inode, size, mtime_ns, ctime_ns)`` are
 exactly those it had when it was read, and a row is only stored when those stamps were
 older than the racy window when the scan started. An unchanged receipt is therefore never
@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import _SKIP_DIRS
+from naga.commands._locks import SKIP_DIRS
 from naga.errors import LockError
 from naga.lock._cache_dir import cache_dir, cache_enabled
-from naga.lock._hash_cache import RACY_WINDOW_NS, is_network_fs
-from naga.lock.record import LOCK_NAME
+from naga.lock.format import LOCK_NAME
+from naga.lock.hashing._cache import RACY_WINDOW_NS, is_network_fs
 from naga.results._read import LIVENESS_KEYS, read_row
 
 __all__ = ["Found", "IndexWarning", "collect", "index_path", "live_status"]
@@ -48,9 +48,6 @@ _BATCH = 500  # below SQLite's default limit of 999 host parameters
 #: Rows not written again for this long are deleted now and then (their project may be gone).
 PRUNE_AFTER_S = 180 * 24 * 3600
 
-#: Directories never searched: those `naga ls` always skipped (VCS, virtualenvs, caches),
-#: and MLflow's artifact stores, whose copies of logged run.locks are not runs of their own.
-SKIP_DIRS = _SKIP_DIRS | {"mlruns", "mlartifacts"}
 
 # (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)
 Stamps = tuple[int, int, int, int, int]
@@ -99,7 +96,23 @@ def collect(
         LockError: A root does not exist.
     """
     scan_start = time.time_ns()
-    walked: list[tuple[str, str, Stamps]] = []  # (path, rel, stamps)
+    walked, ranges, files = _find(roots)
+    if not cache_enabled(use_cache):
+        return [_parse(path, rel) for path, rel, _ in walked]
+    with _open_index() as conn:
+        stored = _load(conn, ranges, files) if conn is not None else {}
+        results, hits, fresh = _match(walked, stored, limit=scan_start - RACY_WINDOW_NS)
+        fresh += _fill_hits(results, hits, {path: stamps for path, _, stamps in walked})
+        if conn is not None and (fresh or stored):
+            _store(conn, fresh, gone=list(stored))
+    return results
+
+
+def _find(
+    roots: Sequence[str | os.PathLike[str]],
+) -> tuple[list[tuple[str, str, Stamps]], list[str], list[str]]:
+    """(path, rel, stamps) of every distinct run.lock, the directories walked, the files named."""
+    walked: list[tuple[str, str, Stamps]] = []
     ranges: list[str] = []  # prefixes of the directories walked completely
     files: list[str] = []
     seen: set[tuple[int, int]] = set()
@@ -117,39 +130,44 @@ def collect(
             if (stamps[0], stamps[1]) not in seen:
                 seen.add((stamps[0], stamps[1]))
                 walked.append((path, rel, stamps))
-    if not cache_enabled(use_cache):
-        return [_parse(path, rel) for path, rel, _ in walked]
-    with _open_index() as conn:
-        stored = _load(conn, ranges, files) if conn is not None else {}
-        results: list[Found] = []
-        hits: list[tuple[int, str]] = []  # (position in results, stored JSON row)
-        fresh: list[tuple[str, Stamps, str]] = []
-        limit = scan_start - RACY_WINDOW_NS
-        walked_stamps = {path: stamps for path, _, stamps in walked}
-        for path, rel, stamps in walked:
-            hit = stored.pop(path, None)
-            if hit is not None and hit[0] == stamps:
-                hits.append((len(results), hit[1]))
-                results.append(Found(path, rel, None))
-                continue
-            found = _parse(path, rel)
-            results.append(found)
-            if max(stamps[3], stamps[4]) < limit:  # see the module docstring (racy stamps)
-                fresh.append((path, stamps, _stored(found)))
-        for position, value in zip(
-            (p for p, _ in hits), _decode([t for _, t in hits]), strict=True
-        ):
-            found = results[position]
-            if isinstance(value, dict) and "_error" in value:
-                found.error = str(value["_error"])
-            elif isinstance(value, dict):
-                found.row = value
-            else:  # a damaged index row: read the receipt itself, and store it again
-                results[position] = found = _parse(found.path, found.rel)
-                fresh.append((found.path, walked_stamps[found.path], _stored(found)))
-        if conn is not None and (fresh or stored):
-            _store(conn, fresh, gone=list(stored))
-    return results
+    return walked, ranges, files
+
+
+def _match(
+    walked: list[tuple[str, str, Stamps]], stored: dict[str, Any], *, limit: int
+) -> tuple[list[Found], list[tuple[int, str]], list[tuple[str, Stamps, str]]]:
+    """Results in walk order: index hits left to fill, the rest parsed now (and to store)."""
+    results: list[Found] = []
+    hits: list[tuple[int, str]] = []  # (position in results, stored JSON row)
+    fresh: list[tuple[str, Stamps, str]] = []
+    for path, rel, stamps in walked:
+        hit = stored.pop(path, None)
+        if hit is not None and hit[0] == stamps:
+            hits.append((len(results), hit[1]))
+            results.append(Found(path, rel, None))
+            continue
+        found = _parse(path, rel)
+        results.append(found)
+        if max(stamps[3], stamps[4]) < limit:  # see the module docstring (racy stamps)
+            fresh.append((path, stamps, _stored(found)))
+    return results, hits, fresh
+
+
+def _fill_hits(
+    results: list[Found], hits: list[tuple[int, str]], stamps: dict[str, Stamps]
+) -> list[tuple[str, Stamps, str]]:
+    """Put the stored rows in place; a damaged one is read again and returned to store."""
+    again: list[tuple[str, Stamps, str]] = []
+    for position, value in zip((p for p, _ in hits), _decode([t for _, t in hits]), strict=True):
+        found = results[position]
+        if isinstance(value, dict) and "_error" in value:
+            found.error = str(value["_error"])
+        elif isinstance(value, dict):
+            found.row = value
+        else:  # a damaged index row: read the receipt itself, and store it again
+            results[position] = found = _parse(found.path, found.rel)
+            again.append((found.path, stamps[found.path], _stored(found)))
+    return again
 
 
 def _stored(found: Found) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,10 @@ def spellings(columns: Sequence[str]) -> list[str]:
     return names
 
 
+#: The ordering operators of --where: numbers with numbers, text with text.
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 @dataclass(frozen=True)
 class Condition:
     """One ``--where`` expression: ``column op value``."""
@@ -135,21 +140,10 @@ class Condition:
             return False
         if self.op == "=":
             return _equal(cell, self.value, self.text)
-        if is_number(self.value):
-            if not is_number(cell):
-                return False
-            left, right = cell, self.value
-        elif isinstance(cell, str) and isinstance(self.value, str):
-            left, right = cell, self.value
-        else:
-            return False
-        if self.op == "<":
-            return bool(left < right)
-        if self.op == "<=":
-            return bool(left <= right)
-        if self.op == ">":
-            return bool(left > right)
-        return bool(left >= right)
+        comparable = (is_number(self.value) and is_number(cell)) or (
+            isinstance(cell, str) and isinstance(self.value, str)
+        )
+        return comparable and bool(_ORDER[self.op](cell, self.value))
 
 
 def parse_where(

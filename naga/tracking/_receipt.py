@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import TrackingError
-from naga.lock.record import LOCK_NAME
-from naga.lock.writer import loads
+from naga.lock.format import LOCK_NAME, parse_lock
 
 # Mirrors mlflow.utils.validation (MLflow 2.16 .. 3.x); tests/tracking pins them.
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -29,6 +28,8 @@ MAX_ENTITY_KEY_LENGTH = 250
 TRUNCATED = "...[truncated]"
 TAG_PREFIX = "naga."
 RUNS_ROOT_ENV = "NAGA_RUNS_ROOT"
+#: What to do about a run directory whose run.lock cannot be read.
+_LOCK_FIX = "restore it, or delete it and re-run the stage that wrote it"
 
 # Characters MLflow accepts in param and tag keys on POSIX (validate_param_and_metric_name).
 _BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
@@ -96,7 +97,7 @@ def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
         The receipt; ``lock`` is None (with a warning recorded) when there is no run.lock.
 
     Raises:
-        TrackingError: ``save_dir`` is not a directory, or its run.lock is not readable YAML.
+        TrackingError: ``save_dir`` is not a directory, or its run.lock cannot be read.
     """
     raw = Path(save_dir).expanduser()
     path = raw.resolve()
@@ -104,7 +105,7 @@ def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
         what = "is not a directory" if path.exists() else "does not exist"
         raise TrackingError(
             f"run directory '{raw}' {what}; pass the save_dir of a finished run "
-            f"(the directory holding its {LOCK_NAME})."
+            f"(the directory holding its {LOCK_NAME})"
         )
     lock_path = path / LOCK_NAME
     logical = logical_run_id(path)
@@ -118,22 +119,12 @@ def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
             ],
         )
     import blake3
-    import yaml
 
-    data = lock_path.read_bytes()
     try:
-        lock = loads(data)
-    except yaml.YAMLError as exc:
-        problem = str(exc).replace("\n", " ")
-        raise TrackingError(
-            f"'{lock_path}' is not valid YAML ({problem}); restore it or delete it and "
-            "re-run the stage that wrote it."
-        ) from exc
-    if not isinstance(lock, dict):
-        raise TrackingError(
-            f"'{lock_path}' does not hold a run.lock mapping (got {type(lock).__name__}); "
-            "restore it or re-run the stage that wrote it."
-        )
+        data = lock_path.read_bytes()  # once: the hash and the parsed lock must agree
+    except OSError as exc:
+        raise TrackingError(f"cannot read {lock_path}: {exc.strerror or exc}; {_LOCK_FIX}") from exc
+    lock = parse_lock(data, lock_path, error=TrackingError, fix=_LOCK_FIX)
     digest = "blake3:" + blake3.blake3(data).hexdigest()
     return Receipt(path, logical, lock, digest)
 
@@ -274,7 +265,7 @@ def source_tags(lock: Mapping[str, Any], repo_key: str | None = None) -> dict[st
         ``mlflow.source.name``/``type`` and ``mlflow.source.git.commit``/``branch``/
         ``repoURL`` (credentials stripped), as far as the run.lock tells them.
     """
-    from naga.lock.git import strip_credentials
+    from naga.lock.redact import strip_url_credentials
 
     tags: dict[str, str] = {}
     script = lock.get("script")
@@ -296,7 +287,7 @@ def source_tags(lock: Mapping[str, Any], repo_key: str | None = None) -> dict[st
         # MLflow itself takes the first remote; "origin" is the one people mean.
         url = remotes.get("origin", next(iter(remotes.values())))
         if url:
-            tags["mlflow.source.git.repoURL"] = strip_credentials(str(url))
+            tags["mlflow.source.git.repoURL"] = strip_url_credentials(str(url))
     return tags
 
 

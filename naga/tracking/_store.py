@@ -156,7 +156,7 @@ def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) ->
             if not transient or attempt == attempts - 1:
                 raise TrackingError(
                     f"could not {what}: {first_line(exc)}; check the tracking URI "
-                    "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable."
+                    "(--tracking-uri / MLFLOW_TRACKING_URI) and that the store is reachable"
                 ) from exc
             time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -232,7 +232,7 @@ def get_or_create_experiment(client: MlflowClient, name: str) -> str:
                 raise TrackingError(
                     f"MLflow experiment '{name}' is deleted; restore it "
                     f"(mlflow experiments restore --experiment-id {found.experiment_id}) "
-                    "or choose another experiment name."
+                    "or choose another experiment name"
                 )
             return str(found.experiment_id)
         try:
@@ -243,7 +243,10 @@ def get_or_create_experiment(client: MlflowClient, name: str) -> str:
             if "already exists" not in str(exc).lower():
                 raise
             # another process created it between our lookup and create: look it up again
-    raise TrackingError(f"could not create or find MLflow experiment '{name}'.")
+    raise TrackingError(
+        f"could not create or find MLflow experiment '{name}': neither worked in 3 attempts "
+        "(another process may be creating and deleting it); try again or choose another name"
+    )
 
 
 def write_tags(client: MlflowClient, tags_by_run: dict[str, dict[str, str]]) -> None:
@@ -280,3 +283,26 @@ def _write_tags_in_one_transaction(
             for key, value in tags.items():
                 session.merge(sql_tag(run_uuid=run_id, key=key, value=value))
     return True
+
+
+@contextlib.contextmanager
+def tracking_uri_scope(explicit: str | None) -> Iterator[str]:
+    """Resolve the URI; an explicit one applies to this block only and is undone after."""
+    if not explicit:
+        yield resolve_tracking_uri(None)
+        return
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # set_tracking_uri also writes MLFLOW_TRACKING_URI; put both back as they were.
+    previous = getattr(tracking_utils, "_tracking_uri", None)
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        yield resolve_tracking_uri(explicit)
+    finally:
+        import mlflow
+
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None = unset, as MLflow does
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from naga.errors import TrackingError, UsageError, first_line
+from naga.errors import ConfigError, TrackingError, first_line
 from naga.tracking._receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
@@ -32,10 +32,10 @@ from naga.tracking._sql import Candidate, promote_in_transaction
 from naga.tracking._store import (
     experiment_id,
     open_client,
-    resolve_tracking_uri,
     retry_transient,
     sqlite_path,
     store_lock,
+    tracking_uri_scope,
     write_tags,
 )
 
@@ -90,52 +90,18 @@ def mlflow_lock(
 
     Raises:
         TrackingError: ``save_dir`` is missing, its run.lock unreadable, or MLflow failed.
-        UsageError: ``tags`` uses the reserved ``naga.`` prefix.
+        ConfigError: ``tags`` uses the reserved ``naga.`` prefix.
     """
     extra = _user_tags(tags)
     receipt = read_receipt(save_dir)
     for message in receipt.warnings:
         warnings.warn(message, UserWarning, stacklevel=3)
 
-    import mlflow
-
-    with _tracking_uri(tracking_uri) as uri:
+    with tracking_uri_scope(tracking_uri) as uri:
         client = open_client(uri)
-        parent = mlflow.active_run()
-        parent_run_id = None
-        if parent is None and os.environ.get("MLFLOW_RUN_ID"):
-            # Launched by `mlflow run`: nest under that run instead of resuming it.
-            parent_run_id = os.environ.pop("MLFLOW_RUN_ID")
-        exp_id = retry_transient(
-            lambda: experiment_id(
-                client,
-                experiment,
-                parent_experiment=parent.info.experiment_id if parent else None,
-            ),
-            what=f"find MLflow experiment {experiment or '(default)'} at {uri}",
+        active, later_tags = _start_run(
+            client, uri, receipt, extra, experiment=experiment, run_name=run_name
         )
-        # Every tag goes into create_run (one transaction) rather than later writes: on a
-        # SQLite store each commit is an fsync, and commits are what this block costs.
-        tags_now = {
-            STATUS: "running",
-            **lock_tags(receipt),
-            **_upstream_links(client, receipt),
-            **extra,
-        }
-        start_tags, later_tags = _split_tags(tags_now)
-        try:
-            active = mlflow.start_run(
-                experiment_id=exp_id,
-                run_name=run_name or receipt.save_dir.name,
-                tags=start_tags,
-                nested=parent is not None or parent_run_id is not None,
-                parent_run_id=parent_run_id,
-            )
-        except Exception as exc:
-            raise TrackingError(
-                f"could not start an MLflow run for '{receipt.save_dir}' at {uri}: "
-                f"{first_line(exc)}; check the tracking URI and experiment."
-            ) from exc
         run_id = active.info.run_id
         try:
             _log_receipt(
@@ -159,22 +125,82 @@ def mlflow_lock(
         except BaseException as exc:
             _fail(client, run_id, exc)
             raise
-        try:
-            with store_lock(uri):
-                retry_transient(
-                    lambda: _promote(
-                        client,
-                        active.info,
-                        receipt.logical_run_id,
-                        serialized=sqlite_path(uri) is not None,
-                    ),
-                    what=f"mark MLflow run {run_id} active at {uri}",
-                )
-        except BaseException as exc:
-            # On SQLite the decision is one transaction, so the previous active run is intact.
-            _fail(client, run_id, exc)
-            raise
+        _make_active(client, uri, active, receipt)
         _end(client, run_id, "FINISHED")
+
+
+def _start_run(
+    client: MlflowClient,
+    uri: str,
+    receipt: Receipt,
+    extra: dict[str, str],
+    *,
+    experiment: str | None,
+    run_name: str | None,
+) -> tuple[ActiveRun, dict[str, str]]:
+    """Start the MLflow run of ``receipt`` (nested under an active run, if any).
+
+    Returns:
+        The active run and the tags that did not fit into its creation.
+    """
+    import mlflow
+
+    parent = mlflow.active_run()
+    parent_run_id = None
+    if parent is None and os.environ.get("MLFLOW_RUN_ID"):
+        # Launched by `mlflow run`: nest under that run instead of resuming it.
+        parent_run_id = os.environ.pop("MLFLOW_RUN_ID")
+    exp_id = retry_transient(
+        lambda: experiment_id(
+            client,
+            experiment,
+            parent_experiment=parent.info.experiment_id if parent else None,
+        ),
+        what=f"find MLflow experiment {experiment or '(default)'} at {uri}",
+    )
+    # Every tag goes into create_run (one transaction) rather than later writes: on a
+    # SQLite store each commit is an fsync, and commits are what this block costs.
+    tags_now = {
+        STATUS: "running",
+        **lock_tags(receipt),
+        **_upstream_links(client, receipt),
+        **extra,
+    }
+    start_tags, later_tags = _split_tags(tags_now)
+    try:
+        active = mlflow.start_run(
+            experiment_id=exp_id,
+            run_name=run_name or receipt.save_dir.name,
+            tags=start_tags,
+            nested=parent is not None or parent_run_id is not None,
+            parent_run_id=parent_run_id,
+        )
+    except Exception as exc:
+        raise TrackingError(
+            f"could not start an MLflow run for '{receipt.save_dir}' at {uri}: "
+            f"{first_line(exc)}; check the tracking URI and experiment"
+        ) from exc
+    return active, later_tags
+
+
+def _make_active(client: MlflowClient, uri: str, active: ActiveRun, receipt: Receipt) -> None:
+    """After the block: this run becomes the logical run's active one (or ends FAILED)."""
+    run_id = active.info.run_id
+    try:
+        with store_lock(uri):
+            retry_transient(
+                lambda: _promote(
+                    client,
+                    active.info,
+                    receipt.logical_run_id,
+                    serialized=sqlite_path(uri) is not None,
+                ),
+                what=f"mark MLflow run {run_id} active at {uri}",
+            )
+    except BaseException as exc:
+        # On SQLite the decision is one transaction, so the previous active run is intact.
+        _fail(client, run_id, exc)
+        raise
 
 
 def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -231,34 +257,11 @@ def _user_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     extra = {str(k): clip(str(v), MAX_TAG_VAL_LENGTH) for k, v in (tags or {}).items()}
     reserved = sorted(k for k in extra if k.startswith("naga."))
     if reserved:
-        raise UsageError(
+        raise ConfigError(
             f"tags {reserved} use the 'naga.' prefix, which mlflow_lock reserves for its own "
-            "tags; rename them (e.g. 'user.' or no prefix)."
+            "tags; rename them (e.g. 'user.' or no prefix)"
         )
     return extra
-
-
-@contextlib.contextmanager
-def _tracking_uri(explicit: str | None) -> Iterator[str]:
-    """Resolve the URI; an explicit one applies to this block only and is undone after."""
-    if not explicit:
-        yield resolve_tracking_uri(None)
-        return
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    # set_tracking_uri also writes MLFLOW_TRACKING_URI; put both back as they were.
-    previous = getattr(tracking_utils, "_tracking_uri", None)
-    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
-    try:
-        yield resolve_tracking_uri(explicit)
-    finally:
-        import mlflow
-
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None = unset, as MLflow does
-        if previous_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
 def _upstream_links(client: MlflowClient, receipt: Receipt) -> dict[str, str]:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from naga.lock import _hash_cold
+from naga.lock.hashing import _cold as _hash_cold
 from naga.lock.hashing import hash_file, hash_path
 
 data = Path(sys.argv[1])

@@ -5,51 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
-
-SCRIPT = textwrap.dedent(
-    '''
-    import json
-    from omegaconf import OmegaConf
-    from naga import clicfg
-
-
-    class Config:
-        param = 1
-        lr = 0.1
-        name = "x"
-        tags = ["a"]
-        save_dir = "results/run"
-
-        class model:
-            depth = 2
-            width = 8
-
-
-    @clicfg(config_class=Config)
-    def main(cfg: Config):
-        """Train the thing on the data."""
-        print("CFG=" + json.dumps(OmegaConf.to_container(cfg)))
-        if cfg.name == "boom":
-            raise ValueError("boom from the user's function")
-        return cfg.param
-
-
-    if __name__ == "__main__":
-        main()
-    '''
-)
+from helpers import APPS, copy_app
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    return script
+    return copy_app("clicfg/train.py", tmp_path / "train.py")
 
 
 def cfg_of(result: subprocess.CompletedProcess[str]) -> dict:
@@ -108,27 +73,7 @@ def test_override_grammar_forms(app, run_py, tmp_path):
 
 def test_interpolations_resolve_once_per_run(tmp_path, run_py):
     script = tmp_path / "stamp.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-        import time
-        from naga import clicfg
-
-        class Config:
-            stamp = "${now:%H-%M-%S-%f}"
-            mirror = "${stamp}"
-
-        @clicfg(config_class=Config)
-        def main(cfg):
-            first = cfg.stamp
-            time.sleep(0.01)
-            print(first, cfg.stamp, cfg.mirror)
-
-        if __name__ == "__main__":
-            main()
-        """
-        )
-    )
+    copy_app("clicfg/stamp.py", script)
     result = run_py(script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     first, again, mirror = result.stdout.split()
@@ -144,30 +89,11 @@ def test_config_files_merge_in_order_under_overrides(app, run_py, tmp_path):
     assert (cfg["param"], cfg["name"], cfg["model"]) == (3, "from-a", {"depth": 4, "width": 1})
 
 
-MULTI = textwrap.dedent(
-    """
-    root: out
-    defaults: [base]
-    base:
-      lr: 0.5
-    small:
-      defaults: [tiny_model]
-      param: 2
-      save_dir: ${root}/small
-    tiny_model:
-      model: {depth: 1}
-    group:
-      big:
-        param: 9
-        name: ${root}-big
-    loop_a: {defaults: [loop_b]}
-    loop_b: {defaults: [loop_a]}
-    """
-)
+MULTI = APPS / "clicfg" / "multi.yml"
 
 
 def test_experiment_selects_one_section_with_defaults(app, run_py, tmp_path):
-    (tmp_path / "multi.yml").write_text(MULTI)
+    copy_app("clicfg/multi.yml", tmp_path / "multi.yml")
     cfg = cfg_of(run_py(app, "--config", "multi.yml", "--experiment", "small", cwd=tmp_path))
     assert cfg["param"] == 2
     assert cfg["lr"] == 0.5  # from the top-level defaults
@@ -177,7 +103,7 @@ def test_experiment_selects_one_section_with_defaults(app, run_py, tmp_path):
 
 
 def test_experiment_dotted_path_and_overrides_on_top(app, run_py, tmp_path):
-    (tmp_path / "multi.yml").write_text(MULTI)
+    copy_app("clicfg/multi.yml", tmp_path / "multi.yml")
     cfg = cfg_of(
         run_py(app, "--config", "multi.yml", "--experiment", "group.big", "param=11", cwd=tmp_path)
     )
@@ -198,39 +124,8 @@ def test_seed_multi_stage_example(run_py, examples_dir):
     }
 
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["paramm=3"], "unknown key 'paramm'. Did you mean 'param'?"),
-        (["model.dept=3"], "Did you mean 'model.depth'?"),
-        (["param=abc"], "could not be converted to Integer"),
-        (["param=1,2"], "add -m/--multirun"),
-        (["--config", "missing.yml"], "--config missing.yml: no such file"),
-        (["--config", "multi.txt"], "expected a .yml or .yaml file"),
-        (["--config", "multi.yml", "--experiment", "smal"], "Did you mean 'small'?"),
-        (["--config", "multi.yml", "--experiment", "loop_a"], "cycle: loop_a -> loop_b -> loop_a"),
-        (["--config", "multi.yml"], "pick one with --experiment NAME"),
-        (["--config", "bad.yml"], "bad.yml: unknown key 'paramm'"),
-        (["--config", "broken.yml"], "broken.yml: invalid YAML at line"),
-        (["--experiment", "small"], "needs --config FILE"),
-        (["--bogus"], "unrecognized arguments: --bogus"),
-        (["--n_jobs", "0"], "expected at least 1 job"),
-        (["--n_jobs", "2"], "--n_jobs only applies to sweeps"),
-        (["name=${nope}"], "config key 'name'"),
-    ],
-)
-def test_user_mistakes_are_one_line_exit_2(app, run_py, tmp_path, args, expected):
-    (tmp_path / "multi.yml").write_text(MULTI)
-    (tmp_path / "multi.txt").write_text("param: 1\n")
-    (tmp_path / "bad.yml").write_text("paramm: 1\n")
-    (tmp_path / "broken.yml").write_text("a: [\n")
-    line = error_line(run_py(app, *args, cwd=tmp_path))
-    assert line.startswith("train.py: error: ")
-    assert expected in line
-
-
 def test_unknown_experiment_lists_the_available_ones(app, run_py, tmp_path):
-    (tmp_path / "multi.yml").write_text(MULTI)
+    copy_app("clicfg/multi.yml", tmp_path / "multi.yml")
     line = error_line(run_py(app, "--config", "multi.yml", "--experiment", "nope", cwd=tmp_path))
     assert "Available experiments: base, group, loop_a, loop_b, small, tiny_model." in line
 
@@ -299,22 +194,7 @@ def test_python_dash_m_parses_the_command_line(app, tmp_path):
 
 def test_called_from_another_module_never_parses_foreign_argv(app, run_py, tmp_path):
     driver = tmp_path / "driver.py"
-    driver.write_text(
-        textwrap.dedent(
-            """
-        import sys
-        sys.argv = ["ipykernel_launcher.py", "-f", "/tmp/kernel-123.json"]
-        import train
-
-        def notebook_cell():
-            return train.main()
-
-        print("RET=", notebook_cell())
-        print("RET=", train.main(param=10, **{"model.depth": 5}))
-        print("RET=", train.main(train.Config()))
-        """
-        )
-    )
+    copy_app("clicfg/driver.py", driver)
     result = run_py(driver, "-f", "kernel.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     cfgs = [json.loads(line[4:]) for line in result.stdout.splitlines() if line.startswith("CFG=")]

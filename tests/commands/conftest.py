@@ -1,128 +1,23 @@
 """A real three-stage pipeline (prepare -> train -> evaluate) for the ``naga`` subcommand tests.
 
-The stages are @clicfg scripts calling runlock() with repos, data and prevs, run as
-subprocesses in a fresh git repository, exactly as a user runs them. Building runs costs
-about a second each, so read-only tests share one session-scoped pipeline (``pipeline``)
-and tests that change data, refs or files build their own (``make_pipeline``).
+
+The stages (tests/apps/pipeline) are @clicfg scripts calling runlock() with repos, data and
+prevs, run as subprocesses in a fresh git repository, exactly as a user runs them. Building
+runs costs about a second each, so read-only tests share one session-scoped pipeline
+(``pipeline``) and tests that change data, refs or files build their own (``make_pipeline``).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import APPS, HOSTILE_NAME, git, isolated_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-PREPARE = '''\
-"""Stage 1: scale the raw numbers (deterministic)."""
-from pathlib import Path
-
-from naga import clicfg, runlock
-
-
-class Config:
-    input_path = "data/raw.csv"
-    scale = 2
-    save_dir = "results/prepare"
-
-
-@clicfg(config_class=Config)
-def main(cfg: Config):
-    rows = Path(cfg.input_path).read_text().split()
-    out = Path(cfg.save_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "prepared.txt").write_text("".join(f"{int(x) * cfg.scale}\\n" for x in rows))
-    runlock(config=cfg, repos=["."], data=[cfg.input_path])
-
-
-if __name__ == "__main__":
-    main()
-'''
-
-TRAIN = '''\
-"""Stage 2: "train" on the prepared numbers; `time` is an ordinary user key."""
-from pathlib import Path
-
-from naga import clicfg, runlock
-
-
-class Config:
-    data_dir = "results/prepare"
-    lr = 0.1
-    time = 1
-    fail = False
-    save_dir = "results/train"
-
-
-@clicfg(config_class=Config)
-def main(cfg: Config):
-    if cfg.fail:
-        raise RuntimeError("asked to fail")
-    values = [int(x) for x in (Path(cfg.data_dir) / "prepared.txt").read_text().split()]
-    out = Path(cfg.save_dir)
-    (out / "metrics").mkdir(parents=True, exist_ok=True)
-    (out / "model.txt").write_text(f"{sum(values) * cfg.lr * cfg.time:.6f}\\n")
-    (out / "metrics" / "loss.txt").write_text(f"{1 / (1 + sum(values) * cfg.lr):.6f}\\n")
-    runlock(config=cfg, repos=["."], data=[f"{cfg.data_dir}/prepared.txt"], prevs=[cfg.data_dir])
-
-
-if __name__ == "__main__":
-    main()
-'''
-
-EVALUATE = '''\
-"""Stage 3: evaluate the model against the prepared data (two upstream stages)."""
-from pathlib import Path
-
-from naga import clicfg, runlock
-
-
-class Config:
-    model_dir = "results/train"
-    data_dir = "results/prepare"
-    save_dir = "results/evaluate"
-
-
-@clicfg(config_class=Config)
-def main(cfg: Config):
-    model = float((Path(cfg.model_dir) / "model.txt").read_text())
-    out = Path(cfg.save_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "score.txt").write_text(f"{model / 2:.6f}\\n")
-    runlock(config=cfg, repos=["."], prevs=[cfg.model_dir, cfg.data_dir])
-
-
-if __name__ == "__main__":
-    main()
-'''
-
-
-def isolated_env(home: Path) -> dict[str, str]:
-    """The environment of the suite's autouse fixture, for session-scoped builders."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "NAGA_", "GIT_", "HYDRA_"))
-    }
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["GIT_CONFIG_GLOBAL"] = str(home / "gitconfig")
-    env["NAGA_CACHE_DIR"] = str(home / "naga-cache")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run the real git CLI in ``repo``; fail the test on error."""
-    result = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, env=env
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
+PIPELINE = {name: APPS / "pipeline" / name for name in ("prepare.py", "train.py", "evaluate.py")}
 
 
 class Pipeline:
@@ -183,9 +78,7 @@ def new_project(root: Path, home: Path, files: dict[str, str]) -> Pipeline:
 
 def build_pipeline(root: Path, home: Path) -> Pipeline:
     """The test pipeline's repository with prepare and train run once each."""
-    pipeline = new_project(
-        root, home, {"prepare.py": PREPARE, "train.py": TRAIN, "evaluate.py": EVALUATE}
-    )
+    pipeline = new_project(root, home, {name: path.read_text() for name, path in PIPELINE.items()})
     (root / "data").mkdir()
     (root / "data" / "raw.csv").write_text("1\n2\n3\n")
     pipeline.stage("prepare")
@@ -198,7 +91,7 @@ def make_project(tmp_path: Path) -> Callable[[dict[str, str]], Pipeline]:
     """Factory: ``make_project({"a.py": text})`` -> a committed repo to run scripts in."""
 
     def factory(files: dict[str, str]) -> Pipeline:
-        return new_project(tmp_path / "example project ü", tmp_path / "home", files)
+        return new_project(tmp_path / HOSTILE_NAME / "example", tmp_path / "home", files)
 
     return factory
 
@@ -208,7 +101,7 @@ def make_pipeline(tmp_path: Path) -> Callable[[], Pipeline]:
     """Factory of private pipelines for tests that change data, refs or files."""
 
     def factory() -> Pipeline:
-        return build_pipeline(tmp_path / "lab project ü", tmp_path / "home")
+        return build_pipeline(tmp_path / HOSTILE_NAME / "lab", tmp_path / "home")
 
     return factory
 

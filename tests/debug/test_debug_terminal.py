@@ -10,12 +10,12 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
 import pytest
+from helpers import copy_app
 
 IPYTHON = str(Path(sys.executable).with_name("ipython"))
 TIMEOUT = 60  # generous: the test machine is shared and loaded
@@ -23,73 +23,13 @@ DEBUGGER = r"ipdb> |\(Pdb\) "
 SESSION = r"In \[\d+\]: |>>> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[=>]|\r")
 
-README_SCRIPT = """\
-from naga import clicfg, unsafe_debug
+#: The scripts users debug (tests/apps/debug); each test runs a copy named process.py.
+README_SCRIPT = "debug/readme.py"
+PLAIN_SCRIPT = "debug/plain.py"
 
 
-class Config:
-    param = 7
-
-
-def process(cfg):
-    pass
-
-
-@unsafe_debug
-@clicfg(config_class=Config)
-def main(cfg: Config):
-    a = 0
-    b = 1 / a  # This will raise an exception
-    process(cfg)
-
-
-if __name__ == '__main__':
-    main()
-"""
-
-PLAIN_SCRIPT = """\
-import json
-from dataclasses import dataclass
-
-from naga import unsafe_debug
-
-
-@dataclass
-class Config:
-    param: int = 3
-
-
-def helper(text):
-    inner = text.strip()
-    return json.loads(inner)  # fails deep inside the stdlib
-
-
-@unsafe_debug
-def deep(cfg: Config):
-    outer = "kept"
-    return helper(" {")
-
-
-@unsafe_debug
-def main(cfg: Config):
-    a = cfg.param - 3
-    b = 1 / a
-    return b
-
-
-if __name__ == '__main__':
-    import sys
-    if sys.argv[1:] == ["deep"]:
-        deep(Config())
-    else:
-        main(Config())
-"""
-
-
-def _write(directory: Path, text: str, name: str = "process.py") -> Path:
-    path = directory / name
-    path.write_text(textwrap.dedent(text))
-    return path
+def _write(directory: Path, app: str, name: str = "process.py") -> Path:
+    return copy_app(app, directory / name)
 
 
 def _spawn(argv: list[str], cwd: Path, **env: str) -> pexpect.spawn:
@@ -196,10 +136,10 @@ def test_deepest_user_frame_is_where_the_debugger_starts(tmp_path: Path) -> None
 
 def test_plain_pdb_without_ipython(tmp_path: Path) -> None:
     """IPython not importable: the standard pdb post-mortem at the same frame."""
-    script = _write(tmp_path, "import sys\nsys.modules['IPython'] = None\n" + PLAIN_SCRIPT)
-    child = _spawn([sys.executable, "-i", str(script)], tmp_path, NAGA_DEBUG="1")
+    script = _write(tmp_path, PLAIN_SCRIPT)
+    child = _spawn([sys.executable, "-i", str(script), "no-ipython"], tmp_path, NAGA_DEBUG="1")
     before = _until(child, r"\(Pdb\) ")
-    assert "process.py(28)main()" in before
+    assert "process.py(26)main()" in before
     child.sendline("p a")
     assert _until(child, r"\(Pdb\) ").splitlines()[-1] == "0"
     child.sendline("q")
@@ -224,8 +164,8 @@ def test_terminal_without_interactive_session_exits_with_1(tmp_path: Path) -> No
 
 @pytest.fixture
 def run_script(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(text: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        script = _write(tmp_path, text)
+    def run(app: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        script = _write(tmp_path, app)
         return subprocess.run(
             [sys.executable, str(script), *args],
             cwd=tmp_path,
@@ -256,8 +196,7 @@ def test_no_tty_prints_locals_and_exits(
 def test_no_tty_with_clicfg_debug_flag(
     run_script: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    script = README_SCRIPT.replace("    param = 7\n", "    param = 7\n    save_dir = 'out'\n")
-    result = run_script(script, "--debug")
+    result = run_script(README_SCRIPT, "--debug", "+save_dir=out")
     assert result.returncode == 1
     assert "naga.unsafe_debug: ZeroDivisionError: division by zero" in result.stderr
     assert "    a: 0" in result.stderr
@@ -271,7 +210,7 @@ def test_env_unset_is_a_plain_traceback(
     run_script: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     decorated = run_script(PLAIN_SCRIPT)
-    undecorated = run_script(PLAIN_SCRIPT.replace("@unsafe_debug\n", ""))
+    undecorated = run_script(PLAIN_SCRIPT, "undecorated")
     assert decorated.returncode == undecorated.returncode == 1
     assert "naga.unsafe_debug" not in decorated.stderr
     assert decorated.stderr.startswith("Traceback (most recent call last):")

@@ -1,38 +1,16 @@
-"""Fixtures of the sweep tests: a user's @clicfg script (Slurm: tests/conftest.py)."""
+"""Fixtures of the sweep tests: a user's @clicfg script (Slurm: tests/conftest.py).
+
+The tests run below a hostile directory name: ``tmp_path`` here is
+:func:`helpers.hostile_tmp_path`.
+"""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-SCRIPT = '''
-import sys
-from naga import clicfg
-
-class Config:
-    param = 1
-    name = "a"
-    save_dir = "results/sweep"
-    tasks = [{"param": 7}, {"param": 8, "name": "b"}]
-
-@clicfg(config_class=Config)
-def main(cfg):
-    """Toy job: param 2 fails, param 5 calls sys.exit(3)."""
-    import os
-    from pathlib import Path
-    print(f"job param={cfg.param} name={cfg.name} slurm={os.environ.get('SLURM_JOB_ID')}")
-    Path(cfg.save_dir, "out.txt").write_text(f"{cfg.param} {cfg.name}")
-    if cfg.param == 2:
-        raise ZeroDivisionError("param 2 divides by zero")
-    if cfg.param == 5:
-        sys.exit(3)
-
-if __name__ == "__main__":
-    main()
-'''
+from helpers import APPS, hostile_tmp_path  # noqa: F401  # sweep roots, job dirs, overrides
 
 
 @pytest.fixture
@@ -40,5 +18,8 @@ def sweep_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
     """A git repo holding the toy script; results are git-ignored, as they should be."""
     return make_git_repo(
         tmp_path / "proj",
-        files={"job.py": textwrap.dedent(SCRIPT), ".gitignore": "results/\nmultirun/\n"},
+        files={
+            "job.py": (APPS / "sweep_job.py").read_text(),
+            ".gitignore": "results/\nmultirun/\n",
+        },
     )

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import yaml
-
-APP = """
-import hydra
-from hydra.core.config_store import ConfigStore
-
-ConfigStore.instance().store(name="cfg", node={"x": 1, "label": "${x}-run"})
-
-@hydra.main(version_base="1.3", config_path=None, config_name="cfg")
-def main(cfg):
-    if cfg.x == 2:
-        raise ValueError("x=2 is bad")
-    return cfg.x / 2  # recorded as metrics.value
-
-if __name__ == "__main__":
-    main()
-"""
+from helpers import APPS
 
 
 def _project(tmp_path, make_git_repo):
     return make_git_repo(
-        tmp_path / "plain", files={"app.py": textwrap.dedent(APP), ".gitignore": "out/\n"}
+        tmp_path / "plain",
+        files={"app.py": (APPS / "hydra_plain.py").read_text(), ".gitignore": "out/\n"},
     )
 
 

@@ -175,29 +175,6 @@ def test_skip_completed_runs_only_what_is_missing_failed_or_changed(sweep_projec
     assert {j["status"] for j in sweep_lock(root)["jobs"]} == {"completed"}, fifth.stderr
 
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["-m", "parm=1,2"], "unknown key 'parm'"),
-        (["-m", "param=1,x"], "job 1 (param=x)"),
-        (["--tasks", "missing.txt", "--task_to", "param"], "--tasks missing.txt: no such file"),
-        (["--tasks", "t.txt"], "--task_to KEY"),
-        (["--tasks-key", "taks"], "--tasks-key taks: no such key"),
-        (["-m", "param=1,2", "--n_jobs", "2", "--slurm_config", "s.yaml"], "use one of them"),
-        (["-m", "param=1,2", "--slurm_config", "s.yaml"], "unknown parameter 'partion'"),
-    ],
-)
-def test_usage_errors_are_one_line_exit_2(sweep_project, run_py, args, expected):
-    (sweep_project / "t.txt").write_text("1\n")
-    (sweep_project / "s.yaml").write_text("partion: debug\n")
-    result = run_py("job.py", *args, cwd=sweep_project)
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in result.stderr
-    assert len(lines) == 1, result.stderr
-    assert expected in lines[0]
-
-
 def test_debug_mode_runs_in_process_and_stops_at_the_first_failure(sweep_project, run_py):
     result = run_py(
         "job.py", "-m", "param=1,2,3", "--n_jobs", "2", cwd=sweep_project, env={"NAGA_DEBUG": "1"}

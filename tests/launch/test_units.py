@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from naga.errors import UsageError
 from naga.launch.naming import job_names, safe_name
 from naga.launch.slurm import slurm_overrides
-from naga.launch.sweeplock import JobRecord, SweepState, error_line, read_sweep_lock
+from naga.launch.sweeplock import JobRecord, SweepState, error_line
 from naga.launch.tasks import check_task_lines, override_value, tasks_from_file, tasks_from_items
+from naga.lock.format import try_read
 
 
 def _parse_value(text: str):
@@ -128,7 +129,7 @@ def test_sweep_lock_is_written_atomically_and_reads_back(tmp_path: Path):
         thread.start()
     for thread in threads:
         thread.join()
-    data = read_sweep_lock(tmp_path)
+    data = try_read(tmp_path / "sweep.lock")
     assert data["counts"]["failed"] == 1 and data["counts"]["queued"] == 2
     assert data["jobs"][1] | {"run_id": None} == {
         "num": 1,

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import copy_app, git
 from omegaconf import OmegaConf
 
 from naga.errors import DataError, LineageError, LockError, RepoError
 from naga.lock import api
 from naga.lock.api import runlock
+from naga.lock.format import read_lock
 from naga.lock.resolvers import declared, register_resolvers, reset_declared
-from naga.lock.writer import read_lock
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +27,6 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     yield
     api._reset_process_runs()
     reset_declared()
-
-
-def git_out(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_minimal_lock_from_dict(tmp_path: Path) -> None:
@@ -83,12 +78,10 @@ def test_repos_section_uses_real_git(tmp_path: Path, make_git_repo: Callable[...
     )
     repos = read_lock(path)["repos"]
     assert repos["main_project"]["path"] == "."
-    assert (
-        repos["main_project"]["commit"] == git_out(tmp_path / "proj", "rev-parse", "HEAD").strip()
-    )
+    assert repos["main_project"]["commit"] == git(tmp_path / "proj", "rev-parse", "HEAD").strip()
     assert repos["main_project"]["dirty"] is True
     snap = repos["main_project"]["snapshot"]["commit"]
-    assert git_out(tmp_path / "proj", "show", f"{snap}:dirty.txt") == "uncommitted\n"
+    assert git(tmp_path / "proj", "show", f"{snap}:dirty.txt") == "uncommitted\n"
     assert repos["shared_library"]["path"] == "../libs/my_lib"
     assert repos["shared_library"]["dirty"] is False
 
@@ -114,7 +107,7 @@ def test_data_section_and_b3sum(tmp_path: Path) -> None:
     [
         ({"data": ["missing.csv"]}, DataError, "missing.csv"),
         ({"repos": ["not_a_repo"]}, RepoError, "not_a_repo"),
-        ({"prevs": ["no_stage"]}, LineageError, "no_stage.*Run the upstream stage first"),
+        ({"prevs": ["no_stage"]}, LineageError, "no_stage.*run the upstream stage first"),
     ],
 )
 def test_bad_input_writes_nothing(
@@ -132,7 +125,7 @@ def test_bad_input_writes_nothing(
 def test_config_none_without_path_is_error() -> None:
     with pytest.raises(LockError, match="needs a config or a runlock_path"):
         runlock()
-    with pytest.raises(LockError, match=r"no save_dir key\. Pass runlock_path="):
+    with pytest.raises(LockError, match=r"no save_dir key; pass runlock_path="):
         runlock({"param": 1})
 
 
@@ -198,7 +191,7 @@ def test_lineage_errors(tmp_path: Path) -> None:
         runlock({"save_dir": "b"}, prevs=["b"])
     (tmp_path / "empty_stage").mkdir()
     with pytest.raises(
-        LineageError, match=r"no run.lock in empty_stage.*Run the upstream stage first"
+        LineageError, match=r"no run.lock in empty_stage.*run the upstream stage first"
     ):
         runlock({"save_dir": "c"}, prevs=["empty_stage"])
     (tmp_path / "junk").mkdir()
@@ -252,13 +245,7 @@ def test_runlock_section_splat(tmp_path: Path) -> None:
 
 def test_resolvers_registered_on_first_use(tmp_path: Path) -> None:
     # A fresh interpreter: OmegaConf imported and a config built before naga registered anything.
-    script = tmp_path / "s.py"
-    script.write_text(
-        "from omegaconf import OmegaConf\n"
-        "cfg = OmegaConf.create({'x': '${runlock_data:in.csv}', 'save_dir': 'o'})\n"
-        "from naga.lock.api import runlock\n"
-        "runlock(cfg)\n"
-    )
+    script = copy_app("declared_before_naga.py", tmp_path / "s.py")
     (tmp_path / "in.csv").write_text("1")
     import sys
 

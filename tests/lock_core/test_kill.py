@@ -18,29 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-ZYGOTE = """\
-import hashlib, os, sys
-from naga.lock.api import runlock
-from naga.lock import record, writer  # warm imports and caches before forking
-record.environment()
-writer.loads("a: 1")
-
-path = sys.argv[1]
-for _command in sys.stdin:
-    pid = os.fork()
-    if pid == 0:
-        i = 0
-        while True:
-            blob = os.urandom(1 + i % 4096).hex()
-            digest = hashlib.sha256(blob.encode()).hexdigest()
-            runlock({"i": i, "blob": blob, "digest": digest}, runlock_path=path)
-            if i == 0:
-                print(f"ready {os.getpid()}", flush=True)
-            i += 1
-    os.waitpid(pid, 0)
-    print("dead", flush=True)
-"""
+from helpers import copy_app
 
 TRIALS = 200
 
@@ -55,8 +33,7 @@ def check_lock(path: Path) -> int:
 
 @pytest.mark.slow
 def test_sigkill_never_leaves_partial_lock(tmp_path: Path) -> None:
-    script = tmp_path / "zygote.py"
-    script.write_text(ZYGOTE)
+    script = copy_app("kill_zygote.py", tmp_path / "zygote.py")
     lock_path = tmp_path / "out" / "run.lock"
     rng = random.Random(1234)
     killed_mid_run = 0

@@ -81,7 +81,7 @@ def test_dataclass_attrs_dict_and_dictconfig() -> None:
 
 def test_unresolvable_dictconfig_is_lock_error() -> None:
     cfg = OmegaConf.create({"a": "${missing_key}"})
-    with pytest.raises(LockError, match="Cannot resolve the config"):
+    with pytest.raises(LockError, match="cannot resolve the config"):
         to_plain(cfg)
 
 
@@ -110,9 +110,9 @@ def test_lock_path_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert lock_path_for(None, "x/my.lock") == tmp_path / "x/my.lock"
     (tmp_path / "d").mkdir()
     assert lock_path_for(None, "d") == tmp_path / "d/run.lock"
-    with pytest.raises(LockError, match=r"the config has no save_dir key\. Pass runlock_path="):
+    with pytest.raises(LockError, match=r"the config has no save_dir key; pass runlock_path="):
         lock_path_for({"param": 1})
-    with pytest.raises(LockError, match=r"no config was given\. Pass runlock_path="):
+    with pytest.raises(LockError, match=r"no config was given; pass runlock_path="):
         lock_path_for(None)
 
 
@@ -164,7 +164,7 @@ def test_package_cache_is_used_and_keyed_on_sys_path(
 def test_both_caches_read_the_cache_variables_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, off: str
 ) -> None:
-    from naga.lock import _hash_cache
+    from naga.lock.hashing import _cache as _hash_cache
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NAGA_CACHE_DIR", "~/c")

@@ -18,9 +18,9 @@ from omegaconf import OmegaConf
 from naga.errors import LockError
 from naga.lock import api
 from naga.lock.api import runlock
+from naga.lock.format import read_lock
 from naga.lock.resolvers import register_resolvers, reset_declared
 from naga.lock.session import current_run, finish_run, lock_path_for, start_run
-from naga.lock.writer import read_lock
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +111,7 @@ def test_lock_problem_after_user_error_only_warns(tmp_path: Path) -> None:
 
 def test_lock_problem_at_start_raises_before_the_run(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("not a dir")
-    with pytest.raises(LockError, match="Cannot create"):
+    with pytest.raises(LockError, match="cannot create"):
         start_run(lock_path=tmp_path / "out" / "run.lock", function=user_main)
     assert current_run() is None
 
@@ -119,7 +119,7 @@ def test_lock_problem_at_start_raises_before_the_run(tmp_path: Path) -> None:
 def test_lock_problem_after_success_raises(tmp_path: Path) -> None:
     ctx = start_run(lock_path=tmp_path / "out" / "run.lock", function=user_main)
     _break_dir(tmp_path / "out")
-    with pytest.raises(LockError, match="Cannot create"):
+    with pytest.raises(LockError, match="cannot create"):
         finish_run(ctx, config={}, status="completed", track_code=False)
     assert current_run() is None
 

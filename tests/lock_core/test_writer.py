@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from naga.errors import LockError
-from naga.lock.writer import dumps, loads, merge, read_lock, update_lock, write_atomic
+from naga.lock.atomic import write_atomic
+from naga.lock.format import dumps, loads, read_lock
+from naga.lock.writer import merge, update_lock
 
 # Plain YAML-safe trees as a run.lock holds them (NaN excluded: it never equals itself).
 scalars = (
@@ -111,7 +113,7 @@ def test_creates_missing_parent_dirs(tmp_path: Path) -> None:
 def test_refuses_to_clobber_foreign_file(tmp_path: Path, content: str, why: str) -> None:
     path = tmp_path / "run.lock"
     path.write_text(content)
-    with pytest.raises(LockError, match=rf"run\.lock is {why}.*Move it away"):
+    with pytest.raises(LockError, match=rf"run\.lock is {why}.*move it away"):
         update_lock(path, {"run_id": "r"})
     assert path.read_text() == content
 
@@ -124,7 +126,7 @@ def test_refuses_directory_target(tmp_path: Path) -> None:
 
 def test_uncreatable_directory_is_lock_error(tmp_path: Path) -> None:
     (tmp_path / "results").write_text("a file where the save_dir should be")
-    with pytest.raises(LockError, match=r"Cannot create .*results.*runlock_path="):
+    with pytest.raises(LockError, match=r"cannot create .*results.*runlock_path="):
         update_lock(tmp_path / "results" / "run.lock", {"run_id": "r"})
 
 

@@ -11,19 +11,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from helpers import copy_app
 from hypothesis import given
 from hypothesis import strategies as st
 
 from naga.lock.git import strip_credentials
-
-SCRIPT = """
-import json, sys, time
-import pygit2
-from naga.lock.git import repo_state
-# A start line in wall-clock time: all processes hit the ref at the same moment.
-time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-print(json.dumps(repo_state(sys.argv[1])))
-"""
 
 
 @pytest.mark.slow
@@ -34,8 +26,7 @@ def test_concurrent_processes_share_one_snapshot(
     for i in range(0, 50, 5):
         (repo / f"f{i}.txt").write_text("edited\n")
     (repo / "new.txt").write_text("new\n")
-    script = tmp_path / "state.py"
-    script.write_text(SCRIPT)
+    script = copy_app("repo_state_at.py", tmp_path / "state.py")
     # Four processes start at once, like the tasks of an array job on one checkout.
     start = str(time.time() + 2.0)
     procs = [

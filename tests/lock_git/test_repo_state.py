@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import git
 
 from naga.errors import ConfigError, RepoError
 from naga.lock.git import (
@@ -25,23 +26,10 @@ from naga.lock.git import (
 MakeRepo = Callable[..., Path]
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        ["git", "-c", "core.quotePath=false", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    assert result.returncode == 0, f"git {' '.join(args)} failed: {result.stderr}"
-    return result.stdout
-
-
 def git_tree_of_worktree(repo: Path, tmp_path: Path) -> str:
     """The tree `git add -A` would record for the work tree, built in a throwaway index."""
     index = tmp_path / "oracle-index"
-    env = {"GIT_INDEX_FILE": str(index)}
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
     has_head = subprocess.run(
         ["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True, check=False
     )

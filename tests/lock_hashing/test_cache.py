@@ -14,10 +14,10 @@ from pathlib import Path
 import blake3
 import pytest
 
-from naga.errors import UsageError
-from naga.lock import _hash_cache
-from naga.lock._hash_cache import RACY_WINDOW_NS, CacheWarning, cache_path
+from naga.errors import ConfigError
+from naga.lock.hashing import _cache as _hash_cache
 from naga.lock.hashing import hash_file, hash_path
+from naga.lock.hashing._cache import RACY_WINDOW_NS, CacheWarning, cache_path
 
 AGED = {
     "file": {"f.bin": b"A" * 1000},
@@ -153,7 +153,7 @@ def test_bad_no_cache_value_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NAGA_NO_CACHE", "maybe")
-    with pytest.raises(UsageError, match=r"^NAGA_NO_CACHE='maybe' is not understood; set it to 1"):
+    with pytest.raises(ConfigError, match=r"^NAGA_NO_CACHE='maybe' is not understood; set it to 1"):
         hash_path(tmp_path)
 
 
@@ -313,7 +313,7 @@ def test_close_cache_leaves_a_connection_inherited_through_fork(tmp_path: Path) 
 def test_a_worker_task_closes_the_connection_it_opened(
     aged: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from naga.lock import _hash_cold
+    from naga.lock.hashing import _cold as _hash_cold
 
     _hash_cache.close_cache()
     directory = aged / "big"

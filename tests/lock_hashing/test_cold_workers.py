@@ -21,11 +21,12 @@ import strategies
 from hypothesis import HealthCheck, given, settings
 
 from naga.errors import DataError
-from naga.lock import _hash_cold, hashing
-from naga.lock._hash_cache import ENTRY, RACY_WINDOW_NS, cache_path
-from naga.lock._hash_read import MMAP_MIN_SIZE
-from naga.lock._hash_walk import walk
+from naga.lock import hashing
+from naga.lock.hashing import _cold as _hash_cold
 from naga.lock.hashing import hash_path
+from naga.lock.hashing._cache import ENTRY, RACY_WINDOW_NS, cache_path
+from naga.lock.hashing._read import MMAP_MIN_SIZE
+from naga.lock.hashing._walk import walk
 
 # Names chosen to straddle subtree boundaries in the sorted manifest: "a-b" < "a.txt" <
 # "a/..." < "a0" byte-wise, and nested subtrees below "a/".

@@ -13,9 +13,10 @@ import time
 from contextlib import closing
 
 import pytest
+from helpers import APPS
 
-from naga.lock._hash_cache import ENTRY, RACY_WINDOW_NS, cache_path
 from naga.lock.hashing import hash_path
+from naga.lock.hashing._cache import ENTRY, RACY_WINDOW_NS, cache_path
 
 N_DIRS = 4
 FILES_PER_DIR = 150
@@ -42,25 +43,12 @@ def reference(paths: list[str]) -> dict[str, dict]:
     return {p: hash_path(p, use_cache=False) for p in paths}
 
 
-CONCURRENT = """
-import json, random, sys
-from naga.lock.hashing import hash_path
-paths = sys.argv[1:]
-results = {}
-for _ in range(3):
-    for p in random.sample(paths, len(paths)):
-        r = hash_path(p)
-        assert results.setdefault(p, r) == r, (p, r, results[p])
-print(json.dumps(results))
-"""
-
-
 @pytest.mark.slow
 def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
     # The parent dir overlaps every other path: all processes read and write the same rows.
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CONCURRENT, *aged],
+            [sys.executable, str(APPS / "hash_concurrently.py"), *aged],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -82,42 +70,11 @@ def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
         assert conn.execute("SELECT count(*) FROM trees").fetchone()[0] == N_DIRS + 1
 
 
-# A fork server: forking a ready interpreter per trial keeps 200+ kills fast. Each child
-# hashes in a loop and deletes cache rows between rounds so that it keeps writing.
-ZYGOTE = """
-import os, random, sys, traceback
-from naga.lock import _hash_cache, hashing
-paths = sys.argv[1:]
-for line in sys.stdin:
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            rnd = random.Random(os.getpid())
-            while True:
-                for p in rnd.sample(paths, len(paths)):
-                    hashing.hash_path(p)
-                cache = _hash_cache.get_cache(None)
-                cache._write([
-                    ("DELETE FROM dirs WHERE ino % 3 = ?", [(rnd.randrange(3),)]),
-                    ("DELETE FROM trees WHERE size % 2 = ?", [(rnd.randrange(2),)]),
-                ])
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        finally:
-            os._exit(code)
-    print(pid, flush=True)
-    _, status = os.waitpid(pid, 0)
-    print(status, flush=True)
-"""
-
-
 @pytest.mark.slow
 def test_sigkill_while_writing_never_breaks_the_cache(aged: list[str]) -> None:
     expected = reference(aged)
     zygote = subprocess.Popen(
-        [sys.executable, "-c", ZYGOTE, *aged],
+        [sys.executable, str(APPS / "hash_kill_zygote.py"), *aged],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import one_line_error
 from receipt_project import Project, load, wait_for
 
 pytestmark = pytest.mark.slow
@@ -25,13 +26,6 @@ def running_receipt(path: Path) -> dict:
     """Wait until the user's function runs (its 'started' file), then read the receipt."""
     wait_for((path.parent / "started").exists, what=f"{path.parent}/started")
     return load(path)
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -113,7 +107,7 @@ def test_a_busy_save_dir_is_refused(project: Project) -> None:
     before = running_receipt(lock_path)
     second = project.run("job.py", "param=9", "save_dir=results/busy")
     assert second.returncode == 2
-    line = one_line(second.stderr)
+    line = one_line_error(second.stderr)
     assert "results/busy" in line
     assert f"pid {proc.pid} on {os.uname().nodename}" in line
     assert "choose another save_dir" in line

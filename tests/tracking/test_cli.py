@@ -10,63 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-PROCESS_PY = """\
-# process.py
-from pathlib import Path
-from naga import runlock
-
-class Config:
-    param = 1
-    input_path = 'data/preprocess/input.csv'
-    save_dir = 'results/process'
-
-def process(cfg: Config=Config()):
-    print(f"Running with param: {cfg.param}")
-    Path(cfg.input_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(cfg.input_path).write_text("some data")
-    output_path = Path(cfg.save_dir) / 'out.txt'
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(output_path, 'w') as f:
-        for _ in range(cfg.param):
-            f.write(Path(cfg.input_path).read_text())
-    print(f"Output written to {output_path}")
-    runlock(
-        config=cfg,
-        repos=['.'],
-        data=[cfg.input_path],
-        runlock_path=Path(cfg.save_dir) / 'run.lock'
-    )
-
-if __name__ == '__main__':
-    process()
-"""
-
-# Verbatim from the README's "Step 2: Log to MLflow with mlflow_lock".
-LOG_PY = '''\
-# log.py
-from pathlib import Path
-import mlflow
-from naga import mlflow_lock
-
-def log_run(save_dir):
-    """
-    Logs the results of a run to MLflow.
-    Can be run independently from the main process.
-    """
-    with mlflow_lock(save_dir) as run:
-        # This creates a new MLflow run and links it to your run directory.
-        # It automatically logs the contents of run.lock.
-        # It also deprecates older MLflow runs for the same save_dir.
-
-        # You can add custom logging here:
-        mlflow.log_artifact(str(Path(save_dir) / 'out.txt'))
-        print(f"Logged artifacts for run: {run.info.run_id}")
-
-if __name__ == '__main__':
-    # Assuming process() has already been run
-    log_run('results/process')
-'''
+from helpers import APPS, copy_app, one_line_error
 
 
 def _client(db: Path) -> Any:
@@ -82,7 +26,10 @@ def _runs(db: Path, experiment: str = "0") -> list[Any]:
 @pytest.fixture
 def project(weird_tmp_path: Path, make_git_repo, template_db: Path) -> Path:
     """The README project in a git repo with an awkward path, and a migrated ./mlflow.db."""
-    root = make_git_repo(weird_tmp_path / "proj", {"process.py": PROCESS_PY, "log.py": LOG_PY})
+    files = {"process.py": "readme_process.py", "log.py": "readme_log.py"}
+    root = make_git_repo(
+        weird_tmp_path / "proj", {name: (APPS / app).read_text() for name, app in files.items()}
+    )
     shutil.copyfile(template_db, root / "mlflow.db")
     return root
 
@@ -131,7 +78,7 @@ def test_naga_log_skips_forces_and_fails(project: Path, run_py, run_naga) -> Non
 
     missing = run_naga("log", "results/process", "results/nope", cwd=project)
     assert missing.returncode == 2
-    line = _one_line_error(missing.stderr)
+    line = one_line_error(missing.stderr)
     assert "naga log: error: run directory 'results/nope' does not exist" in line
     assert missing.stdout == ""  # nothing logged when an argument is wrong
 
@@ -151,17 +98,6 @@ def test_naga_log_skips_forces_and_fails(project: Path, run_py, run_naga) -> Non
     assert len(_runs(project / "mlflow.db", other.experiment_id)) == 1
 
 
-CONCURRENT = """
-import sys, time
-from naga import mlflow_lock
-start = float(sys.argv[2])
-time.sleep(max(0.0, start - time.time()))  # all four start together
-with mlflow_lock(sys.argv[1]) as run:
-    time.sleep(0.3)
-print(run.info.run_id)
-"""
-
-
 @pytest.mark.slow
 def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
     import time
@@ -170,9 +106,10 @@ def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
 
     save_dir = tmp_path / "results" / "shared"
     save_dir.mkdir(parents=True)
-    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "config": {"x": 1}}))
-    script = tmp_path / "race.py"
-    script.write_text(CONCURRENT)
+    (save_dir / "run.lock").write_text(
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": {"x": 1}})
+    )
+    script = copy_app("log_at.py", tmp_path / "race.py")
     db = tmp_path / "fresh.db"  # brand new: MLflow's schema creation races too
     env = {**os.environ, "MLFLOW_TRACKING_URI": "sqlite:///" + db.as_posix()}
     start = str(time.time() + 4)
@@ -201,10 +138,3 @@ def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
         "deprecated",
     ]
     assert all(r.info.status == "FINISHED" for r in runs)
-
-
-def _one_line_error(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, stderr
-    return lines[0]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from naga import mlflow_lock
-from naga.errors import TrackingError, UsageError
+from naga.errors import ConfigError, TrackingError
 
 
 def _run(client: Any, run_id: str) -> Any:
@@ -123,7 +123,9 @@ def test_many_params_are_batched_and_truncated(store: str, client: Any, tmp_path
     config = {f"p{i:03d}": i for i in range(250)} | {"long": "y" * 7000}
     save_dir = tmp_path / "wide"
     save_dir.mkdir()
-    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "config": config}))
+    (save_dir / "run.lock").write_text(
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": config})
+    )
     with mlflow_lock(save_dir) as run:
         pass
     params = _run(client, run.info.run_id).data.params
@@ -183,7 +185,7 @@ def test_user_errors(store: str, tmp_path: Path) -> None:
     with pytest.raises(TrackingError, match="does not exist"), mlflow_lock(tmp_path / "missing"):
         pass
     with (
-        pytest.raises(UsageError, match=r"'naga\.' prefix"),
+        pytest.raises(ConfigError, match=r"'naga\.' prefix"),
         mlflow_lock(tmp_path, tags={"naga.status": "x"}),
     ):
         pass
@@ -342,7 +344,9 @@ def test_many_metrics_are_batched(store: str, client: Any, tmp_path: Path) -> No
     metrics = {f"m{i:04d}": i / 2 for i in range(1500)}
     save_dir = tmp_path / "many"
     save_dir.mkdir()
-    (save_dir / "run.lock").write_text(yaml.safe_dump({"run_id": "r1", "metrics": metrics}))
+    (save_dir / "run.lock").write_text(
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "metrics": metrics})
+    )
     with mlflow_lock(save_dir) as run:
         pass
     got = _run(client, run.info.run_id).data.metrics

@@ -135,7 +135,7 @@ def test_missing_dir_is_one_line_error(tmp_path: Path) -> None:
 
 def test_broken_run_lock_is_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "run.lock").write_text("a: [unclosed\n")
-    with pytest.raises(TrackingError, match=r"run\.lock' is not valid YAML") as info:
+    with pytest.raises(TrackingError, match=r"run\.lock is not valid YAML") as info:
         read_receipt(tmp_path)
     assert "\n" not in str(info.value)
 
@@ -165,14 +165,16 @@ def test_tags_from_real_runlock(make_run_dir, tmp_path: Path) -> None:
 
 
 def test_lock_hash_changes_with_bytes(tmp_path: Path) -> None:
-    (tmp_path / "run.lock").write_text(json.dumps({"run_id": "a", "config": {}}))
+    (tmp_path / "run.lock").write_text(json.dumps({"naga_lock": 1, "run_id": "a", "config": {}}))
     first = read_receipt(tmp_path).lock_hash
-    (tmp_path / "run.lock").write_text(json.dumps({"run_id": "a", "config": {"x": 1}}))
+    (tmp_path / "run.lock").write_text(
+        json.dumps({"naga_lock": 1, "run_id": "a", "config": {"x": 1}})
+    )
     assert read_receipt(tmp_path).lock_hash != first
 
 
 def _receipt_with(tmp_path: Path, lock: dict) -> receipt_mod.Receipt:
-    (tmp_path / "run.lock").write_text(json.dumps(lock))
+    (tmp_path / "run.lock").write_text(json.dumps({"naga_lock": 1, **lock}))
     return read_receipt(tmp_path)
 
 

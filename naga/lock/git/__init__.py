@@ -1,12 +1,16 @@
-"""Git state of a repository for the ``repos`` section of run.lock.
+"""Git state of a repository for the ``repos`` section of run.lock: where git state is read.
 
-``repo_state(path)`` records the HEAD commit, branch, remotes (credentials stripped) and,
-when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose tree is
-the work tree including untracked, non-ignored files, kept alive under
+``repo_state(path)`` records the HEAD commit, branch, remotes (credentials removed, see
+:func:`naga.lock.redact.strip_url_credentials`, exported here as ``strip_credentials``)
+and, when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose
+tree is the work tree including untracked, non-ignored files, kept alive under
 ``refs/naga/snapshots/<tree>``. The user's HEAD, index file, branches, stash and work tree
 are never touched (see docs/git-state.md).
 
-pygit2 is imported inside the functions: ``import naga`` must stay cheap.
+The room: this module (state, ``find_repo_root``, ``snapshot_exists``), ``_snapshot`` (the
+snapshot commit, built in an in-memory index) and ``recorded`` (what the ``naga`` command
+asks of the commits and snapshot refs a run.lock recorded). pygit2 is imported inside the
+functions: ``import naga`` must stay cheap.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from naga.errors import ConfigError, RepoError
-from naga.lock._git_snapshot import SNAPSHOT_REF_PREFIX
+from naga.lock.git._snapshot import SNAPSHOT_REF_PREFIX
+from naga.lock.redact import strip_url_credentials as strip_credentials
 
 if TYPE_CHECKING:
     import pygit2
@@ -41,7 +45,7 @@ class LargeFileWarning(UserWarning):
     """Untracked files too large to store in a snapshot were recorded by hash only."""
 
 
-def find_repo_root(path: str | os.PathLike[str]) -> Path | None:
+def find_repo_root(path: str | os.PathLike[str], *, resolve: bool = True) -> Path | None:
     """Return the work-tree root of the git repository containing ``path``, or None.
 
     A cheap walk up the directory tree looking for ``.git`` (a directory, or a file as in
@@ -50,42 +54,19 @@ def find_repo_root(path: str | os.PathLike[str]) -> Path | None:
 
     Args:
         path: A file or directory; it need not exist (its existing ancestors are searched).
+        resolve: Resolve symlinks first (the root is then the real directory). False keeps
+            the route the caller took, so paths below it stay relative to the root.
 
     Returns:
-        The absolute, resolved root directory, or None when ``path`` is not in a work tree.
+        The absolute root directory, or None when ``path`` is not in a work tree.
     """
-    from naga.lock.record import find_git_root
-
-    return find_git_root(Path(path).expanduser().resolve())
-
-
-def strip_credentials(url: str) -> str:
-    """Remove credentials from a remote URL so tokens never reach run.lock.
-
-    ``https://user:token@host/x`` and ``https://token@host/x`` become ``https://host/x``
-    (over http a bare user name is usually a token). Other schemes keep a user name
-    (``ssh://git@host/x``) but lose any password. scp-like ``git@host:x`` and local paths
-    are returned unchanged: they carry no secret.
-
-    Args:
-        url: A remote URL as git stores it.
-
-    Returns:
-        The URL without secrets.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if parts.scheme.lower() in ("http", "https", "ftp", "ftps"):
-        netloc = hostport
-    else:
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    return urlunsplit(parts._replace(netloc=netloc))
+    start = Path(path).expanduser()
+    start = start.resolve() if resolve else Path(os.path.abspath(start))  # noqa: PTH100
+    current = start if start.is_dir() else start.parent
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def repo_state(
@@ -130,22 +111,7 @@ def repo_state(
         )
     repo = _open_repo(given, os.fspath(path))
     root = Path(repo.workdir).resolve()
-    state: dict[str, Any] = {
-        "root": str(root),
-        "commit": None,
-        "branch": _branch(repo),
-        "dirty": False,
-        "remotes": _remotes(repo),
-        "snapshot": None,
-        "untracked_large": [],
-        "submodules": {},
-        "not_captured": [],
-    }
-    head: pygit2.Commit | None = None
-    if not repo.head_is_unborn:
-        head = repo.head.peel(pygit2.Commit)
-        state["commit"] = str(head.id)
-
+    head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit)
     try:
         status = repo.status(untracked_files="all", ignored=False)
     except pygit2.GitError as exc:
@@ -153,13 +119,7 @@ def repo_state(
             f"repos: git status failed in {root}: {exc}; run `git status` there to see why"
         ) from exc
     gitlinks = _gitlink_paths(repo, root)
-    state["submodules"] = _submodules(root, gitlinks, head)
-    dirty_subs = [p for p, info in state["submodules"].items() if info["dirty"]]
-    if dirty_subs:
-        state["not_captured"].append(
-            "uncommitted changes inside submodules are not snapshotted, only their "
-            f"checked-out commits: {', '.join(dirty_subs)}"
-        )
+    state = _head_state(repo, root, head, gitlinks)
     state["dirty"] = bool(status)
     if not status:
         return state
@@ -168,8 +128,49 @@ def repo_state(
             "uncommitted changes: snapshots were disabled (snapshot=False)"
         )
         return state
+    _snapshot_work_tree(repo, root, head, status, state, limit=limit, gitlinks=gitlinks)
+    return state
 
-    from naga.lock._git_snapshot import build_worktree_tree, store_snapshot
+
+def _head_state(
+    repo: pygit2.Repository, root: Path, head: pygit2.Commit | None, gitlinks: set[str]
+) -> dict[str, Any]:
+    """The ``repos`` entry of a clean work tree at ``head`` (submodules' commits included)."""
+    submodules = _submodules(root, gitlinks, head)
+    dirty_subs = [p for p, info in submodules.items() if info["dirty"]]
+    not_captured = []
+    if dirty_subs:
+        not_captured.append(
+            "uncommitted changes inside submodules are not snapshotted, only their "
+            f"checked-out commits: {', '.join(dirty_subs)}"
+        )
+    return {
+        "root": str(root),
+        "commit": None if head is None else str(head.id),
+        "branch": _branch(repo),
+        "dirty": False,
+        "remotes": _remotes(repo),
+        "snapshot": None,
+        "untracked_large": [],
+        "submodules": submodules,
+        "not_captured": not_captured,
+    }
+
+
+def _snapshot_work_tree(
+    repo: pygit2.Repository,
+    root: Path,
+    head: pygit2.Commit | None,
+    status: dict[str, int],
+    state: dict[str, Any],
+    *,
+    limit: int,
+    gitlinks: set[str],
+) -> None:
+    """Store the dirty work tree as a snapshot commit and note in ``state`` what it left out."""
+    import pygit2
+
+    from naga.lock.git._snapshot import build_worktree_tree, store_snapshot
 
     try:
         built = build_worktree_tree(
@@ -195,7 +196,6 @@ def repo_state(
                 f"untracked file '{entry['path']}' ({entry['size']} bytes, above the "
                 f"{limit}-byte limit) is recorded by hash only"
             )
-    return state
 
 
 def snapshot_exists(root: str | os.PathLike[str], sha: str) -> bool:
@@ -285,7 +285,7 @@ def _submodules(
 ) -> dict[str, dict[str, Any]]:
     import pygit2
 
-    from naga.lock._git_snapshot import open_nested_repo
+    from naga.lock.git._snapshot import open_nested_repo
 
     result: dict[str, dict[str, Any]] = {}
     for sub_path in sorted(gitlinks):

@@ -18,7 +18,7 @@ import threading
 import blake3
 
 from naga.errors import DataError
-from naga.lock._hash_cache import Key, key_of
+from naga.lock.hashing._cache import Key, key_of
 
 #: Files at least this big are memory-mapped and hashed on all cores (what b3sum does);
 #: smaller ones are read with a single read() call, which is cheaper than a mapping.

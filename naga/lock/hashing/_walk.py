@@ -15,7 +15,7 @@ import stat
 import blake3
 
 from naga.errors import DataError
-from naga.lock._hash_read import os_error, special_error
+from naga.lock.hashing._read import os_error, special_error
 
 TREE_SCHEME = b"naga-tree-v1\0"  # versions the directory-fingerprint cache key
 

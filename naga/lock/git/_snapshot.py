@@ -83,62 +83,100 @@ def build_worktree_tree(
         anything else that could not be stored.
     """
     import pygit2
-    from pygit2.enums import FileMode, FileStatus
 
-    from naga.lock.hashing import hash_file  # through the hash cache: a 5 GB checkpoint once
-
-    root = Path(repo.workdir)
     index = pygit2.Index()
     if head_tree is not None:
         index.read_tree(head_tree)
     result = TreeResult(tree=None)
-    # core.fileMode=false means the file system's x bit is meaningless: keep HEAD's modes.
-    trust_mode = _config_bool(repo, "core.filemode", default=True)
-    to_remove: list[str] = []
-    to_add: list[tuple[str, os.stat_result]] = []
-    gitlink_adds: dict[str, str] = {}  # path -> checked-out commit of a nested repository
+    plan = _Plan()
+    root = Path(repo.workdir)
     for raw_path, flags in status.items():
         path = raw_path.rstrip("/")
-        try:
-            info = (root / path).lstat()
-        except (FileNotFoundError, NotADirectoryError):
-            # NotADirectory: a parent directory was replaced by a file.
-            to_remove.append(path)
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            commit = checked_out_commit(root / path)
-            embedded = path not in gitlinks and (root / path / ".git").exists()
-            if embedded:
-                # Like `git add -A`: an embedded repository is stored as a gitlink to its
-                # checked-out commit; its own files and changes are not.
-                result.not_captured.append(
-                    f"embedded repository '{path}' is stored as a gitlink to its checked-out "
-                    f"commit {commit} only, not its files (make it a submodule with "
-                    "`git submodule add` or commit it)"
-                )
-            if commit is not None and (embedded or path in gitlinks):
-                gitlink_adds[path] = commit
-            elif path not in gitlinks:
-                # A tracked file became a directory: its files are listed on their own.
-                to_remove.append(path)
-            # (A submodule that is not checked out keeps the gitlink HEAD records.)
-            continue
-        new_untracked = bool(flags & FileStatus.WT_NEW) and not flags & FileStatus.INDEX_NEW
-        if stat.S_ISREG(info.st_mode) and new_untracked and info.st_size > large_file_limit:
-            to_remove.append(path)
-            result.untracked_large.append(
-                {"path": path, "size": info.st_size, "hash": hash_file(root / path)}
-            )
-            continue
-        if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
-            to_remove.append(path)
-            result.not_captured.append(f"special file '{path}' (not a regular file or symlink)")
-            continue
-        to_add.append((path, info))
+        _plan_path(root, path, flags, plan, result, limit=large_file_limit, gitlinks=gitlinks)
+    _apply_plan(repo, index, plan)
+    result.tree = index.write_tree(repo)
+    return result
 
+
+@dataclass
+class _Plan:
+    """What to change in HEAD's tree to get the work tree's."""
+
+    remove: list[str] = field(default_factory=list)
+    add: list[tuple[str, os.stat_result]] = field(default_factory=list)
+    #: path -> checked-out commit of a nested repository.
+    gitlinks: dict[str, str] = field(default_factory=dict)
+
+
+def _plan_path(
+    root: Path,
+    path: str,
+    flags: int,
+    plan: _Plan,
+    result: TreeResult,
+    *,
+    limit: int,
+    gitlinks: set[str],
+) -> None:
+    """Decide what one path ``git status`` reports becomes in the snapshot."""
+    from pygit2.enums import FileStatus
+
+    from naga.lock.hashing import hash_file  # through the hash cache: a 5 GB checkpoint once
+
+    try:
+        info = (root / path).lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        # NotADirectory: a parent directory was replaced by a file.
+        plan.remove.append(path)
+        return
+    if stat.S_ISDIR(info.st_mode):
+        _plan_directory(root, path, plan, result, gitlinks=gitlinks)
+        return
+    new_untracked = bool(flags & FileStatus.WT_NEW) and not flags & FileStatus.INDEX_NEW
+    if stat.S_ISREG(info.st_mode) and new_untracked and info.st_size > limit:
+        plan.remove.append(path)
+        result.untracked_large.append(
+            {"path": path, "size": info.st_size, "hash": hash_file(root / path)}
+        )
+    elif not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        plan.remove.append(path)
+        result.not_captured.append(f"special file '{path}' (not a regular file or symlink)")
+    else:
+        plan.add.append((path, info))
+
+
+def _plan_directory(
+    root: Path, path: str, plan: _Plan, result: TreeResult, *, gitlinks: set[str]
+) -> None:
+    """A directory in ``git status``: a submodule, an embedded repository, or a former file."""
+    commit = checked_out_commit(root / path)
+    embedded = path not in gitlinks and (root / path / ".git").exists()
+    if embedded:
+        # Like `git add -A`: an embedded repository is stored as a gitlink to its
+        # checked-out commit; its own files and changes are not.
+        result.not_captured.append(
+            f"embedded repository '{path}' is stored as a gitlink to its checked-out "
+            f"commit {commit} only, not its files (make it a submodule with "
+            "`git submodule add` or commit it)"
+        )
+    if commit is not None and (embedded or path in gitlinks):
+        plan.gitlinks[path] = commit
+    elif path not in gitlinks:
+        # A tracked file became a directory: its files are listed on their own.
+        plan.remove.append(path)
+    # (A submodule that is not checked out keeps the gitlink HEAD records.)
+
+
+def _apply_plan(repo: pygit2.Repository, index: pygit2.Index, plan: _Plan) -> None:
+    import pygit2
+    from pygit2.enums import FileMode
+
+    root = Path(repo.workdir)
+    # core.fileMode=false means the file system's x bit is meaningless: keep HEAD's modes.
+    trust_mode = _config_bool(repo, "core.filemode", default=True)
     # Removals first: a file replaced by a directory (or the reverse) must leave its old
     # entry before the new entries can be added without a file/directory conflict.
-    for path in to_remove:
+    for path in plan.remove:
         if path in index:
             index.remove(path)
         else:
@@ -146,9 +184,9 @@ def build_worktree_tree(
             with contextlib.suppress(OSError):
                 index.remove_directory(path)
     writer = _BlobWriter(repo, index)
-    for path, commit in gitlink_adds.items():
+    for path, commit in plan.gitlinks.items():
         index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=commit), FileMode.COMMIT))
-    for path, info in to_add:
+    for path, info in plan.add:
         if stat.S_ISLNK(info.st_mode):
             # bytes in, bytes out: a link target need not be valid UTF-8.
             target = os.readlink(os.fsencode(root / path))  # noqa: PTH115
@@ -156,8 +194,6 @@ def build_worktree_tree(
         else:
             blob = writer.write(path)
             index.add(pygit2.IndexEntry(path, blob, _file_mode(index, path, info, trust_mode)))
-    result.tree = index.write_tree(repo)
-    return result
 
 
 class _BlobWriter:

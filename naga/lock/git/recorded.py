@@ -1,9 +1,10 @@
-"""Read-only git look-ups (and worktree management) for the ``naga`` subcommands.
+"""The commits and snapshots a run.lock records: look them up, diff them, check them out.
 
-pygit2 answers questions about objects and refs (fast, no subprocess); ``git worktree``
-goes through the git CLI because it is the one tool guaranteed to leave the repository's
-worktree bookkeeping exactly as git itself expects, and it never touches the user's HEAD,
-index or branches when given ``--detach``.
+Used by the ``naga`` subcommands (verify, diff, gc, rerun); recording the state is
+:func:`naga.lock.git.repo_state`'s job. pygit2 answers questions about objects and refs
+(fast, no subprocess); ``git worktree`` goes through the git CLI because it is the one tool
+guaranteed to leave the repository's worktree bookkeeping exactly as git itself expects,
+and it never touches the user's HEAD, index or branches when given ``--detach``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naga.errors import RepoError
+from naga.lock.git._snapshot import SNAPSHOT_REF_PREFIX
 
 if TYPE_CHECKING:
     import pygit2
-
-SNAPSHOT_PREFIX = "refs/naga/snapshots/"
 
 
 def open_repo(root: str | Path) -> pygit2.Repository:
@@ -125,7 +125,7 @@ def snapshot_refs(repo: pygit2.Repository) -> dict[str, str]:
     """Every ``refs/naga/snapshots/*`` ref of ``repo`` and the commit it points to."""
     refs = {}
     for name in repo.references:
-        if name.startswith(SNAPSHOT_PREFIX):
+        if name.startswith(SNAPSHOT_REF_PREFIX):
             target = repo.references[name].target
             refs[name] = str(target)
     return refs

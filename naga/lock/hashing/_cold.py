@@ -31,7 +31,7 @@ import stat
 
 import blake3
 
-from naga.lock._hash_cache import (
+from naga.lock.hashing._cache import (
     RACY_WINDOW_NS,
     SMALL_FILE_SIZE,
     DirRow,
@@ -41,14 +41,14 @@ from naga.lock._hash_cache import (
     get_cache,
     small_entries,
 )
-from naga.lock._hash_read import (
+from naga.lock.hashing._read import (
     OPEN_FLAGS,
     hash_uncached,
     os_error,
     single_threaded,
     worker_count,
 )
-from naga.lock._hash_walk import (
+from naga.lock.hashing._walk import (
     TREE_SCHEME,
     Pending,
     Record,

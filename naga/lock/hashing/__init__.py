@@ -12,13 +12,13 @@ directories are not part of the hash, like git; symlink loops, dangling links an
 files (fifos, sockets, devices) are errors. docs/hashing.md has the full rules and a
 recipe to recompute a hash with ``find`` and ``b3sum``.
 
-Hashes are cached across processes (``_hash_cache``): an unchanged tree is re-hashed for
-little more than the cost of listing it. Reading files (``_hash_read``), walking
-directories (``_hash_walk``) and the one-pass scan of a tree never hashed before
-(``_hash_cold``) live in their own private modules.
+Hashes are cached across processes (``_cache``): an unchanged tree is re-hashed for
+little more than the cost of listing it. Reading files (``_read``), walking
+directories (``_walk``) and the one-pass scan of a tree never hashed before
+(``_cold``) live in their own private modules.
 """
 
-# os.* on str paths throughout, like the hot loops in _hash_read and _hash_walk.
+# os.* on str paths throughout, like the hot loops in _read and _walk.
 # ruff: noqa: PTH109, PTH114, PTH115, PTH116
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import blake3  # a small C extension, cheap to import; this module is itself imported lazily
 
 from naga.errors import DataError
-from naga.lock._hash_cache import (
+from naga.lock.hashing._cache import (
     RACY_WINDOW_NS,
     SMALL_FILE_SIZE,
     DirRow,
@@ -43,10 +43,10 @@ from naga.lock._hash_cache import (
     key_of,
     small_entries,
 )
-from naga.lock._hash_cold import hash_cold
-from naga.lock._hash_read import hash_uncached, os_error, read_many, special_error
-from naga.lock._hash_walk import Group, format_manifest, relpaths
-from naga.lock._hash_walk import walk as walk_tree
+from naga.lock.hashing._cold import hash_cold
+from naga.lock.hashing._read import hash_uncached, os_error, read_many, special_error
+from naga.lock.hashing._walk import Group, format_manifest, relpaths
+from naga.lock.hashing._walk import walk as walk_tree
 
 __all__ = ["hash_file", "hash_path"]
 

@@ -1,12 +1,18 @@
-"""Compute every field of one run.lock write, then merge it into the file.
+"""Where the run.lock is assembled: every field of one write, then the merge into the file.
 
-Shared by ``runlock()`` and ``finish_run()``. Everything that can fail because of the
-user's inputs (a missing data path, a path that is not a repository, a missing upstream
-run.lock) is computed *before* the file is touched, so an error writes nothing.
+Shared by ``runlock()`` and the run's lifecycle (:mod:`naga.lock.session`). A
+:class:`Request` says what to record; :func:`assemble` computes the record from it (the
+field values come from :mod:`naga.lock.record`, git state from :mod:`naga.lock.git`,
+hashes from :mod:`naga.lock.hashing`, lineage from :mod:`naga.lock.lineage`) and
+:func:`build_and_write` merges it into the file through :mod:`naga.lock.writer`.
+Everything that can fail because of the user's inputs (a missing data path, a path that
+is not a repository, a missing upstream run.lock) is computed *before* the file is
+touched, so an error writes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,10 +23,11 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock import record as rec
+from naga.lock.format import SCHEMA_VERSION, VERSION_KEY
 from naga.lock.liveness import pid_start, slurm_ids
 from naga.lock.origin import Origin, script_section
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
-from naga.lock.writer import SCHEMA_VERSION, update_lock
+from naga.lock.writer import update_lock
 
 UNSET: Any = object()
 
@@ -44,8 +51,8 @@ def keyed(value: Any, what: str) -> dict[str, PathArg]:
     if isinstance(value, Sequence):  # a ListConfig too
         return {_text(v): v for v in value if v is not None}
     raise LockError(
-        f"runlock({what}=...) takes a list of paths or a dict of name: path, "
-        f"got {type(value).__name__}."
+        f"runlock({what}=...): got a {type(value).__name__}; "
+        "pass a list of paths or a dict of name: path"
     )
 
 
@@ -53,9 +60,9 @@ def _text(path: Any) -> str:
     return os.fspath(path) if isinstance(path, os.PathLike) else str(path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Request:
-    """What one write of a run.lock should record."""
+    """What one write of a run.lock should record (never changed once made)."""
 
     lock_path: Path
     run_id: str
@@ -128,44 +135,52 @@ def build_and_write(req: Request) -> Path:
     Raises:
         LockError: (or a subclass) on any problem; nothing is written then.
     """
+    update_lock(req.lock_path, assemble(req), prepare=functools.partial(_reapply, req=req))
+    return req.lock_path
+
+
+def assemble(req: Request) -> dict[str, Any]:
+    """The record of one write: run facts, config, repos, data, lineage; URLs stripped.
+
+    Raises:
+        LockError: (or a subclass) a data path, repository or upstream stage is unusable.
+    """
     from naga.lock.lineage import resolve_prevs
     from naga.lock.resolvers import declared
 
-    matcher = SecretMatcher(req.redact)
     # Resolving the config runs the ${runlock_data:...}/${runlock_prev:...} resolvers, so it
     # comes first; explicitly passed entries win over declared ones with the same key.
     plain_config = UNSET if req.config is UNSET else rec.to_plain(req.config)
     decl = declared()
-    req.data = {**decl["data"], **req.data}
-    req.prevs = {**decl["prevs"], **req.prevs}
     # Order matters for the user: cheap checks (lineage, data paths) fail before git work.
-    prevs_section, upstream = resolve_prevs(req.prevs, req.lock_path, req.run_id)
-    data = _data_entries(req.data)
-    repos = _repo_entries(req.repos, req.code_at_start or req.auto_repo)
-    if req.auto_repo is not None:
-        # The script's repository, unless this call names it too; `prepare` below also
-        # drops it when an earlier write of this run recorded that root under another key.
-        key, entry = req.auto_repo
-        if not any(_same_dir(e.get("root"), Path(str(entry.get("root")))) for e in repos.values()):
-            repos[key] = entry
+    prevs, upstream = resolve_prevs({**decl["prevs"], **req.prevs}, req.lock_path, req.run_id)
+    data = _data_entries({**decl["data"], **req.data})
+    repos = _repos_with_script_repo(req)
+    record = _run_fields(req)
+    if plain_config is not UNSET:
+        record["config"], record["redacted"] = redact_config(
+            plain_config, SecretMatcher(req.redact)
+        )
+    record["metrics"] = dict(req.metrics)
+    record.update(repos=repos, data=data, prevs=prevs, upstream=upstream)
+    return strip_urls_everywhere(record)
 
-    finished = req.finished_at
-    written = rec.utc_now()
-    extra = {k: v for k, v in req.extra.items() if k != "slurm_job_id"}
+
+def _run_fields(req: Request) -> dict[str, Any]:
+    """The facts of the run itself: ids, status, times, command, host, script, environment."""
+    started, finished = req.started_at, req.finished_at
     record: dict[str, Any] = {
-        "naga_lock": SCHEMA_VERSION,
+        VERSION_KEY: SCHEMA_VERSION,
         "run_id": req.run_id,
         "status": req.status,
-        "started_at": rec.iso(req.started_at),
+        "started_at": rec.iso(started),
         "finished_at": rec.iso(finished),
         "duration_s": (
-            round((finished - req.started_at).total_seconds(), 6)
-            if finished and req.started_at
-            else None
+            round((finished - started).total_seconds(), 6) if finished and started else None
         ),
-        "written_at": rec.iso(written),
+        "written_at": rec.iso(rec.utc_now()),
         "command": redact_command(
-            list(req.command if req.command is not None else sys.argv), matcher
+            list(req.command if req.command is not None else sys.argv), SecretMatcher(req.redact)
         ),
         "cwd": str(Path.cwd()),
         "host": rec.host(),
@@ -174,47 +189,53 @@ def build_and_write(req: Request) -> Path:
         "script": script_section(req.origin),
         "launcher": req.launcher,
         **_slurm_fields(req.extra),
-        "extra": rec.to_plain(extra),
+        "extra": rec.to_plain({k: v for k, v in req.extra.items() if k != "slurm_job_id"}),
         "error": rec.error_info(req.error, req.signal),
         "environment": rec.environment(),
     }
-    if req.status == "running" and req.finished_at is None:
+    if req.status == "running" and finished is None:
         # A mid-run call must not erase the end time a later finish writes (or vice versa).
-        for key in ("finished_at", "duration_s"):
-            record.pop(key)
-    if plain_config is not UNSET:
-        config, redacted = redact_config(plain_config, matcher)
-        record["config"] = config
-        record["redacted"] = redacted
-    record["metrics"] = dict(req.metrics)
-    record["repos"] = repos
-    record["data"] = data
-    record["prevs"] = prevs_section
-    record["upstream"] = upstream
-    record = strip_urls_everywhere(record)
+        del record["finished_at"], record["duration_s"]
+    return record
 
-    def prepare(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-        sticky = list((old or {}).get("redacted") or ())
-        if sticky:
-            # Redactions of earlier calls of this run stay in force (e.g. a key named only
-            # through runlock(redact=...) must not reappear in clicfg's final record).
-            if "config" in new:
-                new["config"], more = redact_config(new["config"], matcher, sticky)
-                new["redacted"] = sorted(set(new.get("redacted") or ()) | set(more))
-            new["command"] = redact_command(new["command"], matcher, sticky)
-        if req.auto_repo is not None and old is not None:
-            roots = [
-                e.get("root") for e in (old.get("repos") or {}).values() if isinstance(e, dict)
-            ]
-            new["repos"] = {
-                k: v
-                for k, v in new["repos"].items()
-                if k in req.repos or not any(_same_dir(r, Path(v.get("root", ""))) for r in roots)
-            }
+
+def _repos_with_script_repo(req: Request) -> dict[str, dict[str, Any]]:
+    """The ``repos`` entries asked for, plus the script's repository when not among them."""
+    repos = _repo_entries(req.repos, req.code_at_start or req.auto_repo)
+    if req.auto_repo is not None:
+        # `_reapply` drops it again when an earlier write of this run recorded that root
+        # under another key.
+        key, entry = req.auto_repo
+        if not any(_same_dir(e.get("root"), Path(str(entry.get("root")))) for e in repos.values()):
+            repos[key] = entry
+    return repos
+
+
+def _reapply(old: dict[str, Any] | None, new: dict[str, Any], *, req: Request) -> dict[str, Any]:
+    """Under the file lock: what this run's earlier writes decided still holds.
+
+    Redactions of earlier calls of this run stay in force (a key named only through
+    ``runlock(redact=...)`` must not reappear in clicfg's final record), and the script's
+    repository is not recorded again under another key.
+    """
+    if old is None:
         return new
-
-    update_lock(req.lock_path, record, prepare=prepare)
-    return req.lock_path
+    out = dict(new)
+    sticky = list(old.get("redacted") or ())
+    if sticky:
+        matcher = SecretMatcher(req.redact)
+        if "config" in out:
+            out["config"], more = redact_config(out["config"], matcher, sticky)
+            out["redacted"] = sorted(set(out.get("redacted") or ()) | set(more))
+        out["command"] = redact_command(out["command"], matcher, sticky)
+    if req.auto_repo is not None:
+        roots = [e.get("root") for e in (old.get("repos") or {}).values() if isinstance(e, dict)]
+        out["repos"] = {
+            k: v
+            for k, v in out["repos"].items()
+            if k in req.repos or not any(_same_dir(r, Path(v.get("root", ""))) for r in roots)
+        }
+    return out
 
 
 def _slurm_fields(extra: Mapping[str, Any]) -> dict[str, str | None]:

@@ -1,0 +1,56 @@
+"""Every use of Hydra's private API, in one place (hydra-core is pinned at 1.3.8).
+
+naga drives Hydra a little below its public surface: a sweep is run the way
+``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch._hydra), and a single
+run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
+Those steps need ``hydra._internal`` and one private attribute of ``JobReturn``; they are
+all here, so a Hydra upgrade is checked in one file. Hydra is imported inside each
+function: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def create_main_hydra(app_name: str) -> Any:
+    """A fresh global ``Hydra`` instance for ``app_name`` with the default search path."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+
+    return Hydra.create_main_hydra2(
+        task_name=app_name, config_search_path=create_config_search_path(None)
+    )
+
+
+def split_sweep(parsed: Sequence[Any]) -> list[list[str]]:
+    """The job override lists of parsed sweep overrides (a grid), as the basic sweeper makes."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    batches = BasicSweeper.split_arguments(list(parsed), None)
+    return [list(job) for job in batches[0]]
+
+
+def callbacks(cfg: Any) -> Any:
+    """The ``hydra.callbacks`` of ``cfg``, instantiated as Hydra's launcher loop expects them."""
+    from hydra._internal.callbacks import Callbacks
+
+    return Callbacks(cfg)
+
+
+def apply_overrides(parsed: Sequence[Any], cfg: Any) -> None:
+    """Apply parsed overrides to ``cfg`` in place, exactly as Hydra's compose does."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    ConfigLoaderImpl._apply_overrides_to_config(list(parsed), cfg)
+
+
+def job_failed(ret: Any) -> BaseException | None:
+    """The exception of a failed ``JobReturn``, else None."""
+    from hydra.core.utils import JobStatus
+
+    if ret.status == JobStatus.FAILED:
+        value = ret._return_value  # the stored exception; `.return_value` would raise it
+        return value if isinstance(value, BaseException) else RuntimeError(str(value))
+    return None

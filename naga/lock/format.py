@@ -1,0 +1,235 @@
+"""The run.lock format: file names, version, field order, YAML, and the two readers.
+
+Everything that knows how a run.lock looks on disk is here (docs/run-lock.md is its
+reference):
+
+- the file names: :data:`LOCK_NAME` and the completed receipt kept beside a newer run
+  (:func:`previous_path`);
+- :data:`SCHEMA_VERSION`, written as ``naga_lock: 1``, and the versions this naga reads;
+- :data:`FIELD_ORDER` of the top-level keys and the :data:`SECTIONS` merged by key;
+- :func:`dumps` and :func:`loads`: block-style YAML through libyaml when available;
+- :func:`read_lock`, the strict reader, whose one-line error names the file, what is
+  wrong with it and what to do; and :func:`try_read`, the tolerant reader of files that
+  may not be there (yet), for watchers such as a sweep's progress.
+
+Writing (merge, file lock, busy check) is :mod:`naga.lock.writer`'s job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from naga.errors import LockError, NagaError
+
+__all__ = [
+    "FIELD_ORDER",
+    "LOCK_NAME",
+    "SCHEMA_VERSION",
+    "SECTIONS",
+    "SUPPORTED_VERSIONS",
+    "VERSION_KEY",
+    "dumps",
+    "loads",
+    "order_record",
+    "parse_lock",
+    "previous_path",
+    "read_lock",
+    "try_read",
+]
+
+LOCK_NAME = "run.lock"
+#: Suffix of the last completed receipt kept while a newer run of the directory is open.
+PREVIOUS_SUFFIX = ".previous"
+#: The key holding the format version, first in every run.lock.
+VERSION_KEY = "naga_lock"
+SCHEMA_VERSION = 1
+#: The format versions this naga reads.
+SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+
+#: Top-level keys in the order they are written; anything else follows.
+FIELD_ORDER: tuple[str, ...] = (
+    "naga_lock",
+    "run_id",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "written_at",
+    "command",
+    "cwd",
+    "host",
+    "pid",
+    "pid_start",
+    "script",
+    "launcher",
+    "slurm_job_id",
+    "slurm_array_job_id",
+    "slurm_array_task_id",
+    "extra",
+    "error",
+    "environment",
+    "config",
+    "redacted",
+    "metrics",
+    "repos",
+    "data",
+    "prevs",
+    "upstream",
+)
+#: Sections merged by key across the runlock() calls of one run.
+SECTIONS: tuple[str, ...] = ("metrics", "repos", "data", "prevs", "upstream")
+
+#: What to do about a file that is not a readable run.lock, when the caller has no better advice.
+READ_FIX = "pass a run directory or a run.lock written by naga (re-run the stage to rewrite it)"
+
+
+def previous_path(path: Path) -> Path:
+    """Where the last completed receipt waits while a newer run in its directory is open."""
+    return path.with_name(path.name + PREVIOUS_SUFFIX)
+
+
+def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``record`` with its top-level keys in :data:`FIELD_ORDER`, extras last."""
+    ordered = {key: record[key] for key in FIELD_ORDER if key in record}
+    ordered.update((key, value) for key, value in record.items() if key not in ordered)
+    return ordered
+
+
+def _yaml() -> Any:
+    import yaml
+
+    return yaml
+
+
+def dumps(record: Mapping[str, Any]) -> str:
+    """Serialise a record as readable block-style YAML (key order kept).
+
+    Equal lists of installed packages (this run's and its upstream stages', usually all
+    from one environment) are written once: YAML writes an object met twice as an anchor
+    (``&id001``) and then aliases (``*id001``), which every YAML reader expands.
+    """
+    yaml = _yaml()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
+        _share_packages(record),
+        Dumper=dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=120,
+    )
+
+
+def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` in which equal ``environment.packages`` maps are one object."""
+    shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
+
+    def with_shared(lock: Any) -> Any:
+        if not isinstance(lock, Mapping):
+            return lock
+        env = lock.get("environment")
+        if not isinstance(env, Mapping) or not isinstance(env.get("packages"), Mapping):
+            return lock
+        packages = env["packages"]
+        try:
+            key = tuple(sorted(packages.items()))
+        except TypeError:  # not name -> version strings: leave it as it is
+            return lock
+        return {**lock, "environment": {**env, "packages": shared.setdefault(key, packages)}}
+
+    out = with_shared(dict(record))
+    upstream = out.get("upstream")
+    if isinstance(upstream, Mapping):
+        out["upstream"] = {
+            run_id: {**entry, "lock": with_shared(entry.get("lock"))}
+            if isinstance(entry, Mapping)
+            else entry
+            for run_id, entry in upstream.items()
+        }
+    return out
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse YAML text with the safe loader (libyaml when available)."""
+    yaml = _yaml()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
+def read_lock(
+    path: str | os.PathLike[str],
+    *,
+    error: type[NagaError] = LockError,
+    fix: str = READ_FIX,
+) -> dict[str, Any]:
+    """Read and validate a run.lock: the strict reader.
+
+    Args:
+        path: The run.lock file.
+        error: The exception class to raise (``LineageError`` when reading upstreams,
+            ``TrackingError`` when logging to MLflow).
+        fix: What the user should do, the last part of the one-line message.
+
+    Returns:
+        The record as a dict.
+
+    Raises:
+        LockError: (or ``error``) The file cannot be read, is not YAML, is not a naga
+            run.lock, or has a format version this naga does not read.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise error(f"cannot read {path}: {reason}; {fix}") from exc
+    return parse_lock(data, path, error=error, fix=fix)
+
+
+def parse_lock(
+    data: str | bytes,
+    path: str | os.PathLike[str],
+    *,
+    error: type[NagaError] = LockError,
+    fix: str = READ_FIX,
+) -> dict[str, Any]:
+    """Validate the content of a run.lock read from ``path`` (see :func:`read_lock`)."""
+    yaml = _yaml()
+    try:
+        lock = loads(data)
+    except yaml.YAMLError as exc:  # bytes that are not UTF-8 too (a ReaderError)
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise error(f"{path} is not valid YAML{at}, so it is not a naga run.lock; {fix}") from exc
+    if not isinstance(lock, dict) or VERSION_KEY not in lock:
+        raise error(
+            f"{path} is not a naga run.lock (no '{VERSION_KEY}' format version field); {fix}"
+        )
+    version = lock[VERSION_KEY]
+    if version not in SUPPORTED_VERSIONS:
+        from naga import __version__
+
+        known = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise error(
+            f"{path} has run.lock format version {version!r}, but naga {__version__} reads "
+            f"version {known}; upgrade naga (pip install -U naga) to read it"
+        )
+    return lock
+
+
+def try_read(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The YAML mapping in ``path``, or ``None``: the tolerant reader.
+
+    For files that may be absent, or replaced at this moment, where the caller simply
+    looks again later (a sweep watching its jobs' run.locks, the skip check). No version
+    check: the caller looks at the fields it knows.
+    """
+    yaml = _yaml()
+    try:
+        data = loads(Path(path).read_bytes())
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
