@@ -2,15 +2,20 @@
 
 A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
 compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``
-(Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), compose
-every job once up front (Hydra's "validate batch" step), then hand the job override
-lists to the configured launcher plugin. naga keeps the loop so that one failure never
-hides the others (Hydra's BasicSweeper raises on the first).
+(Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), check
+every job up front (Hydra's "validate batch" step), then hand the jobs to the launcher.
+naga keeps the loop so that one failure never hides the others (Hydra's BasicSweeper
+raises on the first).
+
+Each job's config is derived from one composed base (:mod:`naga.launch._precompose`)
+with the pieces of ``ConfigLoaderImpl`` exposed here: :func:`compose_base`,
+:func:`group_checker`, :func:`apply_overrides`, :func:`overrides_dirname`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +71,7 @@ def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
     hydra = Hydra.create_main_hydra2(
         task_name=app_name, config_search_path=create_config_search_path(None)
     )
-    cfg = _guard(
+    cfg = guard(
         lambda: hydra.compose_config(
             config_name=name,
             overrides=list(overrides),
@@ -102,8 +107,8 @@ def expand(session: Session) -> list[list[str]]:
         )
     task = list(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
-    parsed = _guard(lambda: parser.parse_overrides(task), "")
-    batches = _guard(lambda: BasicSweeper.split_arguments(parsed, None), "")
+    parsed = guard(lambda: parser.parse_overrides(task), "")
+    batches = guard(lambda: BasicSweeper.split_arguments(parsed, None), "")
     return [list(job) for job in batches[0]]
 
 
@@ -113,28 +118,103 @@ def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any
     Raises:
         ConfigError: Naming the job (``what``) and Hydra's reason.
     """
-    return _guard(
+    return guard(
         lambda: session.hydra.config_loader.load_sweep_config(session.cfg, list(overrides)), what
     )
 
 
-def launch(session: Session, task_function: Any, jobs: Sequence[Sequence[str]]) -> list[Any]:
-    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s."""
+def compose_base(session: Session) -> Any:
+    """The config every job of the sweep starts from, composed once.
+
+    This is what ``load_sweep_config`` composes for a job before the job's own overrides:
+    the primary config in RUN mode with the sweep's ``hydra.*`` overrides
+    (``hydra.overrides.hydra`` of the multirun config), so ``hydra.overrides.task`` is empty.
+
+    Raises:
+        ConfigError: Hydra rejected the composition.
+    """
+    from hydra.types import RunMode
+
+    loader = session.hydra.config_loader
+    return guard(
+        lambda: loader.load_configuration(
+            config_name=session.cfg.hydra.job.config_name,
+            overrides=list(session.cfg.hydra.overrides.hydra),
+            run_mode=RunMode.RUN,
+        ),
+        "",
+    )
+
+
+def group_checker(session: Session) -> Any:
+    """``group_exists(name)`` of the config repository a job's compose would search.
+
+    The repository is the one Hydra builds for the sweep's ``hydra.*`` overrides, so a
+    ``hydra.searchpath`` given on the command line is searched too.
+    """
+    loader = session.hydra.config_loader
+    _, repo = loader._parse_overrides_and_create_caching_repo(
+        session.cfg.hydra.job.config_name, list(session.cfg.hydra.overrides.hydra)
+    )
+    return repo.group_exists
+
+
+def apply_overrides(overrides: Sequence[Any], cfg: Any) -> None:
+    """Apply parsed value overrides to ``cfg`` with the routine Hydra's compose uses."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    ConfigLoaderImpl._apply_overrides_to_config(list(overrides), cfg)
+
+
+def overrides_dirname(overrides: Sequence[Any], cfg: Any) -> str:
+    """``hydra.job.override_dirname`` of a job with these (non-``hydra``) overrides."""
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+
+    conf = cfg.hydra.job.config.override_dirname
+    return get_overrides_dirname(
+        overrides=list(overrides),
+        kv_sep=conf.kv_sep,
+        item_sep=conf.item_sep,
+        exclude_keys=conf.exclude_keys,
+    )
+
+
+@contextlib.contextmanager
+def multirun_callbacks(session: Session) -> Iterator[Any]:
+    """Hydra's ``Callbacks`` of the sweep, between ``on_multirun_start`` and ``_end``."""
+    callbacks = callbacks_of(session.cfg)
+    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    try:
+        yield callbacks
+    finally:
+        callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
+
+
+def launch(
+    session: Session, task_function: Any, jobs: Sequence[Sequence[str]], *, loader: Any = None
+) -> list[Any]:
+    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s.
+
+    Args:
+        session: The sweep's Hydra instance and multirun config.
+        task_function: Called by the launcher with each job's config.
+        jobs: One override list per job.
+        loader: The config loader the launcher composes each job with (default: Hydra's).
+    """
     from hydra.core.plugins import Plugins
     from hydra.core.utils import setup_globals
     from hydra.types import HydraContext
 
-    callbacks = _callbacks(session.cfg)
-    context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
     setup_globals()
-    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
-    launcher = Plugins.instance().instantiate_launcher(
-        hydra_context=context, task_function=task_function, config=session.cfg
-    )
-    try:
+    with multirun_callbacks(session) as callbacks:
+        context = HydraContext(
+            config_loader=loader if loader is not None else session.hydra.config_loader,
+            callbacks=callbacks,
+        )
+        launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=context, task_function=task_function, config=session.cfg
+        )
         return list(launcher.launch([list(job) for job in jobs], initial_job_idx=0))
-    finally:
-        callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
 
 
 def close() -> None:
@@ -154,13 +234,19 @@ def job_failed(ret: Any) -> BaseException | None:
     return None
 
 
-def _callbacks(cfg: Any) -> Any:
+def callbacks_of(cfg: Any) -> Any:
+    """Hydra's ``Callbacks`` for the ``hydra.callbacks`` of ``cfg``."""
     from hydra._internal.callbacks import Callbacks
 
     return Callbacks(cfg)
 
 
-def _guard(fn: Any, what: str) -> Any:
+def guard(fn: Any, what: str) -> Any:
+    """Call ``fn``; a Hydra/OmegaConf error becomes a one-line ``ConfigError`` naming ``what``.
+
+    Raises:
+        ConfigError: ``what: <the override and Hydra's reason>``.
+    """
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 

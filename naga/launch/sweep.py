@@ -2,10 +2,13 @@
 
 clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
-grammar, every job is composed up front (so a bad value fails before anything runs),
-and the job override lists go to Hydra's launcher plugin: basic, joblib,
-submitit_local or submitit_slurm. Each job writes its run.lock in its own process;
-the parent keeps ``sweep.lock`` current, shows progress and ends with a summary.
+grammar and every job is checked up front (so a bad value fails before anything runs).
+The sweep's config is composed once and each job's config derived from it
+(:mod:`naga.launch._precompose`); the jobs run in this process (basic launcher,
+:mod:`naga.launch._inprocess`) or go to Hydra's launcher plugin (joblib, submitit_local,
+submitit_slurm) carrying their finished configs (:mod:`naga.launch._handoff`). Each job
+writes its run.lock in its own process; the parent keeps ``sweep.lock`` current, shows
+progress and ends with a summary.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ _HYDRA_DEFAULTS = {
     "hydra/job_logging": "hydra/job_logging=none",
     "hydra.output_subdir": "hydra.output_subdir=null",  # run.lock already holds config + overrides
     "hydra.job.chdir": "hydra.job.chdir=false",  # relative paths mean the same in every job
+    "hydra.mode": "hydra.mode=MULTIRUN",  # as Hydra's own -m sets it (${hydra:mode})
 }
 
 
@@ -52,6 +56,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
+    from naga.launch._handoff import JobOverride
+    from naga.launch._precompose import JobConfigs
     from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
     from naga.launch.tasks import override_value
@@ -95,24 +101,20 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             )
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
-        _check_distinct_dirs(records)
-        launch_lists = [
-            [*job, f"hydra.sweep.subdir={override_value(name)}"]
-            for job, name in zip(jobs, names, strict=True)
-        ]
-        composed = [
-            _hydra.compose_job(
-                session, job, what=f"job {num} ({' '.join(jobs[num]) or 'no overrides'})"
-            )
-            for num, job in enumerate(launch_lists)
-        ]
+        _check_distinct_dirs(records, root)
+        configs = JobConfigs(session)
+        launch_lists = []
+        for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
+            subdir = f"hydra.sweep.subdir={override_value(name)}"
+            configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
+            launch_lists.append([*job, JobOverride(subdir, configs=configs, index=num)])
         if options.skip_completed:
             from naga.launch.skip import clear_cache, completed_unchanged
 
             clear_cache()
-
-            for record, cfg in zip(records, composed, strict=True):
-                if completed_unchanged(cfg, record.save_dir, given=str(given_root / record.name)):
+            for record in records:
+                where = str(given_root / record.name)
+                if completed_unchanged(configs.config(record.num), record.save_dir, given=where):
                     record.status = "skipped"
         state = SweepState(
             root=root,
@@ -128,6 +130,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             session,
             app,
             state,
+            configs,
             launch_lists,
             debug=debug,
             monitor_cls=Monitor,
@@ -141,6 +144,7 @@ def _run(
     session: Any,
     app: App,
     state: Any,
+    configs: Any,
     launch_lists: list[list[str]],
     *,
     debug: bool,
@@ -162,7 +166,8 @@ def _run(
         root=state.given_root,
         in_process=in_process,
     )
-    monitor = monitor_cls(state)
+    # In process, the parent sees each job start and end: nothing to poll.
+    monitor = monitor_cls(state, poll_files=not in_process)
     started = time.monotonic()
     monitor.start()
     interrupted = False
@@ -172,31 +177,31 @@ def _run(
     guard.install(lambda signum, frame: None)
     try:
         if todo:
-            batches = [[job] for job in todo] if debug else [todo]
-            for batch in batches:
-                try:
-                    results = _hydra.launch(session, task, [launch_lists[job.num] for job in batch])
-                except (KeyboardInterrupt, Interrupted):
-                    interrupted = True
-                    raise
-                except Exception as exc:
-                    # A launcher that died (e.g. a Slurm job killed before it could report)
-                    # leaves the jobs' run.locks as the only truth.
-                    with state.lock:
-                        for job in batch:
-                            if not job.done:
-                                apply_run_lock(job)
-                            if not job.done:
-                                job.status = "failed"
-                                job.error = f"launcher error: {error_line(exc)}"
-                    continue
-                _apply_results(batch, results, monitor)
-                if debug:
-                    failure = next(
-                        (_hydra.job_failed(ret) for ret in results if _hydra.job_failed(ret)), None
-                    )
-                    if failure is not None:
-                        raise failure
+            try:
+                if in_process:
+                    _run_in_process(session, configs, task, todo, monitor, debug=debug)
+                else:
+                    from naga.launch._handoff import PrecomposedLoader
+
+                    loader = PrecomposedLoader(session.hydra.config_loader)
+                    jobs = [launch_lists[job.num] for job in todo]
+                    results = _hydra.launch(session, task, jobs, loader=loader)
+                    _apply_results(todo, results, monitor)
+            except (KeyboardInterrupt, Interrupted):
+                interrupted = True
+                raise
+            except _DebugStop as stop:
+                raise stop.failure from None
+            except Exception as exc:
+                # A launcher that died (e.g. a Slurm job killed before it could report)
+                # leaves the jobs' run.locks as the only truth.
+                with state.lock:
+                    for job in todo:
+                        if not job.done:
+                            apply_run_lock(job)
+                        if not job.done:
+                            job.status = "failed"
+                            job.error = f"launcher error: {error_line(exc)}"
     finally:
         guard.restore()
         monitor.stop()
@@ -217,11 +222,49 @@ def _run(
     return 1 if state.status != "completed" else 0
 
 
-def _check_distinct_dirs(records: Sequence[Any]) -> None:
+class _DebugStop(Exception):
+    """NAGA_DEBUG: the first failed job stops the sweep with its own exception."""
+
+    def __init__(self, failure: BaseException) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _run_in_process(
+    session: Any, configs: Any, task: Any, todo: Sequence[Any], monitor: Any, *, debug: bool
+) -> None:
+    from naga.launch import _hydra, _inprocess
+    from naga.launch.sweeplock import now_iso
+
+    state = monitor.state
+    by_num = {job.num: job for job in todo}
+
+    def started(num: int) -> None:
+        with state.lock:
+            job = by_num[num]
+            job.status, job.started_at = "running", now_iso()
+        monitor.changed()
+
+    def ended(num: int, ret: Any) -> None:
+        _apply_results([by_num[num]], [ret], monitor)
+        failure = _hydra.job_failed(ret)
+        if debug and failure is not None:
+            raise _DebugStop(failure)
+
+    _inprocess.launch(
+        session, configs, task, [job.num for job in todo], on_start=started, on_end=ended
+    )
+
+
+def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
     """Two jobs writing one directory would mix their outputs and fight over its run.lock."""
     seen: dict[str, Any] = {}
+    real_root = Path(os.path.realpath(root))
     for record in records:
-        key = os.path.normcase(os.path.realpath(record.save_dir))
+        # Job names are distinct: only a job directory that is a link can meet another.
+        where = record.save_dir
+        real = os.path.realpath(where) if where.is_symlink() else real_root / where.name
+        key = os.path.normcase(real)
         other = seen.setdefault(key, record)
         if other is not record:
             raise UsageError(
@@ -249,7 +292,7 @@ def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -
                 job.status, job.error = "completed", None
             if not was_done:
                 monitor.job_finished(job)
-        monitor.state.write()
+    monitor.changed()
 
 
 def _sweep_root(cfg: Any, app_name: str) -> Path:
