@@ -105,7 +105,7 @@ def expand(session: Session) -> list[list[str]]:
             f"hydra/sweeper={target.rsplit('.', 1)[-1]}: naga sweeps use Hydra's basic sweeper; "
             "remove the hydra/sweeper override (or run the sweeper from a plain @hydra.main app)"
         )
-    task = list(session.cfg.hydra.overrides.task)
+    task = _override_lines(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
     parsed = guard(lambda: parser.parse_overrides(task), "")
     batches = guard(lambda: BasicSweeper.split_arguments(parsed, None), "")
@@ -139,7 +139,7 @@ def compose_base(session: Session) -> Any:
     return guard(
         lambda: loader.load_configuration(
             config_name=session.cfg.hydra.job.config_name,
-            overrides=list(session.cfg.hydra.overrides.hydra),
+            overrides=_override_lines(session.cfg.hydra.overrides.hydra),
             run_mode=RunMode.RUN,
         ),
         "",
@@ -154,7 +154,7 @@ def group_checker(session: Session) -> Any:
     """
     loader = session.hydra.config_loader
     _, repo = loader._parse_overrides_and_create_caching_repo(
-        session.cfg.hydra.job.config_name, list(session.cfg.hydra.overrides.hydra)
+        session.cfg.hydra.job.config_name, _override_lines(session.cfg.hydra.overrides.hydra)
     )
     return repo.group_exists
 
@@ -232,6 +232,15 @@ def job_failed(ret: Any) -> BaseException | None:
         value = ret._return_value  # the stored exception; `.return_value` would raise it
         return value if isinstance(value, BaseException) else RuntimeError(str(value))
     return None
+
+
+def _override_lines(node: Any) -> list[str]:
+    # As Hydra reads them: unresolved (iterating the node would resolve `name=${param}`).
+    from omegaconf import OmegaConf
+
+    lines = OmegaConf.to_container(node, resolve=False)
+    assert isinstance(lines, list)
+    return [str(line) for line in lines]
 
 
 def callbacks_of(cfg: Any) -> Any:
