@@ -32,18 +32,30 @@ class JobOverride(str):
     """An override string that also carries the finished config of its job.
 
     In the parent it refers to the sweep's :class:`JobConfigs` and derives the config
-    when asked (or pickled); once unpickled it holds the config.
+    when asked (or pickled); once unpickled it holds the config. With ``with_task``, the
+    job's task config (without ``hydra``) travels too, for launchers that run the job with
+    naga's own ``run_job`` (:mod:`naga.launch._joblib`).
     """
 
     _configs: JobConfigs | None
     _index: int
     _config: Any
+    _task: Any
+    _with_task: bool
 
     def __new__(
-        cls, text: str, *, configs: JobConfigs | None = None, index: int = -1, config: Any = None
+        cls,
+        text: str,
+        *,
+        configs: JobConfigs | None = None,
+        index: int = -1,
+        with_task: bool = False,
+        config: Any = None,
+        task: Any = None,
     ) -> JobOverride:
         self = super().__new__(cls, text)
-        self._configs, self._index, self._config = configs, index, config
+        self._configs, self._index, self._with_task = configs, index, with_task
+        self._config, self._task = config, task
         return self
 
     def config(self) -> Any:
@@ -52,12 +64,19 @@ class JobOverride(str):
             return self._configs.config(self._index)
         return self._config
 
-    def __reduce__(self) -> tuple[Any, tuple[str, Any]]:
-        return (_carried, (str(self), self.config()))
+    def task_config(self) -> Any:
+        """The job's config without ``hydra`` (only carried ``with_task``)."""
+        if self._configs is not None:
+            return self._configs.task_config(self._index)
+        return self._task
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Any, Any]]:
+        task = self.task_config() if self._with_task or self._task is not None else None
+        return (_carried, (str(self), self.config(), task))
 
 
-def _carried(text: str, config: Any) -> JobOverride:
-    return JobOverride(text, config=config)
+def _carried(text: str, config: Any, task: Any) -> JobOverride:
+    return JobOverride(text, config=config, task=task)
 
 
 class PrecomposedLoader(ConfigLoader):

@@ -190,15 +190,15 @@ def multirun_callbacks(session: Session) -> Iterator[Any]:
         callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
 
 
-def launch(
-    session: Session, task_function: Any, jobs: Sequence[Sequence[str]], *, loader: Any = None
-) -> list[Any]:
-    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s.
+@contextlib.contextmanager
+def launcher_of(
+    session: Session, task_function: Any, *, loader: Any = None
+) -> Iterator[tuple[Any, Any]]:
+    """The configured launcher plugin, set up, and the sweep's callbacks, while they run.
 
     Args:
         session: The sweep's Hydra instance and multirun config.
         task_function: Called by the launcher with each job's config.
-        jobs: One override list per job.
         loader: The config loader the launcher composes each job with (default: Hydra's).
     """
     from hydra.core.plugins import Plugins
@@ -214,7 +214,25 @@ def launch(
         launcher = Plugins.instance().instantiate_launcher(
             hydra_context=context, task_function=task_function, config=session.cfg
         )
+        yield launcher, callbacks
+
+
+def launch(
+    session: Session, task_function: Any, jobs: Sequence[Sequence[str]], *, loader: Any = None
+) -> list[Any]:
+    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s."""
+    with launcher_of(session, task_function, loader=loader) as (launcher, _):
         return list(launcher.launch([list(job) for job in jobs], initial_job_idx=0))
+
+
+def joblib_params(launcher: Any) -> dict[str, Any]:
+    """The ``joblib.Parallel`` arguments the joblib launcher plugin would use."""
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    params = dict(launcher.joblib)
+    params["backend"] = "loky"  # as the plugin forces it: threads do not work with Hydra
+    process_joblib_cfg(params)
+    return params
 
 
 def close() -> None:

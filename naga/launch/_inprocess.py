@@ -65,7 +65,8 @@ def launch(
         for num in nums:
             if on_start is not None:
                 on_start(num)
-            ret = run_job(configs, num, task_function, callbacks)
+            config, task_cfg = configs.config(num), configs.task_config(num)
+            ret = run_job(config, task_cfg, task_function, callbacks, num=num, job_id=num)
             configure_log(master.hydra.hydra_logging, master.hydra.verbose)
             results.append(ret)
             if on_end is not None:
@@ -74,16 +75,30 @@ def launch(
 
 
 def run_job(
-    configs: JobConfigs, num: int, task_function: Callable[[Any], Any], callbacks: Any
+    config: Any,
+    task_cfg: Any,
+    task_function: Callable[[Any], Any],
+    callbacks: Any,
+    *,
+    num: int,
+    job_id: Any,
 ) -> Any:
-    """Run job ``num`` with its config installed as Hydra's; returns its ``JobReturn``."""
+    """Run one job with its config installed as Hydra's; returns its ``JobReturn``.
+
+    Args:
+        config: The job's config, ``hydra`` node included; the job's own (it is changed).
+        task_cfg: The job's config without ``hydra``, given to ``task_function``.
+        task_function: The job's work.
+        callbacks: Hydra's ``Callbacks`` of the sweep.
+        num: ``hydra.job.num``.
+        job_id: ``hydra.job.id`` (the number here; ``<name>_<num>`` in joblib workers).
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import JobReturn, JobRuntime, JobStatus, configure_log, env_override
     from omegaconf import OmegaConf, open_dict, read_write
 
-    config = configs.config(num)
-    with open_dict(config):
-        config.hydra.job.id = num
+    with open_dict(config.hydra.job):
+        config.hydra.job.id = job_id
         config.hydra.job.num = num
     # The same strings as Hydra's run_job: os.path, not pathlib (which would normalise them).
     output_dir = os.path.join(  # noqa: PTH118
@@ -92,7 +107,8 @@ def run_job(
     )
     with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
         config.hydra.runtime.output_dir = os.path.abspath(output_dir)  # noqa: PTH100
-    task_cfg = configs.task_config(num, like=config)
+    # Hydra's task config is a copy of this config, resolver cache (${now:...}) included.
+    OmegaConf.copy_cache(from_config=config, to_config=task_cfg)
 
     hydra_config = HydraConfig.instance()
     previous = hydra_config.cfg

@@ -169,15 +169,13 @@ class JobConfigs:
             OmegaConf.copy_cache(from_config=self._session.cfg, to_config=cfg)
         return cfg
 
-    def task_config(self, index: int, *, like: Any) -> Any:
+    def task_config(self, index: int) -> Any:
         """Job ``index``'s config without the ``hydra`` node: what the task function gets.
 
-        Args:
-            index: The job.
-            like: The job's full config (from :meth:`config`), whose resolver cache
-                (``${now:...}`` values) the task's config shares, as a copy of it would.
+        It is the app part of :meth:`config`'s result; the launcher gives it that config's
+        resolver cache (``${now:...}`` values) once the job's directory is resolved.
         """
-        from omegaconf import OmegaConf, open_dict, read_write
+        from omegaconf import open_dict, read_write
 
         job = self._jobs[index]
         with self._lock:
@@ -189,7 +187,6 @@ class JobConfigs:
                 cfg = self._app.copy()
                 app = [override for override in job.parsed if not override.is_hydra_override()]
                 _hydra.guard(lambda: _hydra.apply_overrides(app, cfg), job.what)
-            OmegaConf.copy_cache(from_config=like, to_config=cfg)
         return cfg
 
     def _parse(self, text: str) -> Any:
@@ -233,9 +230,13 @@ def refresh_process_facts(cfg: Any) -> None:
     handed to a loky worker or a Slurm node sees that process's environment, as it would
     had Hydra composed it there.
     """
-    from omegaconf import open_dict, read_write
+    from omegaconf import open_dict
 
-    with read_write(cfg.hydra), open_dict(cfg.hydra):
-        for key in cfg.hydra.job.env_copy:
-            cfg.hydra.job.env_set[key] = os.environ[key]
-        cfg.hydra.runtime.cwd = str(Path.cwd())
+    # Flags are set on the smallest nodes: entering and leaving open_dict on a node
+    # invalidates the flag caches of its whole subtree.
+    job = cfg.hydra.job
+    if job.env_copy:
+        with open_dict(job.env_set):
+            for key in job.env_copy:
+                job.env_set[key] = os.environ[key]
+    cfg.hydra.runtime.cwd = str(Path.cwd())

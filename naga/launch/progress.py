@@ -163,7 +163,7 @@ class Monitor:
 
 def apply_run_lock(job: JobRecord) -> bool:
     """Copy status, times, error and Slurm id from the job's run.lock; True if it moved."""
-    data = read_run_lock(job.save_dir)
+    data = read_run_lock(job.save_dir, head=True)
     if data is None:
         return False
     from naga.lock.liveness import effective_status

@@ -104,10 +104,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         _check_distinct_dirs(records, root)
         configs = JobConfigs(session)
         launch_lists = []
+        # joblib jobs run with naga's run_job in the worker: their task config travels too.
+        with_task = session.launcher_name == "joblib"
         for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
             subdir = f"hydra.sweep.subdir={override_value(name)}"
             configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
-            launch_lists.append([*job, JobOverride(subdir, configs=configs, index=num)])
+            carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
+            launch_lists.append([*job, carried])
         if options.skip_completed:
             from naga.launch.skip import clear_cache, completed_unchanged
 
@@ -181,11 +184,7 @@ def _run(
                 if in_process:
                     _run_in_process(session, configs, task, todo, monitor, debug=debug)
                 else:
-                    from naga.launch._handoff import PrecomposedLoader
-
-                    loader = PrecomposedLoader(session.hydra.config_loader)
-                    jobs = [launch_lists[job.num] for job in todo]
-                    results = _hydra.launch(session, task, jobs, loader=loader)
+                    results = _run_with_plugin(session, task, todo, launch_lists)
                     _apply_results(todo, results, monitor)
             except (KeyboardInterrupt, Interrupted):
                 interrupted = True
@@ -254,6 +253,22 @@ def _run_in_process(
     _inprocess.launch(
         session, configs, task, [job.num for job in todo], on_start=started, on_end=ended
     )
+
+
+def _run_with_plugin(
+    session: Any, task: Any, todo: Sequence[Any], launch_lists: list[list[str]]
+) -> list[Any]:
+    from naga.launch import _hydra
+    from naga.launch._handoff import PrecomposedLoader
+
+    loader = PrecomposedLoader(session.hydra.config_loader)
+    with _hydra.launcher_of(session, task, loader=loader) as (launcher, callbacks):
+        if session.launcher_name == "joblib":
+            from naga.launch import _joblib
+
+            jobs = [(job.num, launch_lists[job.num][-1]) for job in todo]
+            return _joblib.launch(session, launcher, task, callbacks, jobs)
+        return list(launcher.launch([launch_lists[job.num] for job in todo], initial_job_idx=0))
 
 
 def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:

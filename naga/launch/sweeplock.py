@@ -166,16 +166,29 @@ def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def read_run_lock(save_dir: Path) -> dict[str, Any] | None:
-    """The parsed run.lock of a job dir, or None if absent or unreadable (being replaced)."""
+def read_run_lock(save_dir: Path, *, head: bool = False) -> dict[str, Any] | None:
+    """The parsed run.lock of a job dir, or None if absent or unreadable (being replaced).
+
+    With ``head``, only the fields before ``environment`` are parsed (status, times, pid,
+    host, ids, error): what progress needs, without the packages, config and repos that
+    make up most of the file.
+    """
     import yaml
 
     try:
         text = (save_dir / LOCK_NAME).read_text(encoding="utf-8")
+        if head:
+            # Top-level keys start at column 0; nothing nested or wrapped does.
+            end = text.find(_BODY_START)
+            text = text if end < 0 else text[: end + 1]
         data = loads(text)
     except (OSError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None
+
+
+#: The first top-level key after the fields progress reads (naga.lock.record.FIELD_ORDER).
+_BODY_START = "\nenvironment:"
 
 
 def error_line(error: Any) -> str | None:

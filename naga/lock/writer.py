@@ -41,11 +41,25 @@ def dumps(record: Mapping[str, Any]) -> str:
     from one environment) are written once: YAML writes an object met twice as an anchor
     (``&id001``) and then aliases (``*id001``), which every YAML reader expands.
     """
+    out, uses = _share_packages(record)
+    env = out.get("environment")
+    packages = env.get("packages") if isinstance(env, Mapping) else None
+    if not isinstance(env, Mapping) or not isinstance(packages, dict) or not packages:
+        return _dump(out)
+    if uses.get(id(packages)) != 1:  # shared with upstream stages: anchors and aliases
+        return _dump(out)
+    # The run's own package list, met once: its YAML text (~150 lines, most of a write's
+    # YAML work) is the same in every write of the process, so it is made once.
+    block = _packages_block(packages)
+    text = _dump({**out, "environment": {**env, "packages": _SLOT}})
+    return text.replace(f"  packages: {_SLOT}\n", block, 1)
+
+
+def _dump(data: Any) -> str:
     yaml = _yaml()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(
-        _share_packages(record),
-        Dumper=dumper,
+        data,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
@@ -53,9 +67,33 @@ def dumps(record: Mapping[str, Any]) -> str:
     )
 
 
-def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` in which equal ``environment.packages`` maps are one object."""
+#: Stands for the package map while the rest of the record is dumped; the first line
+#: `  packages: <_SLOT>` is the record's own (environment comes before config and repos).
+_SLOT = "NAGA-PACKAGES-SLOT-7c1e"
+#: The YAML text of recent package maps, as it sits at ``environment.packages``.
+_BLOCKS: dict[tuple[tuple[Any, Any], ...], str] = {}
+
+
+def _packages_block(packages: Mapping[str, Any]) -> str:
+    key = tuple(packages.items())
+    block = _BLOCKS.get(key)
+    if block is None:
+        text = _dump({"environment": {"packages": dict(packages)}})
+        block = text.split("\n", 1)[1]  # the lines below `environment:`
+        if len(_BLOCKS) >= 4:
+            _BLOCKS.pop(next(iter(_BLOCKS)))
+        _BLOCKS[key] = block
+    return block
+
+
+def _share_packages(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, int]]:
+    """A copy of ``record`` in which equal ``environment.packages`` maps are one object.
+
+    Returns:
+        The copy, and how many records of it use each package map (by ``id``).
+    """
     shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
+    uses: dict[int, int] = {}
 
     def with_shared(lock: Any) -> Any:
         if not isinstance(lock, Mapping):
@@ -68,7 +106,9 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
             key = tuple(sorted(packages.items()))
         except TypeError:  # not name -> version strings: leave it as it is
             return lock
-        return {**lock, "environment": {**env, "packages": shared.setdefault(key, packages)}}
+        one = shared.setdefault(key, packages)
+        uses[id(one)] = uses.get(id(one), 0) + 1
+        return {**lock, "environment": {**env, "packages": one}}
 
     out = with_shared(dict(record))
     upstream = out.get("upstream")
@@ -79,7 +119,7 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
             else entry
             for run_id, entry in upstream.items()
         }
-    return out
+    return out, uses
 
 
 def loads(text: str | bytes) -> Any:
