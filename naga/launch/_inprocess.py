@@ -40,7 +40,7 @@ def launch(
     *,
     on_start: Callable[[int], None] | None = None,
     on_end: Callable[[int, Any], None] | None = None,
-) -> list[Any]:
+) -> None:
     """Run jobs ``nums`` of the sweep in this process, in order.
 
     Args:
@@ -49,15 +49,13 @@ def launch(
         task_function: Called with each job's config (without ``hydra``).
         nums: The jobs to run (indices into ``configs``).
         on_start: Called with a job's number before it starts.
-        on_end: Called with a job's number and ``JobReturn`` when it ended.
-
-    Returns:
-        One Hydra ``JobReturn`` per job run.
+        on_end: Called with a job's number and ``JobReturn`` when it ended. Nothing else
+            keeps the ``JobReturn``s (each holds its job's config: a 1,000-job sweep would
+            keep a thousand).
     """
     from hydra.core.utils import configure_log, setup_globals
 
     master = session.cfg
-    results = []
     with _hydra.multirun_callbacks(session) as callbacks:
         setup_globals()
         configure_log(master.hydra.hydra_logging, master.hydra.verbose)
@@ -68,10 +66,8 @@ def launch(
             config, task_cfg = configs.config(num), configs.task_config(num)
             ret = run_job(config, task_cfg, task_function, callbacks, num=num, job_id=num)
             configure_log(master.hydra.hydra_logging, master.hydra.verbose)
-            results.append(ret)
             if on_end is not None:
                 on_end(num, ret)
-    return results
 
 
 def run_job(

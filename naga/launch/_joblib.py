@@ -68,7 +68,10 @@ def _run(num: int, job: JobOverride, shared: Shared) -> Any:
     config = job.config()
     refresh_process_facts(config)
     job_id = f"{config.hydra.job.name}_{num}"
-    return run_job(config, job.task_config(), task_function, callbacks, num=num, job_id=job_id)
+    ret = run_job(config, job.task_config(), task_function, callbacks, num=num, job_id=job_id)
+    # The parent reads the status and the return value; the configs stay here.
+    ret.cfg = ret.hydra_cfg = None
+    return ret
 
 
 class Shared:

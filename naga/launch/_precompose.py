@@ -34,6 +34,7 @@ import copy
 import io
 import os
 import pickle
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ _COMPOSE_TIME_KEYS = (
     "hydra.job.config_name",
     "hydra.job.env_copy",
 )
+
+
+_SUBDIR = re.compile(r"hydra\.sweep\.subdir='([A-Za-z0-9._=,+\-]+)'")
 
 
 class Template:
@@ -193,7 +197,8 @@ class JobConfigs:
         # The same override appears in many jobs (the values every job shares).
         parsed = self._parsed.get(text)
         if parsed is None:
-            parsed = self._parsed[text] = self._parser.parse_overrides([text])[0]
+            parsed = subdir_override(text) or self._parser.parse_overrides([text])[0]
+            self._parsed[text] = parsed
         return parsed
 
     def _needs_compose(self, parsed: Sequence[Any]) -> bool:
@@ -221,6 +226,31 @@ class JobConfigs:
                 app.append(override)
         refresh_process_facts(cfg)
         cfg.hydra.job.override_dirname = _hydra.overrides_dirname(app, cfg)
+
+
+_SUBDIR_TEMPLATE: list[Any] = []
+
+
+def subdir_override(text: str) -> Any:
+    """``hydra.sweep.subdir='<name>'`` (every job has one) as parsed, without the parser.
+
+    A job name holds only ``[A-Za-z0-9._=,+-]`` (naga.launch.naming), so quoted it parses
+    to its own text: the parser's result for one name is reused with another (~0.1 ms a
+    job saved, 0.1 s before the first job of a 1,000-job sweep). None for other overrides.
+    """
+    import dataclasses
+
+    match = _SUBDIR.fullmatch(text)
+    if match is None:
+        return None
+    if not _SUBDIR_TEMPLATE:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parser = OverridesParser.create()
+        _SUBDIR_TEMPLATE.append(parser.parse_overrides(["hydra.sweep.subdir='x'"])[0])
+    template = _SUBDIR_TEMPLATE[0]
+    value = dataclasses.replace(template._value, text=match.group(1))
+    return dataclasses.replace(template, _value=value, input_line=text)
 
 
 def refresh_process_facts(cfg: Any) -> None:

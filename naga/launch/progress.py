@@ -4,7 +4,7 @@ Each job writes its own run.lock in its own process (a loky worker, a Slurm node
 parent learns about the jobs of a launcher plugin by polling those files (only files whose
 (mtime, size) changed are parsed, so a 1000-job sweep costs a few stats per tick); jobs run
 in the parent's own process are reported to it directly. sweep.lock is rewritten when
-jobs change state, at most as often as keeps its writing under a tenth of the time (a
+jobs change state, at most as often as keeps its writing under 5% of the time (a
 1000-job sweep.lock takes tens of milliseconds to write), and always at the end. On a
 terminal the state is one live line on stderr; otherwise one plain line per finished job.
 """
@@ -91,7 +91,7 @@ class Monitor:
         """Note that jobs changed state: sweep.lock is rewritten now or at the next tick."""
         with self.state.lock:
             self._dirty = True
-            if time.monotonic() - self._written_at >= 10 * self._write_cost:
+            if time.monotonic() - self._written_at >= 20 * self._write_cost:
                 self._write()
 
     def _write(self) -> None:

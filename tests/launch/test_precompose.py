@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ import pytest
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hypothesis import given
+from hypothesis import strategies as st
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from naga.config.compose import primary_config_name
@@ -31,7 +35,8 @@ from naga.config.structured import to_structured
 from naga.errors import ConfigError
 from naga.launch import _hydra, _inprocess
 from naga.launch._handoff import JobOverride, PrecomposedLoader
-from naga.launch._precompose import JobConfigs, Template
+from naga.launch._precompose import JobConfigs, Template, subdir_override
+from naga.launch.tasks import override_value
 
 
 class Model:
@@ -328,6 +333,12 @@ def test_template_copies_are_independent_and_keep_generated_classes() -> None:
     assert OmegaConf.get_type(copies[0]) is OmegaConf.get_type(cfg)
     copies[0].model.depth = 9
     assert copies[1].model.depth == 2 and cfg.model.depth == 2
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "._=,+-", min_size=1, max_size=20))
+def test_the_subdir_override_is_what_hydras_parser_makes(name: str) -> None:
+    text = f"hydra.sweep.subdir={override_value(name)}"
+    assert subdir_override(text) == OverridesParser.create().parse_overrides([text])[0]
 
 
 def test_a_job_override_is_the_override_string() -> None:
