@@ -79,6 +79,9 @@ class Request:
     auto_repo: tuple[str, dict[str, Any]] | None = None
     #: The same, for an explicit runlock() call inside a run: reused, never added.
     code_at_start: tuple[str, dict[str, Any]] | None = None
+    #: Wait for the directory's fsync (False for the `running` record of a run's start,
+    #: which the run's final write makes durable with it).
+    durable: bool = True
 
 
 def _repo_entries(
@@ -210,7 +213,7 @@ def build_and_write(req: Request) -> Path:
             }
         return new
 
-    update_lock(req.lock_path, record, prepare=prepare)
+    update_lock(req.lock_path, record, prepare=prepare, durable=req.durable)
     return req.lock_path
 
 

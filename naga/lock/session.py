@@ -239,6 +239,9 @@ def _write(
             error=error,
             signal=signal,
             auto_repo=ctx.code,
+            # The start's `running` record is atomic but not waited for on disk: the
+            # rename reaches it with the next commit, or with the final write's fsync.
+            durable=not (status == "running" and finished is None),
         )
     )
 

@@ -247,8 +247,16 @@ def _remove_stale_temps(path: Path) -> None:
                     Path(entry.path).unlink()
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` atomically and durably, with a mode following the umask.
+
+    Args:
+        path: The file to replace.
+        text: Its new content.
+        durable: Also fsync the directory, so the new file survives a power cut from the
+            moment this returns. Without it the write is as atomic (the content is
+            fsynced before the rename, so a crash leaves the old file or the new one,
+            whole), and the rename reaches the disk with the file system's next commit.
 
     Raises:
         LockError: The directory cannot be created or written.
@@ -279,7 +287,8 @@ def write_atomic(path: Path, text: str) -> None:
                 f"Cannot write {path}: {exc.strerror or exc}. Check disk space and permissions."
             ) from exc
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
@@ -399,6 +408,7 @@ def update_lock(
     new: Mapping[str, Any],
     *,
     prepare: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]] | None = None,
+    durable: bool = True,
 ) -> dict[str, Any]:
     """Read the lock at ``path``, merge ``new`` into it and write it back atomically.
 
@@ -408,6 +418,7 @@ def update_lock(
         prepare: Optional hook called under the lock with ``(old record of the same run
             or None, new record)``; returns the record to merge (used to re-apply sticky
             redactions and to skip already-recorded repositories).
+        durable: Wait for the directory's fsync (see :func:`write_atomic`).
 
     Returns:
         The record as written.
@@ -439,6 +450,6 @@ def update_lock(
         merged["naga_lock"] = SCHEMA_VERSION
         merged = order_record(merged)
         _remove_stale_temps(path)
-        write_atomic(path, dumps(merged))
+        write_atomic(path, dumps(merged), durable=durable)
         _remember(path, merged)
         return merged
