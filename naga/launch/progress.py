@@ -89,18 +89,16 @@ class Monitor:
 
     def changed(self) -> None:
         """Note that jobs changed state: sweep.lock is rewritten now or at the next tick."""
-        with self.state.lock:
-            self._dirty = True
-            if time.monotonic() - self._written_at >= 20 * self._write_cost:
-                self._write()
+        self._dirty = True
+        if time.monotonic() - self._written_at >= 20 * self._write_cost:
+            self._write()
 
     def _write(self) -> None:
-        with self.state.lock:
-            start = time.monotonic()
-            self.state.write()
-            self._written_at = time.monotonic()
-            self._write_cost = self._written_at - start
-            self._dirty = False
+        start = time.monotonic()
+        self._dirty = False  # before copying the state: a change made meanwhile writes again
+        self.state.write()
+        self._written_at = time.monotonic()
+        self._write_cost = self._written_at - start
 
     def poll(self) -> bool:
         """Read the run.locks that changed; rewrite sweep.lock if any job moved."""
@@ -120,8 +118,8 @@ class Monitor:
                     changed = True
                     if job.done:
                         self._finished(job)
-            if changed or self._dirty:
-                self._write()
+        if changed or self._dirty:
+            self._write()
         if self.live:
             self._show_line()
         return changed

@@ -107,6 +107,7 @@ class SweepState:
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def path(self) -> Path:
@@ -143,8 +144,13 @@ class SweepState:
 
     def write(self) -> Path:
         """Write sweep.lock atomically and return its path."""
-        with self.lock:
-            text = dumps(self.as_dict())
+        # The state is locked only while it is copied: the jobs' threads must not wait
+        # while a 1000-job sweep.lock is serialised. Writers take turns, so a newer copy
+        # is never overwritten by an older one.
+        with self._write_lock:
+            with self.lock:
+                data = self.as_dict()
+            text = dumps(data)
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{SWEEP_LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(text, encoding="utf-8")
