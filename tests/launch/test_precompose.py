@@ -347,3 +347,22 @@ def test_a_job_override_is_the_override_string() -> None:
     back = pickle.loads(pickle.dumps(carried))
     assert isinstance(back, JobOverride) and back == carried
     assert back.config() == {"a": 1}
+
+
+class _NoCompose:
+    """A config loader that must not be asked to compose."""
+
+    def load_sweep_config(self, master: Any, overrides: list[str]) -> Any:
+        raise AssertionError(f"composed {overrides}")
+
+
+def test_a_carried_job_is_not_composed_again(tmp_path: Path) -> None:
+    _, jobs, configs = naga_session(tmp_path, ["param=1,2"])
+    try:
+        loader = PrecomposedLoader(_NoCompose())  # type: ignore[arg-type]
+        carried = Template([*jobs[1], JobOverride("x=1", configs=configs, index=1)]).copy()
+        assert loader.load_sweep_config(None, carried).param == 2
+        with pytest.raises(AssertionError, match="composed"):
+            loader.load_sweep_config(None, list(jobs[1]))  # nothing carried: Hydra composes
+    finally:
+        _hydra.close()
