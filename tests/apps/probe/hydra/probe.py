@@ -5,10 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import hydra  # noqa: E402
-from _record import CONFIG, record  # noqa: E402
-from hydra.core.config_store import ConfigStore  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
+import hydra
+from _record import CONFIG, record
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 
 ConfigStore.instance().store(name="probe", node=CONFIG)
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _record import CONFIG, record  # noqa: E402
+from _record import CONFIG, record
 
-from naga import clicfg  # noqa: E402
+from naga import clicfg
 
 
 @clicfg(config_class=CONFIG)
