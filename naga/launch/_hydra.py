@@ -113,7 +113,9 @@ def expand(session: Session) -> list[list[str]]:
 
 
 def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any:
-    """Compose one job's config (hydra node included), as the launcher will.
+    """Compose one job's config (hydra node included) from scratch, as Hydra's launchers do.
+
+    Only for the jobs whose overrides change the defaults list (naga.launch._precompose).
 
     Raises:
         ConfigError: Naming the job (``what``) and Hydra's reason.
