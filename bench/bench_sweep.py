@@ -12,7 +12,7 @@
    job's start to the end of the command, divided by the number of jobs, and CPU time
    above a 1-job sweep, divided by the extra jobs. The jobs do nothing, so all of it is
    naga's (and Hydra's) overhead.
-3. ``--profile``: one ``--big``-job sweep under cProfile, the time grouped by what it is
+3. ``--profile``: one ``--big``-job sweep under cProfile, the time split by what it is
    spent on.
 
 Fresh processes in a temp git repo (results git-ignored). naga writes a run.lock per job
@@ -32,6 +32,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from _timing import machine
 
@@ -175,29 +176,25 @@ def big_sweep(cwd: Path, jobs: int, repeats: int) -> None:
     )
 
 
-GROUPS = (
-    ("run.lock writes: fsync", ("posix.fsync",)),
-    ("run.lock writes: YAML dump", ("yaml/representer.py", "yaml/serializer.py", "yaml/emitter")),
-    (
-        "run.lock writes: files (open, mkdir, replace, unlink, flock)",
-        (
-            "posix.open",
-            "io.open",
-            "posix.mkdir",
-            "posix.replace",
-            "posix.unlink",
-            "fcntl.flock",
-            "posix.scandir",
-        ),
-    ),
-    ("git state (pygit2)", ("pygit2",)),
-    ("config: derive + resolve (OmegaConf)", ("omegaconf/",)),
-    ("Hydra (compose, parser, launcher)", ("hydra/",)),
-    (
-        "YAML load (sweep.lock, progress)",
-        ("yaml/constructor.py", "yaml/resolver.py", "yaml/composer", "yaml/parser", "yaml/scanner"),
-    ),
+#: Stages of a sweep, by the cumulative time of the functions that do them (cProfile sees
+#: the main thread only: sweep.lock writes in the progress thread are not in it).
+STAGES = (
+    ("derive the job's config and task config", ("_precompose.py", ("config", "task_config"))),
+    ("resolve it once (resolve_once)", ("launch/job.py", ("resolve_once",))),
+    ("git state of the script's repository", ("lock/session.py", ("_script_repo",))),
+    ("run.lock writes (running + final)", ("lock/session.py", ("_write",))),
+    ("  of which fsync", ("~", ("<built-in method posix.fsync>",))),
+    ("  of which YAML", ("lock/writer.py", ("dumps",))),
+    ("progress: run.lock head, summary lines", ("launch/sweep.py", ("_apply_results",))),
 )
+
+
+def _cumulative(stats: Any, where: str, names: tuple[str, ...]) -> float:
+    total = 0.0
+    for (filename, _, function), row in stats.stats.items():
+        if filename.endswith(where) and function in names:
+            total += row[3]
+    return total
 
 
 def profile(cwd: Path, jobs: int) -> None:
@@ -208,20 +205,19 @@ def profile(cwd: Path, jobs: int) -> None:
     cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "naga_app.py", "-m"]
     run([*cmd, f"param=range(0,{jobs})", f"save_dir={root}"], cwd)
     stats = pstats.Stats(str(out))
-    total = sum(row[2] for row in stats.stats.values())  # tottime of every function
-    grouped = dict.fromkeys([name for name, _ in GROUPS] + ["other Python (naga, stdlib)"], 0.0)
-    for (filename, _, function), row in stats.stats.items():
-        where = f"{filename} {function}"
-        for name, needles in GROUPS:
-            if any(needle in where for needle in needles):
-                grouped[name] += row[2]
-                break
-        else:
-            grouped["other Python (naga, stdlib)"] += row[2]
-    print(f"\n## where a {jobs}-job sweep's time goes (cProfile, own time; inflates Python code)")
-    for name, seconds in sorted(grouped.items(), key=lambda item: -item[1]):
-        print(f"- {name}: {seconds / total * 100:.0f}% ({seconds / jobs * 1000:.2f} ms a job)")
-    stats.sort_stats("cumulative").print_stats(r"naga/(launch|lock)", 25)
+    whole = _cumulative(stats, "launch/sweep.py", ("run_sweep",))
+    loop = _cumulative(stats, "_inprocess.py", ("launch",))
+    jobs_total = _cumulative(stats, "_inprocess.py", ("run_job",))
+    task = _cumulative(stats, "_task.py", ("__call__",))
+    print(f"\n## where a {jobs}-job sweep's time goes (cProfile; it inflates Python code)")
+    print(f"- before the first job (compose, expand, check every job): {(whole - loop):.2f} s")
+    print(f"- per job, of {loop / jobs * 1000:.1f} ms profiled:")
+    for name, (where, names) in STAGES:
+        seconds = _cumulative(stats, where, names)
+        indent = "    " if name.startswith(" ") else "  "
+        print(f"{indent}- {name.strip()}: {seconds / loop * 100:.0f}%")
+    protocol = jobs_total - task
+    print(f"  - Hydra's job protocol (HydraConfig, dirs, logging): {protocol / loop * 100:.0f}%")
 
 
 def main() -> None:
