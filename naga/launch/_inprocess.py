@@ -96,22 +96,23 @@ def run_job(
     with open_dict(config.hydra.job):
         config.hydra.job.id = job_id
         config.hydra.job.num = num
-    # The same strings as Hydra's run_job: os.path, not pathlib (which would normalise them).
-    output_dir = os.path.join(  # noqa: PTH118
-        str(OmegaConf.select(config, "hydra.sweep.dir")),
-        str(OmegaConf.select(config, "hydra.sweep.subdir")),
-    )
-    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-        config.hydra.runtime.output_dir = os.path.abspath(output_dir)  # noqa: PTH100
-    # Hydra's task config is a copy of this config, resolver cache (${now:...}) included.
-    OmegaConf.copy_cache(from_config=config, to_config=task_cfg)
-
     hydra_config = HydraConfig.instance()
     previous = hydra_config.cfg
+    # Installed first: the output directory may say ${hydra:job.override_dirname}.
     hydra_cfg = _install(hydra_config, config)
     old_cwd = Path.cwd()
-    chdir = _chdir(config)
+    chdir = False
     try:
+        # The same strings as Hydra's run_job: os.path, not pathlib (which normalises).
+        output_dir = os.path.join(  # noqa: PTH118
+            str(OmegaConf.select(config, "hydra.sweep.dir")),
+            str(OmegaConf.select(config, "hydra.sweep.subdir")),
+        )
+        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+            config.hydra.runtime.output_dir = os.path.abspath(output_dir)  # noqa: PTH100
+        # Hydra's task config is a copy of this config, resolver cache (${now:...}) included.
+        OmegaConf.copy_cache(from_config=config, to_config=task_cfg)
+        chdir = _chdir(config)
         ret = JobReturn()
         ret.cfg = task_cfg
         ret.hydra_cfg = hydra_cfg

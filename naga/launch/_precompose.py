@@ -97,7 +97,6 @@ class Template:
 
 @dataclass
 class _Job:
-    overrides: list[str]
     what: str  # how errors name the job: "job 3 (param=3)"
     parsed: list[Any] | None  # None: composed by Hydra, kept in `composed`
     composed: Any = None
@@ -144,11 +143,11 @@ class JobConfigs:
         parsed = _hydra.guard(lambda: [self._parse(text) for text in texts], what)
         if self._needs_compose(parsed):
             composed = _hydra.compose_job(self._session, texts, what=what)
-            self._jobs.append(_Job(texts, what, None, composed))
+            self._jobs.append(_Job(what, None, composed))
         else:
             app = [override for override in parsed if not override.is_hydra_override()]
             _hydra.guard(lambda: _hydra.apply_overrides(app, self._app.copy()), what)
-            self._jobs.append(_Job(texts, what, parsed))
+            self._jobs.append(_Job(what, parsed))
         return len(self._jobs) - 1
 
     def config(self, index: int) -> Any:

@@ -94,6 +94,7 @@ SWEEPS = [
     ["param=1,2", "+hydra.job.env_set.NAGA_TEST_VAR=yes", "hydra.job.env_copy=[HOME]"],
     ["param=1,2", "hydra.job.chdir=true"],
     ["param=1,2", "hydra.sweep.subdir=run_${hydra.job.num}"],
+    ["param=1,2", "hydra.sweep.subdir=${hydra:job.override_dirname}"],
     ["+extra=glob(*)"],  # a config group: these jobs are composed by Hydra
     ["+extra=glob(a*)", "param=7,8"],
     [],  # -m with no sweep: one job
