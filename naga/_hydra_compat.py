@@ -46,6 +46,36 @@ def apply_overrides(parsed: Sequence[Any], cfg: Any) -> None:
     ConfigLoaderImpl._apply_overrides_to_config(list(parsed), cfg)
 
 
+def overrides_dirname(overrides: Sequence[Any], conf: Any) -> str:
+    """``hydra.job.override_dirname`` for parsed overrides, with the ``conf`` separators."""
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+
+    return str(
+        get_overrides_dirname(
+            overrides=list(overrides),
+            kv_sep=conf.kv_sep,
+            item_sep=conf.item_sep,
+            exclude_keys=conf.exclude_keys,
+        )
+    )
+
+
+def group_checker(loader: Any, config_name: str, hydra_overrides: Sequence[str]) -> Any:
+    """``group_exists(name)`` of the config repository a job's compose would search."""
+    _, repo = loader._parse_overrides_and_create_caching_repo(config_name, list(hydra_overrides))
+    return repo.group_exists
+
+
+def joblib_params(launcher: Any) -> dict[str, Any]:
+    """The ``joblib.Parallel`` arguments the joblib launcher plugin would use."""
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    params = dict(launcher.joblib)
+    params["backend"] = "loky"  # as the plugin forces it: threads do not work with Hydra
+    process_joblib_cfg(params)
+    return dict(params)
+
+
 def job_failed(ret: Any) -> BaseException | None:
     """The exception of a failed ``JobReturn``, else None."""
     from hydra.core.utils import JobStatus

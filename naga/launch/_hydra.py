@@ -1,17 +1,21 @@
-"""naga's session with Hydra 1.3 (pinned at 1.3.8): compose, expand and launch a sweep.
+"""How naga drives Hydra 1.3 (pinned at 1.3.8) for a sweep; private API via naga._hydra_compat.
 
 A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
 compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``
-(Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), compose
-every job once up front (Hydra's "validate batch" step), then hand the job override
-lists to the configured launcher plugin. naga keeps the loop so that one failure never
-hides the others (Hydra's BasicSweeper raises on the first). The steps that need Hydra's
-private API go through :mod:`naga._hydra_compat`.
+(Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), check
+every job up front (Hydra's "validate batch" step), then hand the jobs to the launcher.
+naga keeps the loop so that one failure never hides the others (Hydra's BasicSweeper
+raises on the first).
+
+Each job's config is derived from one composed base (:mod:`naga.launch._precompose`)
+with the pieces of ``ConfigLoaderImpl`` exposed here: :func:`compose_base`,
+:func:`group_checker`, :func:`apply_overrides`, :func:`overrides_dirname`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +23,6 @@ from naga import _hydra_compat as compat
 from naga.errors import ConfigError, UsageError
 from naga.launch.naming import launcher_name
 
-#: Launchers that run the jobs in the sweep's own process.
 IN_PROCESS = ("basic",)
 
 
@@ -53,7 +56,7 @@ def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
     name = primary_config_name(base)
     GlobalHydra.instance().clear()
     hydra = compat.create_main_hydra(app_name)
-    cfg = _guard(
+    cfg = guard(
         lambda: hydra.compose_config(
             config_name=name,
             overrides=list(overrides),
@@ -86,40 +89,120 @@ def expand(session: Session) -> list[list[str]]:
             f"hydra/sweeper={target.rsplit('.', 1)[-1]}: naga sweeps use Hydra's basic sweeper; "
             "remove the hydra/sweeper override (or run the sweeper from a plain @hydra.main app)"
         )
-    task = list(session.cfg.hydra.overrides.task)
+    task = _override_lines(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
-    parsed = _guard(lambda: parser.parse_overrides(task), "")
-    return _guard(lambda: compat.split_sweep(parsed), "")
+    parsed = guard(lambda: parser.parse_overrides(task), "")
+    return guard(lambda: compat.split_sweep(parsed), "")
 
 
 def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any:
-    """Compose one job's config (hydra node included), as the launcher will.
+    """Compose one job's config (hydra node included) from scratch, as Hydra's launchers do.
+
+    Only for the jobs whose overrides change the defaults list (naga.launch._precompose).
 
     Raises:
         ConfigError: Naming the job (``what``) and Hydra's reason.
     """
-    return _guard(
+    return guard(
         lambda: session.hydra.config_loader.load_sweep_config(session.cfg, list(overrides)), what
     )
 
 
-def launch(session: Session, task_function: Any, jobs: Sequence[Sequence[str]]) -> list[Any]:
-    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s."""
+def compose_base(session: Session) -> Any:
+    """The config every job of the sweep starts from, composed once.
+
+    This is what ``load_sweep_config`` composes for a job before the job's own overrides:
+    the primary config in RUN mode with the sweep's ``hydra.*`` overrides
+    (``hydra.overrides.hydra`` of the multirun config), so ``hydra.overrides.task`` is empty.
+
+    Raises:
+        ConfigError: Hydra rejected the composition.
+    """
+    from hydra.types import RunMode
+
+    loader = session.hydra.config_loader
+    return guard(
+        lambda: loader.load_configuration(
+            config_name=session.cfg.hydra.job.config_name,
+            overrides=_override_lines(session.cfg.hydra.overrides.hydra),
+            run_mode=RunMode.RUN,
+        ),
+        "",
+    )
+
+
+def group_checker(session: Session) -> Any:
+    """``group_exists(name)`` of the config repository a job's compose would search.
+
+    The repository is the one Hydra builds for the sweep's ``hydra.*`` overrides, so a
+    ``hydra.searchpath`` given on the command line is searched too.
+    """
+    return compat.group_checker(
+        session.hydra.config_loader,
+        session.cfg.hydra.job.config_name,
+        _override_lines(session.cfg.hydra.overrides.hydra),
+    )
+
+
+def apply_overrides(overrides: Sequence[Any], cfg: Any) -> None:
+    """Apply parsed value overrides to ``cfg`` with the routine Hydra's compose uses."""
+    compat.apply_overrides(overrides, cfg)
+
+
+def overrides_dirname(overrides: Sequence[Any], cfg: Any) -> str:
+    """``hydra.job.override_dirname`` of a job with these (non-``hydra``) overrides."""
+    return compat.overrides_dirname(overrides, cfg.hydra.job.config.override_dirname)
+
+
+@contextlib.contextmanager
+def multirun_callbacks(session: Session) -> Iterator[Any]:
+    """Hydra's ``Callbacks`` of the sweep, between ``on_multirun_start`` and ``_end``."""
+    callbacks = compat.callbacks(session.cfg)
+    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    try:
+        yield callbacks
+    finally:
+        callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
+
+
+@contextlib.contextmanager
+def launcher_of(
+    session: Session, task_function: Any, *, loader: Any = None
+) -> Iterator[tuple[Any, Any]]:
+    """The configured launcher plugin, set up, and the sweep's callbacks, while they run.
+
+    Args:
+        session: The sweep's Hydra instance and multirun config.
+        task_function: Called by the launcher with each job's config.
+        loader: The config loader the launcher composes each job with (default: Hydra's).
+    """
     from hydra.core.plugins import Plugins
     from hydra.core.utils import setup_globals
     from hydra.types import HydraContext
 
-    callbacks = compat.callbacks(session.cfg)
-    context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
     setup_globals()
-    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
-    launcher = Plugins.instance().instantiate_launcher(
-        hydra_context=context, task_function=task_function, config=session.cfg
-    )
-    try:
+    with multirun_callbacks(session) as callbacks:
+        context = HydraContext(
+            config_loader=loader if loader is not None else session.hydra.config_loader,
+            callbacks=callbacks,
+        )
+        launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=context, task_function=task_function, config=session.cfg
+        )
+        yield launcher, callbacks
+
+
+def launch(
+    session: Session, task_function: Any, jobs: Sequence[Sequence[str]], *, loader: Any = None
+) -> list[Any]:
+    """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s."""
+    with launcher_of(session, task_function, loader=loader) as (launcher, _):
         return list(launcher.launch([list(job) for job in jobs], initial_job_idx=0))
-    finally:
-        callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
+
+
+def joblib_params(launcher: Any) -> dict[str, Any]:
+    """The ``joblib.Parallel`` arguments the joblib launcher plugin would use."""
+    return compat.joblib_params(launcher)
 
 
 def close() -> None:
@@ -129,7 +212,21 @@ def close() -> None:
     GlobalHydra.instance().clear()
 
 
-def _guard(fn: Any, what: str) -> Any:
+def _override_lines(node: Any) -> list[str]:
+    # As Hydra reads them: unresolved (iterating the node would resolve `name=${param}`).
+    from omegaconf import OmegaConf
+
+    lines = OmegaConf.to_container(node, resolve=False)
+    assert isinstance(lines, list)
+    return [str(line) for line in lines]
+
+
+def guard(fn: Any, what: str) -> Any:
+    """Call ``fn``; a Hydra/OmegaConf error becomes a one-line ``ConfigError`` naming ``what``.
+
+    Raises:
+        ConfigError: ``what: <the override and Hydra's reason>``.
+    """
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 

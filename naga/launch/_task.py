@@ -48,7 +48,8 @@ class SweepTask:
         hydra_cfg = HydraConfig.get()
         name = str(hydra_cfg.sweep.subdir)
         num = int(hydra_cfg.job.num) if getattr(hydra_cfg.job, "num", None) is not None else None
-        _mark_started(Path(self.root), name)
+        if not self.in_process:  # in process, the sweep sees its jobs start
+            _mark_started(Path(self.root), name)
         # The parent chose every job's directory; write it into the job's config so that
         # `cfg.save_dir`, the run.lock and sweep.lock all agree on it.
         with open_dict(cfg):

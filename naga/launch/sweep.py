@@ -2,10 +2,13 @@
 
 clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
-grammar, every job is composed up front (so a bad value fails before anything runs),
-and the job override lists go to Hydra's launcher plugin: basic, joblib,
-submitit_local or submitit_slurm. Each job writes its run.lock in its own process;
-the parent keeps ``sweep.lock`` current, shows progress and ends with a summary.
+grammar and every job is checked up front (so a bad value fails before anything runs).
+The sweep's config is composed once and each job's config derived from it
+(:mod:`naga.launch._precompose`); the jobs run in this process (basic launcher,
+:mod:`naga.launch._inprocess`) or go to Hydra's launcher plugin (joblib, submitit_local,
+submitit_slurm) carrying their finished configs (:mod:`naga.launch._handoff`). Each job
+writes its run.lock in its own process; the parent keeps ``sweep.lock`` current, shows
+progress and ends with a summary.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ _HYDRA_DEFAULTS = {
     "hydra/job_logging": "hydra/job_logging=none",
     "hydra.output_subdir": "hydra.output_subdir=null",  # run.lock already holds config + overrides
     "hydra.job.chdir": "hydra.job.chdir=false",  # relative paths mean the same in every job
+    "hydra.mode": "hydra.mode=MULTIRUN",  # as Hydra's own -m sets it (${hydra:mode})
 }
 
 
@@ -52,6 +56,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
+    from naga.launch._handoff import JobOverride
+    from naga.launch._precompose import JobConfigs
     from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
     from naga.launch.tasks import override_value
@@ -95,24 +101,23 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             )
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
-        _check_distinct_dirs(records)
-        launch_lists = [
-            [*job, f"hydra.sweep.subdir={override_value(name)}"]
-            for job, name in zip(jobs, names, strict=True)
-        ]
-        composed = [
-            _hydra.compose_job(
-                session, job, what=f"job {num} ({' '.join(jobs[num]) or 'no overrides'})"
-            )
-            for num, job in enumerate(launch_lists)
-        ]
+        _check_distinct_dirs(records, root)
+        configs = JobConfigs(session)
+        launch_lists = []
+        # joblib jobs run with naga's run_job in the worker: their task config travels too.
+        with_task = session.launcher_name == "joblib"
+        for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
+            subdir = f"hydra.sweep.subdir={override_value(name)}"
+            configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
+            carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
+            launch_lists.append([*job, carried])
         if options.skip_completed:
             from naga.launch.skip import clear_cache, completed_unchanged
 
             clear_cache()
-
-            for record, cfg in zip(records, composed, strict=True):
-                if completed_unchanged(cfg, record.save_dir, given=str(given_root / record.name)):
+            for record in records:
+                where = str(given_root / record.name)
+                if completed_unchanged(configs.config(record.num), record.save_dir, given=where):
                     record.status = "skipped"
         state = SweepState(
             root=root,
@@ -128,6 +133,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             session,
             app,
             state,
+            configs,
             launch_lists,
             debug=debug,
             monitor_cls=Monitor,
@@ -141,6 +147,7 @@ def _run(
     session: Any,
     app: App,
     state: Any,
+    configs: Any,
     launch_lists: list[list[str]],
     *,
     debug: bool,
@@ -151,17 +158,17 @@ def _run(
     from naga.launch._task import SweepTask
     from naga.lock.interrupt import Interrupted, SignalGuard
 
+    todo = [job for job in state.jobs if job.status != "skipped"]
+    in_process = state.launcher in _hydra.IN_PROCESS
     task = SweepTask(
         app=app,
         launcher=state.launcher,
         sweep_id=state.sweep_id,
         root=state.given_root,
-        in_process=state.launcher in _hydra.IN_PROCESS,
+        in_process=in_process,
     )
-    todo = [job for job in state.jobs if job.status != "skipped"]
-    # In debug mode one job at a time, so the first failure stops the sweep for the debugger.
-    batches = [[job] for job in todo] if debug else [todo] if todo else []
-    monitor = monitor_cls(state)
+    # In process, the parent sees each job start and end: nothing to poll.
+    monitor = monitor_cls(state, poll_files=not in_process)
     started = time.monotonic()
     monitor.start()
     interrupted = False
@@ -170,9 +177,16 @@ def _run(
     guard = SignalGuard()
     guard.install(lambda signum, frame: None)
     try:
-        for batch in batches:
-            lists = [launch_lists[job.num] for job in batch]
-            _launch_batch(session, task, batch, lists, monitor, debug=debug)
+        if todo:
+            _launch(
+                session,
+                configs,
+                task,
+                todo=todo,
+                launch_lists=launch_lists,
+                monitor=monitor,
+                debug=debug,
+            )
     except (KeyboardInterrupt, Interrupted):
         interrupted = True
         raise
@@ -185,46 +199,43 @@ def _run(
     return 1 if state.status != "completed" else 0
 
 
-def _launch_batch(
+def _launch(
     session: Any,
+    configs: Any,
     task: Any,
-    batch: Sequence[Any],
+    *,
+    todo: Sequence[Any],
     launch_lists: list[list[str]],
     monitor: Any,
-    *,
     debug: bool,
 ) -> None:
-    """Launch one batch of jobs and record how each ended.
+    """Run the jobs in process or through the launcher plugin, and record how each ended.
 
     Raises:
         BaseException: In debug mode, the first job failure (for the debugger); a signal
             or Ctrl-C that stops the sweep.
     """
-    from naga.launch import _hydra
     from naga.launch.progress import apply_run_lock
     from naga.launch.sweeplock import error_line
-    from naga.lock.interrupt import Interrupted
 
     try:
-        results = _hydra.launch(session, task, launch_lists)
-    except (KeyboardInterrupt, Interrupted):
-        raise
+        if task.in_process:
+            _run_in_process(session, configs, task, todo, monitor, debug=debug)
+        else:
+            results = _run_with_plugin(session, task, todo, launch_lists)
+            _apply_results(todo, results, monitor)
+    except _DebugStop as stop:
+        raise stop.failure from None
     except Exception as exc:
         # A launcher that died (e.g. a Slurm job killed before it could report) leaves the
         # jobs' run.locks as the only truth.
         with monitor.state.lock:
-            for job in batch:
+            for job in todo:
                 if not job.done:
                     apply_run_lock(job)
                 if not job.done:
                     job.status = "failed"
                     job.error = f"launcher error: {error_line(exc)}"
-        return
-    _apply_results(batch, results, monitor)
-    if debug:
-        failure = next((f for f in map(job_failed, results) if f is not None), None)
-        if failure is not None:
-            raise failure
 
 
 def _finish(state: Any, started: float, *, interrupted: bool) -> None:
@@ -245,11 +256,65 @@ def _finish(state: Any, started: float, *, interrupted: bool) -> None:
     state.write()
 
 
-def _check_distinct_dirs(records: Sequence[Any]) -> None:
+class _DebugStop(Exception):
+    """NAGA_DEBUG: the first failed job stops the sweep with its own exception."""
+
+    def __init__(self, failure: BaseException) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _run_in_process(
+    session: Any, configs: Any, task: Any, todo: Sequence[Any], monitor: Any, *, debug: bool
+) -> None:
+    from naga.launch import _inprocess
+    from naga.launch.sweeplock import now_iso
+
+    state = monitor.state
+    by_num = {job.num: job for job in todo}
+
+    def started(num: int) -> None:
+        with state.lock:
+            job = by_num[num]
+            job.status, job.started_at = "running", now_iso()
+        monitor.changed()
+
+    def ended(num: int, ret: Any) -> None:
+        _apply_results([by_num[num]], [ret], monitor)
+        failure = job_failed(ret)
+        if debug and failure is not None:
+            raise _DebugStop(failure)
+
+    _inprocess.launch(
+        session, configs, task, [job.num for job in todo], on_start=started, on_end=ended
+    )
+
+
+def _run_with_plugin(
+    session: Any, task: Any, todo: Sequence[Any], launch_lists: list[list[str]]
+) -> list[Any]:
+    from naga.launch import _hydra
+    from naga.launch._handoff import PrecomposedLoader
+
+    loader = PrecomposedLoader(session.hydra.config_loader)
+    with _hydra.launcher_of(session, task, loader=loader) as (launcher, callbacks):
+        if session.launcher_name == "joblib":
+            from naga.launch import _joblib
+
+            jobs = [(job.num, launch_lists[job.num][-1]) for job in todo]
+            return _joblib.launch(session, launcher, task, callbacks, jobs)
+        return list(launcher.launch([launch_lists[job.num] for job in todo], initial_job_idx=0))
+
+
+def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
     """Two jobs writing one directory would mix their outputs and fight over its run.lock."""
     seen: dict[str, Any] = {}
+    real_root = Path(os.path.realpath(root))
     for record in records:
-        key = os.path.normcase(os.path.realpath(record.save_dir))
+        # Job names are distinct: only a job directory that is a link can meet another.
+        where = record.save_dir
+        real = os.path.realpath(where) if where.is_symlink() else real_root / where.name
+        key = os.path.normcase(real)
         other = seen.setdefault(key, record)
         if other is not record:
             raise UsageError(
@@ -276,7 +341,7 @@ def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -
                 job.status, job.error = "completed", None
             if not was_done:
                 monitor.job_finished(job)
-        monitor.state.write()
+    monitor.changed()
 
 
 def _sweep_root(cfg: Any, app_name: str) -> Path:

@@ -113,6 +113,7 @@ class SweepState:
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _written: bool = field(default=False, repr=False)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def path(self) -> Path:
@@ -153,10 +154,15 @@ class SweepState:
         Raises:
             OSError: The sweep's directory cannot be written.
         """
-        with self.lock:
+        # The state is locked only while it is copied: the jobs' threads must not wait
+        # while a 1000-job sweep.lock is serialised. Writers take turns, so a newer copy
+        # is never overwritten by an older one.
+        with self._write_lock:
+            with self.lock:
+                data = self.as_dict()
             if not self._written:
                 remove_stale_temps(self.path, min_age_s=_STALE_TEMP_S)
-            write_atomic(self.path, dumps(self.as_dict()))
+            write_atomic(self.path, dumps(data))
             self._written = True
             return self.path
 

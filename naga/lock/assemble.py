@@ -88,6 +88,9 @@ class Request:
     auto_repo: tuple[str, dict[str, Any]] | None = None
     #: The same, for an explicit runlock() call inside a run: reused, never added.
     code_at_start: tuple[str, dict[str, Any]] | None = None
+    #: Wait for the directory's fsync (False for the `running` record of a run's start,
+    #: which the run's final write makes durable with it).
+    durable: bool = True
 
 
 def _repo_entries(
@@ -135,7 +138,12 @@ def build_and_write(req: Request) -> Path:
     Raises:
         LockError: (or a subclass) on any problem; nothing is written then.
     """
-    update_lock(req.lock_path, assemble(req), prepare=functools.partial(_reapply, req=req))
+    update_lock(
+        req.lock_path,
+        assemble(req),
+        prepare=functools.partial(_reapply, req=req),
+        durable=req.durable,
+    )
     return req.lock_path
 
 

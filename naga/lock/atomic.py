@@ -26,12 +26,16 @@ def temp_prefix(path: Path) -> str:
     return f".{path.name}{TMP_MARK}"
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     """Replace ``path`` by ``text`` atomically and durably, with a mode following the umask.
 
     Args:
         path: The file to create or replace; missing parent directories are created.
         text: Its new content, written as UTF-8.
+        durable: Also fsync the directory, so the new file survives a power cut from the
+            moment this returns. Without it the write is as atomic (the content is
+            fsynced before the rename, so a crash leaves the old file or the new one,
+            whole), and the rename reaches the disk with the file system's next commit.
 
     Raises:
         OSError: The directory cannot be created or written; no temp file is left.
@@ -51,7 +55,8 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def remove_stale_temps(path: Path, *, min_age_s: float = 0.0) -> None:

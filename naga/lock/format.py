@@ -111,11 +111,25 @@ def dumps(record: Mapping[str, Any]) -> str:
     from one environment) are written once: YAML writes an object met twice as an anchor
     (``&id001``) and then aliases (``*id001``), which every YAML reader expands.
     """
+    out, uses = _share_packages(record)
+    env = out.get("environment")
+    packages = env.get("packages") if isinstance(env, Mapping) else None
+    if not isinstance(env, Mapping) or not isinstance(packages, dict) or not packages:
+        return _dump(out)
+    if uses.get(id(packages)) != 1:  # shared with upstream stages: anchors and aliases
+        return _dump(out)
+    # The run's own package list, met once: its YAML text (~150 lines, most of a write's
+    # YAML work) is the same in every write of the process, so it is made once.
+    block = _packages_block(packages)
+    text = _dump({**out, "environment": {**env, "packages": _SLOT}})
+    return text.replace(f"  packages: {_SLOT}\n", block, 1)
+
+
+def _dump(data: Any) -> str:
     yaml = _yaml()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(
-        _share_packages(record),
-        Dumper=dumper,
+        data,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
@@ -123,9 +137,33 @@ def dumps(record: Mapping[str, Any]) -> str:
     )
 
 
-def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` in which equal ``environment.packages`` maps are one object."""
+#: Stands for the package map while the rest of the record is dumped; the first line
+#: `  packages: <_SLOT>` is the record's own (environment comes before config and repos).
+_SLOT = "NAGA-PACKAGES-SLOT-7c1e"
+#: The YAML text of recent package maps, as it sits at ``environment.packages``.
+_BLOCKS: dict[tuple[tuple[Any, Any], ...], str] = {}
+
+
+def _packages_block(packages: Mapping[str, Any]) -> str:
+    key = tuple(packages.items())
+    block = _BLOCKS.get(key)
+    if block is None:
+        text = _dump({"environment": {"packages": dict(packages)}})
+        block = text.split("\n", 1)[1]  # the lines below `environment:`
+        if len(_BLOCKS) >= 4:
+            _BLOCKS.pop(next(iter(_BLOCKS)))
+        _BLOCKS[key] = block
+    return block
+
+
+def _share_packages(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, int]]:
+    """A copy of ``record`` in which equal ``environment.packages`` maps are one object.
+
+    Returns:
+        The copy, and how many records of it use each package map (by ``id``).
+    """
     shared: dict[tuple[tuple[Any, Any], ...], Any] = {}
+    uses: dict[int, int] = {}
 
     def with_shared(lock: Any) -> Any:
         if not isinstance(lock, Mapping):
@@ -138,7 +176,9 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
             key = tuple(sorted(packages.items()))
         except TypeError:  # not name -> version strings: leave it as it is
             return lock
-        return {**lock, "environment": {**env, "packages": shared.setdefault(key, packages)}}
+        one = shared.setdefault(key, packages)
+        uses[id(one)] = uses.get(id(one), 0) + 1
+        return {**lock, "environment": {**env, "packages": one}}
 
     out = with_shared(dict(record))
     upstream = out.get("upstream")
@@ -149,7 +189,7 @@ def _share_packages(record: Mapping[str, Any]) -> dict[str, Any]:
             else entry
             for run_id, entry in upstream.items()
         }
-    return out
+    return out, uses
 
 
 def loads(text: str | bytes) -> Any:
@@ -220,16 +260,25 @@ def parse_lock(
     return lock
 
 
-def try_read(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+def try_read(path: str | os.PathLike[str], *, head: bool = False) -> dict[str, Any] | None:
     """The YAML mapping in ``path``, or ``None``: the tolerant reader.
 
     For files that may be absent, or replaced at this moment, where the caller simply
     looks again later (a sweep watching its jobs' run.locks, the skip check). No version
     check: the caller looks at the fields it knows.
+
+    With ``head``, only the fields before ``environment`` are parsed (status, times, pid,
+    host, ids, error): what a sweep's progress needs, without the packages, config and
+    repos that make up most of the file.
     """
     yaml = _yaml()
     try:
-        data = loads(Path(path).read_bytes())
+        data = Path(path).read_bytes()
+        if head:
+            # Top-level keys start at column 0; nothing nested or wrapped does.
+            end = data.find(b"\nenvironment:")
+            data = data if end < 0 else data[: end + 1]
+        parsed = loads(data)
     except (OSError, yaml.YAMLError):
         return None
-    return data if isinstance(data, dict) else None
+    return parsed if isinstance(parsed, dict) else None

@@ -63,7 +63,20 @@ def is_alive(lock: Mapping[str, Any]) -> bool | None:
 
 def pid_start(pid: int | None = None) -> str | None:
     """``<boot id>/<start ticks>`` of a process: unique per process on a machine, or None."""
-    pid = os.getpid() if pid is None else pid
+    own = os.getpid()
+    if pid is None or pid == own:
+        # Fixed for the life of a process, and every run.lock write records it.
+        if _OWN_START[0] != own:
+            _OWN_START[:] = [own, _read_pid_start(own)]
+        return _OWN_START[1]
+    return _read_pid_start(pid)
+
+
+#: [pid, pid_start] of this process, read once (a forked child reads its own).
+_OWN_START: list[Any] = [None, None]
+
+
+def _read_pid_start(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
         boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()

@@ -241,6 +241,9 @@ def _write(
             signal=signal,
             auto_repo=ctx.code,
             metrics=ctx.metrics,
+            # The start's `running` record is atomic but not waited for on disk: the
+            # rename reaches it with the next commit, or with the final write's fsync.
+            durable=not (status == "running" and finished is None),
         )
     )
 

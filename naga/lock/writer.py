@@ -78,14 +78,19 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
     return order_record(merged)
 
 
-def write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write a run.lock's text atomically (:func:`naga.lock.atomic.write_atomic`).
+
+    Args:
+        path: The file to replace.
+        text: Its new content.
+        durable: Also fsync the directory (see :func:`naga.lock.atomic.write_atomic`).
 
     Raises:
         LockError: The directory cannot be created or written.
     """
     try:
-        write_atomic(path, text)
+        write_atomic(path, text, durable=durable)
     except OSError as exc:
         raise LockError(
             f"cannot write {path}: {exc.strerror or exc}; check that its directory is writable "
@@ -206,6 +211,7 @@ def update_lock(
     new: Mapping[str, Any],
     *,
     prepare: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]] | None = None,
+    durable: bool = True,
 ) -> dict[str, Any]:
     """Read the lock at ``path``, merge ``new`` into it and write it back atomically.
 
@@ -215,6 +221,7 @@ def update_lock(
         prepare: Optional hook called under the lock with ``(old record of the same run
             or None, new record)``; returns the record to merge (used to re-apply sticky
             redactions and to skip already-recorded repositories).
+        durable: Wait for the directory's fsync (see :func:`naga.lock.atomic.write_atomic`).
 
     Returns:
         The record as written.
@@ -243,6 +250,6 @@ def update_lock(
         merged[VERSION_KEY] = SCHEMA_VERSION
         merged = order_record(merged)
         remove_stale_temps(path)
-        write_text(path, dumps(merged))
+        write_text(path, dumps(merged), durable=durable)
         _remember(path, merged)
         return merged

@@ -192,3 +192,13 @@ def test_plain_log_lines_when_not_a_terminal(sweep_project, run_py):
     assert "[naga] job 1/2 completed" in result.stderr
     assert "[naga] job 2/2 completed" in result.stderr
     assert "\r" not in result.stderr
+
+
+def test_a_swept_job_resolves_interpolations_in_its_own_values(sweep_project, run_py):
+    # `name='p${param}'` is passed on to each job unresolved, as Hydra's multirun does, so
+    # each job resolves it with its own param (it used to be resolved once for the sweep).
+    result = run_py("job.py", "-m", "param=1,2", "name='p${param}'", cwd=sweep_project)
+    assert result.returncode == 1, result.stderr  # param=2 fails on purpose
+    root = sweep_project / "results" / "sweep"
+    assert lock(root / "param=1" / "run.lock")["config"]["name"] == "p1"
+    assert lock(root / "param=2" / "run.lock")["config"]["name"] == "p2"

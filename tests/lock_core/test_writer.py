@@ -53,6 +53,29 @@ def test_written_lock_reads_back_equal(tmp_path: Path, config: dict) -> None:
     assert read_lock(path)["config"] == config
 
 
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    packages=st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=8),
+    config=st.dictionaries(st.sampled_from(["packages", "environment", "x"]), trees, max_size=3),
+)
+def test_the_package_list_is_written_as_a_plain_dump_writes_it(
+    packages: dict, config: dict
+) -> None:
+    # dumps() makes the package list's YAML once per process and splices it in.
+    record = {"naga_lock": 1, "environment": {"python": "3", "packages": packages}}
+    record["config"] = config
+    plain = yaml.dump(
+        record,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=120,
+    )
+    assert dumps(record) == plain
+    assert dumps(record) == plain  # a second time, from the cached text
+
+
 def test_block_style_and_key_order(tmp_path: Path) -> None:
     path = tmp_path / "run.lock"
     update_lock(path, {"run_id": "r", "status": "completed", "config": {"b": 1, "a": [1, 2]}})

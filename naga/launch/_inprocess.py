@@ -1,0 +1,195 @@
+"""naga's in-process launcher: Hydra's basic launcher, without composing or copying configs.
+
+Hydra's ``BasicLauncher`` composes each job (``load_sweep_config``, ~180 ms), and
+``hydra.core.utils.run_job`` then copies the job's config twice (the task's config without
+``hydra``, the Hydra config) and installs the Hydra config through a third copy (~12 ms
+together). Here every job gets a config derived for it alone
+(:mod:`naga.launch._precompose`), so its ``hydra`` node is installed as ``HydraConfig``
+as it is, and the task's config is the job's app part, derived beside it.
+
+The jobs run one after another in this process, each as ``BasicLauncher`` and ``run_job``
+run it: ``hydra.job.id`` and ``hydra.job.num`` (the job's number in the sweep); the output
+directory ``<hydra.sweep.dir>/<hydra.sweep.subdir>``, created and recorded in
+``hydra.runtime.output_dir``; ``HydraConfig`` (read-only, its interpolations seeing the
+job's keys); ``chdir`` into the output directory when ``hydra.job.chdir``; the job
+logging config; the ``.hydra/`` files when ``hydra.output_subdir`` is set;
+``hydra.job.env_set``; the callbacks' ``on_job_start``/``on_job_end``; a ``JobReturn``
+whose status is FAILED when the task raised an ``Exception``. Anything else the task
+raises (Ctrl-C, a signal) stops the sweep, with the previous Hydra config and working
+directory restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.launch import _hydra
+from naga.launch._precompose import JobConfigs
+
+
+def launch(
+    session: _hydra.Session,
+    configs: JobConfigs,
+    task_function: Callable[[Any], Any],
+    nums: Sequence[int],
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_end: Callable[[int, Any], None] | None = None,
+) -> None:
+    """Run jobs ``nums`` of the sweep in this process, in order.
+
+    Args:
+        session: The sweep's Hydra instance and multirun config.
+        configs: The sweep's job configs.
+        task_function: Called with each job's config (without ``hydra``).
+        nums: The jobs to run (indices into ``configs``).
+        on_start: Called with a job's number before it starts.
+        on_end: Called with a job's number and ``JobReturn`` when it ended. Nothing else
+            keeps the ``JobReturn``s (each holds its job's config: a 1,000-job sweep would
+            keep a thousand).
+    """
+    from hydra.core.utils import configure_log, setup_globals
+
+    master = session.cfg
+    with _hydra.multirun_callbacks(session) as callbacks:
+        setup_globals()
+        configure_log(master.hydra.hydra_logging, master.hydra.verbose)
+        Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        for num in nums:
+            if on_start is not None:
+                on_start(num)
+            config, task_cfg = configs.config(num), configs.task_config(num)
+            ret = run_job(config, task_cfg, task_function, callbacks, num=num, job_id=num)
+            configure_log(master.hydra.hydra_logging, master.hydra.verbose)
+            if on_end is not None:
+                on_end(num, ret)
+
+
+def _save_hydra_files(config: Any, task_cfg: Any, hydra_cfg: Any) -> None:
+    """The ``.hydra/`` copies Hydra's run_job writes, when ``hydra.output_subdir`` asks."""
+    from omegaconf import OmegaConf
+
+    if config.hydra.output_subdir is None:
+        return
+    saved = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
+    saved.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(task_cfg, saved / "config.yaml")
+    OmegaConf.save(hydra_cfg, saved / "hydra.yaml")
+    OmegaConf.save(config.hydra.overrides.task, saved / "overrides.yaml")
+
+
+def run_job(
+    config: Any,
+    task_cfg: Any,
+    task_function: Callable[[Any], Any],
+    callbacks: Any,
+    *,
+    num: int,
+    job_id: Any,
+) -> Any:
+    """Run one job with its config installed as Hydra's; returns its ``JobReturn``.
+
+    Args:
+        config: The job's config, ``hydra`` node included; the job's own (it is changed).
+        task_cfg: The job's config without ``hydra``, given to ``task_function``.
+        task_function: The job's work.
+        callbacks: Hydra's ``Callbacks`` of the sweep.
+        num: ``hydra.job.num``.
+        job_id: ``hydra.job.id`` (the number here; ``<name>_<num>`` in joblib workers).
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobReturn, JobRuntime, JobStatus, configure_log, env_override
+    from omegaconf import OmegaConf, open_dict, read_write
+
+    with open_dict(config.hydra.job):
+        config.hydra.job.id = job_id
+        config.hydra.job.num = num
+    hydra_config = HydraConfig.instance()
+    previous = hydra_config.cfg
+    # Installed first: the output directory may say ${hydra:job.override_dirname}.
+    hydra_cfg = _install(hydra_config, config)
+    old_cwd = Path.cwd()
+    chdir = False
+    try:
+        # The same strings as Hydra's run_job: os.path, not pathlib (which normalises).
+        output_dir = os.path.join(  # noqa: PTH118
+            str(OmegaConf.select(config, "hydra.sweep.dir")),
+            str(OmegaConf.select(config, "hydra.sweep.subdir")),
+        )
+        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+            config.hydra.runtime.output_dir = os.path.abspath(output_dir)  # noqa: PTH100
+        # Hydra's task config is a copy of this config, resolver cache (${now:...}) included.
+        OmegaConf.copy_cache(from_config=config, to_config=task_cfg)
+        chdir = _chdir(config)
+        ret = JobReturn()
+        ret.cfg = task_cfg
+        ret.hydra_cfg = hydra_cfg
+        ret.overrides = list(config.hydra.overrides.task)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        if chdir:
+            os.chdir(output_dir)
+            ret.working_dir = output_dir
+        else:
+            ret.working_dir = str(Path.cwd())
+        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        _save_hydra_files(config, task_cfg, hydra_cfg)
+        with env_override(dict(config.hydra.job.env_set)):
+            callbacks.on_job_start(config=config, task_function=task_function)
+            try:
+                ret.return_value = task_function(task_cfg)
+                ret.status = JobStatus.COMPLETED
+            except Exception as exc:
+                ret.return_value = exc
+                ret.status = JobStatus.FAILED
+        ret.task_name = JobRuntime.instance().get("name")
+        _flush_log_handlers()
+        callbacks.on_job_end(config=config, job_return=ret)
+        return ret
+    finally:
+        hydra_config.cfg = previous
+        if chdir:
+            os.chdir(old_cwd)
+
+
+def _install(hydra_config: Any, config: Any) -> Any:
+    """Make ``config``'s ``hydra`` node the current Hydra config, without copying it.
+
+    As ``HydraConfig.set_config`` does, the node is read-only and sits in a root of its
+    own whose parent link goes to the job's config, so interpolations in the node see the
+    job's keys; here the root holds the job's own node instead of a copy (the config is
+    the job's alone).
+    """
+    from omegaconf import DictConfig, OmegaConf, flag_override
+
+    node = config._get_node("hydra")
+    OmegaConf.set_readonly(node, True)
+    root = DictConfig(content={})
+    with flag_override(root, "no_deepcopy_set_nodes", True):
+        root["hydra"] = node
+    node._set_parent(config)
+    hydra_config.cfg = root
+    return root
+
+
+def _chdir(config: Any) -> bool:
+    from hydra import version
+
+    chdir = config.hydra.job.chdir
+    if chdir is None:
+        # Hydra changes into the job's directory only for apps older than version_base 1.2.
+        return not version.base_at_least("1.2")
+    return bool(chdir)
+
+
+def _flush_log_handlers() -> None:
+    # Each job's log lines are out before the next job starts, as with Hydra's run_job.
+    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
+        handler = ref()
+        if handler is not None:
+            with contextlib.suppress(Exception):  # a broken handler must not fail the job
+                handler.flush()

@@ -1,0 +1,117 @@
+"""Jobs of a sweep in loky workers, run with the joblib launcher plugin's own settings.
+
+Hydra's joblib launcher (``hydra_joblib_launcher._core``) sends every job, through
+``joblib.Parallel``, the sweep's whole Hydra state: the config loader, the multirun
+config, the task function and the singletons (``ConfigStore`` ...), which each job
+unpacks again, rediscovering Hydra's plugins (``Singleton.set_state``); it then composes
+the job (~180 ms) and runs it with ``run_job``, which copies the config three times.
+That is ~40 ms a job besides the composing, on the two processes that share the work.
+
+naga takes the launcher the plugin instantiated (its ``n_jobs``, ``prefer``,
+``pre_dispatch``, ``batch_size``, ... and the ``loky`` backend, as the plugin sets them)
+and calls ``joblib.Parallel`` itself, so that
+
+- each job carries only its own finished config (a :class:`JobOverride` with its task
+  config, derived in the parent when joblib pickles it);
+- the shared state travels as bytes pickled once, and each worker unpacks it and
+  installs Hydra's singletons once per sweep, not once per job;
+- the job runs with naga's ``run_job`` (:mod:`naga.launch._inprocess`): the semantics of
+  Hydra's, without its copies (the job's config is its own, fresh from the pickle);
+  ``hydra.job.id`` is ``<job name>_<num>`` as the plugin sets it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.launch import _hydra
+from naga.launch._handoff import JobOverride
+from naga.launch._inprocess import run_job
+from naga.launch._precompose import refresh_process_facts
+
+
+def launch(
+    session: _hydra.Session,
+    launcher: Any,
+    task_function: Callable[[Any], Any],
+    callbacks: Any,
+    jobs: Sequence[tuple[int, JobOverride]],
+) -> list[Any]:
+    """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each.
+
+    Args:
+        session: The sweep's Hydra instance and multirun config.
+        launcher: The joblib launcher plugin, set up by Hydra's ``Plugins``.
+        task_function: Called in the worker with each job's config.
+        callbacks: Hydra's ``Callbacks`` of the sweep (called in the workers).
+        jobs: The jobs to run.
+    """
+    from hydra.core.utils import configure_log, setup_globals
+    from joblib import Parallel, delayed
+
+    master = session.cfg
+    setup_globals()
+    configure_log(master.hydra.hydra_logging, master.hydra.verbose)
+    Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+    shared = Shared(task_function, callbacks)
+    parallel = Parallel(**_hydra.joblib_params(launcher))
+    return list(parallel(delayed(_run)(num, job, shared) for num, job in jobs))
+
+
+def _run(num: int, job: JobOverride, shared: Shared) -> Any:
+    task_function, callbacks = shared.get()
+    config = job.config()
+    refresh_process_facts(config)
+    job_id = f"{config.hydra.job.name}_{num}"
+    ret = run_job(config, job.task_config(), task_function, callbacks, num=num, job_id=job_id)
+    # The parent reads the status and the return value; the configs stay here.
+    ret.cfg = ret.hydra_cfg = None
+    return ret
+
+
+class Shared:
+    """What every job of a sweep needs in a worker, unpacked there once per sweep."""
+
+    def __init__(self, task_function: Callable[[Any], Any], callbacks: Any) -> None:
+        self.token = uuid.uuid4().hex
+        self._local = (task_function, callbacks)
+        self._blob: bytes | None = None
+        self._lock = threading.Lock()  # joblib pickles batches in a feeder thread
+
+    def get(self) -> tuple[Callable[[Any], Any], Any]:
+        """The task function and callbacks (in the parent: the objects themselves)."""
+        return self._local
+
+    def __reduce__(self) -> tuple[Any, tuple[str, bytes]]:
+        with self._lock:
+            if self._blob is None:
+                import cloudpickle  # what loky pickles with
+                from hydra.core.singleton import Singleton
+
+                self._blob = cloudpickle.dumps((*self._local, Singleton.get_state()))
+        return (_unpacked, (self.token, self._blob))
+
+
+#: The sweep state unpacked in this (worker) process: {token: Shared}.
+_UNPACKED: dict[str, Shared] = {}
+
+
+def _unpacked(token: str, blob: bytes) -> Shared:
+    found = _UNPACKED.get(token)
+    if found is None:
+        from hydra.core.singleton import Singleton
+        from hydra.core.utils import setup_globals
+
+        task_function, callbacks, state = pickle.loads(blob)
+        setup_globals()
+        Singleton.set_state(state)
+        found = Shared(task_function, callbacks)
+        found.token = token
+        _UNPACKED.clear()  # a worker serves one sweep at a time
+        _UNPACKED[token] = found
+    return found
