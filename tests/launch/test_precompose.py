@@ -36,6 +36,7 @@ from naga.errors import ConfigError
 from naga.launch import _hydra, _inprocess
 from naga.launch._handoff import JobOverride, PrecomposedLoader
 from naga.launch._precompose import JobConfigs, Template, subdir_override
+from naga.launch.job import job_failed
 from naga.launch.tasks import override_value
 
 
@@ -161,7 +162,8 @@ def _record(cfg: Any) -> dict[str, Any]:
 
 
 def _overrides(tmp_path: Path, sweep: list[str]) -> list[str]:
-    return [*DEFAULTS, f"hydra.sweep.dir={tmp_path / 'multirun'}", *sweep]
+    # Quoted: the tmp dir's name is hostile (spaces, quotes, ';', '$', a newline).
+    return [*DEFAULTS, f"hydra.sweep.dir={override_value(str(tmp_path / 'multirun'))}", *sweep]
 
 
 def hydra_multirun(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]] | str:
@@ -247,7 +249,7 @@ def naga_carried(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]]:
 
 
 def _raise_failure(ret: Any) -> None:
-    failure = _hydra.job_failed(ret)
+    failure = job_failed(ret)
     if failure is not None:
         raise failure
 
