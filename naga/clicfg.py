@@ -148,8 +148,14 @@ class Command:
                 if code:
                     sys.exit(code)
                 return None
-            if options.n_jobs is not None or options.slurm_config is not None:
-                flag = "--n_jobs" if options.n_jobs is not None else "--slurm_config"
+            if options.n_jobs is not None or options.slurm_config is not None or options.detach:
+                flag = (
+                    "--n_jobs"
+                    if options.n_jobs is not None
+                    else "--slurm_config"
+                    if options.slurm_config is not None
+                    else "--detach"
+                )
                 raise UsageError(
                     f"{flag} only applies to sweeps: add -m with sweep overrides (param=1,2,3) "
                     "or --tasks FILE"
@@ -279,6 +285,22 @@ class Command:
             help="in a sweep, skip jobs whose run.lock is completed with the same config and code",
         )
         add(
+            "--detach",
+            action="store_true",
+            help="submit every job (Slurm, submitit_local), write sweep.lock and exit; "
+            "follow with `naga status DIR`",
+        )
+        add(
+            "--no-isolate",
+            "--no_isolate",
+            dest="isolate",
+            action="store_false",
+            help="Slurm/submitit jobs import the work tree as it is when they start, "
+            "not the code that was submitted",
+        )
+        # `naga resume DIR` runs the sweep's recorded command with this flag.
+        add("--resume", metavar="DIR", help=argparse.SUPPRESS)
+        add(
             "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
         )
         return parser
@@ -320,6 +342,9 @@ def _sweep_options(ns: argparse.Namespace) -> Any:
         n_jobs=ns.n_jobs,
         slurm_config=Path(ns.slurm_config) if ns.slurm_config else None,
         skip_completed=ns.skip_completed,
+        detach=ns.detach,
+        isolate=ns.isolate,
+        resume=Path(ns.resume) if ns.resume else None,
     )
 
 

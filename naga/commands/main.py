@@ -16,7 +16,7 @@ from importlib import import_module
 from naga import __version__
 from naga.errors import NagaError
 
-SUBCOMMANDS = ("show", "ls", "diff", "verify", "lineage", "rerun", "gc", "log")
+SUBCOMMANDS = ("show", "ls", "diff", "verify", "lineage", "rerun", "gc", "log", "status", "resume")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -171,3 +171,24 @@ def _guard(fn: Any, what: str) -> Any:
     except (HydraException, OmegaConfBaseException) as exc:
         prefix = f"{what}: " if what else ""
         raise ConfigError(prefix + explain(exc)) from exc
+
+
+def make_launcher(session: Session, task_function: Any) -> tuple[Any, Any]:
+    """The configured launcher plugin, set up as ``launch`` sets it up, and the callbacks.
+
+    For naga's own submission of submitit sweeps (naga.launch.submit): the plugin's
+    ``__call__`` is the job body and its ``params`` the executor's settings. The callbacks'
+    ``on_multirun_start`` has been called; the caller calls ``on_multirun_end``.
+    """
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import setup_globals
+    from hydra.types import HydraContext
+
+    callbacks = _callbacks(session.cfg)
+    context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
+    setup_globals()
+    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    launcher = Plugins.instance().instantiate_launcher(
+        hydra_context=context, task_function=task_function, config=session.cfg
+    )
+    return launcher, callbacks

@@ -52,10 +52,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
-    from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
     from naga.launch.tasks import override_value
 
+    if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
+        from naga.launch.resume import run_resumed
+
+        return run_resumed(app, options)
     debug = debug_enabled()
     app_overrides = [item for item in overrides if not is_hydra_key(item)]
     hydra_overrides = [item for item in overrides if is_hydra_key(item)]
@@ -74,10 +77,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     given = {override_key(item) for item in hydra_overrides + launcher_overrides}
     defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
 
-    session = _hydra.open_session(
-        app.base, app.name, [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
-    )
+    session_overrides = [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
+    session = _hydra.open_session(app.base, app.name, session_overrides)
     try:
+        if options.detach:
+            from naga.launch.detach import check_launcher
+
+            check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
         root = given_root.absolute()
         _hydra.set_sweep_dir(session, str(given_root))
@@ -124,15 +130,9 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             tasks=tasks_info,
         )
         state.given_root = str(given_root)
-        return _run(
-            session,
-            app,
-            state,
-            launch_lists,
-            debug=debug,
-            monitor_cls=Monitor,
-            summary=summary_lines,
-        )
+        from naga.launch.dispatch import dispatch
+
+        return dispatch(session, app, state, launch_lists, options, session_overrides, debug=debug)
     finally:
         _hydra.close()
 
@@ -146,6 +146,7 @@ def _run(
     debug: bool,
     monitor_cls: Any,
     summary: Any,
+    submitter: Any = None,
 ) -> int:
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
@@ -153,7 +154,7 @@ def _run(
     from naga.launch.sweeplock import error_line, now_iso
     from naga.lock.interrupt import Interrupted, SignalGuard
 
-    todo = [job for job in state.jobs if job.status != "skipped"]
+    todo = [job for job in state.jobs if not job.done]
     in_process = state.launcher in _hydra.IN_PROCESS
     task = SweepTask(
         app=app,
@@ -175,6 +176,9 @@ def _run(
             batches = [[job] for job in todo] if debug else [todo]
             for batch in batches:
                 try:
+                    if submitter is not None:  # submitit: naga submits (naga.launch.submit)
+                        submitter.run(session, task, batch, launch_lists, monitor)
+                        continue
                     results = _hydra.launch(session, task, [launch_lists[job.num] for job in batch])
                 except (KeyboardInterrupt, Interrupted):
                     interrupted = True

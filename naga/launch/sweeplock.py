@@ -63,6 +63,8 @@ class JobRecord:
     run_id: str | None = None
     # (mtime_ns, size) of a run.lock left by an earlier sweep: ignored until it changes.
     stale_stat: tuple[int, int] | None = None
+    #: More keys of the entry (``attempts`` of a requeued job, a local job's ``job_id``).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -86,6 +88,7 @@ class JobRecord:
             "error": self.error,
             "slurm_job_id": self.slurm_job_id,
             "run_id": self.run_id,
+            **self.extra,
         }
 
 
@@ -106,6 +109,8 @@ class SweepState:
     finished_at: str | None = None
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
+    #: More top-level keys: ``launch``, what ``naga resume`` needs to submit jobs again.
+    extra: dict[str, Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -138,6 +143,7 @@ class SweepState:
                 "overrides": list(self.overrides),
                 "tasks": self.tasks,
                 "counts": self.counts(),
+                **self.extra,
                 "jobs": [job.as_dict(self.root) for job in self.jobs],
             }
 

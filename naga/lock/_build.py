@@ -79,6 +79,8 @@ class Request:
     auto_repo: tuple[str, dict[str, Any]] | None = None
     #: The same, for an explicit runlock() call inside a run: reused, never added.
     code_at_start: tuple[str, dict[str, Any]] | None = None
+    #: The attempt of a requeued Slurm job (2, 3, ...); ``None`` for a first attempt.
+    attempts: int | None = None
 
 
 def _repo_entries(
@@ -172,12 +174,14 @@ def build_and_write(req: Request) -> Path:
         "script": script_section(req.origin),
         "launcher": req.launcher,
         **_slurm_fields(req.extra),
+        **({"attempts": req.attempts} if req.attempts is not None else {}),
         "extra": rec.to_plain(extra),
         "error": rec.error_info(req.error, req.signal),
         "environment": rec.environment(),
     }
-    if req.status == "running" and req.finished_at is None:
+    if req.status == "running" and req.finished_at is None and req.attempts is None:
         # A mid-run call must not erase the end time a later finish writes (or vice versa).
+        # (A new attempt of a requeued run does erase the end of the attempt before it.)
         for key in ("finished_at", "duration_s"):
             record.pop(key)
     if plain_config is not UNSET:
