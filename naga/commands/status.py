@@ -175,9 +175,13 @@ def _redraw(view: Any, stream: IO[str]) -> None:
     bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{counts['total']} done"
     lines = [header(view), bar, counts_line(view)]
     # The jobs worth a look first: failures, then what runs, then the queue.
-    order = {status: rank for rank, status in enumerate(("failed", "lost", "interrupted", "running", "queued"))}
+    order = {
+        status: rank
+        for rank, status in enumerate(("failed", "lost", "interrupted", "running", "queued"))
+    }
     shown = sorted(
-        (job for job in view.jobs if job.status in order), key=lambda job: (order[job.status], job.num)
+        (job for job in view.jobs if job.status in order),
+        key=lambda job: (order[job.status], job.num),
     )
     body = table(view)[1:-1]
     by_name = dict(zip((job.name for job in view.jobs), body, strict=True))

@@ -63,10 +63,13 @@ class Element:
             if requeue.finished_earlier(root / name):
                 results.append(None)
                 continue
-            update_jobs(
-                root,
-                {name: {"status": "running", "started_at": now_iso(), "slurm_job_id": job_id}},
-            )
+            started = {
+                "status": "running",
+                "started_at": now_iso(),
+                "duration_s": None,
+                "error": None,
+            }
+            update_jobs(root, {name: {**started, **({"slurm_job_id": job_id} if job_id else {})}})
             ret = launcher(overrides, "hydra.sweep.dir", num, f"job_id_for_{num}", singleton_state)
             results.append(ret)
             lock = read_run_lock(root / name) or {}

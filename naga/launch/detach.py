@@ -38,7 +38,7 @@ def check_launcher(launcher: str) -> None:
         )
 
 
-def detach(
+def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
     session: Any,
     submitter: Any,
     task: Any,
@@ -71,12 +71,15 @@ def detach(
 
 def _report(root: Path, launcher: str, count: int, submitted: Any) -> None:
     shown = _shown(root)
-    where = "Slurm" if launcher == "submitit_slurm" else "this machine (submitit_local)"
-    ids = ", ".join(submitted.arrays)
-    elements = len(submitted.jobs)
-    shape = f"{elements} array element{'s' if elements != 1 else ''}" if elements != count else ""
-    detail = f" ({shape}{'; ' if shape and ids else ''}{'job ' + ids if ids else ''})"
-    print(f"submitted {count} job{'s' if count != 1 else ''} to {where}{detail}; they run without this command")
+    jobs = f"{count} job{'s' if count != 1 else ''}"
+    if launcher == "submitit_slurm":
+        ids = ", ".join(submitted.arrays)
+        elements = len(submitted.jobs)
+        packed = f" in {elements} array elements" if elements != count else ""
+        label = "Slurm jobs" if len(submitted.arrays) > 1 else "Slurm job"
+        print(f"submitted {jobs}{packed} ({label} {ids}); they run without this command")
+    else:
+        print(f"started {jobs} on this machine (submitit_local); they run without this command")
     print(f"sweep: {shown}")
     print(f"follow it: naga status {_quote(shown)} --watch")
     sys.stdout.flush()

@@ -25,11 +25,11 @@ _OWN_FLAGS = ("--detach",)
 _OWN_VALUED = ("--resume",)
 
 
-def dispatch(
+def dispatch(  # noqa: PLR0917 - the sweep's parts, as run_sweep has them
     session: Any,
     app: Any,
     state: Any,
-    launch_lists: Sequence[Sequence[str]],
+    launch_lists: list[list[str]],
     options: Any,
     session_overrides: Sequence[str],
     *,
@@ -118,7 +118,7 @@ def launch_info(
         "python": sys.executable,
         "start": start,
         "args": own_args(sys.argv[1:]),
-        "cwd": os.getcwd(),
+        "cwd": str(Path.cwd()),
         "host": host(),
         "pid": os.getpid(),
         "pid_start": pid_start(),
@@ -148,8 +148,3 @@ def own_args(args: Sequence[str]) -> list[str]:
             continue
         out.append(arg)
     return out
-
-
-def sweep_dir(path: str | os.PathLike[str]) -> Path:
-    """The absolute sweep directory of ``path``."""
-    return Path(path).absolute()

@@ -90,7 +90,7 @@ def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[s
     live = os.path.realpath(root)
     paths = tuple(
         dict.fromkeys(
-            str(checkout / os.path.relpath(os.path.realpath(entry or os.getcwd()), live))
+            str(checkout / os.path.relpath(os.path.realpath(entry or Path.cwd()), live))
             for entry in sys.path
             if _inside(entry, live)
         )
@@ -100,7 +100,7 @@ def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[s
 
 
 def _inside(entry: str, root: str) -> bool:
-    real = os.path.realpath(entry or os.getcwd())
+    real = os.path.realpath(entry or Path.cwd())
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
@@ -146,7 +146,7 @@ def _write_tree(repo: Any, tree: Any, directory: Path) -> None:
             path.mkdir()
             _write_tree(repo, repo[entry.id], path)
         elif entry.filemode == pygit2.GIT_FILEMODE_LINK:
-            os.symlink(repo[entry.id].data, path)
+            path.symlink_to(os.fsdecode(repo[entry.id].data))
         elif entry.filemode == pygit2.GIT_FILEMODE_COMMIT:
             path.mkdir()  # a submodule: its files are not in this repository
         else:

@@ -19,9 +19,9 @@ class SweepOptions:
     skip_completed: bool = (
         False  # --skip-completed: only run jobs without a matching completed run.lock
     )
-    detach: bool = False  # --detach: submit every job (submitit launchers), write sweep.lock, exit
-    isolate: bool = True  # --no-isolate: submitit jobs import the live work tree, not the submitted code
-    resume: Path | None = None  # --resume DIR (from `naga resume`): submit DIR's unfinished jobs again
+    detach: bool = False  # --detach: submit every job (submitit), write sweep.lock, exit
+    isolate: bool = True  # False (--no-isolate): submitit jobs import the live work tree
+    resume: Path | None = None  # --resume DIR (from `naga resume`): DIR's unfinished jobs again
 
     @property
     def is_sweep(self) -> bool:

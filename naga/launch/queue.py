@@ -19,7 +19,15 @@ __all__ = ["PENDING", "RUNNING", "QueueView", "max_array_size", "slurm_queue"]
 
 #: Slurm states of a job that waits to (re)start.
 PENDING = frozenset(
-    {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESV_DEL_HOLD"}
+    {
+        "PENDING",
+        "CONFIGURING",
+        "REQUEUED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "SUSPENDED",
+        "RESV_DEL_HOLD",
+    }
 )
 #: Slurm states of a job whose process may still write its run.lock.
 RUNNING = frozenset({"RUNNING", "COMPLETING", "RESIZING", "SIGNALING", "STAGE_OUT"})

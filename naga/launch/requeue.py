@@ -55,9 +55,7 @@ def finished_earlier(save_dir: Path) -> bool:
 
     old = read_run_lock(save_dir)
     return bool(
-        old
-        and str(old.get("slurm_job_id")) == job
-        and old.get("status") in ("completed", "failed")
+        old and str(old.get("slurm_job_id")) == job and old.get("status") in ("completed", "failed")
     )
 
 
@@ -81,7 +79,7 @@ def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
         exc = Requeued(signum)
         _state["requeued"] = exc
         raise exc from None
-    except Exception:  # noqa: BLE001 - not requeued (budget spent, no checkpoint): interrupted
+    except Exception:  # not requeued (budget spent, no checkpoint): recorded interrupted
         pass
     ctx.interrupted = None
     signal.signal(signal.SIGTERM, held)

@@ -40,7 +40,7 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
             launcher runs jobs in its own process; jobs still pending without ``--detach``.
     """
     launch = view.data.get("launch")
-    if not isinstance(launch, dict) or not launch.get("args") and not launch.get("start"):
+    if not isinstance(launch, dict) or not (launch.get("args") or launch.get("start")):
         raise UsageError(
             f"{command} {view.root}: its sweep.lock records no launch command (written by an "
             "older naga); run the sweep's command again with --skip-completed"
@@ -75,8 +75,10 @@ def run_resumed(app: Any, options: Any) -> int:
     launch = check_resumable(view, detach=options.detach, command="--resume")
     again, _ = to_resume(view)
     if not again:
-        print(f"[naga] nothing to resume in {root}: no job failed, was interrupted or lost",
-              file=sys.stderr)
+        print(
+            f"[naga] nothing to resume in {root}: no job failed, was interrupted or lost",
+            file=sys.stderr,
+        )
         return 0
     rerun = {job.name for job in again}
     entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}

@@ -222,11 +222,14 @@ class _Context:
             stopped = self.data.get("status") in ("completed", "failed", "interrupted")
             view.status = "interrupted" if stopped else "lost"
             view.error = view.error or "never started: the sweep's process stopped first"
+        if view.status == "running":
+            self._running_time(view)
         return view
 
     def _ours(self, lock: dict[str, Any]) -> bool:
         # A run.lock an earlier sweep left in the same directory says nothing about this one.
-        sweep = (lock.get("extra") or {}).get("sweep") if isinstance(lock.get("extra"), dict) else None
+        extra = lock.get("extra")
+        sweep = extra.get("sweep") if isinstance(extra, dict) else None
         return isinstance(sweep, dict) and sweep.get("sweep_id") == self.data.get("sweep_id")
 
     def _from_run_lock(self, view: JobView, lock: dict[str, Any], *, slurm_gone: bool) -> None:
@@ -269,7 +272,8 @@ class _Context:
             return True  # another machine's process: cannot tell from here
         from naga.lock.liveness import is_alive
 
-        return is_alive({"pid": pid, "pid_start": launch.get("pid_start"), "host": launch.get("host")}) is not False
+        process = {"pid": pid, "pid_start": launch.get("pid_start"), "host": launch.get("host")}
+        return is_alive(process) is not False
 
 
 def _local_alive(job_id: str, launch: dict[str, Any]) -> bool:
@@ -294,7 +298,7 @@ def _read_head(path: Path) -> dict[str, Any] | None:
     except OSError:
         return None
     cut = raw.find(b"\nenvironment:")
-    for text in ((raw[:cut], raw) if cut > 0 else (raw,)):
+    for text in (raw[:cut], raw) if cut > 0 else (raw,):
         try:
             data = loads(text)
         except Exception:  # a head cut in an odd place, or a file being replaced: whole file

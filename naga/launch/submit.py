@@ -45,7 +45,11 @@ class Submitted:
 
     def job_ids(self) -> dict[int, str]:
         """The launcher's job id of each job number (``<array>_<index>`` on Slurm)."""
-        return {num: str(job.job_id) for nums, job in zip(self.elements, self.jobs) for num in nums}
+        return {
+            num: str(job.job_id)
+            for nums, job in zip(self.elements, self.jobs, strict=True)
+            for num in nums
+        }
 
 
 @dataclass
@@ -58,9 +62,7 @@ class Submitter:
     isolation: Isolation | None = None
 
     @classmethod
-    def for_sweep(
-        cls, app: Any, root: Path, *, tasks_per_job: int, isolate: bool
-    ) -> Submitter:
+    def for_sweep(cls, app: Any, root: Path, *, tasks_per_job: int, isolate: bool) -> Submitter:
         """Prepare a sweep: take and write the submitted code (unless ``isolate`` is off)."""
         isolation = None
         if isolate and app.track_code:
@@ -130,7 +132,12 @@ class Submitter:
             if jobs:
                 submitted.arrays.append(str(jobs[0].job_id).split("_", 1)[0])
             if on_array is not None:
-                on_array({num: str(job.job_id) for nums_, job in zip(chunk, jobs) for num in nums_})
+                ids = {
+                    num: str(job.job_id)
+                    for element, job in zip(chunk, jobs, strict=True)
+                    for num in element
+                }
+                on_array(ids)
         return submitted, callbacks
 
     def run(

@@ -101,9 +101,8 @@ def _since(started: Any) -> float | None:
 
 
 def _warn(message: str) -> None:
+    import contextlib
     import sys
 
-    try:
+    with contextlib.suppress(Exception):  # a closed stderr
         print(f"[naga] warning: {message} (pid {os.getpid()})", file=sys.stderr)
-    except Exception:  # pragma: no cover - a closed stderr
-        pass
