@@ -330,7 +330,8 @@ def _sweep_options(ns: argparse.Namespace) -> Any:
     from naga.launch.options import SweepOptions
 
     for flag, value in (("--tasks", ns.tasks), ("--slurm_config", ns.slurm_config)):
-        if value is not None and not Path(value).is_file():
+        # A resumed sweep runs its recorded jobs and settings, not these files again.
+        if value is not None and not ns.resume and not Path(value).is_file():
             raise UsageError(f"{flag} {value}: no such file (paths are relative to {Path.cwd()})")
     if ns.task_to and not (ns.tasks or ns.tasks_key):
         raise UsageError("--task_to needs --tasks FILE or --tasks-key KEY to take the values from")

@@ -48,12 +48,19 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
 ) -> int:
     """Submit the ``todo`` jobs (sweep.lock records) and return 0 once all are queued."""
     from naga.launch.submit import assign_ids
+    from naga.launch.sweeplock import read_sweep_lock
     from naga.launch.sweepsync import update_jobs
 
     local = session.launcher_name != "submitit_slurm"
     for job in todo:
         job.status = "queued"
-    state.write()  # before submitting: a job may start, and update it, right away
+    if (read_sweep_lock(state.root) or {}).get("sweep_id") == state.sweep_id:
+        # A resumed sweep whose other jobs may still be running and writing their entries:
+        # only this submission's entries (and the launch record) change.
+        fresh = {job.name: job.as_dict(state.root) for job in todo}
+        update_jobs(state.root, fresh, top={"launch": state.extra.get("launch")})
+    else:
+        state.write()  # before submitting: a job may start, and update it, right away
     names = [job.name for job in sorted(state.jobs, key=lambda job: job.num)]
 
     def record_ids(ids: dict[int, str]) -> None:

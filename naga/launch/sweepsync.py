@@ -21,8 +21,15 @@ from naga.launch.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
 __all__ = ["entry_from_run_lock", "update_jobs"]
 
 
-def update_jobs(root: Path, changes: Mapping[str, Mapping[str, Any]]) -> bool:
+def update_jobs(
+    root: Path,
+    changes: Mapping[str, Mapping[str, Any]],
+    *,
+    top: Mapping[str, Any] | None = None,
+) -> bool:
     """Merge ``changes`` (job name -> fields) into the job entries of ``root/sweep.lock``.
+
+    ``top`` sets top-level keys too (a resumed sweep's new ``launch`` record).
 
     Returns:
         True when sweep.lock was rewritten; False when there is none (or it cannot be
@@ -32,13 +39,14 @@ def update_jobs(root: Path, changes: Mapping[str, Mapping[str, Any]]) -> bool:
     from naga.lock.writer import dumps, loads, locked, write_atomic
 
     path = root / SWEEP_LOCK
-    if not changes or not path.exists():
+    if not (changes or top) or not path.exists():
         return False
     try:
         with locked(path):
             data = loads(path.read_bytes())
             if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
                 return False
+            data.update(top or {})
             for entry in data["jobs"]:
                 new = changes.get(str(entry.get("name")))
                 if new:

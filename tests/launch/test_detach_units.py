@@ -323,3 +323,25 @@ def test_code_outside_git_is_not_isolated(tmp_path: Path) -> None:
 
     (tmp_path / "main.py").write_text("")
     assert prepare(Origin(script=tmp_path / "main.py"), tmp_path / "sweep") is None
+
+
+def test_watch_on_a_terminal_draws_a_progress_bar(tmp_path: Path, queue: dict[str, str]) -> None:
+    import io
+
+    from naga.commands.status import _redraw
+
+    _sweep_lock(tmp_path, ["a", "b", "c", "d"], status="completed")
+    data = yaml.safe_load((tmp_path / "sweep.lock").read_text())
+    data["jobs"][3].update(status="failed", error="ValueError: bad")
+    data["jobs"][2].update(status="queued", slurm_job_id="5_2")
+    (tmp_path / "sweep.lock").write_text(dumps(data))
+    queue["5_2"] = "PENDING"
+    stream = io.StringIO()
+    _redraw(status_mod.read_sweep(tmp_path), stream)
+    screen = stream.getvalue()
+    assert screen.startswith("\x1b[H\x1b[2J")
+    lines = screen.split("\x1b[2J", 1)[1].splitlines()
+    assert "3/4 done" in lines[1] and lines[1].startswith("[")
+    assert lines[2] == "4 jobs: 1 queued, 0 running, 2 completed, 1 failed, 0 interrupted, 0 lost"
+    assert lines[3].split()[:2] == ["d", "failed"]  # failures first, then the queue
+    assert lines[4].split()[:2] == ["c", "queued"]
