@@ -79,14 +79,15 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
 def _report(root: Path, launcher: str, count: int, submitted: Any) -> None:
     shown = _shown(root)
     jobs = f"{count} job{'s' if count != 1 else ''}"
+    they = "they run" if count != 1 else "it runs"
     if launcher == "submitit_slurm":
         ids = ", ".join(submitted.arrays)
         elements = len(submitted.jobs)
         packed = f" in {elements} array elements" if elements != count else ""
         label = "Slurm jobs" if len(submitted.arrays) > 1 else "Slurm job"
-        print(f"submitted {jobs}{packed} ({label} {ids}); they run without this command")
+        print(f"submitted {jobs}{packed} ({label} {ids}); {they} without this command")
     else:
-        print(f"started {jobs} on this machine (submitit_local); they run without this command")
+        print(f"started {jobs} on this machine (submitit_local); {they} without this command")
     print(f"sweep: {shown}")
     print(f"follow it: naga status {_quote(shown)} --watch")
     sys.stdout.flush()

@@ -130,10 +130,6 @@ def run_resumed(app: Any, options: Any) -> int:
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)
         state.given_root = given_root
-        print(
-            f"[naga] resuming {len(again)} of {len(records)} jobs of {root}",
-            file=sys.stderr,
-        )
         return dispatch(
             session,
             app,

@@ -1,7 +1,9 @@
 """``sweep.lock``: the receipt of a whole sweep, next to its jobs' directories.
 
 YAML, rewritten atomically (temp file + rename) each time a job changes state, so a
-reader never sees half a file and a killed sweep still leaves the state it reached::
+reader never sees half a file and a killed sweep still leaves the state it reached. The
+sweep's process writes it; the jobs of a submitit sweep (always, and alone once it is
+detached) rewrite their own entries under a lock file (naga.launch.sweepsync)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex
@@ -17,6 +19,20 @@ reader never sees half a file and a killed sweep still leaves the state it reach
     tasks: null                  # {file, key, task_to} for --tasks / --tasks-key
     counts: {total: 3, completed: 2, failed: 1, interrupted: 0, lost: 0, skipped: 0, running: 0,
              queued: 0}
+    launch:                      # how it was started, for `naga resume` (naga.launch.dispatch)
+      python: /home/me/.venv/bin/python
+      start: [process.py]        # or [-m, pkg.module]
+      args: [-m, param=1,2,3]    # sys.argv[1:] without --detach / --resume
+      cwd: /home/me/project
+      host: login1               # the submitting process (a waiting sweep's liveness)
+      pid: 81234
+      pid_start: ...
+      detached: false
+      hydra_overrides: [...]     # everything the sweep was composed with
+      given_root: results/process
+      tasks_per_job: 1
+      isolate: true
+      code: 6f1e...              # the commit/snapshot the jobs import (null: not isolated)
     jobs:
     - num: 0
       name: param=1
@@ -26,8 +42,10 @@ reader never sees half a file and a killed sweep still leaves the state it reach
       started_at: ...
       duration_s: 0.01
       error: null                # one line: "ZeroDivisionError: division by zero"
-      slurm_job_id: null
+      slurm_job_id: null         # 1234_0 (array element) once submitted to Slurm
       run_id: 9f1c...            # the job's run.lock run_id
+      # attempts: 2              # a requeued job (its run.lock's attempts)
+      # job_id: '81234'          # a submitit_local job: its controller's pid
 """
 
 from __future__ import annotations
