@@ -181,7 +181,9 @@ def set_all(root: Path, **fields: object) -> None:
 
     sweep = loads((root / "sweep.lock").read_bytes())
     for num, job in enumerate(sweep["jobs"]):
-        job.update({key: (value(num) if callable(value) else value) for key, value in fields.items()})
+        job.update(
+            {key: (value(num) if callable(value) else value) for key, value in fields.items()}
+        )
     (root / "sweep.lock").write_text(dumps(sweep))
     if fields.get("status") == "running":
         for num in range(len(sweep["jobs"])):

@@ -325,8 +325,10 @@ def test_an_edit_after_a_detached_submission_does_not_reach_queued_jobs(
     assert entry["commit"] == head and entry["dirty"] is True
     assert entry["snapshot"]["commit"] == recorded
     assert lock["script"]["repo"] == str(detach_project)
-    assert (root / ".naga-sweep" / "code" / recorded / "helper.py").read_text().endswith(
-        "\nVALUE = 1\n"
+    assert (
+        (root / ".naga-sweep" / "code" / recorded / "helper.py")
+        .read_text()
+        .endswith("\nVALUE = 1\n")
     )
 
 
