@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -421,3 +422,34 @@ def test_an_array_larger_than_max_array_size_is_split(
     summary = load(root / "sweep.lock")
     ids = {str(job["slurm_job_id"]).split("_")[0] for job in summary["jobs"]}
     assert len(ids) == 3 and summary["counts"]["completed"] == 10
+
+
+def test_a_waiting_sweep_waits_for_the_requeued_attempt(
+    detach_project: Path, slurm_cluster: dict[str, str]
+) -> None:
+    import os
+
+    with (detach_project / "slurm.yaml").open("a") as handle:
+        handle.write("max_num_timeout: 1\n")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "job.py", "-m", "param=1,2", "sleep=6", "sleep_param=1"),
+            *("--slurm_config", "slurm.yaml"),
+        ],
+        cwd=detach_project,
+        env={**os.environ, **slurm_cluster},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lock_path = detach_project / "results" / "sweep" / "param=1" / "run.lock"
+    wait_for(lambda: status_of(lock_path) == "running", timeout=120, what="param=1 running")
+    job_id = str(load(lock_path)["slurm_job_id"])
+    slurm("scancel", "--signal=USR2", job_id, env=slurm_cluster)
+    wait_for(lambda: status_of(lock_path) == "requeued", timeout=30, what="requeued receipt")
+    slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now", env=slurm_cluster)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "2 completed, 0 failed of 2 jobs" in stderr
+    lock = load(lock_path)
+    assert lock["status"] == "completed" and lock["attempts"] == 2
