@@ -138,3 +138,34 @@ def test_resume_of_a_sweep_lock_without_launch_record(tmp_path: Path, run_naga: 
     result = run_naga("resume", "old", cwd=tmp_path)
     assert result.returncode == 2
     assert "records no launch command" in one_line_error(result.stderr)
+
+
+@pytest.mark.slow
+def test_detach_with_submitit_local_then_watch(
+    detach_project: Path, run_py: Run, run_naga: Run
+) -> None:
+    submitted = run_py(
+        "job.py",
+        "-m",
+        "param=1,2",
+        "fail_param=2",
+        "sleep=2",
+        "sleep_param=1",
+        "hydra/launcher=submitit_local",
+        "--detach",
+        cwd=detach_project,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.startswith("started 2 jobs on this machine (submitit_local)")
+    summary = load(detach_project / "results" / "sweep" / "sweep.lock")
+    assert all(job["job_id"] for job in summary["jobs"])  # the local jobs' controller pids
+    watched = run_naga(
+        "status", "results/sweep", "--watch", "--interval", "0.3", cwd=detach_project
+    )
+    assert watched.returncode == 1, watched.stdout + watched.stderr
+    assert watched.stdout.rstrip().endswith(
+        "done: 2 jobs: 0 queued, 0 running, 1 completed, 1 failed, 0 interrupted, 0 lost"
+    )
+    final = load(detach_project / "results" / "sweep" / "sweep.lock")
+    assert [job["status"] for job in final["jobs"]] == ["completed", "failed"]
+    assert final["status"] == "failed"
