@@ -18,7 +18,8 @@ __all__ = ["continued_attempt"]
 def continued_attempt(lock_path: Path) -> tuple[str, int] | None:
     """``(run_id, attempt)`` when this process is a new attempt of the run at ``lock_path``.
 
-    Only inside a Slurm job (``SLURM_JOB_ID``), and only when ``lock_path`` holds a
+    Only inside a Slurm job that Slurm has restarted (``SLURM_RESTART_COUNT`` > 0: running
+    a script twice within one allocation is two runs), and only when ``lock_path`` holds a
     receipt written by an earlier attempt of this very job that did not complete.
 
     Args:
@@ -28,7 +29,8 @@ def continued_attempt(lock_path: Path) -> tuple[str, int] | None:
         The earlier attempt's ``run_id`` and this attempt's number, or ``None``.
     """
     job = os.environ.get("SLURM_JOB_ID")
-    if not job:
+    restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
+    if not job or not restarts.isdigit() or int(restarts) < 1:
         return None
     from naga.lock.writer import loads
 

@@ -8,8 +8,8 @@ queued jobs; 300 tasks in 6 array elements; an array cut under a small MaxArrayS
 USR2 is the signal submitit asks Slurm to send before a time limit (``--signal=USR2@...``)
 and the one its jobs treat as preemption; the test cluster has no preemption of its own,
 so ``scancel --signal=USR2`` plays the part. A requeued job waits ``cred_expire`` (120 s)
-before it may start again; the tests release it at once with ``scontrol update
-StartTime=now`` (what an admin could do), which changes nothing else.
+before it may start again; the tests release it sooner with ``scontrol update
+StartTime=now`` (what an admin could do) once it is pending again (see ``release``).
 """
 
 from __future__ import annotations
@@ -57,6 +57,22 @@ def slurm(*args: str, env: dict[str, str]) -> str:
     )
     assert done.returncode == 0, f"{' '.join(args)}: {done.stderr}"
     return done.stdout
+
+
+def release(job_id: str, env: dict[str, str]) -> None:
+    """Let a requeued job start now rather than after the cluster's cred_expire (120 s).
+
+    Only once it is pending again, and a couple of seconds after its requeue: slurmd
+    refuses a credential made in the same second as the requeue revoked the old one
+    ("Job credential revoked"), which would kill the job -- Slurm's own reason for the wait.
+    """
+    wait_for(
+        lambda: "PENDING" in slurm("squeue", "-h", "-j", job_id, "-o", "%T", env=env),
+        timeout=30,
+        what=f"job {job_id} pending again",
+    )
+    time.sleep(2)
+    slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now", env=env)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -249,8 +265,7 @@ def test_usr2_requeues_the_job_and_it_completes_on_its_second_attempt(
     line = next(row for row in shown.stdout.splitlines() if row.strip().startswith("param=1"))
     assert "queued (requeued)" in line, shown.stdout
     assert shown.returncode == 3
-    # The test cluster holds a requeued job for cred_expire (120 s); release it now.
-    slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now", env=slurm_cluster)
+    release(job_id, slurm_cluster)  # the test cluster would hold it for 120 s
     watched = naga(
         run_naga,
         detach_project,
@@ -447,7 +462,7 @@ def test_a_waiting_sweep_waits_for_the_requeued_attempt(
     job_id = str(load(lock_path)["slurm_job_id"])
     slurm("scancel", "--signal=USR2", job_id, env=slurm_cluster)
     wait_for(lambda: status_of(lock_path) == "requeued", timeout=30, what="requeued receipt")
-    slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now", env=slurm_cluster)
+    release(job_id, slurm_cluster)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "2 completed, 0 failed of 2 jobs" in stderr

@@ -250,7 +250,11 @@ def test_a_new_attempt_of_the_same_slurm_job_continues_the_run(
         dumps({"naga_lock": 1, "run_id": "abc", "status": "requeued", "slurm_job_id": "42"})
     )
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
     assert continued_attempt(path) is None  # not in Slurm
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    assert continued_attempt(path) is None  # a first attempt: the same job running a script again
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
     monkeypatch.setenv("SLURM_JOB_ID", "43")
     assert continued_attempt(path) is None  # another job
     monkeypatch.setenv("SLURM_JOB_ID", "42")
