@@ -42,12 +42,16 @@ class Isolation:
         paths: The launching process's ``sys.path`` entries inside ``live_root``, mapped
             into ``checkout``, in their order.
         commit: The commit (or snapshot commit) that ``checkout`` holds.
+        modules: Top-level modules an editable install maps into ``live_root`` through an
+            import hook rather than a ``sys.path`` entry (setuptools' ``MAPPING`` finders),
+            mapped into ``checkout``.
     """
 
     live_root: str
     checkout: str
     paths: tuple[str, ...]
     commit: str
+    modules: tuple[tuple[str, str], ...] = ()
 
     def enter(self) -> None:
         """Import the user's code from :attr:`checkout` from now on (call in the job)."""
@@ -55,7 +59,29 @@ class Isolation:
 
         rest = [entry for entry in sys.path if not _inside(entry, self.live_root)]
         sys.path[:] = [*self.paths, *rest]
+        if self.modules:
+            sys.meta_path.insert(0, _SubmittedModules(dict(self.modules)))
         importlib.invalidate_caches()
+
+
+class _SubmittedModules:
+    """Finds the editable-installed top-level modules in the submitted tree first."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self.modules = modules
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        from importlib.util import spec_from_file_location
+
+        location = self.modules.get(name) if path is None else None
+        if location is None:
+            return None
+        package = Path(location)
+        if package.is_dir():
+            return spec_from_file_location(
+                name, package / "__init__.py", submodule_search_locations=[str(package)]
+            )
+        return spec_from_file_location(name, package)
 
 
 def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[str, Any]]] | None:
@@ -95,8 +121,30 @@ def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[s
             if _inside(entry, live)
         )
     )
-    isolation = Isolation(live_root=live, checkout=str(checkout), paths=paths, commit=str(commit))
+    isolation = Isolation(
+        live_root=live,
+        checkout=str(checkout),
+        paths=paths,
+        commit=str(commit),
+        modules=_editable_modules(live, checkout),
+    )
     return isolation, (key, {"path": key, **state})
+
+
+def _editable_modules(live: str, checkout: Path) -> tuple[tuple[str, str], ...]:
+    # setuptools' editable installs of some layouts add an import hook whose module holds
+    # MAPPING = {top-level name: source path}; those imports never go through sys.path.
+    found: dict[str, str] = {}
+    for finder in sys.meta_path:
+        module = sys.modules.get(getattr(finder, "__module__", "") or "")
+        mapping = getattr(module, "MAPPING", None)
+        if not isinstance(mapping, dict):
+            continue
+        for name, source in mapping.items():
+            if isinstance(name, str) and isinstance(source, str) and _inside(source, live):
+                relative = os.path.relpath(os.path.realpath(source), live)
+                found.setdefault(name, str(checkout / relative))
+    return tuple(sorted(found.items()))
 
 
 def _inside(entry: str, root: str) -> bool:

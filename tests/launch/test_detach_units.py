@@ -349,3 +349,50 @@ def test_watch_on_a_terminal_draws_a_progress_bar(tmp_path: Path, queue: dict[st
     assert lines[2] == "4 jobs: 1 queued, 0 running, 2 completed, 1 failed, 0 interrupted, 0 lost"
     assert lines[3].split()[:2] == ["d", "failed"]  # failures first, then the queue
     assert lines[4].split()[:2] == ["c", "queued"]
+
+
+def test_an_editable_install_s_import_hook_is_redirected_too(
+    tmp_path: Path, make_git_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import types
+
+    from naga.launch.isolate import prepare
+    from naga.lock.origin import Origin
+
+    repo = make_git_repo(
+        tmp_path / "proj", files={"lib/pkg_hook/__init__.py": "VALUE = 'submitted'\n"}
+    )
+    (repo / "main.py").write_text("")
+    # What setuptools writes for `pip install -e .` of a layout it cannot put on sys.path.
+    hook = types.ModuleType("__editable___proj_finder")
+    hook.MAPPING = {"pkg_hook": str(repo / "lib" / "pkg_hook")}  # type: ignore[attr-defined]
+
+    class _EditableFinder:
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            from importlib.util import spec_from_file_location
+
+            if name in hook.MAPPING:
+                where = Path(hook.MAPPING[name])
+                return spec_from_file_location(
+                    name, where / "__init__.py", submodule_search_locations=[str(where)]
+                )
+            return None
+
+    _EditableFinder.__module__ = hook.__name__
+    monkeypatch.setitem(sys.modules, hook.__name__, hook)
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, _EditableFinder])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    prepared = prepare(Origin(script=repo / "main.py", function="main"), tmp_path / "sweep")
+    assert prepared is not None
+    isolation = prepared[0]
+    assert isolation.modules == (("pkg_hook", str(Path(isolation.checkout) / "lib" / "pkg_hook")),)
+    (repo / "lib" / "pkg_hook" / "__init__.py").write_text("VALUE = 'edited later'\n")
+    isolation.enter()
+    try:
+        assert importlib.import_module("pkg_hook").VALUE == "submitted"
+    finally:
+        sys.modules.pop("pkg_hook", None)
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_SubmittedModules"]
