@@ -65,6 +65,7 @@ def small_slurm_cluster(slurm_cluster: dict[str, str]) -> Iterator[dict[str, str
     The shared cluster's configuration is left alone; this one is stopped at the end.
     """
     import os
+    import shutil
     import socket
     import subprocess
     import tempfile
@@ -104,3 +105,4 @@ def small_slurm_cluster(slurm_cluster: dict[str, str]) -> Iterator[dict[str, str
             timeout=60,
             check=False,
         )
+        shutil.rmtree(directory, ignore_errors=True)
