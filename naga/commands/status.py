@@ -87,6 +87,8 @@ def header(view: Any) -> str:
 
     relative = os.path.relpath(view.root)
     shown = str(view.root) if relative.startswith("..") else relative
+    # One line, whatever the directory is called: control characters (a newline) escaped.
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
     sweep_id = str(view.data.get("sweep_id") or "")[:8]
     return f"sweep {shown}  ({view.launcher}, {len(view.jobs)} jobs, id {sweep_id})"
 

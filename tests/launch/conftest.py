@@ -25,7 +25,7 @@ def sweep_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
     )
 
 
-DETACH_APP = Path(__file__).resolve().parents[1] / "apps" / "detach"
+DETACH_APP = APPS / "detach"
 
 
 @pytest.fixture

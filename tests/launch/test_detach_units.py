@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def test_slurm_queue_asks_once_and_knows_both_spellings(
     calls = tmp_path / "calls"
     fake = tmp_path / "squeue"
     fake.write_text(
-        f'#!/bin/sh\necho "$@" >> {calls}\n'
+        f'#!/bin/sh\necho "$@" >> {shlex.quote(str(calls))}\n'
         "printf '12_0|13|RUNNING\\n12_1|14|PENDING\\n20|20|PENDING\\n'\n"
     )
     fake.chmod(0o755)

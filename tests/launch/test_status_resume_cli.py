@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import one_line_error
+from helpers import one_line_error
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
