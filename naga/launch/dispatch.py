@@ -3,8 +3,11 @@
 Shared by a new sweep (naga.launch.sweep) and a resumed one (naga.launch.resume):
 
 - submitit launchers (Slurm, submitit_local) are submitted by naga itself
-  (naga.launch.submit: isolation of the submitted code, arrays, requeue); the others go
-  through Hydra's launcher plugin as before;
+  (naga.launch.submit: isolation of the submitted code, arrays, requeue); basic runs in
+  this process (naga.launch._inprocess), joblib and other plugins through Hydra's launcher
+  plugin (naga.launch.sweep._launch); on every path each job gets the config derived for it
+  (``configs``, naga.launch._precompose) and carried by its last override
+  (naga.launch._handoff), so no job composes its config again;
 - ``--detach`` returns once every job is queued (naga.launch.detach); otherwise the sweep's
   process waits, shows progress and reports (naga.launch.sweep);
 - sweep.lock records, under ``launch``, how to start the sweep again (``naga resume``).

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import shlex
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,88 @@ def test_an_editable_install_s_import_hook_is_redirected_too(
     finally:
         sys.modules.pop("pkg_hook", None)
         sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_SubmittedModules"]
+
+
+# -- naga's submission carries each job's precomposed config ------------------------------
+
+
+class _SubmitConfig:
+    param = 1
+    lr = 0.1
+
+
+class _FakeJob:
+    def __init__(self, num: int) -> None:
+        self.job_id = str(4000 + num)
+
+
+class _FakeExecutor:
+    """Keeps what naga submits instead of starting it."""
+
+    def __init__(self) -> None:
+        self.elements: list[object] = []
+
+    def batch(self) -> AbstractContextManager[None]:
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def submit(self, element: object) -> _FakeJob:
+        self.elements.append(element)
+        return _FakeJob(len(self.elements) - 1)
+
+
+class _NoCompose:
+    """A config loader that must not be asked to compose."""
+
+    def load_sweep_config(self, master: object, overrides: list[str]) -> object:
+        raise AssertionError(f"composed {overrides}")
+
+
+def test_submitted_jobs_carry_their_precomposed_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """naga's own submitit submission: the plugin gets naga's PrecomposedLoader and every
+    array element carries its jobs' finished configs (no job composes again on the node)."""
+    import pickle
+
+    import cloudpickle
+
+    from naga.config.structured import to_structured
+    from naga.launch import _hydra, submit
+    from naga.launch._handoff import JobOverride, PrecomposedLoader
+    from naga.launch.sweep import _job_configs
+    from naga.launch.tasks import override_value
+
+    fake = _FakeExecutor()
+    monkeypatch.setattr(submit, "_executor", lambda launcher: (fake, "local", 4))
+    root = tmp_path / "multirun"
+    session = _hydra.open_session(
+        to_structured(_SubmitConfig),
+        "app",
+        [
+            "hydra/launcher=submitit_local",
+            f"hydra.sweep.dir={override_value(str(root))}",
+            "param=1,2,3",
+        ],
+    )
+    try:
+        jobs = _hydra.expand(session)
+        names = [f"param={num + 1}" for num in range(len(jobs))]
+        _, launch_lists = _job_configs(session, jobs, names)
+        submitter = submit.Submitter(app=None, root=root, tasks_per_job=2)
+        submitted, _ = submitter.submit(session, lambda cfg: None, launch_lists, [0, 1, 2], names)
+    finally:
+        _hydra.close()
+    assert submitted.elements == [[0, 1], [2]]
+    launcher, _ = cloudpickle.loads(fake.elements[0].payload)
+    assert isinstance(launcher.hydra_context.config_loader, PrecomposedLoader)
+    loader = PrecomposedLoader(_NoCompose())  # type: ignore[arg-type]
+    seen = []
+    for element in fake.elements:
+        for name, num, carried in element.jobs:
+            overrides = pickle.loads(carried)
+            assert isinstance(overrides[-1], JobOverride)
+            assert overrides[-1] == f"hydra.sweep.subdir={override_value(name)}"
+            seen.append((num, loader.load_sweep_config(None, overrides).param))
+    assert seen == [(0, 1), (1, 2), (2, 3)]
