@@ -3,7 +3,8 @@
 naga drives Hydra a little below its public surface: a sweep is run the way
 ``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch._hydra), and a single
 run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
-Those steps need ``hydra._internal`` and one private attribute of ``JobReturn``; they are
+Those steps need ``hydra._internal``, one private attribute of ``JobReturn`` and one of the
+submitit launcher plugin (naga submits submitit sweeps itself, naga.launch.submit); they are
 all here, so a Hydra upgrade is checked in one file. Hydra is imported inside each
 function: importing this module costs nothing.
 """
@@ -84,3 +85,33 @@ def job_failed(ret: Any) -> BaseException | None:
         value = ret._return_value  # the stored exception; `.return_value` would raise it
         return value if isinstance(value, BaseException) else RuntimeError(str(value))
     return None
+
+
+def submitit_executor(launcher: Any) -> tuple[Any, str]:
+    """submitit's executor for a submitit launcher plugin, built as the plugin builds it.
+
+    The plugin's executor kind (its private ``_EXECUTOR``: ``"slurm"`` or ``"local"``) and
+    how ``BaseSubmititLauncher.launch`` turns its ``params`` into executor parameters.
+
+    Returns:
+        ``(executor, kind)``.
+    """
+    import submitit
+    from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+    from omegaconf import OmegaConf
+
+    kind = str(launcher._EXECUTOR)
+    params = dict(launcher.params)
+    init: dict[str, Any] = {"folder": params["submitit_folder"]}
+    if "max_num_timeout" in params:
+        init[f"{kind}_max_num_timeout"] = params["max_num_timeout"]
+    executor = submitit.AutoExecutor(cluster=kind, **init)
+    base = set(OmegaConf.structured(BaseQueueConf).keys())
+    executor.update_parameters(
+        **{
+            key if key in base else f"{kind}_{key}": value
+            for key, value in params.items()
+            if key not in ("submitit_folder", "max_num_timeout")
+        }
+    )
+    return executor, kind

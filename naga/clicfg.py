@@ -159,8 +159,14 @@ class Command(Generic[R]):
                 if code:
                     sys.exit(code)
                 return None
-            if options.n_jobs is not None or options.slurm_config is not None:
-                flag = "--n_jobs" if options.n_jobs is not None else "--slurm_config"
+            if options.n_jobs is not None or options.slurm_config is not None or options.detach:
+                flag = (
+                    "--n_jobs"
+                    if options.n_jobs is not None
+                    else "--slurm_config"
+                    if options.slurm_config is not None
+                    else "--detach"
+                )
                 raise UsageError(
                     f"{flag} only applies to sweeps: add -m with sweep overrides (param=1,2,3) "
                     "or --tasks FILE"
@@ -288,6 +294,22 @@ class Command(Generic[R]):
             help="in a sweep, skip jobs whose run.lock is completed with the same config and code",
         )
         add(
+            "--detach",
+            action="store_true",
+            help="submit every job (Slurm, submitit_local), write sweep.lock and exit; "
+            "follow with `naga status DIR`",
+        )
+        add(
+            "--no-isolate",
+            "--no_isolate",
+            dest="isolate",
+            action="store_false",
+            help="Slurm/submitit jobs import the work tree as it is when they start, "
+            "not the code that was submitted",
+        )
+        # `naga resume DIR` runs the sweep's recorded command with this flag.
+        add("--resume", metavar="DIR", help=argparse.SUPPRESS)
+        add(
             "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
         )
         return parser
@@ -312,7 +334,8 @@ def _sweep_options(ns: argparse.Namespace) -> Any:
     from naga.launch.options import SweepOptions
 
     for flag, value in (("--tasks", ns.tasks), ("--slurm_config", ns.slurm_config)):
-        if value is not None and not Path(value).is_file():
+        # A resumed sweep runs its recorded jobs and settings, not these files again.
+        if value is not None and not ns.resume and not Path(value).is_file():
             raise UsageError(f"{flag} {value}: no such file (paths are relative to {Path.cwd()})")
     if ns.task_to and not (ns.tasks or ns.tasks_key):
         raise UsageError("--task_to needs --tasks FILE or --tasks-key KEY to take the values from")
@@ -324,6 +347,9 @@ def _sweep_options(ns: argparse.Namespace) -> Any:
         n_jobs=ns.n_jobs,
         slurm_config=Path(ns.slurm_config) if ns.slurm_config else None,
         skip_completed=ns.skip_completed,
+        detach=ns.detach,
+        isolate=ns.isolate,
+        resume=Path(ns.resume) if ns.resume else None,
     )
 
 

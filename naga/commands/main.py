@@ -17,7 +17,19 @@ from naga import __version__
 from naga._argparse import OneLineErrorParser
 from naga.errors import NagaError
 
-SUBCOMMANDS = ("show", "ls", "plot", "diff", "verify", "lineage", "rerun", "gc", "log")
+SUBCOMMANDS = (
+    "show",
+    "ls",
+    "plot",
+    "diff",
+    "verify",
+    "lineage",
+    "rerun",
+    "gc",
+    "log",
+    "status",
+    "resume",
+)
 #: Options whose value may start with '-' (``--sort -loss``: descending), which argparse
 #: would otherwise take for an unknown option.
 _DASH_VALUES = ("--sort",)

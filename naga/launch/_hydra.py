@@ -176,20 +176,46 @@ def launcher_of(
         task_function: Called by the launcher with each job's config.
         loader: The config loader the launcher composes each job with (default: Hydra's).
     """
-    from hydra.core.plugins import Plugins
     from hydra.core.utils import setup_globals
-    from hydra.types import HydraContext
 
     setup_globals()
     with multirun_callbacks(session) as callbacks:
-        context = HydraContext(
-            config_loader=loader if loader is not None else session.hydra.config_loader,
-            callbacks=callbacks,
-        )
-        launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=context, task_function=task_function, config=session.cfg
-        )
-        yield launcher, callbacks
+        yield _instantiate_launcher(session, task_function, callbacks, loader), callbacks
+
+
+def make_launcher(session: Session, task_function: Any, *, loader: Any = None) -> tuple[Any, Any]:
+    """The configured launcher plugin, set up as :func:`launcher_of` sets it up, and callbacks.
+
+    For naga's own submission of submitit sweeps (naga.launch.submit): the plugin's
+    ``__call__`` is the job body and its ``params`` the executor's settings. The callbacks'
+    ``on_multirun_start`` has been called; the caller calls ``on_multirun_end`` (a detached
+    sweep never does: nobody waits for its end).
+
+    Args:
+        session: The sweep's Hydra instance and multirun config.
+        task_function: Called by the launcher with each job's config.
+        loader: The config loader the launcher gives each job its config with
+            (:class:`naga.launch._handoff.PrecomposedLoader`; default: Hydra's).
+    """
+    from hydra.core.utils import setup_globals
+
+    callbacks = compat.callbacks(session.cfg)
+    setup_globals()
+    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    return _instantiate_launcher(session, task_function, callbacks, loader), callbacks
+
+
+def _instantiate_launcher(session: Session, task_function: Any, callbacks: Any, loader: Any) -> Any:
+    from hydra.core.plugins import Plugins
+    from hydra.types import HydraContext
+
+    context = HydraContext(
+        config_loader=loader if loader is not None else session.hydra.config_loader,
+        callbacks=callbacks,
+    )
+    return Plugins.instance().instantiate_launcher(
+        hydra_context=context, task_function=task_function, config=session.cfg
+    )
 
 
 def launch(

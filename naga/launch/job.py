@@ -40,6 +40,8 @@ class App:
 
     ``origin`` is taken in the launching process: a worker sees a launcher's bootstrap as
     ``__main__`` and a function pickled by value without its file (naga.lock.origin).
+    ``code`` too, when a sweep runs the submitted code (naga.launch.isolate): the jobs
+    record the commit/snapshot they import, not the work tree as it is when they start.
     """
 
     function: Callable[..., Any]
@@ -47,6 +49,7 @@ class App:
     origin: Origin
     name: str
     track_code: bool = True
+    code: tuple[str, dict[str, Any]] | None = None  # (key, repos entry) taken at submission
 
 
 def resolve_once(cfg: Any) -> Any:
@@ -138,6 +141,7 @@ def start_job(
         launcher=launcher,
         extra=extra,
         track_code=app.track_code,
+        code=app.code if app.track_code else None,
     )
     return Job(app=app, cfg=cfg, ctx=ctx)
 
@@ -203,10 +207,13 @@ def status_of(exc: BaseException) -> str:
     """The run status an exception ends a run with.
 
     ``sys.exit(0)`` completes; a signal (naga's ``Interrupted``, Ctrl-C's
-    ``KeyboardInterrupt``) interrupts; anything else, ``sys.exit(1)`` included, fails.
+    ``KeyboardInterrupt``) interrupts, unless the batch system requeued the job
+    (``Requeued``); anything else, ``sys.exit(1)`` included, fails.
     """
-    from naga.lock.interrupt import Interrupted
+    from naga.lock.interrupt import Interrupted, Requeued
 
+    if isinstance(exc, Requeued):
+        return "requeued"
     if isinstance(exc, (Interrupted, KeyboardInterrupt)):
         return "interrupted"
     if isinstance(exc, SystemExit) and exc.code in (0, None):

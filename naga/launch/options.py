@@ -19,8 +19,16 @@ class SweepOptions:
     skip_completed: bool = (
         False  # --skip-completed: only run jobs without a matching completed run.lock
     )
+    detach: bool = False  # --detach: submit every job (submitit), write sweep.lock, exit
+    isolate: bool = True  # False (--no-isolate): submitit jobs import the live work tree
+    resume: Path | None = None  # --resume DIR (from `naga resume`): DIR's unfinished jobs again
 
     @property
     def is_sweep(self) -> bool:
         """True when the command line describes more than one job."""
-        return self.multirun or self.tasks is not None or self.tasks_key is not None
+        return (
+            self.multirun
+            or self.tasks is not None
+            or self.tasks_key is not None
+            or self.resume is not None
+        )

@@ -10,9 +10,12 @@ FILE is a mapping of the launcher's parameters, e.g.::
     array_parallelism: 20          # at most 20 jobs of the sweep at once
     setup: ["module load cuda"]    # shell lines run before the job
     additional_parameters: {mail-type: END}   # any other sbatch option
+    max_num_timeout: 3             # requeue a job at its time limit up to 3 times
+    tasks_per_job: 50              # naga: run 50 tasks one after another in each array element
 
 Each key becomes a ``hydra.launcher.KEY=value`` override, so the file means exactly what
-the same overrides would mean on the command line.
+the same overrides would mean on the command line; naga's own keys (:data:`NAGA_KEYS`)
+shape how naga submits the jobs instead.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError, did_you_mean
+
+#: Keys of a --slurm_config file that are naga's, not the launcher plugin's.
+NAGA_KEYS = ("tasks_per_job",)
 
 
 def slurm_parameters() -> list[str]:
@@ -38,9 +44,52 @@ def slurm_overrides(path: Path) -> list[str]:
     Raises:
         UsageError: The file is missing, not a YAML mapping, or names an unknown parameter.
     """
-    import yaml
-
     from naga.launch.tasks import override_value
+
+    data = _read(path)
+    valid = slurm_parameters()
+    out: list[str] = []
+    for key, value in data.items():
+        if key in NAGA_KEYS:
+            continue
+        if key not in valid:
+            raise UsageError(
+                f"--slurm_config {path}: unknown parameter '{key}'."
+                + did_you_mean(str(key), [*valid, *NAGA_KEYS], what="parameters")
+                + " Put other sbatch options under additional_parameters."
+            )
+        if key == "setup" and isinstance(value, str):
+            value = [value]  # noqa: PLW2901 - one setup line is a list of one
+        if key == "additional_parameters" and isinstance(value, dict):
+            # A closed Dict node in Hydra's schema: `++` adds each sbatch option to it.
+            out.extend(
+                f"++hydra.launcher.{key}.{name}={override_value(item)}"
+                for name, item in value.items()
+            )
+            continue
+        out.append(f"hydra.launcher.{key}={override_value(value)}")
+    return out
+
+
+def naga_settings(path: Path | None) -> dict[str, Any]:
+    """naga's own keys of a ``--slurm_config`` file, checked (``tasks_per_job``: 1 default).
+
+    Raises:
+        UsageError: The file is unreadable, or ``tasks_per_job`` is not a whole number >= 1.
+    """
+    data = _read(path) if path is not None else {}
+    per_job = data.get("tasks_per_job", 1)
+    if isinstance(per_job, bool) or not isinstance(per_job, int) or per_job < 1:
+        raise UsageError(
+            f"--slurm_config {path}: tasks_per_job: {per_job!r} is not a whole number >= 1; "
+            "give how many tasks each Slurm array element runs, one after another "
+            "(e.g. tasks_per_job: 50)"
+        )
+    return {"tasks_per_job": per_job}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import yaml
 
     if not path.is_file():
         raise UsageError(
@@ -58,23 +107,4 @@ def slurm_overrides(path: Path) -> list[str]:
         raise UsageError(
             f"--slurm_config {path}: expected a mapping of parameters, got {type(data).__name__}"
         )
-    valid = slurm_parameters()
-    out: list[str] = []
-    for key, value in data.items():
-        if key not in valid:
-            raise UsageError(
-                f"--slurm_config {path}: unknown parameter '{key}'."
-                + did_you_mean(str(key), valid, what="parameters")
-                + " Put other sbatch options under additional_parameters."
-            )
-        if key == "setup" and isinstance(value, str):
-            value = [value]  # noqa: PLW2901 - one setup line is a list of one
-        if key == "additional_parameters" and isinstance(value, dict):
-            # A closed Dict node in Hydra's schema: `++` adds each sbatch option to it.
-            out.extend(
-                f"++hydra.launcher.{key}.{name}={override_value(item)}"
-                for name, item in value.items()
-            )
-            continue
-        out.append(f"hydra.launcher.{key}={override_value(value)}")
-    return out
+    return data

@@ -56,12 +56,12 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
-    from naga.launch._handoff import JobOverride
-    from naga.launch._precompose import JobConfigs
-    from naga.launch.progress import Monitor, summary_lines
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
-    from naga.launch.tasks import override_value
 
+    if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
+        from naga.launch.resume import run_resumed
+
+        return run_resumed(app, options)
     debug = debug_enabled()
     app_overrides = [item for item in overrides if not is_hydra_key(item)]
     hydra_overrides = [item for item in overrides if is_hydra_key(item)]
@@ -80,10 +80,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     given = {override_key(item) for item in hydra_overrides + launcher_overrides}
     defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
 
-    session = _hydra.open_session(
-        app.base, app.name, [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
-    )
+    session_overrides = [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
+    session = _hydra.open_session(app.base, app.name, session_overrides)
     try:
+        if options.detach:
+            from naga.launch.detach import check_launcher
+
+            check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
         root = given_root.absolute()
         _hydra.set_sweep_dir(session, str(given_root))
@@ -102,15 +105,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             for num, (job, name) in enumerate(zip(jobs, names, strict=True))
         ]
         _check_distinct_dirs(records, root)
-        configs = JobConfigs(session)
-        launch_lists = []
-        # joblib jobs run with naga's run_job in the worker: their task config travels too.
-        with_task = session.launcher_name == "joblib"
-        for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
-            subdir = f"hydra.sweep.subdir={override_value(name)}"
-            configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
-            carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
-            launch_lists.append([*job, carried])
+        configs, launch_lists = _job_configs(session, jobs, names)
         if options.skip_completed:
             from naga.launch.skip import clear_cache, completed_unchanged
 
@@ -129,18 +124,40 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             tasks=tasks_info,
         )
         state.given_root = str(given_root)
-        return _run(
-            session,
-            app,
-            state,
-            configs,
-            launch_lists,
-            debug=debug,
-            monitor_cls=Monitor,
-            summary=summary_lines,
+        from naga.launch.dispatch import dispatch
+
+        return dispatch(
+            session, app, state, configs, launch_lists, options, session_overrides, debug=debug
         )
     finally:
         _hydra.close()
+
+
+def _job_configs(
+    session: Any, jobs: Sequence[Sequence[str]], names: Sequence[str]
+) -> tuple[Any, list[list[str]]]:
+    """Every job checked and kept for deriving its config, and its launcher overrides.
+
+    The last override of each job is its :class:`naga.launch._handoff.JobOverride`
+    (``hydra.sweep.subdir=<name>``), which carries the job's config to wherever it runs.
+
+    Raises:
+        ConfigError: A job's overrides do not fit the config, naming the job.
+    """
+    from naga.launch._handoff import JobOverride
+    from naga.launch._precompose import JobConfigs
+    from naga.launch.tasks import override_value
+
+    configs = JobConfigs(session)
+    launch_lists: list[list[str]] = []
+    # joblib jobs run with naga's start_job in the worker: their task config travels too.
+    with_task = session.launcher_name == "joblib"
+    for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
+        subdir = f"hydra.sweep.subdir={override_value(name)}"
+        configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
+        carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
+        launch_lists.append([*job, carried])
+    return configs, launch_lists
 
 
 def _run(
@@ -153,12 +170,13 @@ def _run(
     debug: bool,
     monitor_cls: Any,
     summary: Any,
+    submitter: Any = None,
 ) -> int:
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
     from naga.lock.interrupt import Interrupted, SignalGuard
 
-    todo = [job for job in state.jobs if job.status != "skipped"]
+    todo = [job for job in state.jobs if not job.done]
     in_process = state.launcher in _hydra.IN_PROCESS
     task = SweepTask(
         app=app,
@@ -186,6 +204,7 @@ def _run(
                 launch_lists=launch_lists,
                 monitor=monitor,
                 debug=debug,
+                submitter=submitter,
             )
     except (KeyboardInterrupt, Interrupted):
         interrupted = True
@@ -208,8 +227,12 @@ def _launch(
     launch_lists: list[list[str]],
     monitor: Any,
     debug: bool,
+    submitter: Any = None,
 ) -> None:
-    """Run the jobs in process or through the launcher plugin, and record how each ended.
+    """Run the jobs in process, through the launcher plugin or naga's own submission.
+
+    ``submitter`` (naga.launch.submit) submits the jobs of a submitit sweep; each job
+    carries its precomposed config all the same (naga.launch._handoff).
 
     Raises:
         BaseException: In debug mode, the first job failure (for the debugger); a signal
@@ -219,7 +242,9 @@ def _launch(
     from naga.launch.sweeplock import error_line
 
     try:
-        if task.in_process:
+        if submitter is not None:  # submitit: naga submits, waits and records each job
+            submitter.run(session, task, todo, launch_lists, monitor)
+        elif task.in_process:
             _run_in_process(session, configs, task, todo, monitor, debug=debug)
         else:
             results = _run_with_plugin(session, task, todo, launch_lists)

@@ -2,7 +2,9 @@
 
 YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a job changes
 state, so a reader never sees half a file and a killed sweep still leaves the state it
-reached; read it with :func:`naga.lock.format.try_read`::
+reached; read it with :func:`naga.lock.format.try_read`. The sweep's process writes it;
+the jobs of a submitit sweep (always, and alone once it is detached) rewrite their own
+entries under a lock file (naga.launch.sweepsync)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex
@@ -18,6 +20,20 @@ reached; read it with :func:`naga.lock.format.try_read`::
     tasks: null                  # {file, key, task_to} for --tasks / --tasks-key
     counts: {total: 3, completed: 2, failed: 1, interrupted: 0, lost: 0, skipped: 0, running: 0,
              queued: 0}
+    launch:                      # how it was started, for `naga resume` (naga.launch.dispatch)
+      python: /home/me/.venv/bin/python
+      start: [process.py]        # or [-m, pkg.module]
+      args: [-m, param=1,2,3]    # sys.argv[1:] without --detach / --resume
+      cwd: /home/me/project
+      host: login1               # the submitting process (a waiting sweep's liveness)
+      pid: 81234
+      pid_start: ...
+      detached: false
+      hydra_overrides: [...]     # everything the sweep was composed with
+      given_root: results/process
+      tasks_per_job: 1
+      isolate: true
+      code: 6f1e...              # the commit/snapshot the jobs import (null: not isolated)
     jobs:
     - num: 0
       name: param=1
@@ -27,8 +43,10 @@ reached; read it with :func:`naga.lock.format.try_read`::
       started_at: ...
       duration_s: 0.01
       error: null                # one line: "ZeroDivisionError: division by zero"
-      slurm_job_id: null
+      slurm_job_id: null         # 1234_0 (array element) once submitted to Slurm
       run_id: 9f1c...            # the job's run.lock run_id
+      # attempts: 2              # a requeued job (its run.lock's attempts)
+      # job_id: '81234'          # a submitit_local job: its controller's pid
 """
 
 from __future__ import annotations
@@ -68,6 +86,8 @@ class JobRecord:
     run_id: str | None = None
     # (mtime_ns, size) of a run.lock left by an earlier sweep: ignored until it changes.
     stale_stat: tuple[int, int] | None = None
+    #: More keys of the entry (``attempts`` of a requeued job, a local job's ``job_id``).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -91,6 +111,7 @@ class JobRecord:
             "error": self.error,
             "slurm_job_id": self.slurm_job_id,
             "run_id": self.run_id,
+            **self.extra,
         }
 
 
@@ -111,6 +132,8 @@ class SweepState:
     finished_at: str | None = None
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
+    #: More top-level keys: ``launch``, what ``naga resume`` needs to submit jobs again.
+    extra: dict[str, Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _written: bool = field(default=False, repr=False)
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -145,6 +168,7 @@ class SweepState:
                 "overrides": list(self.overrides),
                 "tasks": self.tasks,
                 "counts": self.counts(),
+                **self.extra,
                 "jobs": [job.as_dict(self.root) for job in self.jobs],
             }
 

@@ -91,6 +91,8 @@ class Request:
     #: Wait for the directory's fsync (False for the `running` record of a run's start,
     #: which the run's final write makes durable with it).
     durable: bool = True
+    #: The attempt of a requeued Slurm job (2, 3, ...); ``None`` for a first attempt.
+    attempts: int | None = None
 
 
 def _repo_entries(
@@ -197,12 +199,14 @@ def _run_fields(req: Request) -> dict[str, Any]:
         "script": script_section(req.origin),
         "launcher": req.launcher,
         **_slurm_fields(req.extra),
+        **({"attempts": req.attempts} if req.attempts is not None else {}),
         "extra": rec.to_plain({k: v for k, v in req.extra.items() if k != "slurm_job_id"}),
         "error": rec.error_info(req.error, req.signal),
         "environment": rec.environment(),
     }
-    if req.status == "running" and finished is None:
+    if req.status == "running" and finished is None and req.attempts is None:
         # A mid-run call must not erase the end time a later finish writes (or vice versa).
+        # (A new attempt of a requeued run does erase the end of the attempt before it.)
         del record["finished_at"], record["duration_s"]
     return record
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["HANDLED", "Interrupted", "SignalGuard", "critical", "signal_name"]
+__all__ = ["HANDLED", "Interrupted", "Requeued", "SignalGuard", "critical", "signal_name"]
 
 #: The signals a run is recorded as interrupted by.
 HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
@@ -43,6 +43,17 @@ class Interrupted(SystemExit):
 
     def __str__(self) -> str:
         return f"the run received {signal_name(self.signum)} and stopped"
+
+
+class Requeued(Interrupted):
+    """The batch system put the run back in its queue; its next attempt continues the run.
+
+    Raised by the requeue hook (:data:`requeue_hook`) once submitit's checkpoint handler
+    has requeued the Slurm job; the run is recorded ``requeued`` and the process stops.
+    """
+
+    def __str__(self) -> str:
+        return f"the run received {signal_name(self.signum)} and was requeued"
 
 
 def signal_name(signum: int) -> str:
@@ -82,12 +93,21 @@ def _is_ours_to_replace(handler: Any) -> bool:
 
 
 _recorder: Recorder | None = None
+#: The handler naga's replaced, per signal, while a run is open.
+_replaced: dict[int, Any] = {}
+#: Asked first, with the handler naga replaced, when a signal arrives during a run; set by
+#: naga.launch.requeue in a submitit job. It requeues the job and raises :class:`Requeued`
+#: when the replaced handler is submitit's checkpoint-and-requeue and the job may be
+#: requeued; otherwise it returns and the run is recorded interrupted as usual.
+requeue_hook: Callable[[int, FrameType | None, Any], None] | None = None
 
 
 def _handle(signum: int, frame: FrameType | None) -> None:
     if getattr(_state, "depth", 0):
         _pending.append(signum)
         return
+    if requeue_hook is not None and signum in _replaced:
+        requeue_hook(signum, frame, _replaced[signum])
     if _recorder is not None:
         _recorder(signum, frame)
     if signum == signal.SIGINT:
@@ -117,6 +137,8 @@ class SignalGuard:
                 continue
             if _is_ours_to_replace(current):
                 self._saved[signum] = current
+                if current is not _handle:
+                    _replaced[signum] = current
                 signal.signal(signum, _handle)
 
     def restore(self) -> None:
@@ -126,4 +148,6 @@ class SignalGuard:
         for signum, handler in self._saved.items():
             with contextlib.suppress(OSError, ValueError, TypeError):
                 signal.signal(signum, handler)
+            if handler is not _handle:
+                _replaced.pop(signum, None)
         self._saved.clear()

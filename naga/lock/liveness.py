@@ -2,8 +2,9 @@
 
 A run.lock is written ``running`` when its run starts and completed when it ends; a run
 killed with SIGKILL, by the OOM killer or with its node leaves ``running`` behind. Readers
-(``naga show/ls/verify/diff/log``, ``--skip-completed``, a sweep's progress) call
-:func:`effective_status`, which turns such a receipt into ``lost``:
+(``naga show/ls/verify/diff/log/status``, ``--skip-completed``, a sweep's progress) call
+:func:`effective_status`, which turns such a receipt into ``lost`` (and a ``requeued`` one
+whose Slurm job is gone from the queue):
 
 - on the host that wrote it, the process is checked by pid *and* by its start time and
   the machine's boot id (``pid_start``), so a reused pid or a reboot cannot look alive;
@@ -38,6 +39,11 @@ def effective_status(lock: Mapping[str, Any]) -> str:
     """The status of a run.lock as a reader should show it (``lost`` derived here)."""
     status = str(lock.get("status") or "unknown")
     if status == "running" and is_alive(lock) is False:
+        return "lost"
+    # A requeued run waits in the Slurm queue (its process is gone on purpose): it is lost
+    # only when Slurm no longer has the job.
+    job = lock.get("slurm_job_id")
+    if status == "requeued" and job and _slurm_job_alive(str(job)) is False:
         return "lost"
     return status
 

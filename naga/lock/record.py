@@ -272,10 +272,12 @@ def error_info(
         stack = (signal or {}).get("stack") or (
             "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
         )
+        # naga's Interrupted says what became of the run ("... and was requeued").
+        said = str(error) if isinstance(error, SystemExit) and signal is None else ""
         return {
             "type": name,
             "signal": name,
-            "message": f"the run received {name} and stopped",
+            "message": said or f"the run received {name} and stopped",
             "traceback": stack,
         }
     if error is None:

@@ -40,7 +40,7 @@ from naga.lock.record import abspath, lock_path_for, to_plain, utc_now
 
 __all__ = ["RunContext", "current_run", "finish_run", "lock_path_for", "start_run", "to_plain"]
 
-STATUSES = ("completed", "failed", "interrupted")
+STATUSES = ("completed", "failed", "interrupted", "requeued")
 _NO_CONFIG: Any = object()
 
 
@@ -60,6 +60,7 @@ class RunContext:
         code: ``(key, repos entry)`` of the script's repository, read once at start.
         interrupted: The name of the signal that stopped the run, once one did.
         metrics: Results recorded with the next write (e.g. the function's return value).
+        attempts: The attempt of a Slurm job requeued while this run was open (1 at first).
     """
 
     lock_path: Path | None
@@ -73,6 +74,7 @@ class RunContext:
     code: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
     interrupted: str | None = None
     metrics: dict[str, int | float] = field(default_factory=dict)
+    attempts: int = 1
     #: Every run.lock written during the run (explicit runlock_path= included), so the
     #: final record lands in each of them.
     written: list[Path] = field(default_factory=list, repr=False)
@@ -102,6 +104,7 @@ def start_run(
     launcher: str | None = None,
     extra: Mapping[str, Any] | None = None,
     track_code: bool = False,
+    code: tuple[str, dict[str, Any]] | None = None,
 ) -> RunContext:
     """Open a run, make it the current one and write its ``running`` receipt.
 
@@ -114,6 +117,9 @@ def start_run(
         launcher: The launcher running it, ``None`` for a plain single run.
         extra: Extra facts to record, e.g. ``{"sweep": {...}}``.
         track_code: Read the git state of the script's repository now, at start.
+        code: The script repository's ``(key, repos entry)`` already read where the run
+            was launched (a sweep that isolates the submitted code); recorded instead of
+            reading the work tree now.
 
     Returns:
         The new current :class:`RunContext`.
@@ -132,10 +138,19 @@ def start_run(
         extra=dict(extra or {}),
         config=config,
     )
+    if ctx.lock_path is not None:
+        from naga.lock.attempts import continued_attempt
+
+        # A requeued Slurm job's next attempt continues the run its last attempt started.
+        continued = continued_attempt(ctx.lock_path)
+        if continued is not None:
+            ctx.run_id, ctx.attempts = continued
     ctx._token = _CURRENT.set(ctx)
     ctx._signals.install(_record_interrupt)
     try:
-        if track_code:
+        if code is not None:
+            ctx.code = code
+        elif track_code:
             ctx.code = _script_repo(ctx)
         if ctx.lock_path is not None:
             _write(ctx, ctx.lock_path, status="running", finished=None)
@@ -244,6 +259,7 @@ def _write(
             # The start's `running` record is atomic but not waited for on disk: the
             # rename reaches it with the next commit, or with the final write's fsync.
             durable=not (status == "running" and finished is None),
+            attempts=ctx.attempts if ctx.attempts > 1 else None,
         )
     )
 

@@ -6,12 +6,17 @@
 #   sudo scripts/slurm/start.sh          # then: export SLURM_CONF=/tmp/naga-slurm/slurm.conf
 #   sudo scripts/slurm/stop.sh
 #
+# Another cluster beside it: NAGA_SLURM_DIR, NAGA_SLURM_CTLD_PORT, NAGA_SLURM_SLURMD_PORT;
+# NAGA_SLURM_MAX_ARRAY_SIZE sets its MaxArraySize (default 1001, as Slurm's).
+#
 # The last line printed on success is `SLURM_CONF=<path>`; tests parse it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="${NAGA_SLURM_DIR:-/tmp/naga-slurm}"
 ctld_port="${NAGA_SLURM_CTLD_PORT:-6817}"
 slurmd_port="${NAGA_SLURM_SLURMD_PORT:-6818}"
+# Slurm's own default; a test cluster may set a small one to see big arrays split.
+max_array_size="${NAGA_SLURM_MAX_ARRAY_SIZE:-1001}"
 timeout_s="${NAGA_SLURM_START_TIMEOUT:-60}"
 conf="$dir/slurm.conf"
 export SLURM_CONF="$conf"
@@ -43,7 +48,8 @@ mkdir -p "$dir"/{state,spool,run,log,munge}
 chmod 0700 "$dir/munge"
 sed -e "s|@HOST@|$host|g" -e "s|@DIR@|$dir|g" -e "s|@CPUS@|$cpus|g" \
     -e "s|@MEM_MB@|$mem_mb|g" -e "s|@CTLD_PORT@|$ctld_port|g" \
-    -e "s|@SLURMD_PORT@|$slurmd_port|g" "$here/slurm.conf.in" > "$conf"
+    -e "s|@SLURMD_PORT@|$slurmd_port|g" -e "s|@MAX_ARRAY_SIZE@|$max_array_size|g" \
+    "$here/slurm.conf.in" > "$conf"
 # Stop daemons of an earlier, half-started cluster in this directory (by their pid files).
 for pidfile in "$dir"/run/*.pid "$dir/munge/munged.pid"; do
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true

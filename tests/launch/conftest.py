@@ -6,7 +6,7 @@ The tests run below a hostile directory name: ``tmp_path`` here is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +23,67 @@ def sweep_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
             ".gitignore": "results/\nmultirun/\n",
         },
     )
+
+
+DETACH_APP = APPS / "detach"
+
+
+@pytest.fixture
+def detach_project(tmp_path: Path, make_git_repo: Callable[..., Path]) -> Path:
+    """tests/apps/detach in a fresh git repo (results git-ignored), with a Slurm config."""
+    import shutil
+
+    root = tmp_path / "my proj"
+    shutil.copytree(DETACH_APP, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "slurm.yaml").write_text("partition: debug\ntimeout_min: 5\ncpus_per_task: 1\n")
+    return make_git_repo(root, files={".gitignore": "results/\nmultirun/\nfixed\n"})
+
+
+@pytest.fixture(scope="session")
+def small_slurm_cluster(slurm_cluster: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A second one-node cluster with MaxArraySize=4, in its own directory and ports.
+
+    The shared cluster's configuration is left alone; this one is stopped at the end.
+    """
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    scripts = Path(__file__).resolve().parents[2] / "scripts" / "slurm"
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    directory = tempfile.mkdtemp(prefix="naga-slurm-small-")
+    env = {
+        **os.environ,
+        "NAGA_SLURM_DIR": directory,
+        "NAGA_SLURM_CTLD_PORT": str(ports[0]),
+        "NAGA_SLURM_SLURMD_PORT": str(ports[1]),
+        "NAGA_SLURM_MAX_ARRAY_SIZE": "4",
+    }
+    result = subprocess.run(
+        ["bash", str(scripts / "start.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"could not start the small Slurm cluster: {result.stderr.strip()}")
+    conf = result.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    try:
+        yield {"SLURM_CONF": conf}
+    finally:
+        subprocess.run(
+            ["bash", str(scripts / "stop.sh")],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(directory, ignore_errors=True)

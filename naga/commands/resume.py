@@ -1,0 +1,90 @@
+"""``naga resume SWEEP_DIR [--detach]``: run again the jobs of a sweep that did not complete.
+
+Failed, interrupted and lost jobs (a job that never started included) are submitted again
+with their recorded overrides, directories and launcher settings, by the sweep's own
+recorded command (naga.launch.resume); completed jobs are left alone. Slurm and
+submitit_local sweeps are submitted again (``--detach``: without waiting); basic and joblib
+sweeps run again here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from naga.errors import UsageError
+
+
+def add_parser(subparsers: Any) -> None:
+    """Declare ``naga resume``."""
+    parser = subparsers.add_parser(
+        "resume",
+        help="run again the jobs of a sweep that failed, were interrupted or are lost",
+        description="Submit again the jobs of the sweep in SWEEP_DIR that did not complete "
+        "(failed, interrupted, lost, never started), with the overrides, directories and "
+        "launcher settings recorded in its sweep.lock, by running the sweep's recorded "
+        "command. Completed jobs are left alone. Exit status: the resumed sweep's (0 when "
+        "every job completed; with --detach, 0 once the jobs are queued).",
+    )
+    parser.add_argument("sweep", metavar="SWEEP_DIR", help="the sweep's directory")
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="submit the jobs and return without waiting (Slurm and submitit_local sweeps)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the sweep's command for its unfinished jobs; its exit code is ours."""
+    from naga.commands.status import counts_line
+    from naga.launch.resume import check_resumable, to_resume
+    from naga.launch.status import read_sweep
+
+    root = Path(args.sweep)
+    view = read_sweep(root, command="naga resume")
+    launch = check_resumable(view, detach=args.detach)
+    again, live = to_resume(view)
+    if not again:
+        if live:
+            print(f"nothing to resume yet: {counts_line(view)}")
+        else:
+            print(f"nothing to resume: {counts_line(view)}")
+        return 0
+    cwd = Path(str(launch.get("cwd") or "."))
+    if not cwd.is_dir():
+        raise UsageError(
+            f"naga resume {args.sweep}: the sweep was started in {cwd}, which no longer exists; "
+            "restore it (the command runs there, so relative paths mean what they meant)"
+        )
+    command = [
+        str(launch.get("python") or sys.executable),
+        *[str(item) for item in launch.get("start") or []],
+        *[str(item) for item in launch.get("args") or []],
+        "--resume",
+        str(view.root),
+        *(["--detach"] if args.detach else []),
+    ]
+    kinds: dict[str, int] = {}
+    for job in again:
+        kinds[job.status] = kinds.get(job.status, 0) + 1
+    detail = ", ".join(f"{count} {status}" for status, count in kinds.items())
+    print(f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}")
+    print(f"  run {shlex.join(command)}  (in {cwd})")
+    sys.stdout.flush()
+    try:
+        return subprocess.run(command, cwd=cwd, check=False).returncode
+    except OSError as exc:
+        raise UsageError(
+            f"naga resume {args.sweep}: cannot start {command[0]}: {exc.strerror or exc}; "
+            "the sweep's Python is gone (recreate its environment)"
+        ) from exc
+
+
+def _shown(root: Path) -> str:
+    relative = os.path.relpath(root)
+    return str(root) if relative.startswith("..") else relative

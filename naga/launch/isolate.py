@@ -1,0 +1,203 @@
+"""Jobs import the code that was submitted, not the work tree as it is when they start.
+
+A Slurm job may start an hour after its sweep was submitted; by then the user has edited
+files, committed, switched branches. So at submission naga takes the code state of the
+user's repository once (its commit, or the snapshot commit of a dirty work tree: the
+``refs/naga/snapshots/`` commit a run.lock names) and writes that tree once below the sweep,
+``<sweep>/.naga-sweep/code/<commit>/``. Each job, before it unpickles the user's function,
+puts that copy in the place the repository had on the launching process's ``sys.path``
+(and drops the live work tree from its own), so every module of the repository is imported
+from the submitted state, while the working directory, and so every relative data path,
+stays the user's. Each job's run.lock records that commit/snapshot (``App.code``).
+
+Not copied: untracked files above the snapshot's size limit (recorded by hash only; they are
+data, read through the working directory) and the contents of submodules, which are imported
+from the work tree. ``--no-isolate`` keeps the old behaviour: jobs import the live files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CODE_DIR", "Isolation", "prepare"]
+
+#: Where the submitted trees go, below the sweep root.
+CODE_DIR = Path(".naga-sweep") / "code"
+_COMPLETE = ".naga-complete"
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How a job finds the submitted code (pickled with every job).
+
+    Attributes:
+        live_root: The user's work tree (real path) whose modules must not be imported.
+        checkout: The copy of the submitted tree.
+        paths: The launching process's ``sys.path`` entries inside ``live_root``, mapped
+            into ``checkout``, in their order.
+        commit: The commit (or snapshot commit) that ``checkout`` holds.
+        modules: Top-level modules an editable install maps into ``live_root`` through an
+            import hook rather than a ``sys.path`` entry (setuptools' ``MAPPING`` finders),
+            mapped into ``checkout``.
+    """
+
+    live_root: str
+    checkout: str
+    paths: tuple[str, ...]
+    commit: str
+    modules: tuple[tuple[str, str], ...] = ()
+
+    def enter(self) -> None:
+        """Import the user's code from :attr:`checkout` from now on (call in the job)."""
+        import importlib
+
+        rest = [entry for entry in sys.path if not _inside(entry, self.live_root)]
+        sys.path[:] = [*self.paths, *rest]
+        if self.modules:
+            sys.meta_path.insert(0, _SubmittedModules(dict(self.modules)))
+        importlib.invalidate_caches()
+
+
+class _SubmittedModules:
+    """Finds the editable-installed top-level modules in the submitted tree first."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self.modules = modules
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        from importlib.util import spec_from_file_location
+
+        location = self.modules.get(name) if path is None else None
+        if location is None:
+            return None
+        package = Path(location)
+        if package.is_dir():
+            return spec_from_file_location(
+                name, package / "__init__.py", submodule_search_locations=[str(package)]
+            )
+        return spec_from_file_location(name, package)
+
+
+def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[str, Any]]] | None:
+    """Take the code state of the user's repository and write its tree below the sweep.
+
+    Args:
+        origin: The run's :class:`naga.lock.origin.Origin` (taken where the sweep starts).
+        sweep_root: The sweep's directory (absolute).
+
+    Returns:
+        The isolation for the jobs and the ``(key, repos entry)`` their run.locks record,
+        or ``None`` when the script is in no git repository (nothing to isolate).
+
+    Raises:
+        RepoError: The repository's state cannot be read or its tree not written.
+    """
+    from naga.lock.git import repo_state
+    from naga.lock.origin import repo_root_of
+
+    script = origin.script
+    root = repo_root_of(script) if script is not None else None
+    if root is None:
+        return None
+    state = repo_state(root)
+    snapshot = state.get("snapshot") or {}
+    commit = snapshot.get("commit") or state.get("commit")
+    if not commit:
+        return None  # a repository without a commit: nothing to check out
+    key = Path(os.path.relpath(root, Path.cwd())).as_posix()
+    checkout = sweep_root / CODE_DIR / str(commit)
+    _export(Path(state["root"]), str(commit), checkout)
+    live = os.path.realpath(root)
+    paths = tuple(
+        dict.fromkeys(
+            str(checkout / os.path.relpath(os.path.realpath(entry or Path.cwd()), live))
+            for entry in sys.path
+            if _inside(entry, live)
+        )
+    )
+    isolation = Isolation(
+        live_root=live,
+        checkout=str(checkout),
+        paths=paths,
+        commit=str(commit),
+        modules=_editable_modules(live, checkout),
+    )
+    return isolation, (key, {"path": key, **state})
+
+
+def _editable_modules(live: str, checkout: Path) -> tuple[tuple[str, str], ...]:
+    # setuptools' editable installs of some layouts add an import hook whose module holds
+    # MAPPING = {top-level name: source path}; those imports never go through sys.path.
+    found: dict[str, str] = {}
+    for finder in sys.meta_path:
+        module = sys.modules.get(getattr(finder, "__module__", "") or "")
+        mapping = getattr(module, "MAPPING", None)
+        if not isinstance(mapping, dict):
+            continue
+        for name, source in mapping.items():
+            if isinstance(name, str) and isinstance(source, str) and _inside(source, live):
+                relative = os.path.relpath(os.path.realpath(source), live)
+                found.setdefault(name, str(checkout / relative))
+    return tuple(sorted(found.items()))
+
+
+def _inside(entry: str, root: str) -> bool:
+    real = os.path.realpath(entry or Path.cwd())
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _export(repo_root: Path, commit: str, target: Path) -> None:
+    """Write the tree of ``commit`` to ``target`` (once: a finished copy is reused)."""
+    if (target / _COMPLETE).exists():
+        return
+    import pygit2
+
+    from naga.errors import RepoError
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        repo = pygit2.Repository(str(repo_root))
+        tree = repo[commit].peel(pygit2.Tree)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        # A results directory inside the work tree must not make the copy part of it.
+        (tmp / ".gitignore").write_text("*\n", encoding="utf-8")
+        _write_tree(repo, tree, tmp)
+        (tmp / _COMPLETE).write_text(commit + "\n", encoding="utf-8")
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / _COMPLETE).exists():  # not another sweep's finished copy
+                raise
+    except (OSError, pygit2.GitError, KeyError, ValueError) as exc:
+        raise RepoError(
+            f"could not write the submitted code ({commit[:12]} of {repo_root}) to {target}: "
+            f"{exc}; check that the sweep directory is writable, or pass --no-isolate"
+        ) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+
+
+def _write_tree(repo: Any, tree: Any, directory: Path) -> None:
+    import pygit2
+
+    for entry in tree:
+        path = directory / entry.name
+        if entry.filemode == pygit2.GIT_FILEMODE_TREE:
+            path.mkdir()
+            _write_tree(repo, repo[entry.id], path)
+        elif entry.filemode == pygit2.GIT_FILEMODE_LINK:
+            path.symlink_to(os.fsdecode(repo[entry.id].data))
+        elif entry.filemode == pygit2.GIT_FILEMODE_COMMIT:
+            path.mkdir()  # a submodule: its files are not in this repository
+        else:
+            path.write_bytes(repo[entry.id].data)
+            if entry.filemode == pygit2.GIT_FILEMODE_BLOB_EXECUTABLE:
+                path.chmod(0o755)

@@ -1,0 +1,177 @@
+"""A sweep started again from its sweep.lock: only the jobs that did not complete.
+
+``naga resume SWEEP_DIR`` runs the sweep's recorded command (``launch`` in sweep.lock:
+the interpreter, the script or module, its arguments, its working directory) with
+``--resume SWEEP_DIR``; that process, with the user's function at hand, comes here. The
+jobs, their overrides and directories, and the Hydra overrides (launcher settings
+included) are the recorded ones, not recomputed from files that may have changed since;
+the config files (``--config``) are read again. Jobs that failed, were interrupted or are
+lost (never started included) run again, in their own directories and under the same
+sweep id; completed ones are left alone; ones still queued or running in Slurm are left
+to finish (only with ``--detach``: a sweep that waits must own every unfinished job).
+The code is the code as it is now, recorded in each new run.lock as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from naga.errors import UsageError
+
+__all__ = ["run_resumed", "to_resume"]
+
+
+def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
+    """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
+    from naga.launch.status import RESUMABLE
+
+    again = [job for job in view.jobs if job.status in RESUMABLE]
+    live = [job for job in view.jobs if job.status in ("queued", "running")]
+    return again, live
+
+
+def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") -> dict[str, Any]:
+    """The sweep's ``launch`` record, once resuming it this way makes sense.
+
+    Raises:
+        UsageError: sweep.lock has no ``launch`` record; ``--detach`` for a sweep whose
+            launcher runs jobs in its own process; jobs still pending without ``--detach``.
+    """
+    launch = view.data.get("launch")
+    if not isinstance(launch, dict) or not (launch.get("args") or launch.get("start")):
+        raise UsageError(
+            f"{command} {view.root}: its sweep.lock records no launch command (written by an "
+            "older naga); run the sweep's command again with --skip-completed"
+        )
+    if detach:
+        from naga.launch.detach import check_launcher
+
+        try:
+            check_launcher(view.launcher)
+        except UsageError as exc:
+            raise UsageError(f"{command} --detach: {exc}; resume without --detach") from None
+    _, live = to_resume(view)
+    if live and not detach:
+        names = ", ".join(job.name for job in live[:3]) + (", ..." if len(live) > 3 else "")
+        raise UsageError(
+            f"{command} {view.root}: {len(live)} jobs are still queued or running ({names}); "
+            f"wait for them (naga status {view.root} --watch) or resume the others with --detach"
+        )
+    return launch
+
+
+def run_resumed(app: Any, options: Any) -> int:
+    """Run the sweep in ``options.resume`` again, for the jobs that did not complete."""
+    from naga.launch import _hydra
+    from naga.launch._handoff import JobOverride
+    from naga.launch._precompose import JobConfigs
+    from naga.launch.dispatch import dispatch
+    from naga.launch.status import read_sweep
+    from naga.launch.sweeplock import SweepState
+    from naga.launch.tasks import override_value
+
+    root = Path(options.resume).absolute()
+    view = read_sweep(root, command="--resume")
+    launch = check_resumable(view, detach=options.detach, command="--resume")
+    again, _ = to_resume(view)
+    if not again:
+        print(
+            f"[naga] nothing to resume in {root}: no job failed, was interrupted or lost",
+            file=sys.stderr,
+        )
+        return 0
+    rerun = {job.name for job in again}
+    session = _hydra.open_session(app.base, app.name, list(launch["hydra_overrides"]))
+    try:
+        given_root = str(launch.get("given_root") or root)
+        _hydra.set_sweep_dir(session, given_root)
+        # joblib jobs run with naga's start_job in the worker: their task config travels too.
+        with_task = session.launcher_name == "joblib"
+        records = _records(view, root, rerun)
+        # The jobs to run again get their configs as a new sweep's do: derived from one
+        # composed base (naga.launch._precompose), each carried to its job by its last
+        # override (naga.launch._handoff). Jobs left alone are neither checked nor derived.
+        configs = JobConfigs(session)
+        index_of: dict[int, int] = {}
+        launch_lists: list[list[str]] = []
+        for record in records:
+            subdir = f"hydra.sweep.subdir={override_value(record.name)}"
+            if record.name not in rerun:
+                launch_lists.append([*record.overrides, subdir])
+                continue
+            what = f"job {record.num} ({' '.join(record.overrides) or 'no overrides'})"
+            index = index_of[record.num] = configs.add([*record.overrides, subdir], what=what)
+            carried = JobOverride(subdir, configs=configs, index=index, with_task=with_task)
+            launch_lists.append([*record.overrides, carried])
+        data = view.data
+        state = SweepState(
+            root=root,
+            jobs=records,
+            launcher=session.launcher_name,
+            app=app.name,
+            command=list(data.get("command") or []),
+            overrides=list(data.get("overrides") or []),
+            tasks=data.get("tasks"),
+        )
+        state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
+        state.started_at = str(data.get("started_at") or state.started_at)
+        state.given_root = given_root
+        return dispatch(
+            session,
+            app,
+            state,
+            _ByNumber(configs, index_of),
+            launch_lists,
+            options,
+            list(launch["hydra_overrides"]),
+            debug=False,
+            tasks_per_job=int(launch.get("tasks_per_job") or 1),
+            todo=[record for record in records if record.name in rerun],
+        )
+    finally:
+        _hydra.close()
+
+
+def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
+    """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
+    from naga.launch.sweeplock import JobRecord, run_lock_stat
+
+    entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}
+    records = []
+    for job in view.jobs:
+        record = JobRecord(
+            num=job.num,
+            name=job.name,
+            overrides=list(job.overrides),
+            save_dir=root / job.name,
+            stale_stat=run_lock_stat(root / job.name),
+        )
+        if job.name not in rerun:
+            entry = entries.get(job.name) or {}
+            record.status = job.status
+            record.started_at = job.started_at
+            record.duration_s = job.duration_s
+            record.error = job.error
+            record.slurm_job_id = entry.get("slurm_job_id")
+            record.run_id = entry.get("run_id")
+            if isinstance(entry.get("attempts"), int):
+                record.extra["attempts"] = entry["attempts"]
+        records.append(record)
+    return records
+
+
+class _ByNumber:
+    """The configs of the jobs run again, looked up by job number (as a new sweep's are)."""
+
+    def __init__(self, configs: Any, index_of: dict[int, int]) -> None:
+        self._configs, self._index_of = configs, index_of
+
+    def config(self, num: int) -> Any:
+        """Job ``num``'s config, ``hydra`` node included."""
+        return self._configs.config(self._index_of[num])
+
+    def task_config(self, num: int) -> Any:
+        """Job ``num``'s config without ``hydra``."""
+        return self._configs.task_config(self._index_of[num])

@@ -1,0 +1,312 @@
+"""The state of a sweep now: sweep.lock, the jobs' run.locks and what Slurm says.
+
+``naga status``, ``naga resume`` and a resumed sweep all ask :func:`read_sweep`. The order
+matters: Slurm is asked first (one ``squeue`` call for the whole sweep, naga.launch.queue),
+the files are read after, so a job that ends in between is seen ended, never lost.
+
+For each job, in this order:
+
+1. A final status in sweep.lock (written by the job itself, or by the sweep's process)
+   stands, unless Slurm holds the job again (a requeue): then it is ``queued`` or
+   ``running``.
+2. A job Slurm holds is ``queued`` (pending, requeued) or ``running``.
+3. Otherwise its run.lock decides, if it belongs to this sweep: final statuses as
+   written; ``running`` (or ``requeued``) whose Slurm job left the queue, or whose process
+   is gone on this host, is ``lost``.
+4. A job with neither: ``lost`` when its Slurm job left the queue (or the local job's
+   process is gone) without a receipt; ``interrupted`` when the sweep's own process
+   stopped before the job started; else still ``queued``.
+
+Only the run.locks of jobs that are not final in sweep.lock and not in the queue are read,
+and only their first part (the fields above ``environment``), so a 1,000-job sweep is
+read in well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from naga.errors import UsageError
+from naga.launch.queue import PENDING, RUNNING, QueueView, slurm_queue
+from naga.launch.sweeplock import SWEEP_LOCK, error_line
+
+__all__ = ["COUNTED", "RESUMABLE", "JobView", "SweepView", "read_sweep"]
+
+#: Statuses that ``naga resume`` submits again.
+RESUMABLE = ("failed", "interrupted", "lost")
+#: The counts ``naga status`` shows, in order.
+COUNTED = ("queued", "running", "completed", "failed", "interrupted", "lost")
+_FINAL = ("completed", "failed", "interrupted", "lost", "skipped")
+
+
+@dataclass
+class JobView:
+    """One job as it stands now."""
+
+    num: int
+    name: str
+    status: str
+    save_dir: Path
+    overrides: list[str] = field(default_factory=list)
+    job_id: str | None = None  # Slurm's (or a local job's pid)
+    started_at: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    attempts: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The job for ``naga status --json``."""
+        return {
+            "num": self.num,
+            "name": self.name,
+            "status": self.status,
+            "job_id": self.job_id,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "error": self.error,
+            "attempts": self.attempts,
+            "save_dir": str(self.save_dir),
+            "overrides": list(self.overrides),
+        }
+
+
+@dataclass
+class SweepView:
+    """A sweep as it stands now."""
+
+    root: Path
+    data: dict[str, Any]  # sweep.lock as read
+    jobs: list[JobView]
+
+    @property
+    def launcher(self) -> str:
+        """The launcher the sweep was started with."""
+        return str(self.data.get("launcher") or "unknown")
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status (``skipped`` counts as completed), plus ``total``."""
+        out = {"total": len(self.jobs)} | dict.fromkeys(COUNTED, 0)
+        for job in self.jobs:
+            key = "completed" if job.status == "skipped" else job.status
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Jobs still queued or running."""
+        counts = self.counts()
+        return counts["queued"] + counts["running"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 every job completed; 3 some still queued or running; 1 some did not complete."""
+        counts = self.counts()
+        if self.pending:
+            return 3
+        return 1 if counts["failed"] + counts["interrupted"] + counts["lost"] else 0
+
+    @property
+    def status(self) -> str:
+        """``running`` while jobs are pending, else ``completed`` or ``failed``."""
+        return {0: "completed", 1: "failed", 3: "running"}[self.exit_code]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The sweep for ``naga status --json``."""
+        return {
+            "sweep_dir": str(self.root),
+            "sweep_id": self.data.get("sweep_id"),
+            "launcher": self.launcher,
+            "status": self.status,
+            "counts": self.counts(),
+            "jobs": [job.as_dict() for job in self.jobs],
+        }
+
+
+def load_sweep_lock(root: Path, *, command: str) -> dict[str, Any]:
+    """sweep.lock of ``root`` (a sweep directory, or the sweep.lock itself).
+
+    Raises:
+        UsageError: There is no readable sweep.lock there.
+    """
+    from naga.lock.format import loads
+
+    path = root if root.name == SWEEP_LOCK else root / SWEEP_LOCK
+    try:
+        data = loads(path.read_bytes())
+    except OSError:
+        hint = "give the sweep's directory (the save_dir a -m or --tasks run reported)"
+        if not root.exists():
+            raise UsageError(f"{command} {root}: no such directory; {hint}") from None
+        raise UsageError(f"{command} {root}: no {SWEEP_LOCK} in this directory; {hint}") from None
+    except Exception as exc:
+        raise UsageError(
+            f"{command} {root}: {path} is not valid YAML ({error_line(exc)}); "
+            "it was not written by naga"
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+        raise UsageError(f"{command} {root}: {path} is not a naga sweep.lock (no jobs list)")
+    return data
+
+
+def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
+    """What every job of the sweep in ``root`` is doing now (see the module docstring).
+
+    Raises:
+        UsageError: ``root`` holds no sweep.lock.
+    """
+    root = root.parent if root.name == SWEEP_LOCK else root
+    data = load_sweep_lock(root, command=command)
+    entries = [entry for entry in data["jobs"] if isinstance(entry, dict)]
+    slurm = data.get("launcher") == "submitit_slurm" or any(
+        entry.get("slurm_job_id") for entry in entries
+    )
+    queue = slurm_queue(entry.get("slurm_job_id") for entry in entries) if slurm else None
+    context = _Context(root=root.absolute(), data=data, queue=queue)
+    jobs = [context.job(index, entry) for index, entry in enumerate(entries)]
+    return SweepView(root=root.absolute(), data=data, jobs=jobs)
+
+
+@dataclass
+class _Context:
+    root: Path
+    data: dict[str, Any]
+    queue: QueueView | None
+
+    def job(self, index: int, entry: dict[str, Any]) -> JobView:
+        name = str(entry.get("name") or f"job-{index}")
+        local_id = entry.get("job_id")
+        view = JobView(
+            num=int(entry.get("num", index)),
+            name=name,
+            status=str(entry.get("status") or "queued"),
+            save_dir=self.root / str(entry.get("save_dir") or name),
+            overrides=[str(item) for item in entry.get("overrides") or []],
+            job_id=_text(entry.get("slurm_job_id")) or _text(local_id),
+            started_at=entry.get("started_at"),
+            duration_s=entry.get("duration_s"),
+            error=entry.get("error"),
+            attempts=entry.get("attempts") if isinstance(entry.get("attempts"), int) else None,
+        )
+        slurm_id = _text(entry.get("slurm_job_id"))
+        held = self.queue.state(slurm_id) if self.queue is not None else None
+        if view.status in _FINAL:
+            # Slurm may run an interrupted job again (a requeue): then it is pending again.
+            if view.status in ("interrupted", "lost") and held in PENDING:
+                view.status = "queued"
+            return view
+        if held in PENDING:
+            view.status = "queued"
+            return view
+        if held in RUNNING:
+            # An array element runs its jobs one after another: only the one that said so
+            # runs, the others wait their turn.
+            if view.status == "running":
+                self._running_time(view)
+            return view
+        gone = self.queue is not None and self.queue.gone(slurm_id)
+        lock = _read_head(view.save_dir / "run.lock")
+        if lock is not None and self._ours(lock):
+            self._from_run_lock(view, lock, slurm_gone=gone)
+        elif gone:
+            view.status = "lost"
+            view.error = view.error or "left the Slurm queue without writing a final run.lock"
+        elif local_id and not _local_alive(str(local_id), self.data.get("launch") or {}):
+            view.status = "lost"
+            view.error = view.error or "its submitit_local job ended without a final run.lock"
+        elif not slurm_id and not local_id and not self._sweep_process_alive():
+            stopped = self.data.get("status") in ("completed", "failed", "interrupted")
+            view.status = "interrupted" if stopped else "lost"
+            view.error = view.error or "never started: the sweep's process stopped first"
+        if view.status == "running":
+            self._running_time(view)
+        return view
+
+    def _ours(self, lock: dict[str, Any]) -> bool:
+        # A run.lock an earlier sweep left in the same directory says nothing about this one.
+        extra = lock.get("extra")
+        sweep = extra.get("sweep") if isinstance(extra, dict) else None
+        return isinstance(sweep, dict) and sweep.get("sweep_id") == self.data.get("sweep_id")
+
+    def _from_run_lock(self, view: JobView, lock: dict[str, Any], *, slurm_gone: bool) -> None:
+        from naga.lock.liveness import effective_status
+
+        status = str(lock.get("status") or "running")
+        view.started_at = lock.get("started_at") or view.started_at
+        view.duration_s = lock.get("duration_s", view.duration_s)
+        view.error = error_line(lock.get("error")) or view.error
+        if isinstance(lock.get("attempts"), int):
+            view.attempts = lock["attempts"]
+        if status in ("running", "requeued"):
+            if slurm_gone:
+                view.status = "lost"
+                view.error = view.error or "left the Slurm queue while its run.lock said running"
+                return
+            shown = effective_status(lock)
+            view.status = "queued" if shown == "requeued" else shown
+            if view.status == "running":
+                self._running_time(view)
+            return
+        view.status = status
+
+    def _running_time(self, view: JobView) -> None:
+        if view.duration_s is None and view.started_at:
+            try:
+                begun = datetime.fromisoformat(str(view.started_at)).timestamp()
+            except ValueError:
+                return
+            view.duration_s = round(time.time() - begun, 1)
+
+    def _sweep_process_alive(self) -> bool:
+        launch = self.data.get("launch") or {}
+        if launch.get("detached"):
+            return False  # nothing waits on a detached sweep's behalf
+        if self.data.get("status") != "running":
+            return False
+        pid = launch.get("pid")
+        if not isinstance(pid, int) or launch.get("host") != os.uname().nodename:
+            return True  # another machine's process: cannot tell from here
+        from naga.lock.liveness import is_alive
+
+        process = {"pid": pid, "pid_start": launch.get("pid_start"), "host": launch.get("host")}
+        return is_alive(process) is not False
+
+
+def _local_alive(job_id: str, launch: dict[str, Any]) -> bool:
+    # A submitit_local job id is the pid of its controller process on the submitting host.
+    if launch.get("host") != os.uname().nodename or not job_id.isdigit():
+        return True
+    try:
+        os.kill(int(job_id), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_head(path: Path) -> dict[str, Any] | None:
+    """The fields of a run.lock above ``environment`` (status, times, error, ids, extra)."""
+    from naga.lock.format import loads
+
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    cut = raw.find(b"\nenvironment:")
+    for text in (raw[:cut], raw) if cut > 0 else (raw,):
+        try:
+            data = loads(text)
+        except Exception:  # a head cut in an odd place, or a file being replaced: whole file
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

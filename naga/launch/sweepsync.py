@@ -1,0 +1,118 @@
+"""A job keeps its own entry of ``sweep.lock`` up to date, from any node of a cluster.
+
+A detached sweep has no parent process watching it, so each job writes its own state into
+sweep.lock when it starts and when it ends. Many jobs on many nodes share one file: every
+update reads, changes and rewrites it atomically while holding a lock file beside it
+(``.sweep.lock.lock``, the same ``flock`` run.lock writes use, which works across the
+nodes of a shared filesystem), so no job's update is lost. The counts and, once every job
+has ended, the sweep's own status and end time are recomputed on each update.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from naga.launch.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
+
+__all__ = ["entry_from_run_lock", "update_jobs"]
+
+
+def update_jobs(
+    root: Path,
+    changes: Mapping[str, Mapping[str, Any]],
+    *,
+    top: Mapping[str, Any] | None = None,
+) -> bool:
+    """Merge ``changes`` (job name -> fields) into the job entries of ``root/sweep.lock``.
+
+    ``top`` sets top-level keys too (a resumed sweep's new ``launch`` record).
+
+    Returns:
+        True when sweep.lock was rewritten; False when there is none (or it cannot be
+        read): a job never fails because of the sweep's bookkeeping.
+    """
+    from naga.errors import LockError
+    from naga.lock.atomic import write_atomic
+    from naga.lock.format import dumps, loads
+    from naga.lock.writer import locked
+
+    path = root / SWEEP_LOCK
+    if not (changes or top) or not path.exists():
+        return False
+    try:
+        with locked(path):
+            data = loads(path.read_bytes())
+            if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+                return False
+            data.update(top or {})
+            for entry in data["jobs"]:
+                new = changes.get(str(entry.get("name")))
+                if new:
+                    entry.update(new)
+            _recount(data)
+            write_atomic(path, dumps(data))
+    except (LockError, OSError, ValueError) as exc:
+        _warn(f"naga could not update {path}: {exc}")
+        return False
+    except Exception as exc:  # a YAML error: the file is not one naga wrote
+        _warn(f"naga could not update {path}: {exc}")
+        return False
+    return True
+
+
+def entry_from_run_lock(lock: Mapping[str, Any]) -> dict[str, Any]:
+    """The sweep.lock fields a job's run.lock decides (status, times, error, ids)."""
+    status = str(lock.get("status") or "running")
+    out: dict[str, Any] = {
+        # A requeued job waits in the queue again: sweep.lock reports the job once, queued.
+        "status": "queued" if status == "requeued" else status,
+        "started_at": lock.get("started_at"),
+        "duration_s": lock.get("duration_s"),
+        "error": error_line(lock.get("error")),
+        "run_id": lock.get("run_id"),
+    }
+    attempts = lock.get("attempts")
+    if isinstance(attempts, int) or status == "requeued":
+        out["attempts"] = attempts if isinstance(attempts, int) else 1
+    return out
+
+
+def _recount(data: dict[str, Any]) -> None:
+    jobs = data["jobs"]
+    counts = {"total": len(jobs)}
+    for status in ("completed", "failed", "interrupted", "lost", "skipped", "running", "queued"):
+        counts[status] = 0
+    for entry in jobs:
+        status = str(entry.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+    data["counts"] = counts
+    if all(str(entry.get("status")) in TERMINAL for entry in jobs):
+        bad = counts["failed"] + counts["interrupted"] + counts["lost"]
+        data["status"] = "failed" if bad else "completed"
+        data["finished_at"] = now_iso()
+        data["duration_s"] = _since(data.get("started_at"))
+    elif data.get("status") in ("completed", "failed", "interrupted"):
+        data["status"] = "running"  # resumed, or a job requeued after the end was written
+        data["finished_at"] = data["duration_s"] = None
+
+
+def _since(started: Any) -> float | None:
+    from datetime import datetime
+
+    try:
+        begun = datetime.fromisoformat(str(started))
+    except ValueError:
+        return None
+    return round(time.time() - begun.timestamp(), 3)
+
+
+def _warn(message: str) -> None:
+    import contextlib
+    import sys
+
+    with contextlib.suppress(Exception):  # a closed stderr
+        print(f"[naga] warning: {message} (pid {os.getpid()})", file=sys.stderr)
