@@ -57,6 +57,32 @@ _COMPOSE_TIME_KEYS = (
 _SUBDIR = re.compile(r"hydra\.sweep\.subdir='([A-Za-z0-9._=,+\-]+)'")
 
 
+class _ClassesByReference(pickle.Pickler):
+    """A pickler that leaves classes out of the bytes, keeping them in a list instead.
+
+    (A subclass, not an attribute set on an instance: Python 3.13 made the C pickler's
+    ``persistent_id`` read-only.)
+    """
+
+    def __init__(self, buffer: io.BytesIO, template: Template) -> None:
+        super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self._template = template
+
+    def persistent_id(self, obj: Any) -> int | None:
+        return self._template._persistent_id(obj)
+
+
+class _ClassesFromList(pickle.Unpickler):
+    """The unpickler matching :class:`_ClassesByReference`."""
+
+    def __init__(self, data: bytes, objects: list[Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._objects = objects
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._objects[pid]
+
+
 class Template:
     """A config kept as pickle bytes; each :meth:`copy` is a new, independent config."""
 
@@ -64,8 +90,7 @@ class Template:
         self._objects: list[Any] = []
         self._ids: dict[int, int] = {}
         buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.persistent_id = self._persistent_id  # type: ignore[method-assign]
+        pickler = _ClassesByReference(buffer, self)
         try:
             pickler.dump(cfg)
         except (pickle.PicklingError, TypeError, AttributeError):
@@ -90,9 +115,7 @@ class Template:
         """A fresh copy of the config."""
         if self._bytes is None:
             return copy.deepcopy(self._cfg)
-        unpickler = pickle.Unpickler(io.BytesIO(self._bytes))
-        unpickler.persistent_load = self._objects.__getitem__  # type: ignore[method-assign]
-        return unpickler.load()
+        return _ClassesFromList(self._bytes, self._objects).load()
 
 
 @dataclass
