@@ -152,7 +152,7 @@ def hydra_submit(cwd: Path, tasks: int) -> float:
 
 def status_sweep(tmp: Path, jobs: int) -> Path:
     """A 1,000-job sweep made of one real receipt, copied into every job's directory."""
-    from naga.lock.writer import dumps, loads
+    from naga.lock.format import dumps, loads
 
     cwd = project(tmp / "status", 2)
     subprocess.run(
@@ -177,7 +177,7 @@ def status_sweep(tmp: Path, jobs: int) -> Path:
 
 
 def set_all(root: Path, **fields: object) -> None:
-    from naga.lock.writer import dumps, loads
+    from naga.lock.format import dumps, loads
 
     sweep = loads((root / "sweep.lock").read_bytes())
     for num, job in enumerate(sweep["jobs"]):
