@@ -28,8 +28,9 @@ def record(cfg, out: Path) -> None:
     """Write what the job sees into ``out/probe.json``."""
     hydra = HydraConfig.get()
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    resolved.pop("save_dir")  # naga sets it to the job's directory
     job = OmegaConf.to_container(hydra.job, resolve=True, enum_to_str=True)
+    assert isinstance(resolved, dict) and isinstance(job, dict)
+    resolved.pop("save_dir")  # naga sets it to the job's directory
     job.pop("config_name")  # naga's primary config is called naga_app
     # Where the jobs go differs: naga names each job's directory itself.
     where = ("hydra.sweep.dir=", "hydra.sweep.subdir=")
