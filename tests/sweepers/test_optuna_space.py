@@ -101,4 +101,4 @@ def test_a_bad_expression_is_one_line(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         parse_space([override])
     assert "\n" not in str(info.value)
-    assert str(info.value).startswith(override.split("=")[0])
+    assert str(info.value).startswith(override.split("=", maxsplit=1)[0])

@@ -106,7 +106,7 @@ def _distribution(text: str, sweep: object) -> BaseDistribution:
     )
 
 
-def _interval(text: str, start: float, end: float, *, log: bool) -> BaseDistribution:
+def _interval(text: str, start: float | None, end: float | None, *, log: bool) -> BaseDistribution:
     from optuna.distributions import FloatDistribution, IntDistribution
 
     if start is None or end is None or not start < end:
@@ -120,9 +120,13 @@ def _interval(text: str, start: float, end: float, *, log: bool) -> BaseDistribu
     return FloatDistribution(float(start), float(end), log=log)
 
 
-def _range(text: str, start: float, stop: float, step: float, *, log: bool) -> BaseDistribution:
+def _range(
+    text: str, start: float | None, stop: float | None, step: float, *, log: bool
+) -> BaseDistribution:
     from optuna.distributions import FloatDistribution, IntDistribution
 
+    if start is None or stop is None:
+        raise ConfigError(f"{text}: a range needs a start and a stop; e.g. range(1, 5)")
     count = math.ceil((stop - start) / step) if step else 0
     if count <= 0:
         raise ConfigError(f"{text}: the range holds no value; e.g. range(1, 5) is 1, 2, 3, 4")
@@ -159,10 +163,7 @@ def override_value(value: Primitive) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
+        # repr() spells the non-finite floats nan/inf/-inf, as Hydra reads them.
         return repr(value)
     if _PLAIN_STRING.fullmatch(value) and value.lower() not in _NOT_STRINGS:
         return value

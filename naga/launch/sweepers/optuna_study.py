@@ -99,8 +99,8 @@ class StudySettings:
                 )
         if sampler not in SAMPLERS:
             raise ConfigError(
-                f"hydra.sweeper.sampler={sampler}: unknown sampler{_did_you_mean(sampler, SAMPLERS)}; "
-                f"choose one of {', '.join(SAMPLERS)}"
+                f"hydra.sweeper.sampler={sampler}: unknown sampler"
+                f"{_did_you_mean(sampler, SAMPLERS)}; choose one of {', '.join(SAMPLERS)}"
             )
         return cls(objectives, directions, sampler, seed, storage, study_name)
 
@@ -136,7 +136,7 @@ def open_study(
     study = optuna.create_study(
         storage=storage,
         study_name=name,
-        directions=list(settings.directions),
+        directions=list(settings.directions),  # type: ignore[arg-type]  # checked in from_options
         load_if_exists=True,
     )
     recorded = study.user_attrs.get(SIGNATURE_ATTR)
