@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,10 +111,13 @@ def open_study(
     space: SearchSpace,
     *,
     force: bool = False,
+    still_running: Callable[[int], bool] = lambda number: False,
 ) -> optuna.Study:
     """The sweep's study: created on the first run, reopened on a resume.
 
-    Trials a lost controller left ``RUNNING`` are told as failed (``naga.failure: lost``).
+    Trials a lost controller left ``RUNNING`` are told as failed (``naga.failure: lost``),
+    except those ``still_running`` says are alive (a Slurm job that outlived its
+    controller): the resumed controller waits for them instead.
 
     Raises:
         ConfigError: the existing study searched another space or objective (unless
@@ -151,16 +154,23 @@ def open_study(
                 "hydra.sweeper.force=true to continue anyway, or use another save_dir"
             )
         study.set_user_attr(SIGNATURE_ATTR, signature)
-    fail_lost_trials(study)
+    fail_lost_trials(study, still_running)
     study.sampler = _sampler(settings, already=len(study.trials))
     return study
 
 
-def fail_lost_trials(study: optuna.Study) -> list[int]:
-    """Tell every trial still ``RUNNING`` as failed by loss; return their numbers."""
+def fail_lost_trials(
+    study: optuna.Study, still_running: Callable[[int], bool] = lambda number: False
+) -> list[int]:
+    """Tell every trial left ``RUNNING`` and not ``still_running`` as failed by loss.
+
+    Returns:
+        The numbers of the trials told as lost.
+    """
     import optuna
 
-    lost = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    lost = [frozen for frozen in running if not still_running(frozen.number)]
     for frozen in lost:
         trial = optuna.trial.Trial(study, frozen._trial_id)
         trial.set_user_attr(FAILURE_ATTR, FAILED_BY_LOSS)
