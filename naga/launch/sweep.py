@@ -60,8 +60,10 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
 
     if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
+        from naga.launch.sweepers.controller import recorded_study
 
-        return run_resumed(app, options)
+        if recorded_study(options.resume) is None:  # a study is composed again below
+            return run_resumed(app, options)
     debug = debug_enabled()
     app_overrides = [item for item in overrides if not is_hydra_key(item)]
     hydra_overrides = [item for item in overrides if is_hydra_key(item)]
@@ -88,6 +90,10 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
 
             check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
+        if not _hydra.sweeper_target(session).endswith("BasicSweeper"):
+            from naga.launch.sweepers.search import run_search  # Optuna, or another sweeper
+
+            return run_search(session, app, overrides, options, session_overrides, given_root)
         root = given_root.absolute()
         _hydra.set_sweep_dir(session, str(given_root))
         grid = _hydra.expand(session)

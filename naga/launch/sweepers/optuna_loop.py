@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from naga.errors import ConfigError
 from naga.launch.sweepers.optuna_study import (
+    FAILED_BY_LOSS,
     FAILED_BY_TRIAL,
     FAILURE_ATTR,
     StudySettings,
@@ -123,8 +124,9 @@ def optimize(
             trial = study.ask(dict(space.distributions))
             job = TrialJob(trial.number, dict(trial.params), space.overrides(trial.params))
             running[trial.number] = trial
-            slots.start(job)
+            # Recorded first: the trial's entry exists before its job can update it.
             observer.trial_started(job)
+            slots.start(job)
             budget -= 1
         if not running:
             return best
@@ -135,11 +137,11 @@ def optimize(
                 seen_objective = True
             elif not seen_objective and outcome.status == "completed":
                 _check_objective_name(outcome, settings)
-            observer.trial_told(outcome, state, reason)
             new_best = _best(study)
             if new_best is not None and new_best != best:
                 best = new_best
                 observer.best_changed(best)
+            observer.trial_told(outcome, state, reason)
 
 
 def _tell(
@@ -157,7 +159,10 @@ def _tell(
         reason = f"the trial's run {outcome.status}" + (
             f": {outcome.error}" if outcome.error else ""
         )
-    trial.set_user_attr(FAILURE_ATTR, FAILED_BY_TRIAL)
+    # A trial stopped from outside (its controller's Ctrl-C, a preemption, a lost node) is
+    # not its own failure: it does not count against n_trials and its place is asked again.
+    lost = outcome.status in ("interrupted", "lost")
+    trial.set_user_attr(FAILURE_ATTR, FAILED_BY_LOSS if lost else FAILED_BY_TRIAL)
     trial.set_user_attr("naga.reason", reason)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     return "fail", reason

@@ -1,0 +1,31 @@
+"""The ``_target_`` of ``hydra/sweeper=naga_optuna`` when a plain ``@hydra.main`` app names it.
+
+A ``@clicfg`` script's sweep never instantiates it: naga runs the study itself
+(naga.launch.sweepers.controller). In a plain Hydra app, Hydra would; the study needs naga's
+task (a run.lock per trial), so this says how to run it instead.
+"""
+
+from typing import Any, List, Optional
+
+from hydra.plugins.sweeper import Sweeper
+
+
+class NagaOptunaSweeper(Sweeper):
+    """Refuses to run outside naga, with the way to run the study."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = settings
+
+    def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
+        """Refuse: the study runs from a ``@clicfg`` script."""
+        from naga.errors import UsageError
+
+        raise UsageError(
+            "hydra/sweeper=naga_optuna: naga's Optuna sweeper runs from @clicfg scripts "
+            "(`python train.py -m hydra/sweeper=naga_optuna ...`); decorate the function "
+            "with naga.clicfg, or use hydra-optuna-sweeper in this @hydra.main app"
+        )
+
+    def sweep(self, arguments: List[str]) -> Optional[Any]:
+        """Not reached: :meth:`setup` refuses."""
+        raise NotImplementedError
