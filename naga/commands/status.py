@@ -78,6 +78,10 @@ def table(view: Any) -> list[str]:
         text = "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
         lines.append(("  " + text + ("  " + row[4] if row[4] else "")).rstrip())
     lines.append(counts_line(view))
+    if view.data.get("sweeper"):  # a search: the study's own lines (naga.launch.sweepers)
+        from naga.launch.sweepers.detached import study_lines
+
+        lines.extend(study_lines(view))
     return lines
 
 

@@ -182,4 +182,12 @@ def _line(exc: BaseException, *, lines: int = 2) -> str:
         for line in text
         if not line.startswith(("full_key:", "object_type=", "reference_type="))
     ]
+    if len(text) > lines and text[lines - 1].startswith("Available options in"):
+        # An unknown group option (hydra/sweeper=..., hydra/launcher=...): list the choices.
+        options = []
+        for line in text[lines:]:
+            if line.startswith("Config search path"):
+                break
+            options.append(line)
+        return " ".join([*text[:lines], ", ".join(options)])
     return " ".join(text[:lines]) if text else type(exc).__name__

@@ -198,16 +198,20 @@ def study_lines(view: Any) -> list[str]:
         lines.append(f"best: {len(best)} trials on the Pareto front (sweep.lock's best)")
     state, where = controller_state(data)
     if state != "unknown":
-        hint = f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if state == "stopped" else ""
+        unfinished = state == "stopped" and data.get("status") != "completed"
+        hint = f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
 
 
-def resume_study(view: Any, *, detach: bool) -> None:
-    """Refuse to resume a study whose controller still runs.
+def resume_study(view: Any) -> tuple[bool, str]:
+    """``(anything to do, the line to show)`` for ``naga resume`` of a study.
+
+    Trials still running are no obstacle (the resumed controller waits for them); a
+    controller still running is.
 
     Raises:
-        UsageError: The controller is running or queued.
+        UsageError: The study's controller is running or queued.
     """
     state, where = controller_state(view.data)
     if state in ("running", "queued") and view.data.get("status") == "running":
@@ -216,6 +220,19 @@ def resume_study(view: Any, *, detach: bool) -> None:
             f"follow it with naga status {shlex.quote(_shown(view.root))} --watch, or stop it "
             "first (scancel, kill)"
         )
+    sweeper = view.data["sweeper"]
+    n_trials = int(sweeper.get("n_trials") or 0)
+    counts: dict[str, int] = {}
+    for job in view.jobs:
+        counts[job.status] = counts.get(job.status, 0) + 1
+    counted = counts.get("completed", 0) + counts.get("failed", 0)
+    detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    if counted >= n_trials and not counts.get("running") and not counts.get("queued"):
+        return False, f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})"
+    return True, (
+        f"resuming study {sweeper.get('study')} in {_shown(view.root)}: {counted} of {n_trials} "
+        f"trials done ({detail or 'none started'})"
+    )
 
 
 def _shown(root: Path) -> str:

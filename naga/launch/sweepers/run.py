@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from naga.errors import NagaError
 from naga.launch.sweepers.record import StudyRecord, summary_line, trial_name
 
 __all__ = ["run_trials"]
@@ -83,7 +84,7 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
         return [*job.overrides, carried]
 
     started = time.monotonic()
-    interrupted = False
+    interrupted = stopped = False
     guard = SignalGuard()
     guard.install(lambda signum, frame: None)
     try:
@@ -101,10 +102,14 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     except (KeyboardInterrupt, Interrupted):
         interrupted = True
         raise
+    except NagaError:
+        stopped = True  # a wrong objective name: its one-line error says it all
+        raise
     finally:
         guard.restore()
         _finish(state, record, started, interrupted=interrupted, detached_jobs=bool(submitter))
-        print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
+        if not stopped:
+            print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
     return 0 if state.status == "completed" else 1
 
 
