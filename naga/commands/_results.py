@@ -44,7 +44,8 @@ def newest_first(rows: Sequence[Row]) -> list[Row]:
 def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
     """One ``(script, rows, columns)`` block per script, the block of the newest run first.
 
-    A block's columns are run, status, finish time, duration, the config keys whose values
+    A block's columns are run, status, finish time, duration, a study's trial number, the
+    config keys whose values
     differ within the block (``save_dir`` never), and every metric its runs recorded.
     """
     by_script: dict[str, list[Row]] = {}
@@ -58,7 +59,9 @@ def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
         config = [k for k in keys if k.startswith("config.") and k not in _VOLATILE]
         differing = [k for k in config if _varies(members, k)] if len(members) > 1 else []
         metrics = [k for k in keys if k.startswith("metrics.")]
-        out.append((script, members, [c for c, _ in BLOCK_HEAD] + differing + metrics))
+        # The trials of a study (hydra/sweeper=naga_optuna) show their numbers.
+        trial = ["trial"] if any(row.get("trial") is not None for row in members) else []
+        out.append((script, members, [c for c, _ in BLOCK_HEAD] + trial + differing + metrics))
     return out
 
 

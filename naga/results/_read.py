@@ -38,6 +38,7 @@ BASE_COLUMNS = (
     "dirty",
     "sweep",
     "sweep.job",
+    "trial",
     "run_id",
 )
 PREFIXES = ("config.", "metrics.", "data.")
@@ -90,6 +91,8 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
         "dirty": repo.get("dirty") if isinstance(repo.get("dirty"), bool) else None,
         "sweep": _text_or_none(sweep.get("sweep_id")),
         "sweep.job": _text_or_none(sweep.get("name")),
+        # A study's trial number (hydra/sweeper=naga_optuna); None for other runs.
+        "trial": sweep.get("trial") if isinstance(sweep.get("trial"), int) else None,
         "run_id": _text_or_none(lock.get("run_id")),
     }
     if row["status"] == "running":

@@ -54,7 +54,9 @@ def run_hydra_sweeper(
         overrides=list(overrides),
     )
     state.given_root = str(given_root)
-    state.extra["sweeper"] = {"name": target.rsplit(".", 1)[-1], "settings": settings}
+    choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
+    name = str(choice or target.rsplit(".", 1)[-1])
+    state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
     state.extra["launch"] = launch_info(
         session_overrides,
         given_root=str(given_root),
