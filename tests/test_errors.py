@@ -136,6 +136,38 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         "unknown parameter 'partion'",
         files={"s.yaml": "partion: debug\n"},
     ),
+    # searches (hydra/sweeper=...; the objective typo runs a trial first: tests/sweepers)
+    "unknown sweeper": Mistake(
+        ("-m", "param=1,2", "hydra/sweeper=optuna"),
+        "Could not find 'hydra/sweeper/optuna' Available options in 'hydra/sweeper': basic, "
+        "naga_optuna",
+    ),
+    "a search over a glob": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "name=glob(*)"),
+        "name=glob(*): naga_optuna cannot search a Glob sweep; use interval(), range() or choice()",
+    ),
+    "an empty interval": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=interval(5, 1)"),
+        "an interval needs start < end",
+    ),
+    "nothing to search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=3"), "nothing to search; give a search space"
+    ),
+    "a sampler typo": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "hydra.sweeper.sampler=tpee"),
+        "unknown sampler (did you mean 'tpe'?); choose one of tpe, random",
+    ),
+    "naga_optuna without Optuna": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)"),
+        "Optuna is not installed; install naga with its optuna extra (pip install 'naga[optuna]')",
+        # A real interpreter without Optuna: an `optuna` package beside the script (first on
+        # sys.path) that fails to import, as a missing one does.
+        files={"optuna/__init__.py": "raise ImportError(\"No module named 'optuna'\")\n"},
+    ),
+    "--detach of a study on the basic launcher": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
+        "--detach needs a launcher that runs jobs without this command",
+    ),
 }
 
 SHOW = "naga show: error: "

@@ -223,3 +223,52 @@ def test_the_custom_sweeper_of_the_users_repository_writes_a_receipt_per_job(
     ids = {entry["name"]: entry["run_id"] for entry in summary["jobs"]}
     assert all(ids[name] == lock["run_id"] for name, lock in locks.items())
     assert {lock["extra"]["sweep"]["sweep_id"] for lock in locks.values()} == {summary["sweep_id"]}
+
+
+def test_an_objective_typo_stops_the_study_with_a_did_you_mean(
+    search_project: Path, run_py: Run
+) -> None:
+    done = run_py(
+        "train.py", "-m", "hydra/sweeper=naga_optuna", "hydra.sweeper.objective=los",
+        "hydra.sweeper.n_trials=5", "layers=range(1, 3)", cwd=search_project,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    line = one_line_error(done.stderr)
+    assert line == (
+        "train.py: error: hydra.sweeper.objective=los: trial 0 recorded no metric 'los'; "
+        "did you mean 'loss'? (its metrics: accuracy, loss)"
+    )
+    summary = load(search_project / "results" / "study" / "sweep.lock")
+    assert summary["status"] == "failed"
+    assert len(summary["jobs"]) == 1  # the study stopped at its first trial
+
+
+def test_a_resume_that_changes_the_question_is_refused_unless_forced(
+    search_project: Path, run_py: Run
+) -> None:
+    first = run_py(
+        "train.py", *STUDY, "hydra.sweeper.n_trials=2", "lr=tag(log, interval(1e-4, 1))",
+        cwd=search_project,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    root = search_project / "results" / "study"
+    before = _digests(root)
+    # What `naga resume` runs: the recorded command with --resume; here the space changed.
+    changed = [*STUDY, "hydra.sweeper.n_trials=3", "lr=tag(log, interval(1e-3, 1))"]
+    refused = run_py("train.py", *changed, "--resume", str(root), cwd=search_project)
+    assert refused.returncode == 2, refused.stderr
+    line = one_line_error(refused.stderr)
+    assert "its study 'study' was started with another question (lr's range changed)" in line
+    assert "hydra.sweeper.force=true" in line
+    assert _digests(root) == before and len(receipts(root)) == 2  # nothing ran
+    again = run_py(
+        "train.py", "-m", "hydra/sweeper=naga_optuna", "hydra.sweeper.objective=loss",
+        "lr=tag(log, interval(1e-4, 1))", cwd=search_project,
+    )  # fmt: skip
+    assert again.returncode == 2
+    assert "already holds a study" in one_line_error(again.stderr)
+    forced = run_py(
+        "train.py", *changed, "hydra.sweeper.force=true", "--resume", str(root), cwd=search_project
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert sorted(receipts(root)) == [0, 1, 2]  # numbering goes on

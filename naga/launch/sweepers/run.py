@@ -107,7 +107,14 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
         raise
     finally:
         guard.restore()
-        _finish(state, record, started, interrupted=interrupted, detached_jobs=bool(submitter))
+        _finish(
+            state,
+            record,
+            started,
+            interrupted=interrupted,
+            stopped=stopped,
+            detached_jobs=bool(submitter),
+        )
         if not stopped:
             print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
     return 0 if state.status == "completed" else 1
@@ -233,15 +240,32 @@ def _slots(
         yield in_process
 
 
-def _finish(state: Any, record: StudyRecord, started: float, *, interrupted: bool, detached_jobs: bool) -> None:
-    """The study's final status: interrupted with trials open; failed if a trial failed."""
+def _finish(
+    state: Any,
+    record: StudyRecord,
+    started: float,
+    *,
+    interrupted: bool,
+    stopped: bool,
+    detached_jobs: bool,
+) -> None:
+    """The study's final status: interrupted with trials open; failed if a trial failed.
+
+    ``stopped``: a wrong setting ended the study (its error is the report).
+    """
+    from naga.launch.progress import apply_run_lock
     from naga.launch.sweeplock import now_iso
 
     with state.lock:
         open_ = [job for job in state.jobs if job.status in ("running", "queued")]
         state.finished_at = now_iso()
         state.duration_s = round(time.monotonic() - started, 3)
-        if interrupted or open_:
+        if stopped:
+            state.status = "failed"
+            for job in open_:
+                apply_run_lock(job)
+                job.extra["trial"]["state"] = "fail"
+        elif interrupted or open_:
             state.status = "interrupted"
             for job in open_:
                 # A Slurm or submitit_local trial outlives its controller; the others stop.
