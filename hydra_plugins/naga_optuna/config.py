@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: Hydra's plugin scan executes this module
 # without registering it in sys.modules, and @dataclass must then see real annotations.
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -24,16 +24,16 @@ class NagaOptunaConf:
     # tpe, random, cmaes, gp, nsga2, nsga3 or qmc.
     sampler: str = "tpe"
     # The sampler's seed (a resumed study moves it on by the trials already made).
-    seed: Optional[int] = None
+    seed: int | None = None
     # An Optuna storage URL; default: <sweep>/.naga-sweep/optuna.journal, beside the receipts.
-    storage: Optional[str] = None
+    storage: str | None = None
     # The study's name in the storage; default: the sweep folder's name.
-    study_name: Optional[str] = None
+    study_name: str | None = None
     # Resume even though the search space or the objective changed.
     force: bool = False
     # The search space, key -> expression (`interval(1e-4, 0.1)`, `choice(a, b)`, ...);
     # the command line's overrides add to it and win.
-    params: Dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(

@@ -5,7 +5,7 @@ A ``@clicfg`` script's sweep never instantiates it: naga runs the study itself
 task (a run.lock per trial), so this says how to run it instead.
 """
 
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.plugins.sweeper import Sweeper
 
@@ -26,6 +26,6 @@ class NagaOptunaSweeper(Sweeper):
             "with naga.clicfg, or use hydra-optuna-sweeper in this @hydra.main app"
         )
 
-    def sweep(self, arguments: List[str]) -> Optional[Any]:
+    def sweep(self, arguments: list[str]) -> Any | None:
         """Not reached: :meth:`setup` refuses."""
         raise NotImplementedError

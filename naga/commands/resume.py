@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         for job in again:
             kinds[job.status] = kinds.get(job.status, 0) + 1
         detail = ", ".join(f"{count} {status}" for status, count in kinds.items())
-        headline = f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}"
+        headline = (
+            f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}"
+        )
     cwd = Path(str(launch.get("cwd") or "."))
     if not cwd.is_dir():
         raise UsageError(

@@ -60,20 +60,20 @@ class SweepTask:
         # `cfg.save_dir`, the run.lock and sweep.lock all agree on it.
         with open_dict(cfg):
             cfg.save_dir = self.root
-        extra = {
-            "sweep": {
-                "sweep_id": self.sweep_id,
-                "name": name,
-                "num": num,
-                "overrides": list(hydra_cfg.overrides.task),
-            }
+        overrides = [str(item) for item in hydra_cfg.overrides.task]
+        sweep: dict[str, Any] = {
+            "sweep_id": self.sweep_id,
+            "name": name,
+            "num": num,
+            "overrides": overrides,
         }
         if self.study is not None:
-            extra["sweep"].update(trial=num, study=self.study)
+            sweep.update(trial=num, study=self.study)
+        extra = {"sweep": sweep}
         if self.register:
             from naga.launch.sweepers.thirdparty import register_job
 
-            register_job(Path(self.root), name, num, extra["sweep"]["overrides"])
+            register_job(Path(self.root), name, num, overrides)
         try:
             job = start_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
             return job.call()

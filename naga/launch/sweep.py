@@ -93,7 +93,9 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         if not _hydra.sweeper_target(session).endswith("BasicSweeper"):
             from naga.launch.sweepers.search import run_search  # Optuna, or another sweeper
 
-            return run_search(session, app, overrides, options, session_overrides, given_root)
+            return run_search(
+                session, app, overrides, options, session_overrides, given_root=given_root
+            )
         root = given_root.absolute()
         _hydra.set_sweep_dir(session, str(given_root))
         grid = _hydra.expand(session)

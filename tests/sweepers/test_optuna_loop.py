@@ -44,7 +44,7 @@ class ThreadSlots:
         def run() -> None:
             try:
                 outcome = TrialOutcome(job.number, "completed", self.fn(job))
-            except Exception as exc:  # noqa: BLE001 - a trial's failure is its outcome
+            except Exception as exc:
                 outcome = TrialOutcome(job.number, "failed", error=repr(exc))
             self.times[job.number].append(time.monotonic())
             self.ended.put(outcome)

@@ -148,8 +148,8 @@ def run_study(
     """
     from naga.launch import _hydra
     from naga.launch.dispatch import launch_info
-    from naga.launch.sweeplock import SWEEP_LOCK, SweepState
     from naga.launch.sweepers.optuna_study import open_study
+    from naga.launch.sweeplock import SweepState
 
     require_optuna()
     plan = plan_of(session)

@@ -73,7 +73,9 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
     env = {**os.environ, CONTROLLER_ENV: "1"}
     state.status = "running"
     if session.launcher_name == "submitit_slurm":
-        job_id = _sbatch(session, command, cwd, logs, env, name=str(state.extra["sweeper"]["study"]))
+        job_id = _sbatch(
+            session, command, cwd, logs, env, name=str(state.extra["sweeper"]["study"])
+        )
         state.extra["controller"] = {"slurm_job_id": job_id, "host": None, "pid": None}
         where = f"Slurm job {job_id}"
     else:
@@ -102,7 +104,9 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
     return 0
 
 
-def _sbatch(session: Any, command: list[str], cwd: str, logs: Path, env: dict[str, str], *, name: str) -> str:
+def _sbatch(
+    session: Any, command: list[str], cwd: str, logs: Path, env: dict[str, str], *, name: str
+) -> str:
     """Submit ``command`` as a one-CPU Slurm job in the trials' partition; its job id."""
     from omegaconf import OmegaConf
 
@@ -183,23 +187,28 @@ def study_lines(view: Any) -> list[str]:
     for job in view.jobs:
         states[job.status] = states.get(job.status, 0) + 1
     done = states.get("completed", 0)
-    parts = [f"{count} {status}" for status, count in sorted(states.items()) if status != "completed"]
+    parts = [
+        f"{count} {status}" for status, count in sorted(states.items()) if status != "completed"
+    ]
     lines = [
         f"study {sweeper.get('study')} ({sweeper.get('sampler')} sampler): {done} of "
-        f"{sweeper.get('n_trials')} trials completed"
-        + (f", {', '.join(parts)}" if parts else "")
+        f"{sweeper.get('n_trials')} trials completed" + (f", {', '.join(parts)}" if parts else "")
     ]
     best = data.get("best")
     if isinstance(best, dict):
         shown = ", ".join(f"{key}={value:.6g}" for key, value in (best.get("values") or {}).items())
         params = ", ".join(f"{key}={value}" for key, value in (best.get("params") or {}).items())
-        lines.append(f"best: trial {best.get('trial')}: {shown} ({params}) in {best.get('save_dir')}")
+        lines.append(
+            f"best: trial {best.get('trial')}: {shown} ({params}) in {best.get('save_dir')}"
+        )
     elif isinstance(best, list):
         lines.append(f"best: {len(best)} trials on the Pareto front (sweep.lock's best)")
     state, where = controller_state(data)
     if state != "unknown":
         unfinished = state == "stopped" and data.get("status") != "completed"
-        hint = f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
+        hint = (
+            f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
+        )
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
 
@@ -228,7 +237,10 @@ def resume_study(view: Any) -> tuple[bool, str]:
     counted = counts.get("completed", 0) + counts.get("failed", 0)
     detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     if counted >= n_trials and not counts.get("running") and not counts.get("queued"):
-        return False, f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})"
+        return (
+            False,
+            f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})",
+        )
     return True, (
         f"resuming study {sweeper.get('study')} in {_shown(view.root)}: {counted} of {n_trials} "
         f"trials done ({detail or 'none started'})"

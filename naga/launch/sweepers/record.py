@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naga.launch.sweeplock import JobRecord, SweepState, error_line, now_iso
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
+from naga.launch.sweeplock import JobRecord, SweepState, error_line, now_iso
 
 if TYPE_CHECKING:
     from naga.launch.sweepers.optuna_study import StudySettings
@@ -44,7 +44,9 @@ def trial_name(number: int) -> str:
     return f"trial_{number:04d}"
 
 
-def outcome_of(number: int, save_dir: Path, *, sweep_id: str, error: str | None = None) -> TrialOutcome:
+def outcome_of(
+    number: int, save_dir: Path, *, sweep_id: str, error: str | None = None
+) -> TrialOutcome:
     """How a trial's job ended, from its run.lock (``lost`` when it left none of this sweep).
 
     Args:
@@ -63,9 +65,10 @@ def outcome_of(number: int, save_dir: Path, *, sweep_id: str, error: str | None 
     status = effective_status(lock)
     if status == "running":  # the job ended (its launcher says so) with its receipt open
         status = "lost"
-    metrics = lock.get("metrics") if isinstance(lock.get("metrics"), dict) else {}
+    found = lock.get("metrics")
+    metrics: dict[str, object] = dict(found) if isinstance(found, dict) else {}
     reason = error_line(lock.get("error")) or (error if status != "completed" else None)
-    return TrialOutcome(number, str(status), dict(metrics), reason)
+    return TrialOutcome(number, str(status), metrics, reason)
 
 
 def finished_outcome(number: int, save_dir: Path, *, sweep_id: str) -> TrialOutcome | None:
@@ -182,9 +185,13 @@ class StudyRecord:
 
     def _report(self, record: JobRecord, values: Mapping[str, float] | None) -> None:
         done = sum(
-            1 for job in self.state.jobs if (job.extra.get("trial") or {}).get("state") == "complete"
+            1
+            for job in self.state.jobs
+            if (job.extra.get("trial") or {}).get("state") == "complete"
         )
-        took = f" in {record.duration_s:.2f}s" if isinstance(record.duration_s, (int, float)) else ""
+        took = (
+            f" in {record.duration_s:.2f}s" if isinstance(record.duration_s, (int, float)) else ""
+        )
         if values is not None:
             what = ", ".join(f"{key}={value:.6g}" for key, value in values.items())
         else:

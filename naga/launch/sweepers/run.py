@@ -30,10 +30,8 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
         ConfigError: A search-space key the config does not have; an objective that names
             no metric of the first completed trial (did-you-mean); a changed question.
     """
-    from naga.launch import _hydra
     from naga.launch._handoff import JobOverride
     from naga.launch._precompose import JobConfigs
-    from naga.launch._task import SweepTask
     from naga.launch.sweepers.optuna_loop import TrialJob, optimize
     from naga.launch.sweepers.optuna_study import open_study
     from naga.launch.sweepers.slots import Watch
@@ -46,23 +44,7 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     # Every key of the space is checked against the config before any trial runs.
     probe = plan.space.overrides(_probe(plan.space))
     configs.add([*probe, "hydra.sweep.subdir=trial_probe"], what="the search space")
-    submitter = None
-    if launcher in ("submitit_slurm", "submitit_local"):
-        from naga.launch.submit import Submitter
-
-        submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
-        app = submitter.app
-        if submitter.isolation is not None:
-            state.extra["launch"]["code"] = submitter.isolation.commit
-    study_name = state.extra["sweeper"]["study"]
-    task = SweepTask(
-        app=app,
-        launcher=launcher,
-        sweep_id=state.sweep_id,
-        root=state.given_root,
-        in_process=launcher in _hydra.IN_PROCESS,
-        study=study_name,
-    )
+    submitter, task = _task(session, app, state, options)
     record = StudyRecord(state, plan.settings, n_trials=plan.n_trials)
     watch = Watch(state.root, state.sweep_id)
     kinds = _classify(state)
@@ -88,7 +70,16 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     guard = SignalGuard()
     guard.install(lambda signum, frame: None)
     try:
-        with _slots(session, configs, task, submitter, watch, prepare, record, plan) as slots:
+        with _slots(
+            session,
+            configs=configs,
+            task=task,
+            submitter=submitter,
+            watch=watch,
+            prepare=prepare,
+            record=record,
+            plan=plan,
+        ) as slots:
             optimize(
                 study,
                 plan.space,
@@ -118,6 +109,31 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
         if not stopped:
             print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
     return 0 if state.status == "completed" else 1
+
+
+def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
+    """naga's task for the trials, and the Submitter of a submitit launcher (else None)."""
+    from naga.launch import _hydra
+    from naga.launch._task import SweepTask
+
+    launcher = session.launcher_name
+    submitter = None
+    if launcher in ("submitit_slurm", "submitit_local"):
+        from naga.launch.submit import Submitter
+
+        submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
+        app = submitter.app
+        if submitter.isolation is not None:
+            state.extra["launch"]["code"] = submitter.isolation.commit
+    task = SweepTask(
+        app=app,
+        launcher=launcher,
+        sweep_id=state.sweep_id,
+        root=state.given_root,
+        in_process=launcher in _hydra.IN_PROCESS,
+        study=state.extra["sweeper"]["study"],
+    )
+    return submitter, task
 
 
 def _probe(space: Any) -> dict[str, Any]:
@@ -180,8 +196,8 @@ def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
     for frozen in by_number.values():
         if frozen.state == states.RUNNING:
             adopted[frozen.number] = optuna.trial.Trial(study, frozen._trial_id)
-            job = record.by_number.get(frozen.number)
-            watch.add(frozen.number, job.slurm_job_id if job is not None else None)
+            known = record.by_number.get(frozen.number)
+            watch.add(frozen.number, known.slurm_job_id if known is not None else None)
     record.lost(lost)
     return adopted
 
@@ -189,6 +205,7 @@ def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
 @contextlib.contextmanager
 def _slots(
     session: Any,
+    *,
     configs: Any,
     task: Any,
     submitter: Any,
@@ -214,7 +231,7 @@ def _slots(
             else:
                 record.job_id(number, local=job_id)
 
-        yield slots.SubmititSlots(session, task, submitter, watch, prepare, on_job_id)
+        yield slots.SubmititSlots(session, task, submitter, watch, prepare, on_job_id=on_job_id)
         return
     with _hydra.multirun_callbacks(session) as callbacks:
         setup_globals()

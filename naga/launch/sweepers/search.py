@@ -21,6 +21,7 @@ def run_search(
     overrides: Sequence[str],
     options: Any,
     session_overrides: Sequence[str],
+    *,
     given_root: Path,
 ) -> int:
     """Run the sweep with its sweeper; the process exit code.

@@ -178,6 +178,7 @@ class SubmititSlots:
         submitter: Any,
         watch: Watch,
         prepare: Prepare,
+        *,
         on_job_id: Callable[[int, str], None],
     ) -> None:
         self.session, self.task, self.submitter = session, task, submitter
@@ -208,7 +209,9 @@ class SubmititSlots:
                     del self.watch.watched[number]
                     folder = self.watch.root / trial_name(number)
                     error = f"its job {handle.job_id} ended without a final run.lock"
-                    ended.append(outcome_of(number, folder, sweep_id=self.watch.sweep_id, error=error))
+                    ended.append(
+                        outcome_of(number, folder, sweep_id=self.watch.sweep_id, error=error)
+                    )
             for outcome in ended:
                 self.jobs.pop(outcome.number, None)
             if ended:

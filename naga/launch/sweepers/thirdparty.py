@@ -37,9 +37,7 @@ def run_hydra_sweeper(
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
     from naga.launch.dispatch import launch_info
-    from naga.launch.progress import summary_lines
-    from naga.launch.sweeplock import SweepState, error_line, now_iso
-    from naga.launch.sweepsync import update_jobs
+    from naga.launch.sweeplock import SweepState, error_line
 
     root = given_root.absolute()
     _hydra.set_sweep_dir(session, str(given_root))
@@ -91,20 +89,27 @@ def run_hydra_sweeper(
             sweeper.sweep(arguments=arguments)
         except Exception as exc:  # the sweeper's own failure (e.g. a job's error re-raised)
             error = error_line(exc)
-    duration = round(time.monotonic() - started, 3)
+    return _finish(state, round(time.monotonic() - started, 3), error, target)
+
+
+def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
+    """Write the sweep's end into sweep.lock (its jobs wrote their own entries); report."""
+    from naga.launch.progress import summary_lines
+    from naga.launch.sweepers.record import records_from
+    from naga.launch.sweeplock import now_iso
+    from naga.launch.sweepsync import update_jobs
+    from naga.lock.format import try_read
+
     top: dict[str, Any] = {"finished_at": now_iso(), "duration_s": duration}
     if error:
         top["sweeper_error"] = error
-    update_jobs(root, {}, top=top)
-    from naga.launch.sweepers.record import records_from
-    from naga.lock.format import try_read
-
+    update_jobs(state.root, {}, top=top)
     data = try_read(state.path) or {}
-    state.jobs = records_from(data, root)
+    state.jobs = records_from(data, state.root)
     state.duration_s = duration
     bad = any(job.status != "completed" for job in state.jobs)
     state.status = "failed" if bad or error else "completed"
-    update_jobs(root, {}, top={"status": state.status})
+    update_jobs(state.root, {}, top={"status": state.status})
     for line in summary_lines(state):
         print(line, file=sys.stderr)
     if error:

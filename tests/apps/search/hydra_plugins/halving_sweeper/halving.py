@@ -4,7 +4,7 @@ Its second round depends on the first round's results, so the sweep's jobs are n
 up front (as with any search); it launches through the configured launcher.
 """
 
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
@@ -23,7 +23,7 @@ class HalvingSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config
         )
 
-    def sweep(self, arguments: List[str]) -> Optional[Any]:
+    def sweep(self, arguments: list[str]) -> Any | None:
         parser = OverridesParser.create()
         parsed = parser.parse_overrides(arguments)
         fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
@@ -33,7 +33,7 @@ class HalvingSweeper(Sweeper):
         first = [[*fixed, f"{key}={v}"] for v in values]
         results = self.launcher.launch(first, initial_job_idx=0)
         scored = []
-        for job, ret in zip(first, results):
+        for job, ret in zip(first, results, strict=True):
             value = ret.return_value
             scored.append((value["loss"], job))
         scored.sort(key=lambda pair: pair[0])
