@@ -120,6 +120,9 @@ def _sbatch(
         f"--output={logs / 'controller-%j.log'}",
         "--ntasks=1",
         "--cpus-per-task=1",
+        # Without a request Slurm may give the job the node's whole memory, and the trials
+        # would wait for their own controller; Optuna and Hydra fit well within this.
+        f"--mem={os.environ.get('NAGA_CONTROLLER_MEM', '2G')}",
     ]
     for key, flag in (("partition", "partition"), ("account", "account"), ("qos", "qos")):
         if params.get(key):
@@ -204,6 +207,8 @@ def study_lines(view: Any) -> list[str]:
     elif isinstance(best, list):
         lines.append(f"best: {len(best)} trials on the Pareto front (sweep.lock's best)")
     state, where = controller_state(data)
+    if state == "stopped" and data.get("status") in ("completed", "failed"):
+        state = "finished"
     if state != "unknown":
         unfinished = state == "stopped" and data.get("status") != "completed"
         hint = (

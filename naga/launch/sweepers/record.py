@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
-from naga.launch.sweeplock import JobRecord, SweepState, error_line, now_iso
+from naga.launch.sweeplock import JobRecord, SweepState, error_line
 
 if TYPE_CHECKING:
     from naga.launch.sweepers.optuna_study import StudySettings
@@ -102,8 +102,7 @@ class StudyRecord:
                 name=name,
                 overrides=list(job.overrides),
                 save_dir=self.state.root / name,
-                status="running",
-                started_at=now_iso(),
+                status="queued",  # running once its run.lock says so
             )
             record.extra["trial"] = _trial_block(job.number, "running", job.params)
             self.by_number[job.number] = record

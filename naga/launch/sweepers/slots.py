@@ -203,7 +203,9 @@ class SubmititSlots:
         """Block until any trial's run.lock is final, or its job ended without one."""
         while True:
             ended = self.watch.poll()
-            for number, handle in list(self.jobs.items()):
+            # On Slurm the queue tells (Watch); submitit's done() would ask sacct, which many
+            # clusters do not run. A submitit_local job's handle knows its process.
+            for number, handle in list(self.jobs.items()) if not self.slurm else ():
                 if number in self.watch.watched and handle.done():
                     # The job is over; one last look at its run.lock decides.
                     del self.watch.watched[number]
