@@ -7,7 +7,12 @@ task (a run.lock per trial), so this says how to run it instead.
 
 from typing import Any
 
+from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
+
+
+class NotANagaApp(CompactHydraException):
+    """Hydra prints this one's message alone, without a traceback."""
 
 
 class NagaOptunaSweeper(Sweeper):
@@ -18,9 +23,7 @@ class NagaOptunaSweeper(Sweeper):
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
         """Refuse: the study runs from a ``@clicfg`` script."""
-        from naga.errors import UsageError
-
-        raise UsageError(
+        raise NotANagaApp(
             "hydra/sweeper=naga_optuna: naga's Optuna sweeper runs from @clicfg scripts "
             "(`python train.py -m hydra/sweeper=naga_optuna ...`); decorate the function "
             "with naga.clicfg, or use hydra-optuna-sweeper in this @hydra.main app"
