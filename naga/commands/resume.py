@@ -37,6 +37,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="submit the jobs and return without waiting (Slurm and submitit_local sweeps)",
     )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="an Optuna study only: settings to change, e.g. hydra.sweeper.n_trials=50 for more "
+        "trials (a changed search space or objective also needs hydra.sweeper.force=true)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.sweep)
     view = read_sweep(root, command="naga resume")
-    study = _study(view)
+    study = _study(view, args.overrides)
     if study is not None:  # an Optuna study: its controller goes on (naga.launch.sweepers)
         todo, headline = study
         if not todo:
@@ -55,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
             return 0
         launch = view.data["launch"]
     else:
+        if args.overrides:
+            raise UsageError(
+                f"naga resume {args.sweep} {args.overrides[0]}: a grid sweep resumes the jobs it "
+                "recorded; drop the overrides (or start a new sweep with them)"
+            )
         launch = check_resumable(view, detach=args.detach)
         again, live = to_resume(view)
         if not again:
@@ -80,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         str(launch.get("python") or sys.executable),
         *[str(item) for item in launch.get("start") or []],
         *[str(item) for item in launch.get("args") or []],
+        *args.overrides,  # a study's changed settings: the last value of a key wins
         "--resume",
         str(view.root),
         *(["--detach"] if args.detach else []),
@@ -96,13 +109,13 @@ def run(args: argparse.Namespace) -> int:
         ) from exc
 
 
-def _study(view: Any) -> tuple[bool, str] | None:
+def _study(view: Any, overrides: list[str]) -> tuple[bool, str] | None:
     sweeper = view.data.get("sweeper")
     if not (isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"):
         return None
     from naga.launch.sweepers.detached import resume_study
 
-    return resume_study(view)
+    return resume_study(view, overrides)
 
 
 def _shown(root: Path) -> str:

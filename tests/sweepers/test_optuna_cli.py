@@ -197,6 +197,10 @@ def test_results_commands_read_a_study(search_project: Path, run_py: Run, run_na
     )
     assert plotted.returncode == 0, plotted.stderr
     assert "4 points from 4 runs" in plotted.stdout
+    import naga
+
+    frame = naga.runs(search_project / "results" / "study")
+    assert sorted(frame["trial"].tolist()) == [0, 1, 2, 3]
     status = run_naga("status", "results/study", cwd=search_project)
     assert status.returncode == 0, status.stdout
     assert "study study (tpe sampler): 4 of 4 trials completed" in status.stdout
@@ -244,7 +248,7 @@ def test_an_objective_typo_stops_the_study_with_a_did_you_mean(
 
 
 def test_a_resume_that_changes_the_question_is_refused_unless_forced(
-    search_project: Path, run_py: Run
+    search_project: Path, run_py: Run, run_naga: Run
 ) -> None:
     first = run_py(
         "train.py", *STUDY, "hydra.sweeper.n_trials=2", "lr=tag(log, interval(1e-4, 1))",
@@ -253,22 +257,26 @@ def test_a_resume_that_changes_the_question_is_refused_unless_forced(
     assert first.returncode == 0, first.stderr
     root = search_project / "results" / "study"
     before = _digests(root)
-    # What `naga resume` runs: the recorded command with --resume; here the space changed.
-    changed = [*STUDY, "hydra.sweeper.n_trials=3", "lr=tag(log, interval(1e-3, 1))"]
-    refused = run_py("train.py", *changed, "--resume", str(root), cwd=search_project)
+    done = run_naga("resume", "results/study", cwd=search_project)
+    assert done.stdout.startswith("nothing to resume: study study has its 2 trials")
+    # More trials, over another range: refused, nothing runs.
+    changed = ["hydra.sweeper.n_trials=3", "lr=tag(log, interval(1e-3, 1))"]
+    refused = run_naga("resume", "results/study", *changed, cwd=search_project)
     assert refused.returncode == 2, refused.stderr
     line = one_line_error(refused.stderr)
     assert "its study 'study' was started with another question (lr's range changed)" in line
     assert "hydra.sweeper.force=true" in line
-    assert _digests(root) == before and len(receipts(root)) == 2  # nothing ran
+    assert _digests(root) == before and len(receipts(root)) == 2
     again = run_py(
         "train.py", "-m", "hydra/sweeper=naga_optuna", "hydra.sweeper.objective=loss",
         "lr=tag(log, interval(1e-4, 1))", cwd=search_project,
     )  # fmt: skip
     assert again.returncode == 2
     assert "already holds a study" in one_line_error(again.stderr)
-    forced = run_py(
-        "train.py", *changed, "hydra.sweeper.force=true", "--resume", str(root), cwd=search_project
+    forced = run_naga(
+        "resume", "results/study", *changed, "hydra.sweeper.force=true", cwd=search_project
     )
     assert forced.returncode == 0, forced.stderr
-    assert sorted(receipts(root)) == [0, 1, 2]  # numbering goes on
+    assert sorted(receipts(root)) == [0, 1, 2]  # numbering goes on, to the new budget
+    assert load(root / "sweep.lock")["sweeper"]["n_trials"] == 3
+    assert _digests(root).items() >= before.items()

@@ -20,6 +20,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +219,12 @@ def study_lines(view: Any) -> list[str]:
     return lines
 
 
-def resume_study(view: Any) -> tuple[bool, str]:
+def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:
     """``(anything to do, the line to show)`` for ``naga resume`` of a study.
 
     Trials still running are no obstacle (the resumed controller waits for them); a
-    controller still running is.
+    controller still running is. ``overrides`` given to ``naga resume`` may raise the
+    study's ``hydra.sweeper.n_trials``.
 
     Raises:
         UsageError: The study's controller is running or queued.
@@ -236,6 +238,10 @@ def resume_study(view: Any) -> tuple[bool, str]:
         )
     sweeper = view.data["sweeper"]
     n_trials = int(sweeper.get("n_trials") or 0)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.lstrip("+") == "hydra.sweeper.n_trials" and value.strip().isdigit():
+            n_trials = int(value)
     counts: dict[str, int] = {}
     for job in view.jobs:
         counts[job.status] = counts.get(job.status, 0) + 1
