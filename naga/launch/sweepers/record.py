@@ -174,8 +174,13 @@ class StudyRecord:
     def write(self) -> None:
         """Rewrite sweep.lock under its lock file (the trials' Slurm jobs update it too)."""
         from naga.errors import LockError
+        from naga.launch.progress import apply_run_lock
         from naga.lock.writer import locked
 
+        with self.state.lock:  # what the open trials' run.locks say (started, times, ids)
+            for job in self.state.jobs:
+                if job.status in ("queued", "running"):
+                    apply_run_lock(job)
         try:
             with locked(self.state.path):
                 self.state.write()
