@@ -208,11 +208,14 @@ def test_results_commands_read_a_study(search_project: Path, run_py: Run, run_na
     assert f"best: trial {best['trial']}: loss=" in status.stdout
 
 
+@pytest.mark.parametrize("launcher", [[], ["--n_jobs", "2"]], ids=["basic", "joblib"])
 def test_the_custom_sweeper_of_the_users_repository_writes_a_receipt_per_job(
-    search_project: Path, run_py: Run
+    search_project: Path, run_py: Run, launcher: list[str]
 ) -> None:
     # tests/apps/search/hydra_plugins/halving_sweeper: every layers value, then the best again.
-    done = run_py("train.py", "-m", "hydra/sweeper=halving", "layers=1,2,3", cwd=search_project)
+    done = run_py(
+        "train.py", "-m", "hydra/sweeper=halving", "layers=1,2,3", *launcher, cwd=search_project
+    )
     assert done.returncode == 0, done.stderr
     root = search_project / "results" / "study"
     locks = {p.parent.name: load(p) for p in root.glob("*/run.lock")}
@@ -220,6 +223,7 @@ def test_the_custom_sweeper_of_the_users_repository_writes_a_receipt_per_job(
     assert all(lock["status"] == "completed" for lock in locks.values())
     assert locks["3"]["config"]["layers"] == 1  # the best of the first round, again
     summary = load(root / "sweep.lock")
+    assert summary["launcher"] == ("joblib" if launcher else "basic")
     assert summary["sweeper"]["name"] == "halving"
     assert summary["sweeper"]["settings"]["keep"] == 1
     assert summary["status"] == "completed"
