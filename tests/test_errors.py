@@ -164,6 +164,10 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         # sys.path) that fails to import, as a missing one does.
         files={"optuna/__init__.py": "raise ImportError(\"No module named 'optuna'\")\n"},
     ),
+    "--skip-completed with a search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--skip-completed"),
+        "--skip-completed: the naga_optuna sweeper decides the jobs itself; drop --skip-completed",
+    ),
     "--detach of a study on the basic launcher": Mistake(
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
         "--detach needs a launcher that runs jobs without this command",

@@ -65,8 +65,16 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(view.as_dict(), indent=2, default=str))
         else:
             sys.stdout.write("".join(line + "\n" for line in table(view)))
-        return view.exit_code
+        return _exit_code(view)
     return _watch(root, view, args)
+
+
+def _exit_code(view: Any) -> int:
+    if view.data.get("sweeper"):  # a study: its controller and budget decide
+        from naga.launch.sweepers.detached import study_exit_code
+
+        return study_exit_code(view)
+    return int(view.exit_code)
 
 
 def table(view: Any) -> list[str]:
@@ -141,7 +149,7 @@ def _watch(root: Path, view: Any, args: argparse.Namespace) -> int:
             elif not args.json:
                 stream.write(f"done: {counts_line(view)}\n")
             stream.flush()
-            return view.exit_code
+            return _exit_code(view)
         time.sleep(args.interval)
         view = read_sweep(root)
 

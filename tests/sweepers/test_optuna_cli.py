@@ -143,6 +143,9 @@ def test_sigkill_then_resume_finishes_the_same_study(
     assert all(trials.get(n, {}).get("status") != "completed" for n in lost)
     again = run_naga("resume", "results/study", cwd=search_project)
     assert again.returncode == 0 and again.stdout.startswith("nothing to resume"), again.stdout
+    final = run_naga("status", "results/study", cwd=search_project)
+    assert final.returncode == 0, final.stdout  # lost-and-asked-again trials are history
+    assert "study study (tpe sampler): 7 of 7 trials completed" in final.stdout
 
 
 def test_a_trial_without_the_objective_fails_and_the_study_goes_on(

@@ -18,7 +18,6 @@ is submitted as a small Slurm job (naga.launch.sweepers.detached).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,8 +213,3 @@ def _recorded(root: Path, *, resumed: bool) -> dict[str, Any] | None:
             f"continue it with `naga resume {root}`, or give another save_dir"
         )
     return None
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since ``started`` (``time.monotonic``), rounded for sweep.lock."""
-    return round(time.monotonic() - started, 3)

@@ -58,8 +58,6 @@ def note_controller(state: Any) -> None:
 
 def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) -> int:
     """Start the study's controller without this command; 0 once it is queued."""
-    from naga.launch.sweepers.record import records_from  # noqa: F401 - same package
-
     launch = state.extra["launch"]
     command = [
         str(launch["python"]),
@@ -217,6 +215,17 @@ def study_lines(view: Any) -> list[str]:
         )
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
+
+
+def study_exit_code(view: Any) -> int:
+    """``naga status`` of a study: 3 while it runs, 0 completed, 1 stopped short or failed.
+
+    Trials lost with an earlier controller and asked again do not make a completed study
+    fail; its controller and sweep.lock's status decide.
+    """
+    if view.pending or controller_state(view.data)[0] in ("running", "queued"):
+        return 3 if view.data.get("status") == "running" or view.pending else 1
+    return 0 if view.data.get("status") == "completed" else 1
 
 
 def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:

@@ -35,7 +35,7 @@ def run_search(
     from naga.launch.sweepers.controller import OPTUNA_TARGET, run_study
 
     target = _hydra.sweeper_target(session)
-    name = target.rsplit(".", 1)[-1]
+    name = str(session.cfg.hydra.runtime.choices.get("hydra/sweeper") or target.rsplit(".", 1)[-1])
     for flag, given in (
         ("--tasks", options.tasks is not None or options.tasks_key is not None),
         ("--skip-completed", options.skip_completed),
