@@ -1,7 +1,8 @@
 """``unsafe_debug``: post-mortem debugging of a failing run, with its locals kept in ``ctx``.
 
 The decorator is inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` when the
-decorated function raises (``clicfg``'s ``--debug`` flag sets it). Then it picks the
+decorated function raises (``clicfg``'s ``--debug`` flag sets it; every ``@clicfg`` script
+then calls :func:`post_mortem` itself, with or without this decorator). Then it picks the
 deepest frame of the traceback that belongs to the user's code (not naga, Hydra,
 OmegaConf, installed packages or the standard library), prints a short banner and
 
@@ -30,7 +31,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 if TYPE_CHECKING:
     from types import FrameType, TracebackType
 
-__all__ = ["DebugContext", "FrameInfo", "build_context", "debug_enabled", "unsafe_debug"]
+__all__ = [
+    "DebugContext",
+    "FrameInfo",
+    "build_context",
+    "debug_enabled",
+    "post_mortem",
+    "unsafe_debug",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,7 +142,7 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
             except Exception as exc:
                 # The flag is read here, not at entry: clicfg's --debug sets it mid-call.
                 if debug_enabled():
-                    _post_mortem(exc)
+                    post_mortem(exc)
                 raise
 
         return async_wrapper  # type: ignore[return-value]
@@ -147,7 +155,7 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
         except Exception as exc:
             # The flag is read here, not at entry: clicfg's --debug sets it mid-call.
             if debug_enabled():
-                _post_mortem(exc)
+                post_mortem(exc)
             raise
 
     return wrapper
@@ -156,8 +164,16 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
 # --- what happens on an exception -------------------------------------------------------
 
 
-def _post_mortem(exc: BaseException) -> None:
-    """Banner, then debugger (terminal) or locals summary (batch); never raises itself."""
+def post_mortem(exc: BaseException) -> None:
+    """Debug ``exc`` now: a banner, then the debugger (terminal) or the locals (batch).
+
+    What ``unsafe_debug`` does when the function it wraps raises, for callers that catch
+    the exception themselves (``@clicfg``'s ``--debug``). An exception is debugged once,
+    however many of them see it; this never raises itself.
+
+    Args:
+        exc: The exception being handled (with its traceback).
+    """
     if getattr(exc, _HANDLED_ATTR, False):
         return
     with contextlib.suppress(AttributeError, TypeError):  # exotic exception types
