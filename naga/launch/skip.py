@@ -30,6 +30,8 @@ __all__ = ["clear_cache", "rerun_reason", "skip_completed"]
 
 #: The state of a repository now: ``(commit, snapshot tree)``, ``None`` when unreadable.
 _REPO_CACHE: dict[str, tuple[Any, Any] | None] = {}
+#: The hash of each data path now, ``None`` when it cannot be hashed.
+_DATA_CACHE: dict[str, str | None] = {}
 #: How many changed keys, files or paths a reason names before "and N more".
 _SHOWN = 5
 
@@ -122,10 +124,13 @@ def _data_change(old: dict[str, Any]) -> str | None:
         if not isinstance(entry, dict) or not entry.get("path"):
             continue
         path = cwd / str(entry["path"])  # relative paths are relative to the run's cwd
-        try:
-            now = hash_path(path).get("hash")
-        except Exception:  # gone or unreadable: not the data the run used
-            now = None
+        key = os.path.realpath(path)
+        if key not in _DATA_CACHE:  # the jobs of a sweep usually share their data
+            try:
+                _DATA_CACHE[key] = hash_path(path).get("hash")
+            except Exception:  # gone or unreadable: not the data the run used
+                _DATA_CACHE[key] = None
+        now = _DATA_CACHE[key]
         if now != entry.get("hash"):
             changed.append(f"{entry['path']}" + ("" if now else " (missing)"))
     return f"data changed: {_listed(changed)}" if changed else None
@@ -174,8 +179,9 @@ def _repo_now(root: str) -> tuple[Any, Any] | None:
 
 
 def clear_cache() -> None:
-    """Forget the repository states (the code may change between sweeps of one process)."""
+    """Forget the repository states and data hashes (they may change between sweeps)."""
     _REPO_CACHE.clear()
+    _DATA_CACHE.clear()
 
 
 _ABSENT = object()
