@@ -117,8 +117,8 @@ def checked_save_dir(value: Any) -> Path:
     if not str(text).strip():
         raise ConfigError(
             f"save_dir={text!r} is empty: run.lock would be written into the current "
-            f"directory ({Path.cwd()}); give a directory (save_dir=results/run), "
-            "save_dir=. to mean the current directory, or save_dir=null for no run.lock"
+            f"directory ({Path.cwd()}); give a directory (save_dir=results/run), or "
+            "save_dir=. if the current directory is meant"
         )
     return Path(text)
 
