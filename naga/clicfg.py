@@ -148,7 +148,9 @@ class Command(Generic[R]):
             job = self._parse_and_start(parser, argv)
         if job is None:
             return None  # --help, --cfg or a sweep: done
-        return _debugged(job.call)
+        from naga.debug import debugged
+
+        return debugged(job.call)
 
     def _parse_and_start(self, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Any:
         """Everything up to the user's function: the started single run, else None."""
@@ -166,11 +168,12 @@ class Command(Generic[R]):
             options = _sweep_options(ns)
             app = self._app(base)
             if options.is_sweep:
+                from naga.debug import debugged
                 from naga.launch.sweep import run_sweep
 
                 # In debug mode the first failing job stops the sweep; a NagaError is a
                 # mistake in the command line, never a reason to open a debugger.
-                code = _debugged(lambda: run_sweep(app, overrides, options), skip=NagaError)
+                code = debugged(lambda: run_sweep(app, overrides, options), skip=(NagaError,))
                 if code:
                     sys.exit(code)
                 return None
@@ -334,24 +337,6 @@ class Command(Generic[R]):
             "--debug", action="store_true", help="post-mortem debugger on failure (as NAGA_DEBUG=1)"
         )
         return parser
-
-
-def _debugged(call: Callable[[], R], *, skip: type[BaseException] | None = None) -> R:
-    """``call()``; when it fails with debugging on, naga.debug's post-mortem first.
-
-    The same post-mortem as ``@unsafe_debug`` (the deepest frame of the user's code,
-    ``ctx``; the locals printed when nobody can answer a prompt), on every ``@clicfg``
-    script: ``--debug`` needs no second decorator. Stacked under ``@unsafe_debug``, the
-    exception is debugged once.
-    """
-    from naga.debug import debug_enabled, post_mortem
-
-    try:
-        return call()
-    except Exception as exc:
-        if debug_enabled() and not (skip is not None and isinstance(exc, skip)):
-            post_mortem(exc)
-        raise
 
 
 def _fail(prog: str, exc: NagaError) -> NoReturn:

@@ -36,11 +36,13 @@ __all__ = [
     "FrameInfo",
     "build_context",
     "debug_enabled",
+    "debugged",
     "post_mortem",
     "unsafe_debug",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 ENV_VAR = "NAGA_DEBUG"
 _TRUTHY = frozenset({"1", "true", "yes"})
@@ -159,6 +161,27 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
             raise
 
     return wrapper
+
+
+def debugged(call: Callable[[], R], *, skip: tuple[type[BaseException], ...] = ()) -> R:
+    """Return ``call()``; if it raises while debugging is on, :func:`post_mortem` first.
+
+    ``@clicfg`` runs every script's function through this, so ``--debug`` needs no
+    ``@unsafe_debug``. Stacked under ``@unsafe_debug``, an exception is debugged once.
+
+    Args:
+        call: What to run.
+        skip: Exception types never debugged (a command line's own one-line errors).
+
+    Returns:
+        ``call()``'s result; its exception is re-raised unchanged.
+    """
+    try:
+        return call()
+    except Exception as exc:
+        if debug_enabled() and not isinstance(exc, skip):
+            post_mortem(exc)
+        raise
 
 
 # --- what happens on an exception -------------------------------------------------------

@@ -113,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
     for root, repo, stale, existing_count in plan:
         kept = existing_count - len(stale)
         print(
-            f"{root}: {existing_count} snapshot refs, {kept} referenced, "
-            f"{len(stale)} unreferenced"
+            f"{root}: {existing_count} snapshot refs, {kept} referenced, {len(stale)} unreferenced"
         )
         for name, target in sorted(stale.items()):
             if not args.dry_run:
