@@ -188,7 +188,9 @@ def likely_fix(override: str) -> str:
         elif char in _PAIRS:
             stack.append(_PAIRS[char])
         elif char in _PAIRS.values():
-            if not stack or stack[-1] != char:
+            if stack and stack[-1] != char:
+                return f"; the '{char}' does not close the open bracket: write '{stack[-1]}'"
+            if not stack:
                 opening = next(o for o, c in _PAIRS.items() if c == char)
                 return f"; the '{char}' closes nothing: open it with '{opening}' or quote the value"
             stack.pop()
