@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from naga.errors import escape_newlines
 from naga.launch.job import SAVE_DIR_KEY
 
 __all__ = ["print_configs", "run_config"]
@@ -57,5 +58,6 @@ def print_configs(configs: Any, jobs: Sequence[Any], given_root: str) -> None:
         where = f"{given_root}/{job.name}"
         cfg = run_config(configs.config(job.num), where)
         overrides = " ".join(job.overrides) or "no overrides"
-        head = "" if index == 0 else "---\n"
-        sys.stdout.write(f"{head}# job {job.num} ({overrides}) in {where}\n{to_yaml(cfg)}")
+        # One comment line, whatever a value or a folder name holds: YAML readers skip it.
+        comment = escape_newlines(f"# job {job.num} ({overrides}) in {where}")
+        sys.stdout.write(("" if index == 0 else "---\n") + f"{comment}\n{to_yaml(cfg)}")
