@@ -204,6 +204,10 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--skip-completed"),
         "--skip-completed: the naga_optuna sweeper decides the jobs itself; drop --skip-completed",
     ),
+    "--cfg of a search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--cfg"),
+        "--cfg: the naga_optuna sweeper decides the jobs itself; drop --cfg",
+    ),
     "--detach of a study on the basic launcher": Mistake(
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
         "--detach needs a launcher that runs jobs without this command",

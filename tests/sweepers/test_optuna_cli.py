@@ -254,6 +254,20 @@ def test_an_objective_typo_stops_the_study_with_a_did_you_mean(
     assert len(summary["jobs"]) == 1  # the study stopped at its first trial
 
 
+def test_the_default_objective_needs_a_bare_number(search_project: Path, run_py: Run) -> None:
+    # train.py returns {loss, accuracy}; without hydra.sweeper.objective the study would
+    # fail every trial looking for a bare number: it stops at the first, with the choices.
+    done = run_py(
+        "train.py", "-m", "hydra/sweeper=naga_optuna", "layers=range(1, 3)", cwd=search_project
+    )
+    assert done.returncode == 2, done.stderr
+    assert one_line_error(done.stderr) == (
+        "train.py: error: hydra.sweeper.objective=value: trial 0 returned no bare number but "
+        "metrics accuracy, loss; set hydra.sweeper.objective to the one to optimize, e.g. "
+        "hydra.sweeper.objective=accuracy"
+    )
+
+
 def test_a_resume_that_changes_the_question_is_refused_unless_forced(
     search_project: Path, run_py: Run, run_naga: Run
 ) -> None:

@@ -172,9 +172,19 @@ def _check_objective_name(outcome: TrialOutcome, settings: StudySettings) -> Non
     """A first completed trial that names a metric close to the objective: a typo, stop."""
     import difflib
 
+    from naga.lock.metrics import RETURN_KEY
+
     for name in settings.objectives:
         if name in outcome.metrics:
             continue
+        if name == RETURN_KEY and outcome.metrics:
+            # The default objective is a bare number returned; this function returns a mapping.
+            raise ConfigError(
+                f"hydra.sweeper.objective={name}: trial {outcome.number} returned no bare number "
+                f"but metrics {', '.join(sorted(map(str, outcome.metrics)))}; set "
+                "hydra.sweeper.objective to the one to optimize, e.g. "
+                f"hydra.sweeper.objective={sorted(map(str, outcome.metrics))[0]}"
+            )
         close = difflib.get_close_matches(name, [str(key) for key in outcome.metrics], n=1)
         if close:
             raise ConfigError(

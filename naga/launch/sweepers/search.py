@@ -27,7 +27,8 @@ def run_search(
     """Run the sweep with its sweeper; the process exit code.
 
     Raises:
-        UsageError: Flags that do not apply to a search (``--tasks``, ``--skip-completed``).
+        UsageError: Flags that do not apply to a search (``--tasks``, ``--skip-completed``,
+            ``--cfg``: its jobs are not known up front).
         ConfigError: The sweeper's settings or search space are wrong.
     """
     from naga.errors import UsageError
@@ -39,6 +40,7 @@ def run_search(
     for flag, given in (
         ("--tasks", options.tasks is not None or options.tasks_key is not None),
         ("--skip-completed", options.skip_completed),
+        ("--cfg", getattr(options, "print_configs", False)),
     ):
         if given:
             raise UsageError(
