@@ -91,10 +91,10 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
         "dirty": repo.get("dirty") if isinstance(repo.get("dirty"), bool) else None,
         "sweep": _text_or_none(sweep.get("sweep_id")),
         "sweep.job": _text_or_none(sweep.get("name")),
-        # A study's trial number (hydra/sweeper=naga_optuna); None for other runs.
-        "trial": sweep.get("trial") if isinstance(sweep.get("trial"), int) else None,
         "run_id": _text_or_none(lock.get("run_id")),
     }
+    if isinstance(sweep.get("trial"), int):  # a study's trial (hydra/sweeper=naga_optuna)
+        row["trial"] = sweep["trial"]
     if row["status"] == "running":
         row.update({f"_{key}": lock.get(key) for key in LIVENESS_KEYS})
     config = as_dict(lock.get("config"))
