@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _exit_code(view: Any) -> int:
-    if view.data.get("sweeper"):  # a study: its controller and budget decide
-        from naga.launch.sweepers.detached import study_exit_code
+    from naga.launch.sweepers.detached import is_study, study_exit_code
 
+    if is_study(view.data):  # a study: its controller and budget decide
         return study_exit_code(view)
     return int(view.exit_code)
 

@@ -213,7 +213,7 @@ def test_results_commands_read_a_study(search_project: Path, run_py: Run, run_na
 
 @pytest.mark.parametrize("launcher", [[], ["--n_jobs", "2"]], ids=["basic", "joblib"])
 def test_the_custom_sweeper_of_the_users_repository_writes_a_receipt_per_job(
-    search_project: Path, run_py: Run, launcher: list[str]
+    search_project: Path, run_py: Run, run_naga: Run, launcher: list[str]
 ) -> None:
     # tests/apps/search/hydra_plugins/halving_sweeper: every layers value, then the best again.
     done = run_py(
@@ -231,6 +231,12 @@ def test_the_custom_sweeper_of_the_users_repository_writes_a_receipt_per_job(
     assert summary["sweeper"]["settings"]["keep"] == 1
     assert summary["status"] == "completed"
     assert sorted(entry["name"] for entry in summary["jobs"]) == ["0", "1", "2", "3"]
+    shown = run_naga("status", "results/study", cwd=search_project)
+    assert shown.returncode == 0, shown.stdout
+    assert shown.stdout.splitlines()[-2:] == [
+        "4 jobs: 0 queued, 0 running, 4 completed, 0 failed, 0 interrupted, 0 lost",
+        "sweeper: halving",
+    ]
     ids = {entry["name"]: entry["run_id"] for entry in summary["jobs"]}
     assert all(ids[name] == lock["run_id"] for name, lock in locks.items())
     assert {lock["extra"]["sweep"]["sweep_id"] for lock in locks.values()} == {summary["sweep_id"]}

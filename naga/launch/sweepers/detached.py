@@ -26,7 +26,14 @@ from typing import Any
 
 from naga.errors import UsageError
 
-__all__ = ["note_controller", "resume_study", "study_lines", "submit_controller"]
+__all__ = [
+    "is_study",
+    "note_controller",
+    "resume_study",
+    "study_exit_code",
+    "study_lines",
+    "submit_controller",
+]
 
 #: Set in the controller job's environment: this process is a detached study's controller.
 CONTROLLER_ENV = "NAGA_STUDY_CONTROLLER"
@@ -183,8 +190,8 @@ def study_lines(view: Any) -> list[str]:
     """``naga status`` lines of a study: trials per state, the best, its controller."""
     data = view.data
     sweeper = data.get("sweeper")
-    if not isinstance(sweeper, dict):
-        return []
+    if not is_study(data):
+        return [f"sweeper: {sweeper['name']}"] if isinstance(sweeper, dict) else []
     states: dict[str, int] = {}
     for job in view.jobs:
         states[job.status] = states.get(job.status, 0) + 1
@@ -215,6 +222,12 @@ def study_lines(view: Any) -> list[str]:
         )
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
+
+
+def is_study(data: dict[str, Any]) -> bool:
+    """True for the sweep.lock of a ``naga_optuna`` study."""
+    sweeper = data.get("sweeper")
+    return isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"
 
 
 def study_exit_code(view: Any) -> int:
