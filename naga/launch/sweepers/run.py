@@ -237,6 +237,14 @@ def _slots(
         setup_globals()
         configure_log(master.hydra.hydra_logging, master.hydra.verbose)
         if session.launcher_name == "joblib":
+            workers = master.hydra.launcher.get("n_jobs")
+            if workers not in (None, -1, plan.n_jobs):
+                print(
+                    f"[naga] hydra.sweeper.n_jobs={plan.n_jobs} trials run at once (the joblib "
+                    f"launcher's n_jobs={workers} is not used by a study); set "
+                    f"hydra.sweeper.n_jobs={workers} to run {workers}",
+                    file=sys.stderr,
+                )
             pool = slots.JoblibSlots(task, callbacks, plan.n_jobs, watch, prepare)
             ok = False
             try:
