@@ -196,11 +196,13 @@ def _decode(texts: list[str]) -> list[Any]:
 
 
 def live_status(row: dict[str, Any]) -> str:
-    """The status a reader shows: ``lost`` for a running receipt whose process is gone."""
+    """The status a reader shows: ``lost`` for a running receipt whose process is gone,
+    ``requeued`` for one whose Slurm job waits in the queue again (naga.lock.liveness)."""
+    from naga.lock.liveness import ASKS_QUEUE, effective_status
+
     status = str(row.get("status"))
-    if status != "running":
+    if status not in ASKS_QUEUE or (status != "running" and not row.get("_slurm_job_id")):
         return status
-    from naga.lock.liveness import effective_status
 
     lock = {key: row.get(f"_{key}") for key in LIVENESS_KEYS}
     return effective_status({**lock, "status": status})
