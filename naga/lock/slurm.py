@@ -146,8 +146,4 @@ def requeued_now(timeout: float = REQUEUE_CHECK_TIMEOUT_S) -> bool:
         return True
     started_with = os.environ.get("SLURM_RESTART_COUNT", "0")
     restarts = fields.get("Restarts", "")
-    return (
-        restarts.isdigit()
-        and started_with.isdigit()
-        and int(restarts) > int(started_with)
-    )
+    return restarts.isdigit() and started_with.isdigit() and int(restarts) > int(started_with)

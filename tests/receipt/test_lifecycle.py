@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,59 @@ def test_sigterm_in_the_hydra_callback_path(project: Project) -> None:
     lock = load(lock_path)
     assert lock["status"] == "interrupted"
     assert lock["error"]["signal"] == "SIGTERM"
+
+
+#: What ``scontrol show job -o 4242`` answers in a Slurm job when SIGTERM arrives (the
+#: fields as Slurm 22.05 prints them, measured on the test cluster), and the receipt's status.
+_SCONTROL = {
+    # Preemption with PreemptMode=REQUEUE (or scontrol requeue): the restart is counted first.
+    "preempted": (
+        "echo 'JobId=4242 JobState=COMPLETING Reason=None Requeue=1 Restarts=1'",
+        "requeued",
+    ),
+    # scancel, or a time limit: the job ends.
+    "scancel": (
+        "echo 'JobId=4242 JobState=COMPLETING Reason=None Requeue=1 Restarts=0'",
+        "interrupted",
+    ),
+    # A controller that does not answer within the handler's bound (1 s).
+    "no answer": ("exec sleep 30", "interrupted"),
+}
+
+
+@pytest.mark.parametrize("project", ["venv-outside"], indirect=True)
+@pytest.mark.parametrize("case", list(_SCONTROL))
+def test_sigterm_in_a_slurm_job_asks_slurm_whether_it_will_run_again(
+    project: Project, tmp_path: Path, case: str
+) -> None:
+    """The SIGTERM handler's question to Slurm, with a stand-in ``scontrol``.
+
+    The one place with a fake Slurm: a real controller cannot be made to hang, nor to
+    requeue a process that is not its job. Real preemption and scancel are in
+    tests/launch/test_preempt.py and tests/launch/test_detach.py.
+    """
+    answer, expected = _SCONTROL[case]
+    fake_bin = tmp_path / "fake-slurm"
+    fake_bin.mkdir()
+    (fake_bin / "scontrol").write_text(f"#!/bin/sh\n{answer}\n")
+    (fake_bin / "scontrol").chmod(0o755)
+    env = {"SLURM_JOB_ID": "4242", "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+    proc = project.start("job.py", "sleep=60", "save_dir=results/slurm", env=env)
+    lock_path = project.root / "results" / "slurm" / "run.lock"
+    running_receipt(lock_path)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    # The handler gave up on a silent scontrol after its bound, long before the 30 s.
+    assert time.monotonic() - signalled < 10, "the handler waited for scontrol"
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    lock = load(lock_path)
+    assert lock["status"] == expected
+    assert lock["error"]["signal"] == "SIGTERM"
+    if expected == "requeued":
+        assert "requeued by Slurm" in lock["error"]["message"]
+    else:
+        assert lock["error"]["message"] == "the run received SIGTERM and stopped"
 
 
 def test_sigkill_leaves_running_which_readers_call_lost(project: Project) -> None:
