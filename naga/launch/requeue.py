@@ -14,6 +14,10 @@ the receipt says what happened); for SIGUSR2 it first calls :func:`_chain`, whic
    says ``requeued`` and the process stops; the next attempt continues the same run
    (naga.lock.attempts: same ``run_id``, ``attempts`` + 1);
 3. otherwise returns, and the run is recorded ``interrupted`` as for any other signal.
+
+Slurm's own requeue (preemption with ``PreemptMode=REQUEUE``, which sends SIGTERM) is told
+apart in naga.lock.interrupt; :func:`requeued` reports either kind, so an array element stops
+after the job that was requeued.
 """
 
 from __future__ import annotations
