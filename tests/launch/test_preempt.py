@@ -124,6 +124,8 @@ def test_a_preempted_sweep_is_requeued_never_interrupted_and_completes(
     listed = run_naga("ls", "results", "--status", "requeued", cwd=detach_project, env=env)
     assert listed.returncode == 0, listed.stderr
     assert "param=1" in listed.stdout and "param=2" in listed.stdout, listed.stdout
+    shown = run_naga("show", "results/sweep/param=1", cwd=detach_project, env=env)
+    assert "requeued  (Slurm runs the job again" in shown.stdout, shown.stdout + shown.stderr
 
     (detach_project / "fixed").write_text("")  # the next attempts do not sleep again
     for job_id in job_ids:
