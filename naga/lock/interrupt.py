@@ -11,11 +11,12 @@ meaning (``KeyboardInterrupt``), recorded the same way first.
 
 A SIGTERM inside a Slurm job may also mean the opposite: Slurm preempted the job (or an
 admin or a node failure requeued it) and will run it again. The handler asks Slurm first
-(:func:`naga.lock.slurm.requeued_now`, one ``scontrol`` call bounded well below KillWait);
-then the receipt says ``requeued`` and the process stops with :class:`Requeued`, so the
-next attempt continues the same run (naga.lock.attempts). A job Slurm will run again is
-never recorded ``interrupted``, unless Slurm cannot be asked in time; readers ask the
-queue first, so it still shows as requeued while Slurm holds it.
+(:func:`naga.lock.slurm.requeued_now`: one ``scontrol`` call of 1 s at most, as KillWait is
+30 s by default and 2 s on naga's test cluster); then the receipt says ``requeued`` and the
+process stops with :class:`Requeued`, so the next attempt continues the same run
+(naga.lock.attempts). A job Slurm will run again is never recorded ``interrupted``, unless
+Slurm cannot be asked in time; readers ask the queue first, so it still shows as requeued
+while Slurm holds it.
 
 Handlers are only put in place of the default ones (or of submitit's, which would ignore
 SIGTERM): a handler the program installed itself is left alone. A signal arriving while
