@@ -67,22 +67,19 @@ class Requeued(Interrupted):
     """The batch system put the run back in its queue; its next attempt continues the run.
 
     Raised by the requeue hook (:data:`requeue_hook`) once submitit's checkpoint handler
-    has requeued the Slurm job (``by_slurm`` False), or by the handler when Slurm itself
-    requeued it (``by_slurm`` True: preemption, ``scontrol requeue``, a node failure); the
-    run is recorded ``requeued`` and the process stops.
+    has requeued the Slurm job (no ``reason``), or by the handler when Slurm itself
+    requeued it (``reason``: ``preempted``, ``scontrol requeue``, ``node failure``, see
+    :func:`naga.lock.slurm.requeued_now`); the run is recorded ``requeued`` and the
+    process stops.
     """
 
-    def __init__(self, signum: int, *, by_slurm: bool = False) -> None:
+    def __init__(self, signum: int, *, reason: str | None = None) -> None:
         super().__init__(signum)
-        self.by_slurm = by_slurm
+        self.reason = reason
 
     def __str__(self) -> str:
         said = f"the run received {signal_name(self.signum)} and was requeued"
-        # Slurm does not tell the job why (measured: preemption and scontrol requeue look
-        # alike from inside), so the receipt names the causes it can be.
-        if self.by_slurm:
-            return f"{said} by Slurm (preemption, scontrol requeue or a node failure)"
-        return said
+        return f"{said} by Slurm ({self.reason})" if self.reason else said
 
 
 def signal_name(signum: int) -> str:
@@ -164,8 +161,9 @@ def _stop_for(signum: int) -> Interrupted:
     if signum == signal.SIGTERM:
         from naga.lock.slurm import requeued_now
 
-        if requeued_now():
-            return Requeued(signum, by_slurm=True)
+        reason = requeued_now()
+        if reason is not None:
+            return Requeued(signum, reason=reason)
     return Interrupted(signum)
 
 

@@ -18,6 +18,7 @@ already counted one more restart, ``Restarts=`` in ``scontrol show job``, than t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -108,19 +109,24 @@ def slurm_queue(job_ids: Iterable[str | None], *, timeout: float = 30) -> QueueV
     return QueueView(answered=True, states=states)
 
 
-def requeued_now(timeout: float = REQUEUE_CHECK_TIMEOUT_S) -> bool:
-    """True when Slurm has just requeued the batch job this process runs in.
+def requeued_now(timeout: float = REQUEUE_CHECK_TIMEOUT_S) -> str | None:
+    """Why Slurm has just requeued the batch job this process runs in; ``None`` if it has not.
 
     Asked by the signal handler on SIGTERM: Slurm counts the restart before it signals
     the job, so ``Restarts`` above this attempt's ``SLURM_RESTART_COUNT`` (or a state that
     says so) means the job goes back to the queue and will run again. Outside Slurm, or
-    when ``scontrol`` does not answer within ``timeout``, the answer is False: the run is
+    when ``scontrol`` does not answer within ``timeout``, the answer is ``None``: the run is
     recorded ``interrupted``, and readers, who ask the queue first, still show the job as
     requeued while Slurm holds it.
+
+    Returns:
+        ``"preempted"``, ``"scontrol requeue"`` or ``"node failure"`` as slurmstepd told
+        the job (its stderr's last ``*** JOB ... CANCELLED ... DUE TO ... ***`` line), or
+        :data:`ANY_REQUEUE` when it did not say; ``None`` when the job is not requeued.
     """
     job = os.environ.get("SLURM_JOB_ID")
     if not job or shutil.which("scontrol") is None:
-        return False
+        return None
     try:
         done = subprocess.run(
             ["scontrol", "show", "job", "-o", job],
@@ -130,20 +136,51 @@ def requeued_now(timeout: float = REQUEUE_CHECK_TIMEOUT_S) -> bool:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return False
+        return None
     if done.returncode != 0:
-        return False
+        return None
     # The id of an array's last element is the array's own: scontrol then lists every
     # element, one per line; this job is the line that names it.
-    fields: dict[str, str] = {}
+    mine = ""
     for line in done.stdout.splitlines():
-        tokens = dict(token.split("=", 1) for token in line.split() if "=" in token)
-        if tokens.get("JobId") == job:
-            fields = tokens
+        if line.startswith(f"JobId={job} "):
+            mine = line
+    fields = dict(token.split("=", 1) for token in mine.split() if "=" in token)
     if not fields:
-        return False
-    if fields.get("JobState") in ("REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "PENDING"):
-        return True
+        return None
     started_with = os.environ.get("SLURM_RESTART_COUNT", "0")
     restarts = fields.get("Restarts", "")
-    return restarts.isdigit() and started_with.isdigit() and int(restarts) > int(started_with)
+    counted = restarts.isdigit() and started_with.isdigit() and int(restarts) > int(started_with)
+    if not counted and fields.get("JobState") not in _REQUEUE_STATES:
+        return None
+    # A path may hold spaces: StdErr's value runs up to the next field, StdIn.
+    stderr = re.search(r" StdErr=(.*?) StdIn=", mine)
+    return _said_by_slurmstepd(job, stderr.group(1) if stderr else "") or ANY_REQUEUE
+
+
+#: The reason recorded when slurmstepd did not say why it requeued the job.
+ANY_REQUEUE = "preemption, scontrol requeue or a node failure"
+_REQUEUE_STATES = ("REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "PENDING")
+#: What slurmstepd writes to a job's stderr as it kills it to requeue it ("*** JOB 8 ON
+#: node CANCELLED AT <time> DUE TO PREEMPTION ***", before the signal), and what naga says.
+_REASONS = {
+    "PREEMPTION": "preempted",
+    "JOB REQUEUE": "scontrol requeue",
+    "NODE FAILURE": "node failure",
+}
+
+
+def _said_by_slurmstepd(job: str, stderr_path: str) -> str | None:
+    if not stderr_path:
+        return None
+    try:
+        with open(stderr_path, "rb") as handle:  # noqa: PTH123 - one read of the tail
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 8192))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    said = re.findall(
+        rf"\*\*\* JOB {re.escape(job)} ON \S+ CANCELLED AT \S+ DUE TO ([A-Z ]+?) \*\*\*", tail
+    )
+    return _REASONS.get(said[-1]) if said else None

@@ -106,7 +106,10 @@ def test_a_preempted_sweep_is_requeued_never_interrupted_and_completes(
     requeued = load(locks[0])
     assert requeued["run_id"] == run_ids[0]
     assert requeued["error"]["signal"] == "SIGTERM"
-    assert "requeued by Slurm" in requeued["error"]["message"]
+    # slurmstepd told the job why ("... CANCELLED AT ... DUE TO PREEMPTION ***").
+    assert requeued["error"]["message"] == (
+        "the run received SIGTERM and was requeued by Slurm (preempted)"
+    )
 
     # While they wait in the queue, naga status says so every time it is asked.
     def queue_states() -> str:
