@@ -68,7 +68,7 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     started = time.monotonic()
     interrupted = stopped = False
     guard = SignalGuard()
-    guard.install(lambda signum, frame: None)
+    guard.install(lambda signum, frame, exc: None)
     try:
         with _slots(
             session,
