@@ -51,10 +51,13 @@ def note_controller(state: Any) -> None:
     from naga.lock.record import host
 
     job_id = os.environ.get("SLURM_JOB_ID") if os.environ.get(CONTROLLER_ENV) else None
+    from naga.lock.liveness import pid_start
+
     state.extra["controller"] = {
         "slurm_job_id": job_id,
         "host": host(),
         "pid": os.getpid(),
+        "pid_start": pid_start(),  # a pid reused by another process is not the controller
         "started_at": now_iso(),
     }
     if job_id:
@@ -176,12 +179,15 @@ def controller_state(data: dict[str, Any]) -> tuple[str, str]:
         return "stopped", f"Slurm job {job_id}"
     pid = controller.get("pid")
     if isinstance(pid, int) and controller.get("host") in (None, os.uname().nodename):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        from naga.lock.liveness import is_alive
+
+        process = {
+            "pid": pid,
+            "pid_start": controller.get("pid_start"),
+            "host": os.uname().nodename,
+        }
+        if is_alive(process) is False:
             return "stopped", f"process {pid}"
-        except PermissionError:
-            pass
         return ("running" if data.get("status") == "running" else "stopped"), f"process {pid}"
     return "unknown", "another machine"
 
