@@ -208,6 +208,17 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--cfg"),
         "--cfg: the naga_optuna sweeper decides the jobs itself; drop --cfg",
     ),
+    "--detach of a third-party sweeper": Mistake(
+        ("-m", "hydra/sweeper=halving", "param=1,2", "--slurm_config", "s.yaml", "--detach"),
+        "--detach: the halving sweeper needs its process for the whole sweep",
+        files={
+            "s.yaml": "partition: debug\n",
+            "hydra_plugins/halving_sweeper/__init__.py": "",
+            "hydra_plugins/halving_sweeper/config.py": (
+                APPS / "search/hydra_plugins/halving_sweeper/config.py"
+            ).read_text(),
+        },
+    ),
     "--detach of a study on the basic launcher": Mistake(
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
         "--detach needs a launcher that runs jobs without this command",

@@ -307,3 +307,33 @@ def test_a_resume_that_changes_the_question_is_refused_unless_forced(
     assert sorted(receipts(root)) == [0, 1, 2]  # numbering goes on, to the new budget
     assert load(root / "sweep.lock")["sweeper"]["n_trials"] == 3
     assert _digests(root).items() >= before.items()
+
+
+def test_a_detached_study_on_submitit_local_runs_without_the_command(
+    search_project: Path, run_py: Run, run_naga: Run
+) -> None:
+    # Without Slurm the controller is a background process of this machine; each trial is
+    # its own submitit_local job.
+    started = time.monotonic()
+    submitted = run_py(
+        "train.py", *STUDY, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_jobs=2",
+        "lr=tag(log, interval(1e-4, 1))", "long=1.0", "short=0.2",
+        "hydra/launcher=submitit_local", "--detach", cwd=search_project,
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    assert time.monotonic() - started < 20
+    assert submitted.stdout.startswith("submitted the study controller (process ")
+    root = search_project / "results" / "study"
+    deadline = time.monotonic() + 90
+    while load(root / "sweep.lock").get("status") not in ("completed", "failed"):
+        assert time.monotonic() < deadline, "the detached study did not end"
+        time.sleep(0.3)
+    trials = receipts(root)
+    assert sorted(trials) == [0, 1, 2]
+    assert {lock["launcher"] for lock in trials.values()} == {"submitit_local"}
+    shown = run_naga("status", "results/study", cwd=search_project)
+    assert shown.returncode == 0, shown.stdout
+    assert "study study (tpe sampler): 3 of 3 trials completed" in shown.stdout
+    assert "controller: process" in shown.stdout and "finished" in shown.stdout
+    log = (root / ".naga-sweep" / "controller.log").read_text()
+    assert "[naga] study completed" in log
