@@ -76,6 +76,7 @@ def _times(lock: dict) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(lock["started_at"]), datetime.fromisoformat(lock["finished_at"])
 
 
+@pytest.mark.slow
 def test_joblib_trials_start_as_soon_as_a_slot_frees(search_project: Path, run_py: Run) -> None:
     # Even trials sleep 2 s, odd ones 0.2 s: in lock-step batches of two, trial 2 would
     # wait for trial 0; asynchronous, it starts as soon as trial 1 ends.
@@ -101,6 +102,7 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", [[], ["--n_jobs", "2"]], ids=["basic", "joblib"])
 def test_sigkill_then_resume_finishes_the_same_study(
     search_project: Path, run_naga: Run, launcher: list[str]
@@ -309,6 +311,7 @@ def test_a_resume_that_changes_the_question_is_refused_unless_forced(
     assert _digests(root).items() >= before.items()
 
 
+@pytest.mark.slow
 def test_a_detached_study_on_submitit_local_runs_without_the_command(
     search_project: Path, run_py: Run, run_naga: Run
 ) -> None:
