@@ -21,6 +21,7 @@ SUBCOMMANDS = (
     "show",
     "ls",
     "plot",
+    "report",
     "diff",
     "verify",
     "lineage",

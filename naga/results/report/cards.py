@@ -1,0 +1,198 @@
+"""A card per run: what the table row does not hold, read from the run.lock itself.
+
+A row (:mod:`naga.results._read`) holds config, metrics, data hashes, status and times; a
+card adds how and where the run ran (host, launcher, Slurm id, command, cwd), its error,
+its code per repository (commit, branch, snapshot, the files the snapshot changes), its
+data entries and its upstream runs. Receipts are parsed without their ``environment`` and
+``upstream`` blocks, as rows are (the fast path of :func:`naga.results._read.read_row`).
+
+Values are taken as recorded: secrets were redacted when the receipt was written
+(``***``, and the ``redacted`` list names the keys), so the report shows them redacted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.commands._locks import as_dict
+from naga.errors import LockError
+from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock
+from naga.results._read import _without_unused_blocks
+
+__all__ = ["card_of", "cards", "code_identity"]
+
+#: How many characters of a traceback a card keeps (the end: where it was raised).
+_TRACEBACK_CHARS = 4000
+
+
+def cards(run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """The card of every run, with upstream runs linked to their index when in the report.
+
+    Args:
+        run_dirs: The run directories (absolute, or relative to the current directory).
+        run_ids: Each run's ``run_id`` (upstream runs are found by id when their path moved).
+    """
+    absolute = {os.path.abspath(d): i for i, d in enumerate(run_dirs)}  # noqa: PTH100
+    by_id = {rid: i for i, rid in enumerate(run_ids) if rid}
+    changes = _Changes()
+    out = [card_of(Path(d), changes) for d in run_dirs]
+    for index, (directory, card) in enumerate(zip(run_dirs, out, strict=True)):
+        for prev in card["prevs"]:
+            target = absolute.get(
+                os.path.normpath(os.path.join(os.path.abspath(directory), prev["path"] or ""))  # noqa: PTH100, PTH118
+            )
+            if target is None:
+                target = by_id.get(prev["run_id"])
+            prev["target"] = target
+            if target is not None and target != index:
+                out[target]["downstream"].append(index)
+    return out
+
+
+def card_of(run_dir: Path, changes: _Changes | None = None) -> dict[str, Any]:
+    """The card of one run (see the module docstring); ``unreadable`` when it cannot be read."""
+    lock = _read(run_dir / LOCK_NAME)
+    if lock is None:
+        return {"unreadable": True, "prevs": [], "downstream": [], "repos": [], "data": []}
+    script = as_dict(lock.get("script"))
+    error = lock.get("error")
+    return {
+        "host": _text(lock.get("host")),
+        "launcher": _text(lock.get("launcher")),
+        "slurm_job_id": _text(lock.get("slurm_job_id")),
+        "attempts": lock.get("attempts"),
+        "command": _command(lock.get("command")),
+        "cwd": _text(lock.get("cwd")),
+        "script": {k: _text(script.get(k)) for k in ("path", "module", "function", "repo")},
+        "error": _error(error) if isinstance(error, Mapping) else None,
+        "redacted": [str(key) for key in lock.get("redacted") or []],
+        "repos": [
+            _repo(str(key), as_dict(entry), changes or _Changes())
+            for key, entry in as_dict(lock.get("repos")).items()
+        ],
+        "data": [
+            {
+                "key": str(key),
+                "path": _text(as_dict(entry).get("path")),
+                "kind": _text(as_dict(entry).get("kind")),
+                "size": as_dict(entry).get("size"),
+                "hash": _text(as_dict(entry).get("hash")),
+            }
+            for key, entry in as_dict(lock.get("data")).items()
+        ],
+        "prevs": [
+            {
+                "key": str(key),
+                "path": _text(as_dict(entry).get("path")),
+                "run_id": _text(as_dict(entry).get("run_id")),
+            }
+            for key, entry in as_dict(lock.get("prevs")).items()
+        ],
+        "downstream": [],
+    }
+
+
+def code_identity(card: Mapping[str, Any], row: Mapping[str, Any]) -> str | None:
+    """The code a run ran: the table's ``code`` column when it has one, else the script's
+    repository's snapshot tree when dirty, else its commit."""
+    if row.get("code"):
+        return str(row["code"])
+    repos = card.get("repos") or []
+    root = (card.get("script") or {}).get("repo")
+    entry = next((r for r in repos if r.get("root") == root), repos[0] if repos else None)
+    if entry is None:
+        return row.get("commit")
+    if entry.get("dirty"):
+        return f"tree {entry.get('snapshot_tree')}" if entry.get("snapshot_tree") else "dirty"
+    return entry.get("commit")
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        lock = loads(_without_unused_blocks(path.read_text(encoding="utf-8")))
+    except Exception:  # the full reader decides below
+        lock = None
+    if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
+        try:
+            lock = read_lock(path)
+        except LockError:
+            return None
+    return lock
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _command(command: Any) -> str | None:
+    import shlex
+
+    if isinstance(command, list):
+        return shlex.join(str(part) for part in command)
+    return _text(command)
+
+
+def _error(error: Mapping[str, Any]) -> dict[str, Any]:
+    message = str(error.get("message") or "")
+    traceback = str(error.get("traceback") or "")
+    return {
+        "type": _text(error.get("type")) or "Error",
+        "line": next((line for line in message.splitlines() if line.strip()), ""),
+        "message": message,
+        "traceback": traceback[-_TRACEBACK_CHARS:],
+    }
+
+
+def _repo(key: str, entry: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
+    snapshot = as_dict(entry.get("snapshot"))
+    commit = _text(entry.get("commit"))
+    snapshot_commit = _text(snapshot.get("commit"))
+    dirty = bool(entry.get("dirty"))
+    return {
+        "key": key,
+        "root": _text(entry.get("root")),
+        "commit": commit,
+        "branch": _text(entry.get("branch")),
+        "dirty": dirty,
+        "snapshot_commit": snapshot_commit,
+        "snapshot_tree": _text(snapshot.get("tree")),
+        "changed": (
+            changes.between(_text(entry.get("root")), commit, snapshot_commit) if dirty else []
+        ),
+        "not_captured": [str(note) for note in entry.get("not_captured") or []],
+    }
+
+
+class _Changes:
+    """The files a snapshot changes against its commit, looked up once per pair.
+
+    ``None`` when the repository or one of the commits is not on this machine.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str, str], list[str] | None] = {}
+        self._repos: dict[str, Any] = {}
+
+    def between(self, root: str | None, old: str | None, new: str | None) -> list[str] | None:
+        if not (root and old and new):
+            return None
+        key = (root, old, new)
+        if key not in self._known:
+            self._known[key] = self._lookup(root, old, new)
+        return self._known[key]
+
+    def _lookup(self, root: str, old: str, new: str) -> list[str] | None:
+        from naga.lock.git.recorded import changed_files, try_open_repo
+
+        if root not in self._repos:
+            self._repos[root] = try_open_repo(root)
+        repo = self._repos[root]
+        if repo is None:
+            return None
+        try:
+            return [str(change) for change in changed_files(repo, old, new)]
+        except LockError:
+            return None
