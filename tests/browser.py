@@ -50,7 +50,7 @@ class Browser:
         assert CHROMIUM, "chromium is not installed"
         self.profile = Path(tempfile.mkdtemp(prefix="profile", dir=workdir))
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}"],
+            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -121,7 +121,8 @@ class Browser:
             )
 
     def open(self, url: str, *, ready: str = "document.body && document.body.dataset.ready === 'true'") -> None:
-        """Load ``url`` and wait until ``ready`` holds (60 s at most)."""
+        """Load ``url`` and wait until ``ready`` holds (60 s at most); events start anew."""
+        self.events.clear()
         self.call("Page.navigate", url=url)
         self.wait_for(ready)
 

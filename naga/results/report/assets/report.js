@@ -260,7 +260,6 @@
     root.append(filterBox("group-filter", table, fields, (row, key) => row[key], () => table.getDataCount("active") + " of " + data.length + " groups"), holder);
   }
   function groupKeyCell(cell) {
-    const data = cell.getRow().getData();
     return document.createTextNode(show(cell.getValue()));
   }
   function rank(v) {
@@ -363,9 +362,12 @@
         hovertemplate: shortName(p.x).replace(/%/g, "%%") + "=%{x}<br>mean %{y:.6g} of %{customdata[0]} runs<br>min %{customdata[1]:.6g}, max %{customdata[2]:.6g}<extra></extra>" });
     });
     const categorical = p.series.some((s) => s.x.some((v) => typeof v !== "number"));
+    const xs = [...new Set(p.series.flatMap((s) => s.x))].sort((a, b) => a - b);
+    // A sweep has a handful of x values: tick exactly those, as naga plot does.
+    const ticks = !categorical && xs.length <= 12 ? { tickvals: xs, ticktext: xs.map(show) } : {};
     Plotly.newPlot(div, traces, {
       title: { text: shortName(p.y) + " against " + shortName(p.x) }, height: 340, margin: { l: 60, r: 20, t: 50, b: 50 },
-      xaxis: { title: { text: shortName(p.x) }, type: categorical ? "category" : p.logx ? "log" : "linear" },
+      xaxis: { title: { text: shortName(p.x) }, type: categorical ? "category" : p.logx ? "log" : "linear", ...ticks },
       yaxis: { title: { text: shortName(p.y) + " (mean, band min–max)" } }, showlegend: !!hue,
     }, PLOT_CONFIG);
   }
@@ -410,7 +412,7 @@
     fact("script", [card.script.path || card.script.module, card.script.function].filter(Boolean).join(":"));
     if (row[col.sweep] !== undefined && row[col.sweep] !== null) fact("sweep", row[col.sweep] + " (" + row[col["sweep.job"]] + ")");
     box.append(facts);
-    const section = (name, ...content) => box.append(el("h3", {}, name), ...content);
+    const section = (name, ...content) => box.append(el("h3", {}, name), ...content.filter((c) => c !== null && c !== undefined));
     const pairs = (prefix) => columns.map((name, j) => [name, row[j]]).filter(([name, v]) => name.startsWith(prefix) && v !== null && v !== undefined);
     section("Config", kv(pairs("config.").map(([n, v]) => [n.slice(7), show(v)])),
       card.redacted.length ? el("p", { class: "explain" }, "redacted when recorded: " + card.redacted.join(", ")) : null);
