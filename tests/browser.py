@@ -50,7 +50,13 @@ class Browser:
         assert CHROMIUM, "chromium is not installed"
         self.profile = Path(tempfile.mkdtemp(prefix="profile", dir=workdir))
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
+            [
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -120,7 +126,9 @@ class Browser:
                 )
             )
 
-    def open(self, url: str, *, ready: str = "document.body && document.body.dataset.ready === 'true'") -> None:
+    def open(
+        self, url: str, *, ready: str = "document.body && document.body.dataset.ready === 'true'"
+    ) -> None:
         """Load ``url`` and wait until ``ready`` holds (60 s at most); events start anew."""
         self.events.clear()
         self.call("Page.navigate", url=url)
@@ -163,7 +171,9 @@ class Browser:
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                out.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+                out.append(
+                    " ".join(str(a.get("value", a.get("description"))) for a in params["args"])
+                )
             elif method == "Runtime.exceptionThrown":
                 out.append(json.dumps(params["exceptionDetails"])[:500])
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":

@@ -170,7 +170,7 @@ def _check_output(output: Path) -> None:
 
     if output.is_dir():
         raise UsageError(f"-o {output}: is a directory; name the HTML file to write")
-    parent = output.parent if str(output.parent) else Path(".")
+    parent = output.parent if str(output.parent) else Path()
     if not parent.is_dir():
         raise UsageError(
             f"-o {output}: directory '{parent}' does not exist; create it or choose another path"

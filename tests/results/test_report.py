@@ -248,7 +248,11 @@ def test_default_grouping_rule_and_directions() -> None:
     seeds = seed_like(columns)
     assert seeds == ["config.seed", "config.data.seed"]
     assert default_group_by(rows, columns, seeds) == ["script", "config.lr"]
-    assert default_group_by(rows[:4], columns, []) == ["config.lr", "config.seed", "config.data.seed"]
+    assert default_group_by(rows[:4], columns, []) == [
+        "config.lr",
+        "config.seed",
+        "config.data.seed",
+    ]
     goals = directions(
         ["metrics.val_loss", "metrics.acc", "metrics.train_mse", "metrics.value", "metrics.power"],
         minimize=[], maximize=["metrics.value"],
@@ -297,7 +301,8 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
             doc["plots"]
         )
         assert browser.js("document.querySelectorAll('#charts .parcoords canvas').length") >= 1
-        assert browser.js("document.querySelectorAll('#charts .plot .trace, #charts .plot .lines path').length") > 0
+        traces = "document.querySelectorAll('#charts .plot .scatterlayer .trace').length"
+        assert browser.js(traces) >= sum(len(p["series"]) for p in doc["plots"])
 
         # The grouped table shows naga ls --group-by's numbers, as naga ls's table prints them.
         ls = json.loads(lab.naga(*doc["groups"]["ls"][1:], "--format", "json").stdout)
@@ -314,7 +319,10 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
                 at = 3 + m * 7  # count, mean, std, ci, min, max, best per metric
                 expected = [g6(theirs[f"{metric}.{s}"]) for s in ("count", "mean", "std")]
                 assert cells[at : at + 3] == expected, metric
-                assert cells[at + 4 : at + 6] == [g6(theirs[f"{metric}.min"]), g6(theirs[f"{metric}.max"])]
+                assert cells[at + 4 : at + 6] == [
+                    g6(theirs[f"{metric}.min"]),
+                    g6(theirs[f"{metric}.max"]),
+                ]
 
         # Filtering in the page changes the rows shown.
         def rows(table: str) -> int:
@@ -322,8 +330,8 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
 
         def type_into(box: str, text: str) -> None:
             browser.js(
-                f"(() => {{ const i = document.getElementById('{box}'); i.value = {json.dumps(text)};"
-                " i.dispatchEvent(new Event('input')); })()"
+                f"(() => {{ const i = document.getElementById('{box}');"
+                f" i.value = {json.dumps(text)}; i.dispatchEvent(new Event('input')); }})()"
             )
             browser.drain(0.3)
 
@@ -364,7 +372,9 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         browser.open(page.as_uri())
         run = doc["columns"].index("run")
         crash = next(i for i, r in enumerate(doc["runs"]) if r[run] == "results/crash")
-        hostile_run = next(i for i, r in enumerate(doc["runs"]) if r[run].startswith("results/train"))
+        hostile_run = next(
+            i for i, r in enumerate(doc["runs"]) if r[run].startswith("results/train")
+        )
         browser.js(f"location.hash = '#run-{hostile_run}'")
         browser.drain(0.5)
         assert XSS in browser.js("document.getElementById('card').textContent")

@@ -102,7 +102,9 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
     # Parallel axes: every config key except seeds and save_dir (each chart keeps the keys
     # that vary among its runs).
     config_keys = [
-        c for c in columns if c.startswith("config.") and c not in seeds and c not in groups.VOLATILE
+        c
+        for c in columns
+        if c.startswith("config.") and c not in seeds and c not in groups.VOLATILE
     ]
     short = dict(zip(columns, spellings(columns), strict=True))
     document = {
@@ -174,7 +176,8 @@ def _summary(
     for index, row in enumerate(rows):
         name = str(row.get("sweep") or "")
         study = sweeps.setdefault(
-            name, {"sweep": row.get("sweep"), "scripts": Counter(), "statuses": Counter(), "runs": 0}
+            name,
+            {"sweep": row.get("sweep"), "scripts": Counter(), "statuses": Counter(), "runs": 0},
         )
         study["runs"] += 1
         study["scripts"][str(row.get("script"))] += 1
@@ -226,7 +229,9 @@ def _cell(value: Any) -> Any:
 def _finite(node: Any) -> Any:
     """Strict JSON has no nan/inf: they become ``{"nonfinite": "NaN"}`` (read back by the page)."""
     if isinstance(node, float) and not math.isfinite(node):
-        return {"nonfinite": "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")}
+        return {
+            "nonfinite": "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+        }
     if isinstance(node, dict):
         return {k: _finite(v) for k, v in node.items()}
     if isinstance(node, (list, tuple)):

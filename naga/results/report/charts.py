@@ -28,9 +28,7 @@ MAX_DIMENSIONS = 14
 _MAX_HUE_VALUES = 8
 
 
-def plot_document(
-    rows: Sequence[Row], *, x: str, y: str, hue: str | None
-) -> dict[str, Any] | None:
+def plot_document(rows: Sequence[Row], *, x: str, y: str, hue: str | None) -> dict[str, Any] | None:
     """The ``naga plot --json`` document of ``y`` against ``x`` (``None``: nothing to draw)."""
     lines, left_out = series(rows, x=x, y=y, hue=hue)
     if not lines:
@@ -85,7 +83,7 @@ def trials(rows: Sequence[Row], *, objective: str, goal: str) -> list[dict[str, 
     sweeps: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         value = row.get(objective)
-        if row.get("sweep") and is_number(value) and math.isfinite(value):
+        if row.get("sweep") and is_number(value) and math.isfinite(float(value)):
             sweeps.setdefault(str(row["sweep"]), []).append(index)
     out = []
     for sweep, members in sweeps.items():

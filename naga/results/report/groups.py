@@ -40,10 +40,11 @@ Row = dict[str, Any]
 #: better" unless --maximize says otherwise; any other metric is "higher is better"
 #: (accuracy, f1, auc, reward, ...). ``value`` is Optuna's name for an objective, minimized
 #: by default there too.
-MINIMIZED = frozenset(
-    "loss err error errors mse mae rmse nll perplexity ppl regret cost time seconds "
-    "latency wer cer distance divergence value".split()
-)
+MINIMIZED = frozenset({
+    "loss", "err", "error", "errors", "mse", "mae", "rmse", "nll", "perplexity", "ppl",
+    "regret", "cost", "time", "seconds", "latency", "wer", "cer", "distance", "divergence",
+    "value",
+})  # fmt: skip
 _WORDS = re.compile(r"[^0-9a-z]+")
 VOLATILE = {f"config.{key}" for key in VOLATILE_CONFIG_KEYS}
 
@@ -189,9 +190,7 @@ def _differences(
     if len(versions) > 1:
         warnings.append(f"code differs: {len(versions)} versions")
     data_columns = sorted({k for i in indices for k in rows[i] if k.startswith("data.")})
-    differing = [
-        c for c in data_columns if len({json.dumps(rows[i].get(c)) for i in indices}) > 1
-    ]
+    differing = [c for c in data_columns if len({json.dumps(rows[i].get(c)) for i in indices}) > 1]
     if differing:
         names = ", ".join(c.split(".", 1)[1] for c in differing)
         warnings.append(f"data differs: {names}")

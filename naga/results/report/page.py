@@ -43,7 +43,7 @@ def plotly_js() -> tuple[str, str]:
 
 
 def _asset(name: str) -> str:
-    return resources.files("naga.results.report").joinpath("assets", name).read_text("utf-8")
+    return (resources.files("naga.results.report") / "assets" / name).read_text("utf-8")
 
 
 def _script(code: str) -> str:
@@ -70,6 +70,7 @@ def data_json(document: Any) -> str:
 def page(document: dict[str, Any], *, plotly: str) -> str:
     """The whole HTML file of ``document``."""
     title = html.escape(str(document["meta"]["title"]))
+    version = html.escape(str(document["meta"].get("naga_version")))
     return "".join(
         [
             "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n",
@@ -78,7 +79,7 @@ def page(document: dict[str, Any], *, plotly: str) -> str:
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
             "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
             "img-src data: blob:; font-src data:; connect-src 'none'\">\n",
-            f"<meta name='generator' content='naga {html.escape(str(document['meta'].get('naga_version')))}'>\n",
+            f"<meta name='generator' content='naga {version}'>\n",
             f"<title>{title}</title>\n",
             _style(_asset("vendor/tabulator.min.css")),
             "\n",
@@ -86,7 +87,8 @@ def page(document: dict[str, Any], *, plotly: str) -> str:
             "\n</head>\n<body>\n",
             "<header id='head'></header>\n",
             "<nav><a href='#summary'>Summary</a><a href='#groups'>Groups</a>"
-            "<a href='#charts'>Charts</a><a href='#runs'>Runs</a><a href='#card'>Run card</a></nav>\n",
+            "<a href='#charts'>Charts</a><a href='#runs'>Runs</a>"
+            "<a href='#card'>Run card</a></nav>\n",
             "<section id='summary'></section>\n<section id='groups'></section>\n",
             "<section id='charts'></section>\n<section id='runs'></section>\n",
             "<section id='card'></section>\n",
