@@ -82,8 +82,8 @@ def trials(rows: Sequence[Row], *, objective: str, goal: str) -> list[dict[str, 
     """Per sweep whose runs record ``objective``: the trials in start order, best so far."""
     sweeps: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
-        value = row.get(objective)
-        if row.get("sweep") and is_number(value) and math.isfinite(float(value)):
+        value: Any = row.get(objective)
+        if row.get("sweep") and is_number(value) and math.isfinite(value):
             sweeps.setdefault(str(row["sweep"]), []).append(index)
     out = []
     for sweep, members in sweeps.items():
