@@ -17,7 +17,7 @@ from typing import Any
 
 from naga.errors import UsageError
 from naga.results.frame import rows_below, select
-from naga.results.query import columns_of, is_number, render, resolve, spellings
+from naga.results.query import columns_of, render, resolve, spellings
 from naga.results.report import charts, groups
 from naga.results.report.cards import cards, code_identity
 
@@ -107,7 +107,9 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
         if c.startswith("config.") and c not in seeds and c not in groups.VOLATILE
     ]
     short = dict(zip(columns, spellings(columns), strict=True))
-    document = {
+    # Cards hold no floats: only the numeric parts go through _finite (a walk of 10,000
+    # cards would cost more than everything else).
+    return {
         "meta": {
             **options.meta,
             "title": options.title or f"naga report: {shown}",
@@ -126,18 +128,17 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
             "seed_keys": seeds,
             "metrics": metrics,
             "directions": direction,
-            "rows": table,
+            "rows": _finite(table),
             "ls": _ls_command(roots, options, [short[c] for c in by]),
         },
-        "plots": plots,
+        "plots": _finite(plots),
         "parallel": charts.parallel(rows, keys=config_keys, metrics=metrics),
-        "trials": (
+        "trials": _finite(
             charts.trials(rows, objective=objective, goal=direction.get(objective, "min"))
             if objective
             else []
         ),
     }
-    return _finite(document)
 
 
 def _plots(
@@ -221,7 +222,9 @@ def _ls_command(roots: Sequence[str], options: Options, by: list[str]) -> list[s
 
 def _cell(value: Any) -> Any:
     """A table cell: scalars as they are, lists and mappings as the text naga ls shows."""
-    if value is None or isinstance(value, (str, bool)) or is_number(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _finite(value)
+    if value is None or isinstance(value, (str, bool, int)):
         return value
     return render(value)
 

@@ -4,7 +4,9 @@ A row (:mod:`naga.results._read`) holds config, metrics, data hashes, status and
 card adds how and where the run ran (host, launcher, Slurm id, command, cwd), its error,
 its code per repository (commit, branch, snapshot, the files the snapshot changes), its
 data entries and its upstream runs. Receipts are parsed without their ``environment`` and
-``upstream`` blocks, as rows are (the fast path of :func:`naga.results._read.read_row`).
+``upstream`` blocks, as rows are (the fast path of :func:`naga.results._read.read_row`),
+and only once per change: cards are kept in the receipt index beside the rows
+(:mod:`naga.results.index`, table ``cards``), so a report on unchanged runs parses nothing.
 
 Values are taken as recorded: secrets were redacted when the receipt was written
 (``***``, and the ``redacted`` list names the keys), so the report shows them redacted.
@@ -35,10 +37,18 @@ def cards(run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any
         run_dirs: The run directories (absolute, or relative to the current directory).
         run_ids: Each run's ``run_id`` (upstream runs are found by id when their path moved).
     """
+    from naga.results.index import collect
+
     absolute = {os.path.abspath(d): i for i, d in enumerate(run_dirs)}  # noqa: PTH100
     by_id = {rid: i for i, rid in enumerate(run_ids) if rid}
     changes = _Changes()
-    out = [card_of(Path(d), changes) for d in run_dirs]
+    found = collect(
+        [os.path.join(d, LOCK_NAME) for d in run_dirs],  # noqa: PTH118
+        reader=lambda path: card_of(path, changes),
+        table="cards",
+    )
+    unreadable = {"unreadable": True, "prevs": [], "repos": [], "data": []}
+    out = [{**(f.row or unreadable), "downstream": []} for f in found]
     for index, (directory, card) in enumerate(zip(run_dirs, out, strict=True)):
         for prev in card["prevs"]:
             target = absolute.get(
@@ -52,11 +62,13 @@ def cards(run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any
     return out
 
 
-def card_of(run_dir: Path, changes: _Changes | None = None) -> dict[str, Any]:
-    """The card of one run (see the module docstring); ``unreadable`` when it cannot be read."""
-    lock = _read(run_dir / LOCK_NAME)
-    if lock is None:
-        return {"unreadable": True, "prevs": [], "downstream": [], "repos": [], "data": []}
+def card_of(path: Path, changes: _Changes | None = None) -> dict[str, Any]:
+    """The card of one run.lock (see the module docstring).
+
+    Raises:
+        LockError: The file cannot be read as a run.lock.
+    """
+    lock = _read(path)
     script = as_dict(lock.get("script"))
     error = lock.get("error")
     return {
@@ -91,7 +103,6 @@ def card_of(run_dir: Path, changes: _Changes | None = None) -> dict[str, Any]:
             }
             for key, entry in as_dict(lock.get("prevs")).items()
         ],
-        "downstream": [],
     }
 
 
@@ -110,16 +121,13 @@ def code_identity(card: Mapping[str, Any], row: Mapping[str, Any]) -> str | None
     return entry.get("commit")
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path) -> dict[str, Any]:
     try:
         lock = loads(_without_unused_blocks(path.read_text(encoding="utf-8")))
     except Exception:  # the full reader decides below
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
-        try:
-            lock = read_lock(path)
-        except LockError:
-            return None
+        lock = read_lock(path)
     return lock
 
 
