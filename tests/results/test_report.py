@@ -391,3 +391,31 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert browser.dialogs() == []
         assert browser.errors() == []
         assert [u for u in browser.requests() if not u.startswith(("file:", "data:"))] == []
+
+
+def test_cards_are_read_once_per_change(make_lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from naga.results.report import cards as cards_module
+
+    lab = make_lab()
+    lab.python("train.py", "-m", "lr=0.1,0.3", "seed=0")
+    monkeypatch.setenv("NAGA_CACHE_DIR", lab.env["NAGA_CACHE_DIR"])
+    parsed: list[Path] = []
+    real = cards_module._read
+
+    def counting(path: Path) -> dict[str, Any]:
+        parsed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(cards_module, "_read", counting)
+    dirs = [str(p.parent) for p in sorted((lab.root / "results").glob("*/*/run.lock"))]
+    time.sleep(2.2)  # older than the index's racy window: the cards may be kept
+    first = cards_module.cards(dirs, [None, None])
+    assert len(parsed) == 2
+    assert cards_module.cards(dirs, [None, None]) == first
+    assert len(parsed) == 2  # nothing parsed again
+    lock = Path(dirs[0]) / "run.lock"
+    lock.write_text(lock.read_text().replace("host: ", "host: elsewhere-"))
+    changed = cards_module.cards(dirs, [None, None])
+    assert len(parsed) == 3 and changed[0]["host"].startswith("elsewhere-")
