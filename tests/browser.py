@@ -6,7 +6,8 @@ profile, and software WebGL. The harness records what a person would notice and 
 must assert: console errors, uncaught exceptions, every network request, every dialog
 (``alert`` and friends, dismissed at once).
 
-``python tests/browser.py PAGE.html OUT.png`` takes the screenshot the README shows.
+``python tests/browser.py PAGE.html OUT.png [JS]`` takes the screenshot the README shows
+(the report's charts drawn, then ``JS`` run, e.g. to expand a group).
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ if __name__ == "__main__":
     page_path, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
     with tempfile.TemporaryDirectory() as tmp, Browser(Path(tmp)) as browser:
         browser.open(page_path.as_uri())
+        browser.js("window.nagaReport.drawCharts()")
         if len(sys.argv) > 3:
             browser.js(sys.argv[3])
         browser.screenshot(out)

@@ -31,6 +31,13 @@ def test_demo_runs_end_to_end_and_its_receipts_name_the_demo_repository(tmp_path
         assert lock["launcher"] == "joblib"
         assert lock["script"] == {"path": "train.py", "repo": str(work), "function": "main"}
         assert [entry["root"] for entry in lock["repos"].values()] == [str(work)]
+    # The demo ends with the report, named by its path.
+    report = work / "report.html"
+    assert done.stdout.rstrip().endswith(
+        f"The report: {report} (open it in a browser; it needs no network)"
+    )
+    page = report.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "id='naga-data'" in page
     # naga's own lines and the example scripts' only: no library chatter.
     noise = [line for line in (done.stdout + done.stderr).splitlines() if "INFO" in line]
     assert not noise, noise

@@ -292,6 +292,13 @@ def test_trials_best_so_far() -> None:
 def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None:
     with Browser(tmp_path) as browser:
         browser.open(lab_page.as_uri())
+        # Charts draw as they come into view: scroll to each, as a reader does.
+        charts = browser.js("document.querySelectorAll('#charts .chart').length")
+        assert charts == 1 + len(document_of(lab_page)["plots"])  # + parallel coordinates
+        for k in range(charts):
+            chart = f"document.querySelectorAll('#charts .chart')[{k}]"
+            browser.js(f"{chart}.scrollIntoView()")
+            browser.wait_for(f"{chart}.dataset.drawn === 'true'")
         browser.drain(1.0)
         assert browser.errors() == []
         assert [u for u in browser.requests() if not u.startswith(("file:", "data:"))] == []

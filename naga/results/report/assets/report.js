@@ -215,7 +215,10 @@
       Object.entries(g.directions).map(([m, d]) => shortName(m) + (d === "min" ? " lowest" : " highest")).join(", "),
       "). Expand a group to see its runs. The same numbers: ", el("code", {}, g.ls.join(" ")), "."));
     const defs = g.by.map((name, i) => ({ ...title(shortName(name)), field: "k" + i, formatter: groupKeyCell, headerSort: true, sorter: sortValues }));
-    defs.push({ ...title("runs"), field: "runs", formatter: (cell) => cell.getRow().getData()._run !== undefined ? runLink(cell.getRow().getData()._run) : document.createTextNode(show(cell.getValue())), sorter: sortValues });
+    // An expanded group shows its runs' paths in this column: make room for them now
+    // (Tabulator sizes columns once, from the rows shown at first).
+    const longest = Math.max(4, ...g.rows.flatMap((group) => group.members.map((i) => String(runs[i][col.run]).length)));
+    defs.push({ ...title("runs"), field: "runs", minWidth: Math.min(420, 12 + 7 * longest), formatter: (cell) => cell.getRow().getData()._run !== undefined ? runLink(cell.getRow().getData()._run) : document.createTextNode(show(cell.getValue())), sorter: sortValues });
     g.metrics.forEach((metric, m) => {
       const children = STATS.map((stat, s) => ({
         ...title(stat === "ci95" ? "±95% CI" : stat), field: "m" + m + "_" + s, sorter: sortValues,
@@ -228,7 +231,7 @@
       }, sorter: (a, b) => sortValues(a === null || a === undefined ? null : runs[a][col[metric]], b === null || b === undefined ? null : runs[b][col[metric]]) });
       defs.push({ ...title(shortName(metric)), columns: children });
     });
-    defs.push({ ...title("warnings"), field: "warnings", formatter: (cell) => document.createTextNode((cell.getValue() || []).join("; ")), headerSort: false });
+    if (g.rows.some((group) => group.warnings.length)) defs.push({ ...title("warnings"), field: "warnings", formatter: (cell) => document.createTextNode((cell.getValue() || []).join("; ")), headerSort: false });
     const data = g.rows.map((group, gi) => {
       const row = { id: "g" + gi, runs: group.runs, warnings: group.warnings };
       group.values.forEach((v, i) => { row["k" + i] = v; });
@@ -251,7 +254,7 @@
       ...g.metrics.flatMap((metric, m) => STATS.map((stat, s) => ({ key: "m" + m + "_" + s, names: [metric + "." + stat, shortName(metric) + "." + stat] }))),
     ];
     const table = new Tabulator(holder, {
-      data, columns: defs, layout: "fitDataTable", dataTree: true, dataTreeStartExpanded: false,
+      data, columns: defs, layout: "fitData", dataTree: true, dataTreeStartExpanded: false,
       dataTreeFilter: false, dataTreeSort: false, nestedFieldSeparator: false,
       pagination: true, paginationSize: 25, paginationCounter: "rows", maxHeight: "70vh",
       columnHeaderVertAlign: "bottom", placeholder: "no group matches the filter",
@@ -303,7 +306,7 @@
     });
     const holder = el("div", { id: "run-table" });
     const table = new Tabulator(holder, {
-      data, columns: defs, layout: "fitDataTable", nestedFieldSeparator: false,
+      data, columns: defs, layout: "fitData", nestedFieldSeparator: false,
       pagination: true, paginationSize: 50, paginationCounter: "rows", maxHeight: "80vh",
       placeholder: "no run matches the filter",
     });
@@ -315,6 +318,27 @@
   // ------------------------------------------------------------------ charts
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"] };
   const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  // Charts are drawn when they come into view (or before printing): the tables are usable
+  // at once, and a page of many charts never draws what nobody looks at.
+  const pending = new Map();
+  const observer = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+    for (const entry of entries) if (entry.isIntersecting) drawNow(entry.target);
+  }, { rootMargin: "300px" }) : null;
+  function later(box, draw) {
+    pending.set(box, draw);
+    if (observer) observer.observe(box); else drawNow(box);
+  }
+  function drawNow(box) {
+    const draw = pending.get(box);
+    if (!draw) return;
+    pending.delete(box);
+    if (observer) observer.unobserve(box);
+    draw();
+    box.dataset.drawn = "true";
+  }
+  window.nagaReport.drawCharts = () => [...pending.keys()].forEach(drawNow);
+  window.addEventListener("beforeprint", () => window.nagaReport.drawCharts());
+
   function charts() {
     const root = document.getElementById("charts");
     root.append(el("h2", {}, "Charts"));
@@ -333,6 +357,9 @@
     const box = el("div", { class: "chart wide parcoords" });
     root.append(el("h3", {}, "Parallel coordinates: " + (pc.script || "(no script)") + " (" + pc.members.length + " runs)"), box);
     if (!hasWebGL()) { box.append(el("p", { class: "explain" }, "This chart needs WebGL, which this browser has turned off.")); return; }
+    later(box, () => drawParallel(box, pc));
+  }
+  function drawParallel(box, pc) {
     const complete = pc.members.filter((i) => pc.axes.every((a) => runs[i][col[a]] !== null && runs[i][col[a]] !== undefined && !(typeof runs[i][col[a]] === "number" && !Number.isFinite(runs[i][col[a]]))));
     const dimensions = pc.axes.map((a) => {
       const values = complete.map((i) => runs[i][col[a]]);
@@ -349,8 +376,12 @@
   }
   function plot(grid, p, i) {
     const div = el("div", { class: "plot", id: "plot-" + i });
+    const box = el("div", { class: "chart" }, div);
+    grid.append(box);
+    later(box, () => drawPlot(div, p));
+  }
+  function drawPlot(div, p) {
     const hue = p.hue ? shortName(p.hue) : null;
-    grid.append(el("div", { class: "chart" }, div));
     const traces = [];
     p.series.forEach((s, k) => {
       const color = COLORS[k % COLORS.length];
@@ -373,7 +404,11 @@
   }
   function trial(root, t) {
     const div = el("div", { class: "plot" });
-    root.append(el("h3", {}, "Objective by trial: sweep " + t.sweep.slice(0, 8) + " (" + t.members.length + " trials, " + (t.goal === "min" ? "lower" : "higher") + " is better)"), el("div", { class: "chart wide" }, div));
+    const box = el("div", { class: "chart wide" }, div);
+    root.append(el("h3", {}, "Objective by trial: sweep " + t.sweep.slice(0, 8) + " (" + t.members.length + " trials, " + (t.goal === "min" ? "lower" : "higher") + " is better)"), box);
+    later(box, () => drawTrial(div, t));
+  }
+  function drawTrial(div, t) {
     const xs = t.members.map((_, k) => k + 1);
     Plotly.newPlot(div, [
       { x: xs, y: t.values, mode: "markers", name: shortName(t.objective), customdata: t.members.map((i) => runs[i][col.run]), hovertemplate: "trial %{x}: %{y:.6g}<br>%{customdata}<extra></extra>" },
@@ -448,11 +483,14 @@
     }
   }
 
-  header();
-  summary();
-  groupTable();
-  charts();
-  runsTable();
+  // How long each part took to draw (bench/bench_report.py reads it).
+  const timings = {};
+  window.nagaReport.timings = timings;
+  for (const [name, part] of [["header", header], ["summary", summary], ["groups", groupTable], ["charts", charts], ["runs", runsTable]]) {
+    const start = performance.now();
+    part();
+    timings[name] = Math.round(performance.now() - start);
+  }
   window.addEventListener("hashchange", route);
   route();
   document.body.setAttribute("data-ready", "true");
