@@ -44,7 +44,7 @@ from naga.lock.format import LOCK_NAME
 from naga.lock.hashing._cache import RACY_WINDOW_NS, is_network_fs
 from naga.results._read import LIVENESS_KEYS, read_row
 
-__all__ = ["TABLES", "Found", "IndexWarning", "collect", "index_path", "live_status"]
+__all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path", "live_status"]
 
 #: Bump when the row format (naga.results._read), the card format or a table changes: old
 #: rows are dropped.

@@ -400,29 +400,36 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert [u for u in browser.requests() if not u.startswith(("file:", "data:"))] == []
 
 
-def test_cards_are_read_once_per_change(make_lab, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_report_parses_each_receipt_once_and_then_never(
+    make_lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
     import time
 
     from naga.results.report import cards as cards_module
+    from naga.results.report.build import Options, build
 
     lab = make_lab()
     lab.python("train.py", "-m", "lr=0.1,0.3", "seed=0")
-    monkeypatch.setenv("NAGA_CACHE_DIR", lab.env["NAGA_CACHE_DIR"])
-    parsed: list[Path] = []
+    monkeypatch.setenv("NAGA_CACHE_DIR", lab.env["NAGA_CACHE_DIR"] + "-empty")
+    monkeypatch.chdir(lab.root)
+    parsed: list[str] = []
     real = cards_module._read
 
-    def counting(path: Path) -> dict[str, Any]:
-        parsed.append(path)
-        return real(path)
+    def counting(path: Path, skipped: tuple[str, ...]) -> dict[str, Any]:
+        parsed.append(Path(path).parent.name)
+        return real(path, skipped)
 
     monkeypatch.setattr(cards_module, "_read", counting)
-    dirs = [str(p.parent) for p in sorted((lab.root / "results").glob("*/*/run.lock"))]
-    time.sleep(2.2)  # older than the index's racy window: the cards may be kept
-    first = cards_module.cards(dirs, [None, None])
-    assert len(parsed) == 2
-    assert cards_module.cards(dirs, [None, None]) == first
+    time.sleep(2.2)  # older than the index's racy window: rows and cards may be kept
+    first = build(["results"], Options())
+    assert sorted(parsed) == ["lr=0.1", "lr=0.3"]  # once each, for its row and its card
+    assert build(["results"], Options())["cards"] == first["cards"]
     assert len(parsed) == 2  # nothing parsed again
-    lock = Path(dirs[0]) / "run.lock"
+    lock = lab.root / "results" / "train" / "lr=0.1" / "run.lock"
     lock.write_text(lock.read_text().replace("host: ", "host: elsewhere-"))
-    changed = cards_module.cards(dirs, [None, None])
-    assert len(parsed) == 3 and changed[0]["host"].startswith("elsewhere-")
+    again = build(["results"], Options())
+    assert parsed[2:] == ["lr=0.1"]
+    run = again["columns"].index("run")
+    index = [r[run] for r in again["runs"]].index(os.path.join("results", "train", "lr=0.1"))
+    assert again["cards"][index]["host"].startswith("elsewhere-")

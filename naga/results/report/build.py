@@ -19,7 +19,7 @@ from naga.errors import UsageError
 from naga.results.frame import rows_below, select
 from naga.results.query import columns_of, render, resolve, spellings
 from naga.results.report import charts, groups
-from naga.results.report.cards import cards, code_identity
+from naga.results.report.cards import Cards, code_identity
 
 __all__ = ["FAILED", "Options", "build"]
 
@@ -54,7 +54,8 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
             or a key that names no column (with the closest names).
         LockError: A root does not exist.
     """
-    rows, problems = rows_below(list(roots), relative_to_root=False)
+    reader = Cards()  # a receipt parsed for its row gives its card on the way
+    rows, problems = rows_below(list(roots), relative_to_root=False, reader=reader.row)
     shown = ", ".join(roots)
     if not rows:
         raise UsageError(
@@ -95,7 +96,7 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
     if objective is None and "metrics.value" in columns:
         objective = "metrics.value"
 
-    run_cards = cards([str(row["run"]) for row in rows], [row.get("run_id") for row in rows])
+    run_cards = reader.read([str(row["run"]) for row in rows], [row.get("run_id") for row in rows])
     codes = [code_identity(card, row) for card, row in zip(run_cards, rows, strict=True)]
     table = groups.grouped(rows, by, direction=direction, codes=codes)
     plots = _plots(rows, xs=xs, ys=ys, hue=hue, by=by, metrics=metrics)

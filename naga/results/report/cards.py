@@ -22,53 +22,87 @@ from typing import Any
 from naga.commands._locks import as_dict
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock
-from naga.results._read import _without_unused_blocks
+from naga.results._read import _without_unused_blocks, row_of
 
-__all__ = ["card_of", "cards", "code_identity"]
+__all__ = ["Cards", "card_of", "cards", "code_identity"]
 
 #: How many characters of a traceback a card keeps (the end: where it was raised).
 _TRACEBACK_CHARS = 4000
 
 
-def cards(run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any]]:
-    """The card of every run, with upstream runs linked to their index when in the report.
+class Cards:
+    """The cards of a report's runs, each receipt parsed at most once.
 
-    Args:
-        run_dirs: The run directories (absolute, or relative to the current directory).
-        run_ids: Each run's ``run_id`` (upstream runs are found by id when their path moved).
+    Use :meth:`row` as the reader of the runs table (``rows_below(..., reader=cards.row)``):
+    a receipt the index has no row of is parsed there, and its card is kept for
+    :meth:`read`, which finds the other cards in the index (table ``cards``).
     """
-    from naga.results.index import collect
 
-    absolute = {os.path.abspath(d): i for i, d in enumerate(run_dirs)}  # noqa: PTH100
-    by_id = {rid: i for i, rid in enumerate(run_ids) if rid}
-    changes = _Changes()
-    found = collect(
-        [os.path.join(d, LOCK_NAME) for d in run_dirs],  # noqa: PTH118
-        reader=lambda path: card_of(path, changes),
-        table="cards",
-    )
-    unreadable = {"unreadable": True, "prevs": [], "repos": [], "data": []}
-    out = [{**(f.row or unreadable), "downstream": []} for f in found]
-    for index, (directory, card) in enumerate(zip(run_dirs, out, strict=True)):
-        for prev in card["prevs"]:
-            target = absolute.get(
-                os.path.normpath(os.path.join(os.path.abspath(directory), prev["path"] or ""))  # noqa: PTH100, PTH118
-            )
-            if target is None:
-                target = by_id.get(prev["run_id"])
-            prev["target"] = target
-            if target is not None and target != index:
-                out[target]["downstream"].append(index)
-    return out
+    def __init__(self) -> None:
+        self._changes = _Changes()
+        self._parsed: dict[str, dict[str, Any]] = {}
+
+    def row(self, path: Path) -> dict[str, Any]:
+        """The row of one receipt (as :func:`naga.results._read.read_row`), its card kept.
+
+        Raises:
+            LockError: The file cannot be read as a run.lock.
+        """
+        lock = _read(path, _ROW_SKIPPED)
+        self._parsed[os.path.abspath(path)] = _card(lock, self._changes)  # noqa: PTH100
+        return row_of(lock)
+
+    def _card_of(self, path: Path) -> dict[str, Any]:
+        kept = self._parsed.pop(os.path.abspath(path), None)  # noqa: PTH100
+        return kept if kept is not None else _card(_read(path, _SKIPPED), self._changes)
+
+    def read(self, run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any]]:
+        """The card of every run, upstream runs linked to their index when in the report.
+
+        Args:
+            run_dirs: The run directories (absolute, or relative to the current directory).
+            run_ids: Each run's ``run_id`` (upstream runs are found by id when their path
+                moved).
+        """
+        from naga.results.index import collect
+
+        absolute = {os.path.abspath(d): i for i, d in enumerate(run_dirs)}  # noqa: PTH100
+        by_id = {rid: i for i, rid in enumerate(run_ids) if rid}
+        found = collect(
+            [os.path.join(d, LOCK_NAME) for d in run_dirs],  # noqa: PTH118
+            reader=self._card_of,
+            table="cards",
+        )
+        unreadable = {"unreadable": True, "prevs": [], "repos": [], "data": []}
+        out = [{**(f.row or unreadable), "downstream": []} for f in found]
+        for index, (directory, card) in enumerate(zip(run_dirs, out, strict=True)):
+            here = os.path.abspath(directory)  # noqa: PTH100
+            for prev in card["prevs"]:
+                up = os.path.normpath(os.path.join(here, prev["path"] or ""))  # noqa: PTH118
+                target = absolute.get(up)
+                if target is None:
+                    target = by_id.get(prev["run_id"])
+                prev["target"] = target
+                if target is not None and target != index:
+                    out[target]["downstream"].append(index)
+        return out
 
 
-def card_of(path: Path, changes: _Changes | None = None) -> dict[str, Any]:
+def cards(run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """The card of every run (see :meth:`Cards.read`)."""
+    return Cards().read(run_dirs, run_ids)
+
+
+def card_of(path: Path) -> dict[str, Any]:
     """The card of one run.lock (see the module docstring).
 
     Raises:
         LockError: The file cannot be read as a run.lock.
     """
-    lock = _read(path)
+    return _card(_read(path, _SKIPPED), _Changes())
+
+
+def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
     script = as_dict(lock.get("script"))
     error = lock.get("error")
     return {
@@ -82,7 +116,7 @@ def card_of(path: Path, changes: _Changes | None = None) -> dict[str, Any]:
         "error": _error(error) if isinstance(error, Mapping) else None,
         "redacted": [str(key) for key in lock.get("redacted") or []],
         "repos": [
-            _repo(str(key), as_dict(entry), changes or _Changes())
+            _repo(str(key), as_dict(entry), changes)
             for key, entry in as_dict(lock.get("repos")).items()
         ],
         "data": [
@@ -121,9 +155,15 @@ def code_identity(card: Mapping[str, Any], row: Mapping[str, Any]) -> str | None
     return entry.get("commit")
 
 
-def _read(path: Path) -> dict[str, Any]:
+#: Top-level blocks a card does not need: those a row skips, and what the row already has.
+_SKIPPED = ("environment:", "upstream:", "config:", "metrics:")
+_ROW_SKIPPED = ("environment:", "upstream:")
+
+
+def _read(path: Path, skipped: tuple[str, ...]) -> dict[str, Any]:
+    """The receipt without the ``skipped`` blocks (the full reader decides what is wrong)."""
     try:
-        lock = loads(_without_unused_blocks(path.read_text(encoding="utf-8")))
+        lock = loads(_without_unused_blocks(path.read_text(encoding="utf-8"), skipped))
     except Exception:  # the full reader decides below
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
