@@ -331,6 +331,16 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
                     g6(theirs[f"{metric}.max"]),
                 ]
 
+        # The page writes numbers as naga ls does (Python's %.6g), whatever their size.
+        values = [0.1, 1 / 3, 2.11817e-06, 1e-4, 9.99999e-5, 123456.7, 1234567.0, -0.000123,
+                  1e21, 2.5e-300, 100.0, 0.0, -1.5, 5e-324, 1.7976931348623157e308]  # fmt: skip
+        shown_values = browser.js(f"{json.dumps(values)}.map(window.nagaReport.fmtG)")
+        assert shown_values == [f"{v:.6g}" for v in values]
+        special = browser.js("[NaN, Infinity, -Infinity].map(window.nagaReport.fmtG)")
+        assert special == ["nan", "inf", "-inf"]
+        mixed = browser.js("[3, 0.5, 'adam', true, null].map(window.nagaReport.show)")
+        assert mixed == ["3", "0.5", "adam", "true", "-"]
+
         # Filtering in the page changes the rows shown.
         def rows(table: str) -> int:
             return browser.js(f"document.querySelectorAll('#{table} .tabulator-row').length")

@@ -13,7 +13,7 @@
   const runs = doc.runs;
   const FAILED = new Set(["failed", "interrupted", "lost"]);
   const tables = {};
-  window.nagaReport = { doc, tables };
+  window.nagaReport = { doc, tables, show: (v) => show(v), fmtG: (v) => fmtG(v) };
 
   // ------------------------------------------------------------------ small helpers
   function el(tag, attrs, ...children) {
@@ -222,7 +222,13 @@
     g.metrics.forEach((metric, m) => {
       const children = STATS.map((stat, s) => ({
         ...title(stat === "ci95" ? "±95% CI" : stat), field: "m" + m + "_" + s, sorter: sortValues,
-        formatter: (cell) => document.createTextNode(cell.getValue() === undefined ? "" : (stat === "ci95" && typeof cell.getValue() === "number" ? "±" : "") + show(cell.getValue())),
+        // Aggregates are floats (as in naga ls): %.6g even when whole (1.23457e+06).
+        formatter: (cell) => {
+          const v = cell.getValue();
+          if (v === undefined) return document.createTextNode("");
+          const text = stat === "count" || cell.getRow().getData()._run !== undefined ? show(v) : fmtG(v);
+          return document.createTextNode((stat === "ci95" && typeof v === "number" ? "±" : "") + (v === null ? "-" : text));
+        },
         hozAlign: "right",
       }));
       children.push({ ...title("best " + (g.directions[metric] === "min" ? "↓" : "↑")), field: "m" + m + "_best", formatter: (cell) => {
