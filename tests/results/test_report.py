@@ -361,6 +361,19 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
         type_into("group-filter", "")
         assert rows("group-table") == 4
         assert rows("run-table") == 10
+        # Brushing the parallel coordinates filters the runs table (lr is the first axis).
+        parcoords = "document.querySelector('#charts .parcoords .plot')"
+
+        def brush(lr_range: str) -> None:
+            update = f"{{'dimensions[0].constraintrange': [{lr_range}]}}"
+            browser.js(f"Plotly.restyle({parcoords}, {update}).then(() => 1)")
+            browser.drain(0.3)
+
+        brush("[0.2, 0.4]")
+        assert rows("run-table") == 3  # lr=0.3, three seeds
+        assert "3 runs inside" in browser.js("document.querySelector('.brush-note').textContent")
+        brush("null")
+        assert rows("run-table") == 10
         type_into("run-filter", "seed=0")
         assert rows("run-table") == 3
         type_into("run-filter", "seed=0 loss<0.005")

@@ -126,6 +126,18 @@
     }
     return { test: (get) => tests.every((t) => t(get)) };
   }
+  // A table's filters: the text typed in its box, and (runs table) the ranges brushed on
+  // the parallel coordinates; a row is shown when it passes all of them.
+  const filters = new Map();
+  function applyFilters(table) {
+    const tests = Object.values(filters.get(table) || {}).filter(Boolean);
+    if (!tests.length) table.clearFilter();
+    else table.setFilter((data) => tests.every((test) => test(data)));
+  }
+  function setFilter(table, name, test) {
+    filters.set(table, { ...(filters.get(table) || {}), [name]: test });
+    applyFilters(table);
+  }
   function filterBox(id, table, fields, getter, countOf) {
     const input = el("input", { type: "search", id: id, class: "filter", placeholder: "filter: lr>=0.1 status!=failed, or any text", "aria-label": "filter" });
     const note = el("span", { class: "filter-note" });
@@ -137,9 +149,8 @@
         return;
       }
       note.classList.remove("bad");
-      if (input.value.trim() === "") table.clearFilter();
-      else table.setFilter((data) => compiled.test((key) => getter(data, key)));
-      note.textContent = countOf() ;
+      setFilter(table, "text", input.value.trim() === "" ? null : (data) => compiled.test((key) => getter(data, key)));
+      note.textContent = countOf();
     };
     input.addEventListener("input", update);
     table.on("dataFiltered", () => setTimeout(() => { if (!note.classList.contains("bad")) note.textContent = countOf(); }, 0));
@@ -379,6 +390,21 @@
     const div = el("div", { class: "plot" });
     box.append(div);
     Plotly.newPlot(div, [{ type: "parcoords", line, dimensions }], { margin: { l: 60, r: 40, t: 50, b: 30 }, height: 380 }, PLOT_CONFIG);
+    // Brushing an axis filters the runs table to the runs inside every brushed range.
+    const note = el("p", { class: "explain brush-note" }, "Drag along an axis to select a range: the runs table below then shows only those runs.");
+    box.append(note);
+    div.on("plotly_restyle", () => {
+      const ranges = div.data[0].dimensions.map((d, k) => [k, d.constraintrange]).filter(([, r]) => r && r.length);
+      if (!ranges.length) {
+        setFilter(tables.runs, "brush", null);
+        note.textContent = "Drag along an axis to select a range: the runs table below then shows only those runs.";
+        return;
+      }
+      const inside = (value, range) => (Array.isArray(range[0]) ? range : [range]).some(([lo, hi]) => value >= lo && value <= hi);
+      const chosen = new Set(complete.filter((i, n) => ranges.every(([k, r]) => inside(dimensions[k].values[n], r))));
+      setFilter(tables.runs, "brush", (data) => chosen.has(data.i));
+      note.textContent = chosen.size + " runs inside the selected ranges are shown in the runs table (double-click an axis range to clear it).";
+    });
   }
   function plot(grid, p, i) {
     const div = el("div", { class: "plot", id: "plot-" + i });
