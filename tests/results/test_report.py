@@ -184,6 +184,9 @@ def test_summary_cards_and_provenance(lab: Lab, lab_page: Path) -> None:
     head = (lab.root / ".git" / "refs" / "heads" / "main").read_text().strip()
     assert summary["codes"] == [[head, 10]]
     assert summary["warnings"] == [] and summary["failed"] == []
+    floats = dict(zip(doc["columns"], doc["floats"], strict=True))
+    assert floats["metrics.loss"] and floats["config.lr"]
+    assert not floats["config.seed"] and not floats["metrics.steps"] and not floats["run"]
     run = doc["columns"].index("run")
     index = next(i for i, r in enumerate(doc["runs"]) if r[run] == "results/train/lr=0.1,seed=2")
     card = doc["cards"][index]

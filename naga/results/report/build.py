@@ -17,7 +17,7 @@ from typing import Any
 
 from naga.errors import UsageError
 from naga.results.frame import rows_below, select
-from naga.results.query import columns_of, render, resolve, spellings
+from naga.results.query import columns_of, is_number, render, resolve, spellings
 from naga.results.report import charts, groups
 from naga.results.report.cards import Cards, code_identity
 
@@ -120,6 +120,9 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
         },
         "columns": columns,
         "short": [short[c] for c in columns],
+        # JSON has one kind of number: the page needs to know which columns hold floats to
+        # write 2000000.0 as naga ls does (2e+06).
+        "floats": [_holds_floats(rows, c) for c in columns],
         "runs": [[_cell(row.get(c)) for c in columns] for row in rows],
         "cards": run_cards,
         "codes": codes,
@@ -219,6 +222,12 @@ def _ls_command(roots: Sequence[str], options: Options, by: list[str]) -> list[s
     for status in options.status or []:
         argv += ["--status", status]
     return argv
+
+
+def _holds_floats(rows: list[Row], column: str) -> bool:
+    """Whether every number of ``column`` is a float."""
+    numbers = [row[column] for row in rows if is_number(row.get(column))]
+    return bool(numbers) and all(isinstance(n, float) for n in numbers)
 
 
 def _cell(value: Any) -> Any:

@@ -312,6 +312,7 @@
         : name === "finished_at" || name === "started_at" ? (cell) => document.createTextNode(shortTime(cell.getValue()))
         : name === "duration_s" ? (cell) => document.createTextNode(duration(cell.getValue()))
         : name === "commit" || name === "run_id" ? (cell) => document.createTextNode(cell.getValue() ? String(cell.getValue()).slice(0, 12) : "-")
+        : doc.floats[col[name]] ? (cell) => document.createTextNode(typeof cell.getValue() === "number" ? fmtG(cell.getValue()) : show(cell.getValue()))
         : textCell,
       hozAlign: name.startsWith("metrics.") ? "right" : undefined,
     }));
