@@ -374,7 +374,7 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
 
         brush("[0.2, 0.4]")
         assert rows("run-table") == 3  # lr=0.3, three seeds
-        assert "3 runs inside" in browser.js("document.querySelector('.brush-note').textContent")
+        assert "3 runs inside the selected ranges" in browser.js("document.querySelector('.brush-note').textContent")
         brush("null")
         assert rows("run-table") == 10
         type_into("run-filter", "seed=0")
@@ -418,7 +418,7 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert "ValueError: diverged at step 3 (<b>bold</b>)" in card
         assert "A crash.py" in card  # the file the uncommitted snapshot adds
         summary = browser.js("document.getElementById('summary').textContent")
-        assert "1 runs did not complete" in summary and "diverged at step 3" in summary
+        assert "1 run did not complete" in summary and "diverged at step 3" in summary
         # No element, no handler, no dialog came out of a value.
         assert browser.js("document.querySelectorAll('img, b, [onerror]').length") == 0
         assert browser.dialogs() == []

@@ -30,6 +30,7 @@
     }
     return node;
   }
+  function runsWord(n) { return n + (n === 1 ? " run" : " runs"); }
   function escapeHtml(text) {
     return String(text).replace(/[&<>"'`=\/]/g, (c) => "&#" + c.charCodeAt(0) + ";");
   }
@@ -175,7 +176,7 @@
     const s = doc.summary;
     const root = document.getElementById("summary");
     root.append(el("h2", {}, "Summary"));
-    const chips = el("p", { class: "chips" }, el("span", { class: "chip" }, s.runs + " runs"));
+    const chips = el("p", { class: "chips" }, el("span", { class: "chip" }, runsWord(s.runs)));
     for (const [status, n] of Object.entries(s.statuses)) {
       chips.append(el("span", { class: "chip status-" + status }, n + " " + status));
     }
@@ -183,9 +184,9 @@
     const facts = el("dl", { class: "facts" });
     const fact = (k, v) => facts.append(el("dt", {}, k), el("dd", {}, v));
     fact("time span", shortTime(s.first_start) + " → " + shortTime(s.last_finish) + " UTC");
-    fact("code versions", s.codes.map(([code, n]) => shortCode(code) + " (" + n + " runs)").join(", "));
+    fact("code versions", s.codes.map(([code, n]) => shortCode(code) + " (" + runsWord(n) + ")").join(", "));
     const studies = s.studies.map((st) => (st.sweep ? "sweep " + String(st.sweep).slice(0, 8) : "single runs")
-      + ": " + Object.keys(st.scripts).join(", ") + ", " + st.runs + " runs ("
+      + ": " + Object.keys(st.scripts).join(", ") + ", " + runsWord(st.runs) + " ("
       + Object.entries(st.statuses).map(([k, n]) => n + " " + k).join(", ") + ")");
     fact("studies", studies.join("; "));
     root.append(facts);
@@ -202,7 +203,7 @@
         list.append(el("li", {}, el("span", { class: "badge status-" + runs[i][col.status] }, runs[i][col.status]), " ", runLink(i), line ? " — " + line : ""));
       }
       if (s.failed.length > 50) list.append(el("li", {}, "… and " + (s.failed.length - 50) + " more (filter the runs table by status)"));
-      root.append(el("div", { class: "failed" }, el("strong", {}, s.failed.length + " runs did not complete"), list));
+      root.append(el("div", { class: "failed" }, el("strong", {}, runsWord(s.failed.length) + " did not complete"), list));
     }
     if (s.problems.length) {
       root.append(el("div", { class: "warning" }, el("strong", {}, s.problems.length + " run.lock files could not be read and are left out"),
@@ -373,7 +374,7 @@
   }
   function parallel(root, pc) {
     const box = el("div", { class: "chart wide parcoords" });
-    root.append(el("h3", {}, "Parallel coordinates: " + (pc.script || "(no script)") + " (" + pc.members.length + " runs)"), box);
+    root.append(el("h3", {}, "Parallel coordinates: " + (pc.script || "(no script)") + " (" + runsWord(pc.members.length) + ")"), box);
     if (!hasWebGL()) { box.append(el("p", { class: "explain" }, "This chart needs WebGL, which this browser has turned off.")); return; }
     later(box, () => drawParallel(box, pc));
   }
@@ -387,7 +388,7 @@
     });
     const metric = pc.axes.filter((a) => a.startsWith("metrics."))[0];
     const line = metric ? { color: complete.map((i) => runs[i][col[metric]]), colorscale: "Viridis", reversescale: doc.groups.directions[metric] === "min", showscale: true, colorbar: { title: { text: shortName(metric) } } } : {};
-    if (complete.length < pc.members.length) box.append(el("p", { class: "explain" }, (pc.members.length - complete.length) + " runs without a value on every axis are left out."));
+    if (complete.length < pc.members.length) box.append(el("p", { class: "explain" }, runsWord(pc.members.length - complete.length) + " without a value on every axis left out."));
     const div = el("div", { class: "plot" });
     box.append(div);
     Plotly.newPlot(div, [{ type: "parcoords", line, dimensions }], { margin: { l: 60, r: 40, t: 50, b: 30 }, height: 380 }, PLOT_CONFIG);
@@ -404,7 +405,7 @@
       const inside = (value, range) => (Array.isArray(range[0]) ? range : [range]).some(([lo, hi]) => value >= lo && value <= hi);
       const chosen = new Set(complete.filter((i, n) => ranges.every(([k, r]) => inside(dimensions[k].values[n], r))));
       setFilter(tables.runs, "brush", (data) => chosen.has(data.i));
-      note.textContent = chosen.size + " runs inside the selected ranges are shown in the runs table (double-click an axis range to clear it).";
+      note.textContent = runsWord(chosen.size) + " inside the selected ranges: shown in the runs table (double-click an axis range to clear it).";
     });
   }
   function plot(grid, p, i) {
