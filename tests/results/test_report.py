@@ -374,7 +374,8 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
 
         brush("[0.2, 0.4]")
         assert rows("run-table") == 3  # lr=0.3, three seeds
-        assert "3 runs inside the selected ranges" in browser.js("document.querySelector('.brush-note').textContent")
+        note = browser.js("document.querySelector('.brush-note').textContent")
+        assert "3 runs inside the selected ranges" in note
         brush("null")
         assert rows("run-table") == 10
         type_into("run-filter", "seed=0")
