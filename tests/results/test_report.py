@@ -71,6 +71,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     lab.python("train.py", "-m", "lr=0.1,0.3", "seed=0,1", f"optimizer='{XSS}'")
     failed = lab.python("crash.py", "fail=true", "note='<b>bold</b>'", check=False)
     assert failed.returncode != 0
+    # A sweep whose runs record `value` (the objective, as Optuna names it): trials.
+    lab.python("score.py", "-m", "split=test,val", "save_dir=results/study")
     return lab
 
 
@@ -211,6 +213,9 @@ def test_failed_dirty_and_hostile_runs(hostile: Lab) -> None:
     assert doc["codes"][crash] == f"tree {repo['snapshot_tree']}"
     optimizer = doc["columns"].index("config.optimizer")
     assert {r[optimizer] for r in doc["runs"]} == {XSS, None}
+    [study] = doc["trials"]
+    assert study["objective"] == "metrics.value" and study["goal"] == "min"
+    assert study["values"] == [0.75, 0.5] and study["best"] == [0.75, 0.5]
 
 
 def test_runs_of_one_group_differing_in_code_are_flagged(make_lab) -> None:
@@ -420,6 +425,13 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert "A crash.py" in card  # the file the uncommitted snapshot adds
         summary = browser.js("document.getElementById('summary').textContent")
         assert "1 run did not complete" in summary and "diverged at step 3" in summary
+        # Every chart draws, the objective by trial among them.
+        browser.js("window.nagaReport.drawCharts()")
+        browser.wait_for(
+            "document.querySelectorAll('#charts .chart:not([data-drawn])').length === 0"
+        )
+        assert "Objective by trial" in browser.js("document.getElementById('charts').textContent")
+        assert browser.js("document.querySelectorAll('#charts .chart.wide .main-svg').length") >= 1
         # No element, no handler, no dialog came out of a value.
         assert browser.js("document.querySelectorAll('img, b, [onerror]').length") == 0
         assert browser.dialogs() == []
