@@ -353,6 +353,14 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
         def rows(table: str) -> int:
             return browser.js(f"document.querySelectorAll('#{table} .tabulator-row').length")
 
+        def expect_rows(table: str, count: int) -> None:
+            # Redrawing a table may take a frame or two on a loaded machine.
+            query = f"document.querySelectorAll('#{table} .tabulator-row').length === {count}"
+            try:
+                browser.wait_for(query, timeout=15)
+            except AssertionError:
+                assert rows(table) == count
+
         def type_into(box: str, text: str) -> None:
             browser.js(
                 f"(() => {{ const i = document.getElementById('{box}');"
@@ -361,14 +369,14 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
             browser.drain(0.3)
 
         type_into("group-filter", "lr>=0.1")
-        assert rows("group-table") == 2
+        expect_rows("group-table", 2)
         type_into("group-filter", "lrr>=0.1")
         assert browser.js("document.querySelector('#groups .filter-note').textContent") == (
             "unknown column 'lrr'"
         )
         type_into("group-filter", "")
-        assert rows("group-table") == 4
-        assert rows("run-table") == 10
+        expect_rows("group-table", 4)
+        expect_rows("run-table", 10)
         # Brushing the parallel coordinates filters the runs table (lr is the first axis).
         parcoords = "document.querySelector('#charts .parcoords .plot')"
 
@@ -378,15 +386,15 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
             browser.drain(0.3)
 
         brush("[0.2, 0.4]")
-        assert rows("run-table") == 3  # lr=0.3, three seeds
+        expect_rows("run-table", 3)  # lr=0.3, three seeds
         note = browser.js("document.querySelector('.brush-note').textContent")
         assert "3 runs inside the selected ranges" in note
         brush("null")
-        assert rows("run-table") == 10
+        expect_rows("run-table", 10)
         type_into("run-filter", "seed=0")
-        assert rows("run-table") == 3
+        expect_rows("run-table", 3)
         type_into("run-filter", "seed=0 loss<0.005")
-        assert rows("run-table") == 1
+        expect_rows("run-table", 1)
         assert browser.js("document.querySelector('#run-table .run-link').textContent") == (
             "results/train/lr=0.1,seed=0"
         )
@@ -394,9 +402,9 @@ def test_the_page_in_a_browser(lab: Lab, lab_page: Path, tmp_path: Path) -> None
         # A group expands to its runs; a run opens its card; cards link upstream/downstream.
         browser.js("document.querySelector('#group-table .tabulator-data-tree-control').click()")
         browser.drain(0.3)
-        assert rows("group-table") == 4 + 1  # the score group holds one run
+        expect_rows("group-table", 4 + 1)  # the score group holds one run
         browser.js("document.querySelector('#run-table .run-link').click()")
-        browser.drain(0.3)
+        browser.wait_for("document.getElementById('card').innerText.includes('launcher')")
         card = browser.js("document.getElementById('card').innerText")
         assert "results/train/lr=0.1,seed=0" in card and "launcher" in card
         assert browser.errors() == []
@@ -415,11 +423,11 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
             i for i, r in enumerate(doc["runs"]) if r[run].startswith("results/train")
         )
         browser.js(f"location.hash = '#run-{hostile_run}'")
-        browser.drain(0.5)
+        browser.wait_for(f"document.getElementById('card-{hostile_run}') !== null")
         assert XSS in browser.js("document.getElementById('card').textContent")
         assert XSS in browser.js("document.getElementById('run-table').textContent")
         browser.js(f"location.hash = '#run-{crash}'")
-        browser.drain(0.5)
+        browser.wait_for(f"document.getElementById('card-{crash}') !== null")
         card = browser.js("document.getElementById('card').textContent")
         assert "ValueError: diverged at step 3 (<b>bold</b>)" in card
         assert "A crash.py" in card  # the file the uncommitted snapshot adds
