@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
         help="write one self-contained interactive HTML report of the runs below directories",
         description="Write one HTML file that opens offline in any browser: a summary of the "
         "runs below the given directories, the grouped table (by default grouped by every "
-        "config key that varies except seed-like keys and save_dir; count/mean/std/95%% "
+        "config key that varies except seed-like keys and save_dir; count/mean/std/95% "
         "CI/min/max and the best run per metric, sortable, filterable, each group "
         "expandable to its runs), charts (parallel coordinates; metrics against settings "
         "with a min–max band over seeds; the objective by trial of a sweep), and a card "
