@@ -73,6 +73,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     assert failed.returncode != 0
     # A sweep whose runs record `value` (the objective, as Optuna names it): trials.
     lab.python("score.py", "-m", "split=test,val", "save_dir=results/study")
+    # A receipt left `running` by a process that is gone (it records none): lost.
+    gone = lab.root / "results" / "gone" / "run.lock"
+    gone.parent.mkdir(parents=True)
+    gone.write_text("naga_lock: 1\nrun_id: gone\nstatus: running\nconfig: {note: x}\n")
     return lab
 
 
@@ -204,7 +208,10 @@ def test_failed_dirty_and_hostile_runs(hostile: Lab) -> None:
     doc = document_of(page)
     run = doc["columns"].index("run")
     crash = next(i for i, r in enumerate(doc["runs"]) if r[run] == "results/crash")
-    assert doc["summary"]["failed"] == [crash]
+    lost = next(i for i, r in enumerate(doc["runs"]) if r[run] == "results/gone")
+    assert doc["runs"][lost][doc["columns"].index("status")] == "lost"
+    assert sorted(doc["summary"]["failed"]) == sorted([crash, lost])
+    assert doc["summary"]["statuses"]["lost"] == 1
     card = doc["cards"][crash]
     assert card["error"]["type"] == "ValueError"
     assert card["error"]["line"] == "diverged at step 3 (<b>bold</b>)"
@@ -432,7 +439,8 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert "ValueError: diverged at step 3 (<b>bold</b>)" in card
         assert "A crash.py" in card  # the file the uncommitted snapshot adds
         summary = browser.js("document.getElementById('summary').textContent")
-        assert "1 run did not complete" in summary and "diverged at step 3" in summary
+        assert "2 runs did not complete" in summary and "diverged at step 3" in summary
+        assert browser.js("document.querySelectorAll('#failed-runs .status-lost').length") == 1
         # Every chart draws, the objective by trial among them.
         browser.js("window.nagaReport.drawCharts()")
         browser.wait_for(
