@@ -184,16 +184,18 @@
     const facts = el("dl", { class: "facts" });
     const fact = (k, v) => facts.append(el("dt", {}, k), el("dd", {}, v));
     fact("time span", shortTime(s.first_start) + " → " + shortTime(s.last_finish) + " UTC");
-    fact("code versions", s.codes.map(([code, n]) => shortCode(code) + " (" + runsWord(n) + ")").join(", "));
+    const more = (list, n) => list.length > n ? ", … and " + (list.length - n) + " more" : "";
+    fact("code versions", s.codes.slice(0, 10).map(([code, n]) => shortCode(code) + " (" + runsWord(n) + ")").join(", ") + more(s.codes, 10));
     const studies = s.studies.map((st) => (st.sweep ? "sweep " + String(st.sweep).slice(0, 8) : "single runs")
       + ": " + Object.keys(st.scripts).join(", ") + ", " + runsWord(st.runs) + " ("
       + Object.entries(st.statuses).map(([k, n]) => n + " " + k).join(", ") + ")");
-    fact("studies", studies.join("; "));
+    fact("studies", studies.slice(0, 20).join("; ") + more(studies, 20));
     root.append(facts);
     if (s.warnings.length) {
       root.append(el("div", { class: "warning", id: "warnings" },
         el("strong", {}, "Runs of one group differ in code or data: compare them with care."),
-        el("ul", {}, s.warnings.map((w) => el("li", {}, w)))));
+        el("ul", {}, s.warnings.slice(0, 50).map((w) => el("li", {}, w)),
+          s.warnings.length > 50 ? el("li", {}, "… and " + (s.warnings.length - 50) + " more (see the warnings column of the groups table)") : null)));
     }
     if (s.failed.length) {
       const list = el("ul", { id: "failed-runs" });
