@@ -183,7 +183,7 @@
     root.append(chips);
     const facts = el("dl", { class: "facts" });
     const fact = (k, v) => facts.append(el("dt", {}, k), el("dd", {}, v));
-    fact("time span", shortTime(s.first_start) + " → " + shortTime(s.last_finish) + " UTC");
+    fact("time span", s.first_start || s.last_finish ? shortTime(s.first_start) + " → " + shortTime(s.last_finish) + " UTC" : "(not recorded)");
     const more = (list, n) => list.length > n ? ", … and " + (list.length - n) + " more" : "";
     fact("code versions", s.codes.slice(0, 10).map(([code, n]) => shortCode(code) + " (" + runsWord(n) + ")").join(", ") + more(s.codes, 10));
     const studies = s.studies.map((st) => (st.sweep ? "sweep " + String(st.sweep).slice(0, 8) : "single runs")
@@ -199,12 +199,12 @@
     }
     if (s.failed.length) {
       const list = el("ul", { id: "failed-runs" });
-      for (const i of s.failed.slice(0, 50)) {
+      for (const i of s.failed.slice(0, 10)) {
         const card = doc.cards[i];
         const line = card.error ? card.error.type + ": " + card.error.line : "";
         list.append(el("li", {}, el("span", { class: "badge status-" + runs[i][col.status] }, runs[i][col.status]), " ", runLink(i), line ? " — " + line : ""));
       }
-      if (s.failed.length > 50) list.append(el("li", {}, "… and " + (s.failed.length - 50) + " more (filter the runs table by status)"));
+      if (s.failed.length > 10) list.append(el("li", {}, "… and " + (s.failed.length - 10) + " more (type status!=completed into the runs table's filter)"));
       root.append(el("div", { class: "failed" }, el("strong", {}, runsWord(s.failed.length) + " did not complete"), list));
     }
     if (s.problems.length) {
