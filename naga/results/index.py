@@ -47,8 +47,9 @@ from naga.results._read import LIVENESS_KEYS, read_row
 __all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path", "live_status"]
 
 #: Bump when the row format (naga.results._read), the card format or a table changes: old
-#: rows are dropped.
-_SCHEMA_VERSION = 2
+#: rows are dropped. 2: rows of requeued/interrupted receipts keep their Slurm id; 3: the
+#: ``cards`` table of naga report.
+_SCHEMA_VERSION = 3
 #: The tables, one per reader: ``naga ls`` rows, and ``naga report`` cards.
 TABLES = ("receipts", "cards")
 Reader = Callable[[Path], dict[str, Any]]
@@ -215,11 +216,13 @@ def _decode(texts: list[str]) -> list[Any]:
 
 
 def live_status(row: dict[str, Any]) -> str:
-    """The status a reader shows: ``lost`` for a running receipt whose process is gone."""
+    """The status a reader shows: ``lost`` for a running receipt whose process is gone,
+    ``requeued`` for one whose Slurm job waits in the queue again (naga.lock.liveness)."""
+    from naga.lock.liveness import ASKS_QUEUE, effective_status
+
     status = str(row.get("status"))
-    if status != "running":
+    if status not in ASKS_QUEUE or (status != "running" and not row.get("_slurm_job_id")):
         return status
-    from naga.lock.liveness import effective_status
 
     lock = {key: row.get(f"_{key}") for key in LIVENESS_KEYS}
     return effective_status({**lock, "status": status})
