@@ -49,6 +49,12 @@ def _busy(project: Path) -> None:
     )
 
 
+#: The smallest run.lock naga reads, for the report's mistakes.
+REPORT_RUN = (
+    "naga_lock: 1\nrun_id: a\nstatus: completed\nconfig: {lr: 0.1, seed: 0}\nmetrics: {loss: 0.5}\n"
+)
+
+
 def _snapshot_used_elsewhere(project: Path) -> None:
     """Two dirty runs: results/elsewhere's snapshot is one `naga gc results/here` would drop."""
     for save_dir in ("results/elsewhere", "results/here"):
@@ -219,6 +225,45 @@ NAGA = {
     "log of a missing dir": Mistake(("log", "nope"), "run directory 'nope' does not exist"),
     "lineage format": Mistake(("lineage", ".", "--format", "png"), "invalid choice: 'png'"),
     "gc of a missing dir": Mistake(("gc", "nowhere"), "directory 'nowhere' does not exist"),
+    "report of a dir without runs": Mistake(
+        ("report", "empty"),
+        "no run.lock below empty; pass the directories that hold your runs",
+        setup="empty dir",
+    ),
+    "report of a missing dir": Mistake(("report", "nowhere"), "directory 'nowhere' does not exist"),
+    "report --group-by typo": Mistake(
+        ("report", "runs", "--group-by", "lrr"),
+        "--group-by: unknown column 'lrr'. Did you mean 'lr'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report --x typo": Mistake(
+        ("report", "runs", "--x", "sed"),
+        "--x: unknown column 'sed'. Did you mean 'seed'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report --y typo": Mistake(
+        ("report", "runs", "--y", "los"),
+        "--y: unknown column 'los'. Did you mean 'loss'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report into a missing dir": Mistake(
+        ("report", "runs", "-o", "no/such/report.html"),
+        "-o no/such/report.html: directory 'no/such' does not exist",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report onto a directory": Mistake(
+        ("report", "runs", "-o", "runs"),
+        "-o runs: is a directory; name the HTML file to write",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report without plotly": Mistake(
+        ("report", "runs"),
+        "naga report needs plotly, which is not installed; install it with "
+        "pip install 'naga[report]'",
+        # A plotly that cannot be imported, found first on the path: as if it were absent.
+        files={"runs/a/run.lock": REPORT_RUN, "shadow/plotly/__init__.py": "raise ImportError"},
+        env={"PYTHONPATH": "shadow"},
+    ),
     "gc of snapshots used elsewhere": Mistake(
         ("gc", "results/here"),
         "1 snapshot ref that gc would delete is still used by run.locks outside results/here",

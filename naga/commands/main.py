@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "show",
     "ls",
     "plot",
+    "report",
     "diff",
     "verify",
     "lineage",

@@ -62,7 +62,7 @@ def read_row(path: Path) -> dict[str, Any]:
     return row_of(lock)
 
 
-def _without_unused_blocks(text: str) -> str:
+def _without_unused_blocks(text: str, skipped: tuple[str, ...] = _SKIPPED_BLOCKS) -> str:
     # naga writes block-style YAML: a top-level key starts at column 0 and everything that
     # belongs to it is indented (or a `- ` item of a top-level list). A hand-written file
     # this misreads fails to parse or to validate, and goes to the full reader.
@@ -71,7 +71,7 @@ def _without_unused_blocks(text: str) -> str:
     for line in text.splitlines(keepends=True):
         first = line[:1]
         if first not in ("", " ", "\t", "\n", "\r", "-", "#"):
-            skipping = line.startswith(_SKIPPED_BLOCKS)
+            skipping = line.startswith(skipped)
         if not skipping:
             kept.append(line)
     return "".join(kept)
