@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ FORMATS = ("table", "csv", "json", "markdown")
 BLOCK_HEAD = (("run", "RUN"), ("status", "STATUS"), ("finished_at", "FINISHED"),
               ("duration_s", "DURATION"))  # fmt: skip
 _VOLATILE = {f"config.{key}" for key in VOLATILE_CONFIG_KEYS}
+# `tree:<40 hex>` shown as `tree:<12 hex>`, as the commit column shows commits.
+_SHORT_CODE = re.compile(r"\b(tree|commit):([0-9a-f]{12})[0-9a-f]+")
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:
@@ -107,6 +110,8 @@ def formatter(column: str) -> Callable[[Any], str]:
         return r.duration
     if column in ("commit", "run_id"):
         return lambda value: str(value)[:12]
+    if column == "code":
+        return lambda value: _SHORT_CODE.sub(r"\1:\2", str(value))
     return _number_or_value
 
 

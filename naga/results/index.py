@@ -43,7 +43,7 @@ from naga.results._read import LIVENESS_KEYS, read_row
 __all__ = ["Found", "IndexWarning", "collect", "index_path", "live_status"]
 
 #: Bump when the row format (naga.results._read) or the table changes: old rows are dropped.
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: rows gained `code`
 _BATCH = 500  # below SQLite's default limit of 999 host parameters
 #: Rows not written again for this long are deleted now and then (their project may be gone).
 PRUNE_AFTER_S = 180 * 24 * 3600
