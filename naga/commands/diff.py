@@ -139,8 +139,10 @@ def _same_code(old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, str | No
     roots = [old.get("root"), new.get("root")]
     trees: list[ResolvedTree] = [resolve_tree(old, roots=roots), resolve_tree(new, roots=roots)]
     if trees[0].tree is None or trees[1].tree is None:
-        problems = [t.problem for t in trees if t.problem]
-        return False, "; ".join(dict.fromkeys(problems))
+        problems = "; ".join(dict.fromkeys(t.problem for t in trees if t.problem))
+        if any(t.missing for t in trees):
+            problems += "; fetch the missing commit (git fetch) and diff again"
+        return False, problems
     return trees[0].tree == trees[1].tree, None
 
 
@@ -163,7 +165,7 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
         if unknown:
             lines.append(
                 f"{key}: {_state_label(old)} → {_state_label(new)}: cannot be compared here: "
-                f"{unknown}; fetch the missing commit (git fetch) and diff again"
+                f"{unknown}"
             )
         elif not same:
             lines.append(f"{key}: {_state_label(old)} → {_state_label(new)}")

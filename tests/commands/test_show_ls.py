@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
+from helpers import APPS
 
 
 def test_show_summarizes_a_completed_run(pipeline):
@@ -24,6 +25,15 @@ def test_show_summarizes_a_completed_run(pipeline):
     )
     assert "  lr: 0.1" in out
     assert "  time: 1" in out
+    assert "\nmetrics\n  (no metrics recorded)\n" in out
+
+
+def test_show_lists_the_metrics_and_the_tree_that_ran(make_project):
+    p = make_project({"score.py": (APPS / "results" / "score.py").read_text()})
+    p.stage("score", "split=dev")
+    out = p.naga("show", "results/score").stdout
+    assert "\nmetrics\n  value  0.5\n" in out
+    assert f"\n  ran  tree:{p.git('rev-parse', 'HEAD^{tree}').strip()}\n" in out
 
 
 def test_show_dirty_run_names_its_snapshot(pipeline):

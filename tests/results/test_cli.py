@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,9 @@ def test_runs_dataframe_columns_and_dtypes(lab) -> None:
 
     df = naga.runs(lab.root / "results")
     assert len(df) == 10
-    assert list(df.columns[:11]) == [
+    assert list(df.columns[:12]) == [
         "run", "status", "started_at", "finished_at", "duration_s", "script", "commit",
-        "dirty", "sweep", "sweep.job", "run_id",
+        "dirty", "code", "sweep", "sweep.job", "run_id",
     ]  # fmt: skip
     assert {
         "config.lr", "config.seed", "config.optimizer", "config.layers", "config.model.width",
@@ -78,6 +79,10 @@ def test_runs_dataframe_columns_and_dtypes(lab) -> None:
     assert train["sweep"].nunique() == 1 and train["config.layers"].iloc[0] == [8, 4]
     head = (lab.root / ".git" / "refs" / "heads" / "main").read_text().strip()
     assert set(df["commit"]) == {head}
+    tree = subprocess.run(
+        ["git", "rev-parse", "HEAD^{tree}"], cwd=lab.root, capture_output=True, text=True
+    ).stdout.strip()
+    assert set(df["code"]) == {f"tree:{tree}"}
 
     picked = naga.runs(lab.root / "results", where=["lr=0.1", "seed>=1"], status="completed")
     assert sorted(picked["run"]) == [job_dir(0.1, 1), job_dir(0.1, 2)]

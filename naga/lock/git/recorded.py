@@ -161,10 +161,12 @@ class ResolvedTree:
         tree: The tree id, or ``None``.
         problem: When ``tree`` is ``None``: why, as a phrase (``commit 1a2b3c4d is not
             in /home/me/project``).
+        missing: The commit that was looked up and not found (fetching it would help).
     """
 
     tree: str | None
     problem: str | None = None
+    missing: str | None = None
 
 
 def resolve_tree(entry: Mapping[str, Any], *, roots: Iterable[object] = ()) -> ResolvedTree:
@@ -194,7 +196,7 @@ def resolve_tree(entry: Mapping[str, Any], *, roots: Iterable[object] = ()) -> R
         if found is not None:
             return ResolvedTree(found)
     clones = " or ".join(where) or "any recorded repository"
-    return ResolvedTree(None, f"commit {str(commit)[:8]} is not in {clones}")
+    return ResolvedTree(None, f"commit {str(commit)[:8]} is not in {clones}", str(commit))
 
 
 @dataclass(frozen=True)
