@@ -11,11 +11,11 @@ import io
 import json
 import shutil
 import statistics
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import git
 from results_lab import LRS, SEEDS, loss_of
 
 JOBS = [(lr, seed) for lr in LRS for seed in SEEDS]
@@ -79,9 +79,7 @@ def test_runs_dataframe_columns_and_dtypes(lab) -> None:
     assert train["sweep"].nunique() == 1 and train["config.layers"].iloc[0] == [8, 4]
     head = (lab.root / ".git" / "refs" / "heads" / "main").read_text().strip()
     assert set(df["commit"]) == {head}
-    tree = subprocess.run(
-        ["git", "rev-parse", "HEAD^{tree}"], cwd=lab.root, capture_output=True, text=True
-    ).stdout.strip()
+    tree = git(lab.root, "rev-parse", "HEAD^{tree}").strip()
     assert set(df["code"]) == {f"tree:{tree}"}
 
     picked = naga.runs(lab.root / "results", where=["lr=0.1", "seed>=1"], status="completed")
