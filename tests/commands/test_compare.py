@@ -61,6 +61,4 @@ def test_a_run_reproduces_its_own_metrics(metrics):
 
 
 def test_metric_lines_show_full_precision():
-    assert metric_lines({"loss": 0.1 + 0.2}, {"loss": 0.3}) == [
-        "loss: 0.30000000000000004 → 0.3"
-    ]
+    assert metric_lines({"loss": 0.1 + 0.2}, {"loss": 0.3}) == ["loss: 0.30000000000000004 → 0.3"]
