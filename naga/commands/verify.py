@@ -177,8 +177,8 @@ def _verify_code(run: Run) -> list[Finding]:
             findings.append(Finding("code", str(key), "missing", f"repository {root} is gone"))
             continue
         commit = entry.get("commit")
-        snapshot = entry.get("snapshot")
-        has_snapshot = isinstance(snapshot, dict) and bool(snapshot.get("commit"))
+        snapshot = as_dict(entry.get("snapshot"))
+        has_snapshot = bool(snapshot.get("commit"))
         if commit:
             findings.append(_check_commit(repo, str(key), str(commit), root, has_snapshot))
         if has_snapshot:

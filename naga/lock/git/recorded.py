@@ -95,8 +95,8 @@ def kept_by_a_ref(repo: pygit2.Repository, sha: str) -> bool:
     if target.id in tips:
         return True
     walker = repo.walk(None)
-    for tip in tips:
-        walker.push(tip)
+    for oid in tips:
+        walker.push(oid)
     return any(commit.id == target.id for commit in walker)
 
 
