@@ -183,6 +183,13 @@ NAGA = {
     "log of a missing dir": Mistake(("log", "nope"), "run directory 'nope' does not exist"),
     "lineage format": Mistake(("lineage", ".", "--format", "png"), "invalid choice: 'png'"),
     "gc of a missing dir": Mistake(("gc", "nowhere"), "directory 'nowhere' does not exist"),
+    "negative --rtol": Mistake(
+        ("rerun", ".", "--rtol=-1e-6"),
+        "argument --rtol: '-1e-6' is not a tolerance; give a number >= 0, e.g. 1e-6",
+    ),
+    "--atol not a number": Mistake(
+        ("rerun", ".", "--atol", "nan"), "argument --atol: 'nan' is not a tolerance"
+    ),
 }
 
 CASES = [
