@@ -75,8 +75,14 @@ def test_ls_one_block_per_script_newest_first_with_differing_keys(pipeline):
     # The block of the newest run comes first; each block is newest first.
     assert list(tables) == ["train.py", "evaluate.py", "prepare.py"]
     train = tables["train.py"]
-    # Only keys that differ within the block become columns; save_dir never does.
-    assert train[0] == ["RUN", "STATUS", "FINISHED", "DURATION", "lr", "time", "fail"]
+    # Only keys that differ within the block become columns; save_dir never does. The
+    # dirty run ran other code than the rest: the block names the code of each run.
+    assert train[0] == ["RUN", "STATUS", "FINISHED", "DURATION", "code", "lr", "time", "fail"]
+    tree = pipeline.git("rev-parse", "HEAD^{tree}").strip()
+    snapshot = yaml.safe_load((pipeline.root / "results/train_dirty/run.lock").read_text())
+    codes = {row[0]: row[5] for row in train[1:]}  # FINISHED is two cells (date, time)
+    assert codes.pop("results/train_dirty") == f"tree:{snapshot['repos']['.']['tree'][:12]}"
+    assert set(codes.values()) == {f"tree:{tree[:12]}"}
     names = [row[0] for row in train[1:]]
     assert names[0] == "results/train_dirty"  # made last
     assert set(names) == {
