@@ -159,8 +159,9 @@ def _outputs(original: Path, out: Path, exclude: list[str], verdict: Verdict) ->
     rows, same = compare_outputs(original, out, exclude=exclude)
     different = len(rows) - same
     if not rows:
-        print("outputs: no files besides run.lock")
-        verdict.agreed.append("no output files besides run.lock")
+        left_out = " (--exclude left out the rest)" if exclude else ""
+        print(f"outputs: no files besides run.lock{left_out}")
+        verdict.agreed.append(f"no output files besides run.lock{left_out}")
         return
     print(f"outputs: {_differ(different, len(rows), 'file') if different else f'{same} identical'}")
     for status, name in rows:

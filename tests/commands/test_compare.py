@@ -62,3 +62,48 @@ def test_a_run_reproduces_its_own_metrics(metrics):
 
 def test_metric_lines_show_full_precision():
     assert metric_lines({"loss": 0.1 + 0.2}, {"loss": 0.3}) == ["loss: 0.30000000000000004 → 0.3"]
+
+
+# -- naga rerun's verdict, in-process on two real run directories ------------------------
+
+
+def _receipt(directory, status: str, **fields) -> None:
+    from naga.lock.format import dumps
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = {"naga_lock": 1, "run_id": "r" * 32, "status": status, **fields}
+    (directory / "run.lock").write_text(dumps(lock))
+
+
+def test_rerun_verdict_needs_a_completed_original_and_a_readable_rerun(tmp_path, capsys):
+    from naga.commands._locks import load_run
+    from naga.commands._reproduce import judge
+
+    config = {"lr": 0.1, "save_dir": str(tmp_path / "a")}
+    _receipt(tmp_path / "a", "failed", config=config, metrics={"loss": 0.5})
+    _receipt(tmp_path / "b", "completed", config={**config, "save_dir": "b"}, metrics={"loss": 0.5})
+    for run in ("a", "b"):
+        (tmp_path / run / "model.txt").write_text("w\n")
+    original = load_run(tmp_path / "a")
+
+    def verdict(out, tolerance=None):
+        status = judge(
+            original,
+            expected_config=config,
+            out=out,
+            inputs_drifted=0,
+            exclude=[],
+            tolerance=tolerance or Tolerance(),
+        )
+        return status, capsys.readouterr().out.splitlines()[-1]
+
+    assert verdict(tmp_path / "b") == (
+        1,
+        "not reproduced: the original run did not complete (failed)",
+    )
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "model.txt").write_text("w\n")
+    status, line = verdict(tmp_path / "c")
+    assert status == 1
+    assert line.startswith("not reproduced: the original run did not complete (failed); the rerun")
+    assert "run.lock cannot be read" in line

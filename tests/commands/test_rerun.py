@@ -81,6 +81,13 @@ def test_rerun_reports_changed_data_and_different_outputs(make_pipeline, tmp_pat
     assert (tmp_path / "w/out/prepared.txt").read_text() == "2\n4\n60\n"
 
 
+@pytest.mark.slow
+def test_a_failed_rerun_is_not_reproduced(pipeline, tmp_path: Path):
+    failed = pipeline.naga("rerun", "results/train_failed", "--workdir", str(tmp_path / "f"))
+    assert failed.returncode == 1
+    assert failed.stdout.splitlines()[-1] == "not reproduced: the rerun failed (exit code 1)"
+
+
 def test_rerun_refuses_a_non_empty_workdir(pipeline, tmp_path: Path):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "file").write_text("x")
