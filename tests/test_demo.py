@@ -27,7 +27,9 @@ def test_demo_runs_end_to_end_and_its_receipts_name_the_demo_repository(tmp_path
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "reproduced: all 2 output files identical" in done.stdout
+    assert (
+        "reproduced: config identical, 1 metric identical, 2 output files identical" in done.stdout
+    )
     for job in sorted((work / "results" / "train").glob("lr=*/run.lock")):
         lock = yaml.safe_load(job.read_text())
         assert lock["launcher"] == "joblib"

@@ -264,6 +264,13 @@ NAGA = {
         files={"runs/a/run.lock": REPORT_RUN, "shadow/plotly/__init__.py": "raise ImportError"},
         env={"PYTHONPATH": "shadow"},
     ),
+    "negative --rtol": Mistake(
+        ("rerun", ".", "--rtol=-1e-6"),
+        "argument --rtol: '-1e-6' is not a tolerance; give a number >= 0, e.g. 1e-6",
+    ),
+    "--atol not a number": Mistake(
+        ("rerun", ".", "--atol", "nan"), "argument --atol: 'nan' is not a tolerance"
+    ),
     "gc of snapshots used elsewhere": Mistake(
         ("gc", "results/here"),
         "1 snapshot ref that gc would delete is still used by run.locks outside results/here",

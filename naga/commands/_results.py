@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ FORMATS = ("table", "csv", "json", "markdown")
 BLOCK_HEAD = (("run", "RUN"), ("status", "STATUS"), ("finished_at", "FINISHED"),
               ("duration_s", "DURATION"))  # fmt: skip
 _VOLATILE = {f"config.{key}" for key in VOLATILE_CONFIG_KEYS}
+# `tree:<40 hex>` shown as `tree:<12 hex>`, as the commit column shows commits.
+_SHORT_CODE = re.compile(r"\b(tree|commit):([0-9a-f]{12})[0-9a-f]+")
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:
@@ -44,8 +47,9 @@ def newest_first(rows: Sequence[Row]) -> list[Row]:
 def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
     """One ``(script, rows, columns)`` block per script, the block of the newest run first.
 
-    A block's columns are run, status, finish time, duration, the config keys whose values
-    differ within the block (``save_dir`` never), and every metric its runs recorded.
+    A block's columns are run, status, finish time, duration, ``code`` when its runs ran
+    different code, the config keys whose values differ within the block (``save_dir``
+    never), and every metric its runs recorded.
     """
     by_script: dict[str, list[Row]] = {}
     for row in rows:
@@ -58,7 +62,9 @@ def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
         config = [k for k in keys if k.startswith("config.") and k not in _VOLATILE]
         differing = [k for k in config if _varies(members, k)] if len(members) > 1 else []
         metrics = [k for k in keys if k.startswith("metrics.")]
-        out.append((script, members, [c for c, _ in BLOCK_HEAD] + differing + metrics))
+        # Runs of one script that ran different code: say so, as for a differing config key.
+        code = ["code"] if len(members) > 1 and _varies(members, "code") else []
+        out.append((script, members, [c for c, _ in BLOCK_HEAD] + code + differing + metrics))
     return out
 
 
@@ -107,6 +113,8 @@ def formatter(column: str) -> Callable[[Any], str]:
         return r.duration
     if column in ("commit", "run_id"):
         return lambda value: str(value)[:12]
+    if column == "code":
+        return lambda value: _SHORT_CODE.sub(r"\1:\2", str(value))
     return _number_or_value
 
 

@@ -5,8 +5,9 @@ Three kinds of drift are reported, one line each:
 - data: a recorded path is ``missing``, or its content ``changed`` (re-hashed through the
   persistent hash cache, so unchanged data costs a stat per file, not a read);
 - code: a recorded repository is ``missing``, or a recorded commit or snapshot is
-  ``unreachable`` (not in the repository, or its ``refs/naga/snapshots/*`` ref was deleted
-  so the next ``git gc`` may prune it);
+  ``unreachable`` (not in the repository; a commit no ref reaches any more, as after
+  ``git commit --amend``; a snapshot whose ``refs/naga/snapshots/*`` ref was deleted):
+  ``git gc`` may prune it;
 - lineage: an upstream stage's run.lock is ``missing``, was ``replaced`` by a later run, or
   ``changed`` so that it can no longer be read.
 """
@@ -28,7 +29,7 @@ from naga.commands._locks import (
 )
 from naga.errors import LockError, NagaError
 from naga.lock.format import LOCK_NAME, read_lock
-from naga.lock.git.recorded import has_commit, try_open_repo
+from naga.lock.git.recorded import has_commit, kept_by_a_ref, try_open_repo
 
 OK = "ok"
 
@@ -115,7 +116,7 @@ def upstream_runs(run: Run) -> list[tuple[str, Run]]:
 
 def verify(run: Run) -> list[Finding]:
     """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
-    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *verify_lineage(run)]
 
 
 def _verify_status(run: Run) -> list[Finding]:
@@ -176,16 +177,29 @@ def _verify_code(run: Run) -> list[Finding]:
             findings.append(Finding("code", str(key), "missing", f"repository {root} is gone"))
             continue
         commit = entry.get("commit")
+        snapshot = as_dict(entry.get("snapshot"))
+        has_snapshot = bool(snapshot.get("commit"))
         if commit:
-            if has_commit(repo, str(commit)):
-                findings.append(Finding("code", str(key), OK, f"commit {r.short_id(commit)}"))
-            else:
-                detail = f"commit {r.short_id(commit)} is not in {root} (fetch it from a remote)"
-                findings.append(Finding("code", str(key), "unreachable", detail))
-        snapshot = entry.get("snapshot")
-        if isinstance(snapshot, dict) and snapshot.get("commit"):
+            findings.append(_check_commit(repo, str(key), str(commit), root, has_snapshot))
+        if has_snapshot:
             findings.append(_check_snapshot(repo, str(key), snapshot, root))
     return findings
+
+
+def _check_commit(repo: Any, key: str, commit: str, root: Any, has_snapshot: bool) -> Finding:
+    label = f"commit {r.short_id(commit)}"
+    if not has_commit(repo, commit):
+        detail = f"{label} is not in {root} (fetch it from a remote)"
+        return Finding("code", key, "unreachable", detail)
+    # A dirty run's commit is kept by its snapshot (the snapshot's parent): checked there.
+    if not has_snapshot and not kept_by_a_ref(repo, commit):
+        detail = (
+            f"{label} is on no branch, tag or other ref (amended or rebased away?); "
+            f"`git gc` prunes it once its reflog entry expires: keep it with "
+            f"`git tag <name> {r.short_id(commit, 12)}`"
+        )
+        return Finding("code", key, "unreachable", detail)
+    return Finding("code", key, OK, label)
 
 
 def _check_snapshot(repo: Any, key: str, snapshot: dict[str, Any], root: Any) -> Finding:
@@ -204,7 +218,8 @@ def _check_snapshot(repo: Any, key: str, snapshot: dict[str, Any], root: Any) ->
     return Finding("code", key, OK, f"{label} ({ref or 'no ref recorded'})")
 
 
-def _verify_lineage(run: Run) -> list[Finding]:
+def verify_lineage(run: Run) -> list[Finding]:
+    """Is every direct upstream stage's run.lock still the one ``run`` read?"""
     findings = []
     for key, raw in run.section("prevs").items():
         entry = as_dict(raw)

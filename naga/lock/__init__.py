@@ -24,7 +24,8 @@ Module map (docs/architecture.md has the whole house)::
       _cache_dir.py   NAGA_CACHE_DIR / NAGA_NO_CACHE, for both caches
       _packages.py    installed distributions, cached (environment.packages)
       git/            git state: repo_state() and snapshots; find_repo_root(); recorded.py
-                      looks up recorded commits and snapshot refs for the naga command
+                      looks up recorded commits, snapshot refs and the tree of the code
+                      that ran (code identity) for the naga command and results table
       hashing/        files are hashed here: hash_path(), hash_file() and their cache
 
 The rooms lean one way: ``hashing/`` needs only ``_cache_dir``; ``git/`` needs ``hashing/``

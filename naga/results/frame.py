@@ -35,7 +35,9 @@ def runs(
     Columns: ``run`` (the run directory relative to ``root``), ``status`` (``lost`` for a
     run recorded as running whose process is gone), ``started_at`` and ``finished_at``
     (UTC datetimes), ``duration_s``, ``script``, ``commit`` and ``dirty`` (the script's
-    repository), ``sweep`` and ``sweep.job`` (the sweep id and the job's name), ``run_id``,
+    repository), ``code`` (the code that ran: ``tree:<id>``, equal exactly when two runs
+    ran the same git tree; docs/commands.md), ``sweep`` and ``sweep.job`` (the sweep id
+    and the job's name), ``run_id``,
     then ``config.<dotted.key>`` for every config leaf, ``metrics.<name>`` for every metric
     and ``data.<key>`` for every data hash. Numbers stay numbers: a column of ints is
     ``int64`` (``Int64`` when some runs lack it), of numbers ``float64``, of bools ``bool``
