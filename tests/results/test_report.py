@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from browser import CHROMIUM, Browser
+from helpers import git
 from results_lab import LRS, SEEDS, Lab, loss_of
 
 needs_browser = pytest.mark.skipif(
@@ -188,7 +189,8 @@ def test_summary_cards_and_provenance(lab: Lab, lab_page: Path) -> None:
     assert summary["runs"] == 10 and summary["statuses"] == {"completed": 10}
     assert sorted(s["runs"] for s in summary["studies"]) == [1, 9]
     head = (lab.root / ".git" / "refs" / "heads" / "main").read_text().strip()
-    assert summary["codes"] == [[head, 10]]
+    tree = git(lab.root, "rev-parse", "HEAD^{tree}").strip()
+    assert summary["codes"] == [[f"tree:{tree}", 10]]  # naga ls's code column
     assert summary["warnings"] == [] and summary["failed"] == []
     floats = dict(zip(doc["columns"], doc["floats"], strict=True))
     assert floats["metrics.loss"] and floats["config.lr"]
@@ -217,7 +219,7 @@ def test_failed_dirty_and_hostile_runs(hostile: Lab) -> None:
     assert card["error"]["line"] == "diverged at step 3 (<b>bold</b>)"
     [repo] = card["repos"]
     assert repo["dirty"] and repo["changed"] == ["A crash.py"]
-    assert doc["codes"][crash] == f"tree {repo['snapshot_tree']}"
+    assert doc["codes"][crash] == f"tree:{repo['snapshot_tree']}"
     optimizer = doc["columns"].index("config.optimizer")
     assert {r[optimizer] for r in doc["runs"]} == {XSS, None}
     [study] = doc["trials"]

@@ -19,7 +19,7 @@ from naga.errors import UsageError
 from naga.results.frame import rows_below, select
 from naga.results.query import columns_of, is_number, render, resolve, spellings
 from naga.results.report import charts, groups
-from naga.results.report.cards import Cards, code_identity
+from naga.results.report.cards import Cards
 
 __all__ = ["FAILED", "Options", "build"]
 
@@ -97,7 +97,8 @@ def build(roots: Sequence[str], options: Options) -> dict[str, Any]:
         objective = "metrics.value"
 
     run_cards = reader.read([str(row["run"]) for row in rows], [row.get("run_id") for row in rows])
-    codes = [code_identity(card, row) for card, row in zip(run_cards, rows, strict=True)]
+    # The same identity as `naga ls`'s code column: the git tree that ran (docs/commands.md).
+    codes = [row.get("code") for row in rows]
     table = groups.grouped(rows, by, direction=direction, codes=codes)
     plots = _plots(rows, xs=xs, ys=ys, hue=hue, by=by, metrics=metrics)
     # Parallel axes: every config key except seeds and save_dir (each chart keeps the keys

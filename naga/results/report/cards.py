@@ -24,7 +24,7 @@ from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock
 from naga.results._read import _without_unused_blocks, row_of
 
-__all__ = ["Cards", "card_of", "cards", "code_identity"]
+__all__ = ["Cards", "card_of", "cards"]
 
 #: How many characters of a traceback a card keeps (the end: where it was raised).
 _TRACEBACK_CHARS = 4000
@@ -138,21 +138,6 @@ def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
             for key, entry in as_dict(lock.get("prevs")).items()
         ],
     }
-
-
-def code_identity(card: Mapping[str, Any], row: Mapping[str, Any]) -> str | None:
-    """The code a run ran: the table's ``code`` column when it has one, else the script's
-    repository's snapshot tree when dirty, else its commit."""
-    if row.get("code"):
-        return str(row["code"])
-    repos = card.get("repos") or []
-    root = (card.get("script") or {}).get("repo")
-    entry = next((r for r in repos if r.get("root") == root), repos[0] if repos else None)
-    if entry is None:
-        return row.get("commit")
-    if entry.get("dirty"):
-        return f"tree {entry.get('snapshot_tree')}" if entry.get("snapshot_tree") else "dirty"
-    return entry.get("commit")
 
 
 #: Top-level blocks a card does not need: those a row skips, and what the row already has.

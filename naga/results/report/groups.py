@@ -135,7 +135,7 @@ def grouped(
         rows: The runs.
         by: The group columns.
         direction: ``min``/``max`` per metric column.
-        codes: The code identity of each run (commit, or snapshot tree when dirty).
+        codes: The code identity of each run (`naga ls`'s code column: the git tree).
     """
     members: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
