@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import ensure_code, locate
 from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 from naga.lock.git.recorded import changed_files, tree_id, try_open_repo
 
@@ -42,7 +43,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the differences; exit 0 when equivalent, 1 otherwise."""
-    a, b = load_run(args.a), load_run(args.b)
+    # Read against this clone: results copied from another machine name its paths.
+    a, b = locate(load_run(args.a)).run, locate(load_run(args.b)).run
     sections = compare(a, b, files=args.files)
     if args.json:
         print(json.dumps(sections, indent=2, ensure_ascii=False))
@@ -158,7 +160,8 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
         if not same:
             lines.append(f"{key}: {_state_label(old)} → {_state_label(new)}")
             if files and old_sha and new_sha:
-                lines.extend(f"    {change}" for change in _files(old, new, old_sha, new_sha))
+                pair = ((a, old, old_sha), (b, new, new_sha))
+                lines.extend(f"    {change}" for change in _files(pair))
         old_big = {_canon(x) for x in old.get("untracked_large") or []}
         new_big = {_canon(x) for x in new.get("untracked_large") or []}
         if old_big != new_big:
@@ -168,11 +171,15 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
     return lines
 
 
-def _files(old: dict[str, Any], new: dict[str, Any], old_sha: str, new_sha: str) -> list[str]:
-    for root in (new.get("root"), old.get("root")):
-        repo = try_open_repo(root)
+def _files(pair: tuple[tuple[Run, dict[str, Any], str], ...]) -> list[str]:
+    """The files that differ between the code states of ``((run, entry, sha), ...)``."""
+    (a, old, old_sha), (b, new, new_sha) = pair
+    for run, entry, other in ((b, new, old), (a, old, new)):
+        repo = try_open_repo(entry.get("root"))
         if repo is None:
             continue
+        # Both code states must be here: fetched from a remote when the runs travelled.
+        ensure_code(locate(run), entry, [other])
         return [str(change) for change in changed_files(repo, old_sha, new_sha)]
     return ["(file list unavailable: the recorded repository no longer exists)"]
 
