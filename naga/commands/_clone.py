@@ -297,3 +297,14 @@ def code_by_repository(runs: Iterable[Run]) -> tuple[dict[Path, RepoCode], list[
             for name, url in as_dict(entry.get("remotes")).items():
                 code.remotes.setdefault(str(name), str(url))
     return found, sorted(set(gone))
+
+
+def count_code(needs: Iterable[Need]) -> str:
+    """``2 snapshots and 1 commit`` (what a set of needs holds, for summaries)."""
+    kinds = [need.kind for need in needs]
+    parts = []
+    for kind in ("snapshot", "commit"):
+        n = kinds.count(kind)
+        if n:
+            parts.append(f"{n} {kind}{'s' * (n != 1)}")
+    return " and ".join(parts) or "no code"

@@ -19,7 +19,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._archive import GIT, RUNS, Writer
-from naga.commands._clone import code_by_repository
+from naga.commands._clone import code_by_repository, count_code
 from naga.commands._locks import SKIP_DIRS, Run, find_runs
 from naga.errors import RepoError, UsageError
 from naga.lock.atomic import TMP_MARK
@@ -96,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
                 "repos": manifest_repos,
             }
         )
-    states = sum(len(code.needs) for code in repos.values())
+    states = count_code(need for code in repos.values() for need in code.needs)
     print(
         f"exported {len(runs)} run{'s' * (len(runs) != 1)} to {target} ({r.size(total)}): "
         f"receipts {r.size(sizes['receipts'])}, outputs "
         + ("left out (--receipts-only)" if args.receipts_only else r.size(sizes["outputs"]))
-        + f", code {r.size(sizes['code'])} ({states} commit{'s' * (states != 1)} and "
-        f"snapshots of {len(repos)} repositor{'ies' if len(repos) != 1 else 'y'})"
+        + f", code {r.size(sizes['code'])} ({states} of {len(repos)} "
+        f"repositor{'ies' if len(repos) != 1 else 'y'})"
     )
     print(f"import it in another clone with: naga import {target.name}")
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands._archive import RUNS, extracted
+from naga.commands._clone import count_code
 from naga.errors import RepoError, UsageError
 from naga.lock.format import LOCK_NAME, try_read
 from naga.lock.git.remotes import Need
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         + (f" ({placement.runs_same} already there, unchanged)" if placement.runs_same else "")
     )
     for _, root, _, needs in repos:
-        print(f"  code: {len(needs)} commits and snapshots in {root}")
+        print(f"  code: {count_code(needs)} in {root}")
     if refs:
         print(
             f"  added {len(refs)} ref{'s' * (len(refs) != 1)}: {', '.join(refs[:3])}"

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from naga.commands._clone import RepoCode, code_by_repository
+from naga.commands._clone import RepoCode, code_by_repository, count_code
 from naga.commands._locks import display_path, find_runs
 from naga.errors import RepoError, UsageError
 
@@ -114,11 +114,9 @@ def _report(root: Path, code: RepoCode, planned: Any, *, dry_run: bool) -> int:
             f"  missing    {need.label()} needed by {display_path(runs[0].dir)}: not in this "
             "repository (snapshot ref deleted?), so it cannot be pushed"
         )
-    total = len(planned.send) + len(planned.present)
     if not planned.send:
-        print(
-            f"  nothing to push: the remote holds all {total} commits and snapshots the runs need"
-        )
+        held = count_code(planned.present)
+        print(f"  nothing to push: the remote already holds the {held} the runs need")
     else:
         print(f"  {len(planned.send)} {verb}, {len(planned.present)} already there")
     return len(planned.absent)
