@@ -14,8 +14,8 @@ import sys
 
 import pytest
 import yaml
-from travel_world import Machine, World, run_sweeps
 from helpers import one_line_error
+from travel_world import Machine, World, run_sweeps
 
 from naga.errors import escape_newlines
 
@@ -47,7 +47,8 @@ def test_runs_pushed_from_the_cluster_rerun_and_verify_on_the_laptop(world: Worl
     assert git_refs(cluster, str(remote))[snap["ref"]] == snap["commit"]
     again = cluster.naga("push", "results")
     assert again.returncode == 0
-    assert "nothing to push: the remote already holds the 1 snapshot and 1 commit the runs need" in again.stdout
+    held = "nothing to push: the remote already holds the 1 snapshot and 1 commit the runs need"
+    assert held in again.stdout
 
     laptop = world.clone(remote, "laptop")
     assert snap["ref"] not in laptop.refs()
