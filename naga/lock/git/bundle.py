@@ -47,7 +47,7 @@ def create(repo: pygit2.Repository, needs: Iterable[Need], target: Path) -> list
     try:
         git_cli(scratch, "init", "--quiet", "--bare", str(scratch))
         objects = Path(repo.path) / "objects"
-        (scratch / "objects" / "info" / "alternates").write_text(f"{objects.resolve()}\n")
+        (scratch / "objects" / "info" / "alternates").write_text(_quoted(objects.resolve()) + "\n")
         lines = "".join(f"create {need.ref} {need.sha}\n" for need in wanted)
         _stdin_git(scratch, ["update-ref", "--stdin"], lines)
         git_cli(scratch, "bundle", "create", "--quiet", str(target), "--all")
@@ -55,6 +55,12 @@ def create(repo: pygit2.Repository, needs: Iterable[Need], target: Path) -> list
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return sorted(roots)
+
+
+def _quoted(path: Path) -> str:
+    """A path as one line of ``objects/info/alternates``: C-quoted (git >= 2.11)."""
+    text = str(path).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
 def _stdin_git(root: Path, args: list[str], text: str) -> None:
