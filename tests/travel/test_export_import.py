@@ -82,7 +82,7 @@ def test_export_then_import_lets_the_laptop_rerun_with_no_network(world: World) 
     imported = laptop.naga("import", str(target))
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert imported.stdout.startswith(f"imported 4 of 4 runs into {laptop.root}\n")
-    assert f"  added 2 refs: {snap['ref']}" in imported.stdout or snap["ref"] in imported.stdout
+    assert f"  added 1 ref: {snap['ref']}\n" in imported.stdout  # the commit is on main here
     assert laptop.refs()[snap["ref"]] == snap["commit"]
     for run in ("results/basic/lr=0.1", "results/joblib/lr=0.2"):
         for name in ("run.lock", "model.txt"):
@@ -107,7 +107,7 @@ def test_export_then_import_lets_the_laptop_rerun_with_no_network(world: World) 
 
 
 def test_receipts_only_leaves_the_outputs_out(exported, tmp_path: Path) -> None:
-    world, cluster, _ = exported
+    _, cluster, _ = exported
     target = tmp_path / "receipts.tar"
     result = cluster.naga("export", "results", "--receipts-only", "-o", str(target))
     assert result.returncode == 0, result.stderr

@@ -105,12 +105,15 @@ def unbundle(repo: pygit2.Repository, root: Path, bundle: Path, needs: Iterable[
     """Add a verified bundle's objects to ``repo`` and a ref for each need.
 
     Returns:
-        The refs created (a snapshot ref already pointing at its commit is left as is).
+        The refs created: every snapshot's (unless it is there already), and one for each
+        commit this clone did not have (a commit already here is kept alive by its branch).
     """
+    wanted = list(needs)
+    new = {need for need in wanted if get_commit(repo, need.sha) is None}
     result = git_cli(root, "bundle", "unbundle", str(bundle), check=False)
     if result.returncode != 0:
         raise RepoError(
             f"git bundle unbundle into {root} failed: {git_message(result)}; "
             "check that the repository is writable (`git fsck`)"
         )
-    return keep_alive(repo, needs)
+    return keep_alive(repo, [n for n in wanted if n.kind == "snapshot" or n in new])
