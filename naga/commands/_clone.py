@@ -97,17 +97,31 @@ def locate(run: Run) -> Located:
     return Located(_moved(run, recorded, clone), recorded, clone)
 
 
-@lru_cache(maxsize=256)
-def _clone_of_cached(directory: str) -> Path | None:
-    from naga.lock.git import find_repo_root
-
-    return find_repo_root(directory)
+#: The work-tree root of each directory looked at (None: in no work tree): the runs of a
+#: sweep share their ancestors, so 1,000 runs cost a few lookups, not 1,000 walks.
+_ROOTS: dict[str, Path | None] = {}
 
 
 def _clone_of(path: Path) -> Path | None:
-    return _clone_of_cached(str(path.absolute()))
+    """The work tree holding ``path`` (like :func:`naga.lock.git.find_repo_root`), cached."""
+    start = Path(os.path.abspath(path))  # noqa: PTH100 - keep the route the user took
+    walked = []
+    found: Path | None = None
+    for candidate in (start, *start.parents):
+        key = str(candidate)
+        if key in _ROOTS:
+            found = _ROOTS[key]
+            break
+        walked.append(key)
+        if (candidate / ".git").exists():
+            found = candidate
+            break
+    for key in walked:
+        _ROOTS[key] = found
+    return found
 
 
+@lru_cache(maxsize=256)
 def _same_path(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()

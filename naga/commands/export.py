@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"-o {args.output}: the file exists; choose another name or pass --force to replace it"
         )
-    runs = find_runs(roots)
+    # The package list and upstream receipts are most of a receipt, and not needed here.
+    runs = find_runs(roots, skip=("environment", "upstream"))
     if not runs:
         raise UsageError(
             f"no run.lock below {' '.join(args.dirs)}, so there is nothing to export; pass "

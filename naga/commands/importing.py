@@ -136,33 +136,45 @@ def _match_repositories(
 
 
 def _plan(manifest: dict[str, Any], extracted_runs: Path, into: Path, shown: str) -> _Placement:
-    """Compare every extracted file with the target; refuse to overwrite anything.
+    """Compare what was extracted with the target; refuse to overwrite anything.
+
+    A directory the target lacks is moved whole (one rename, however many runs it holds);
+    below a directory the target has, each file is new, identical (skipped) or different
+    (refused).
 
     Raises:
         UsageError: A different run, or a different file, is already at the target.
     """
     placement = _Placement()
-    run_dirs = {str(e.get("path")) for e in manifest.get("runs") or [] if isinstance(e, dict)}
-    for rel in sorted(run_dirs):
-        here = try_read(into / rel / LOCK_NAME)
-        there = try_read(extracted_runs / rel / LOCK_NAME)
+    for entry in manifest.get("runs") or []:
+        if not isinstance(entry, dict):
+            continue
+        rel, theirs = str(entry.get("path")), entry.get("run_id")
+        here = try_read(into / rel / LOCK_NAME, head=True)  # run_id is in the head
         if here is None:
             placement.runs_new += 1
             continue
         placement.runs_same += 1
-        if there is None or here.get("run_id") != there.get("run_id"):
+        if here.get("run_id") != theirs:
             raise UsageError(
                 f"{into / rel} already holds a different run (run {here.get('run_id')}, the "
-                f"file has run {(there or {}).get('run_id')}); nothing was written; move it "
-                f"away or import into another directory with --into"
+                f"file has run {theirs}); nothing was written; move it away or import into "
+                "another directory with --into"
             )
     if not extracted_runs.is_dir():
         return placement
     for dirpath, dirnames, filenames in os.walk(extracted_runs):
-        links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]  # not walked into
-        for name in sorted([*filenames, *links]):
-            source = Path(dirpath) / name
+        level = Path(dirpath)
+        target_level = into / level.relative_to(extracted_runs)
+        whole = [d for d in dirnames if not os.path.lexists(target_level / d)]
+        links = [d for d in dirnames if (level / d).is_symlink()]  # os.walk lists them as dirs
+        dirnames[:] = [d for d in dirnames if d not in whole and d not in links]
+        for name in sorted({*filenames, *links, *whole}):
+            source = level / name
             target = into / source.relative_to(extracted_runs)
+            if name in whole:
+                placement.new.append((source, target))
+                continue
             if os.path.lexists(target):
                 if source.is_symlink() or target.is_symlink() or target.is_dir():
                     same = _same_link(source, target)

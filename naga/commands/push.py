@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from naga.lock.git.recorded import open_repo
 
     roots = [Path(d) for d in args.dirs or ["."]]
-    runs = find_runs(roots)
+    # The package list and upstream receipts are most of a receipt, and not needed here.
+    runs = find_runs(roots, skip=("environment", "upstream"))
     shown = " ".join(args.dirs or ["."])
     if not runs:
         raise UsageError(
