@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
             "directories that hold runs (`naga ls DIR` lists them)"
         )
     anchor, in_clone = _anchor(roots)
+    upstream = _upstream_dirs(runs, roots, anchor)
+    if upstream:
+        # A run re-created elsewhere reads its upstream stages' outputs: they travel too.
+        roots += upstream
+        runs = find_runs(roots, skip=("environment", "upstream"))
     repos, gone = code_by_repository(runs)
     if gone:
         raise RepoError(
@@ -105,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         + f", code {r.size(sizes['code'])} ({states} of {len(repos)} "
         f"repositor{'ies' if len(repos) != 1 else 'y'})"
     )
+    for directory in upstream:
+        print(f"  with the upstream stage {directory.relative_to(anchor).as_posix()}")
     print(f"import it in another clone with: naga import {target.name}")
     return 0
 
@@ -123,6 +130,32 @@ def _anchor(roots: list[Path]) -> tuple[Path, bool]:
         return next(iter(c for c in clones if c is not None)), True
     parents = [root.parent if root.is_dir() else root.parent.parent for root in absolute]
     return Path(os.path.commonpath(parents)), False
+
+
+def _upstream_dirs(runs: list[Run], roots: list[Path], anchor: Path) -> list[Path]:
+    """Upstream run directories (``prevs``) the runs need and no DIR holds, transitively.
+
+    Only those below ``anchor`` (they must have a place in the file); an upstream stage
+    elsewhere is left out, as ``naga verify`` on the imported run will then say.
+    """
+    from naga.commands._locks import load_run
+
+    held = [Path(os.path.abspath(root)) for root in roots]  # noqa: PTH100
+    found: list[Path] = []
+    todo = list(runs)
+    while todo:
+        run = todo.pop()
+        for entry in run.section("prevs").values():
+            if not isinstance(entry, dict):
+                continue
+            where = Path(os.path.normpath(run.dir / str(entry.get("path", "."))))
+            if any(where == h or h in where.parents for h in [*held, *found]):
+                continue
+            if anchor not in where.parents or not (where / LOCK_NAME).is_file():
+                continue
+            found.append(where)
+            todo.append(load_run(where))
+    return sorted(found)
 
 
 def _is_receipt(path: Path) -> bool:
