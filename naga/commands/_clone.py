@@ -253,9 +253,9 @@ def _missing_message(
     host = located.run.lock.get("host") or "the machine that made it"
     made_in = located.recorded_root or "its repository"
     return (
-        f"{what}{more} of run {run_dir} is missing: {looked}; publish it with "
-        f"`naga push {run_dir}` on {host} in {made_in} (or carry it with `naga export` / "
-        "`naga import`)"
+        f"{what}{more} of run {display_path(located.run.dir)} is missing: {looked}; "
+        f"publish it with `naga push {run_dir}` on {host} in {made_in} (or carry it with "
+        "`naga export` / `naga import`)"
     )
 
 
