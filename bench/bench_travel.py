@@ -184,9 +184,8 @@ def main() -> None:
             ("import: naga import", "import: tar -xzf + git fetch of the bundle"),
         ]
         for ours, anchor in pairs:
-            print(
-                f"  ratio {ours.split(':')[0]:<8} naga / anchor = {medians[ours] / medians[anchor]:.2f}x"
-            )
+            ratio = medians[ours] / medians[anchor]
+            print(f"  ratio {ours.split(':')[0]:<8} naga / anchor = {ratio:.2f}x")
         size = os.path.getsize(base / "anchor.tgz")
         print(f"  anchor tarball of the receipts: {size / 1024:.0f} KiB")
     finally:

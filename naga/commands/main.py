@@ -43,7 +43,8 @@ _DASH_VALUES = ("--sort",)
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="naga",
-        description="See, compare, verify, re-create and log runs from their run.lock files.",
+        description="See, compare, verify, re-create, log and move runs (push, export, "
+        "import) from their run.lock files.",
     )
     parser.add_argument("--version", action="version", version=f"naga {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from naga.errors import RepoError
 from naga.lock.git.recorded import get_commit, git_cli, git_message
-from naga.lock.git.remotes import Need, Source
+from naga.lock.git.remotes import Need
 
 if TYPE_CHECKING:
     import pygit2
@@ -163,8 +163,3 @@ def push(root: Path, planned: Plan) -> None:
             f"git push to '{planned.remote}' ({planned.url}) from {root} failed: "
             f"{git_message(result)}; check the remote (`git remote -v`) and your access to it"
         )
-
-
-def source_of(repo: pygit2.Repository, name: str) -> Source:
-    """A remote of this clone as a fetch source (used to check what a push left there)."""
-    return Source(name, f"{name} ({remote_url(repo, name)})", own=True)

@@ -1,6 +1,8 @@
 """The commits and snapshots a run.lock records: look them up, diff them, check them out.
 
-Used by the ``naga`` subcommands (verify, diff, gc, rerun); recording the state is
+Used by the ``naga`` subcommands (verify, diff, gc, rerun, push, export, import, through
+:mod:`naga.lock.git.remotes`, :mod:`~naga.lock.git.publish` and
+:mod:`~naga.lock.git.bundle`); recording the state is
 :func:`naga.lock.git.repo_state`'s job. pygit2 answers questions about objects and refs
 (fast, no subprocess); ``git worktree`` goes through the git CLI because it is the one tool
 guaranteed to leave the repository's worktree bookkeeping exactly as git itself expects,
@@ -168,7 +170,10 @@ def git_cli(
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
-        raise RepoError("the git command is not installed; install git to use naga rerun") from exc
+        raise RepoError(
+            "the git command is not installed; install git (naga rerun, push, export and "
+            "import run it)"
+        ) from exc
     if check and result.returncode != 0:
         step = what or f"git {' '.join(args[:2])}"
         raise RepoError(f"{step} in '{repo_root}' failed: {git_message(result)}")
