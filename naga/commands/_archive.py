@@ -162,7 +162,7 @@ def extracted(archive: Path, beside: Path) -> Iterator[tuple[Path, dict[str, Any
                 for member in members:
                     _refuse_unsafe(member, shown)
                 temp = Path(tempfile.mkdtemp(dir=_existing_parent(beside), prefix=".naga-import-"))
-                tar.extractall(temp, members=members, filter=_filter)  # members checked above
+                _extract_all(tar, members, temp)
         except ArchiveError:
             raise
         except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
@@ -221,26 +221,40 @@ def _refuse_unsafe(member: tarfile.TarInfo, shown: str) -> None:
         raise _refuse(shown, member, "is a device, FIFO or other special file")
 
 
-def _filter(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
-    """tarfile's ``data`` filter (PEP 706), or the same checks where this Python lacks it."""
-    data_filter = getattr(tarfile, "data_filter", None)
-    if data_filter is not None:
-        return data_filter(member, path)
-    # Python < 3.10.12 / 3.11.4: _refuse_unsafe already refused absolute names, '..',
-    # hard links and special files; what remains is where links land, and modes.
-    dest = os.path.realpath(path)
-    target = os.path.realpath(os.path.join(dest, member.name))  # noqa: PTH118
-    if os.path.commonpath([dest, target]) != dest:
+def _extract_all(tar: tarfile.TarFile, members: list[tarfile.TarInfo], temp: Path) -> None:
+    """Extract checked members with tarfile's ``data`` filter, or its equivalent by hand.
+
+    PEP 706 filters exist from Python 3.12 and in the 3.10.12 / 3.11.4 security releases;
+    before them ``extractall`` takes no ``filter`` at all, so each member is checked (and
+    its mode and owner made safe) here and only the checked copies are extracted.
+    """
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(temp, members=members, filter="data")
+    else:
+        tar.extractall(temp, members=[safe_member(m, str(temp)) for m in members])
+
+
+def safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """The ``data`` filter's checks for a Python without them (members already screened).
+
+    :func:`_refuse_unsafe` has refused absolute names, ``..``, hard links and special files;
+    what remains is where the member and a link's target land, and its mode and owner.
+
+    Raises:
+        tarfile.TarError: The member would land, or its link point, outside ``dest``.
+    """
+    import copy
+
+    root = os.path.realpath(dest)
+    target = os.path.realpath(os.path.join(root, member.name))  # noqa: PTH118
+    if os.path.commonpath([root, target]) != root:
         raise tarfile.TarError(f"{member.name!r} would be extracted outside the target")
     if member.issym():
         inside = posixpath.join(posixpath.dirname(member.name), member.linkname)
-        landing = os.path.realpath(os.path.join(dest, inside))  # noqa: PTH118
-        if os.path.commonpath([dest, landing]) != dest:
+        landing = os.path.realpath(os.path.join(root, inside))  # noqa: PTH118
+        if os.path.commonpath([root, landing]) != root:
             raise tarfile.TarError(f"{member.name!r} links outside the target")
-    # No TarInfo.replace() before PEP 706 either: change a copy.
-    import copy
-
-    safe = copy.copy(member)
+    safe = copy.copy(member)  # no TarInfo.replace() before PEP 706 either
     safe.mode = (member.mode & 0o755) | stat.S_IRUSR | stat.S_IWUSR
     safe.uid = safe.gid = 0
     safe.uname = safe.gname = ""
