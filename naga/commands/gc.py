@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import locate
 from naga.commands._locks import as_dict, find_runs
 from naga.lock.git.recorded import delete_ref, snapshot_refs, try_open_repo
 
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no run.lock below {', '.join(args.dirs)}: no repository to clean, nothing done")
         return 0
-    repos, refs, commits = referenced([found.lock for found in runs])
+    # Runs copied from another clone name its repository: clean this clone's, not that one.
+    repos, refs, commits = referenced([locate(found).run.lock for found in runs])
     verb = "would delete" if args.dry_run else "deleted"
     total = 0
     for root in sorted(repos):

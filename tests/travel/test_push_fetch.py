@@ -80,6 +80,10 @@ def test_runs_pushed_from_the_cluster_rerun_and_verify_on_the_laptop(world: Worl
     assert drifted.returncode == 1
     assert "CHANGED  data     data/input.csv  blake3:" in drifted.stdout
     assert cluster.naga("verify", "results/joblib/lr=0.2").returncode == 0
+    # naga gc of the copies looks after this clone's snapshot refs, not the cluster's.
+    gc = laptop.naga("gc", "results", "--dry-run")
+    assert gc.stdout.startswith(f"{laptop.root}: 1 snapshot refs, 1 referenced"), gc.stdout
+    assert str(cluster.root) not in gc.stdout
 
 
 @pytest.mark.slow
