@@ -52,6 +52,7 @@ class _Placement:
 def run(args: argparse.Namespace) -> int:
     """Import the file; exit 0."""
     from naga.lock.git import find_repo_root
+    from naga.lock.git.bundle import unbundle
 
     archive = Path(args.file)
     clone = find_repo_root(Path.cwd(), resolve=False)
@@ -63,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
         placement = _plan(manifest, temp / RUNS, into, args.file)
         refs = []
         for repo, root, bundle_file, needs in repos:
-            from naga.lock.git import bundle
-
-            refs += bundle.unbundle(repo, root, bundle_file, needs)
+            refs += unbundle(repo, root, bundle_file, needs)
         for source, target in placement.new:
             target.parent.mkdir(parents=True, exist_ok=True)
             source.replace(target)
@@ -89,12 +88,18 @@ def _match_repositories(
 ) -> list[tuple[Any, Path, Path, list[Need]]]:
     """Each bundle with the repository here that receives it (verified, not yet applied).
 
+    The clone holding the target receives the bundle of its own repository (they share
+    their root commit). Runs that also recorded other repositories (``repos=['.',
+    '../lib']``) bring their bundles too: each goes to a clone of its repository found at
+    the recorded path, or beside this clone under the same name; one that has none here is
+    left out, with a line saying so.
+
     Raises:
         RepoError: The target is in no clone, the clone is of another repository, or git
             refuses a bundle.
     """
     from naga.lock.git import bundle
-    from naga.lock.git.recorded import open_repo
+    from naga.lock.git.recorded import try_open_repo
 
     entries = [e for e in manifest.get("repos") or [] if isinstance(e, dict)]
     if not entries:
@@ -105,17 +110,22 @@ def _match_repositories(
             "clone; run naga import inside a clone of the runs' repository (or pass "
             "--into a directory inside one)"
         )
-    repo = open_repo(clone)
     matched = []
+    skipped: list[str] = []
     for entry in entries:
-        if not bundle.shares_history(repo, [str(s) for s in entry.get("roots") or []]):
-            raise RepoError(
-                f"{clone} is a clone of a different repository than the one the runs in "
-                f"{shown} were made in ({entry.get('root')}); nothing was written; import "
-                "in a clone of that repository"
-            )
+        roots = [str(s) for s in entry.get("roots") or []]
+        recorded = Path(str(entry.get("root") or clone))
+        found = None
+        for candidate in dict.fromkeys([clone, recorded, clone.parent / recorded.name]):
+            repo = try_open_repo(candidate)
+            if repo is not None and bundle.shares_history(repo, roots):
+                found = (repo, candidate)
+                break
+        if found is None:
+            skipped.append(str(recorded))
+            continue
         bundle_file = temp / str(entry.get("bundle"))
-        heads = bundle.heads(clone, bundle_file)
+        heads = bundle.heads(found[1], bundle_file)
         if isinstance(heads, str):
             raise RepoError(
                 f"{shown}: git refuses its bundle {entry.get('bundle')} ({heads}); nothing "
@@ -131,8 +141,20 @@ def _match_repositories(
                 f"{shown}: its bundle {entry.get('bundle')} lacks code the runs need; "
                 "nothing was written; export the runs again"
             )
-        matched.append((repo, clone, bundle_file, needs))
+        matched.append((found[0], found[1], bundle_file, needs))
+    if not any(_same(root, clone) for _, root, _, _ in matched):
+        raise RepoError(
+            f"{clone} is a clone of a different repository than the one the runs in "
+            f"{shown} were made in ({entries[0].get('root')}); nothing was written; import "
+            "in a clone of that repository"
+        )
+    for root in skipped:
+        print(f"  left out: the code of repository {root} (no clone of it found here)")
     return matched
+
+
+def _same(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _plan(manifest: dict[str, Any], extracted_runs: Path, into: Path, shown: str) -> _Placement:

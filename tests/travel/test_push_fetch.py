@@ -141,6 +141,30 @@ def test_push_reaches_each_repositorys_own_remote_and_a_clean_commit_off_every_b
     assert f"fetched commit {head[:12]} from origin" in rerun.stdout
 
 
+@pytest.mark.slow
+def test_runs_of_two_repositories_push_each_to_its_own_remote(world: World) -> None:
+    remote, lib_remote = world.bare(), world.bare("lib.git")
+    cluster = world.project("cluster", remote)
+    lib = world.clone(lib_remote, "lib")
+    (lib.root / "layers.py").write_text("DEPTH = 1\n")
+    lib.git("add", "-A")
+    lib.git("-c", "user.name=n", "-c", "user.email=e@x", "commit", "-q", "-m", "lib")
+    lib.git("push", "-q", "origin", "main")
+    (lib.root / "layers.py").write_text("DEPTH = 2  # not committed\n")
+    train = cluster.root / "train.py"
+    train.write_text(train.read_text() + "# not committed either\n")
+    cluster.py("extra_repo=../lib", "save_dir=results/two")
+    repos = lock(cluster, "results/two")["repos"]
+    assert set(repos) == {".", "../lib"}
+    pushed = cluster.naga("push", "results")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert f"{cluster.root} → origin ({remote})" in pushed.stdout
+    assert f"{lib.root} → origin ({lib_remote})" in pushed.stdout
+    for key, bare in ((".", remote), ("../lib", lib_remote)):
+        snap = repos[key]["snapshot"]
+        assert git_refs(cluster, str(bare))[snap["ref"]] == snap["commit"]
+
+
 def test_push_with_no_remote_is_one_line(world: World) -> None:
     alone = world.project("alone")
     alone.py("save_dir=results/one")

@@ -15,6 +15,7 @@ OFFSET = 0
 class Config:
     lr = 0.1
     data = "data/input.csv"
+    extra_repo = ""  # another repository the run records, e.g. ../lib
     save_dir = "results/basic"
 
 
@@ -23,7 +24,7 @@ def main(cfg: Config) -> None:
     values = [float(x) for x in Path(cfg.data).read_text().split()]
     out = Path(cfg.save_dir)
     (out / "model.txt").write_text(f"{sum(values) * cfg.lr + OFFSET:.6f}\n")
-    runlock(config=cfg, repos=["."], data=[cfg.data])
+    runlock(config=cfg, repos=[".", *([cfg.extra_repo] if cfg.extra_repo else [])], data=[cfg.data])
 
 
 if __name__ == "__main__":
