@@ -142,10 +142,16 @@ def receipt_digest(record: Mapping[str, Any]) -> str:
 def _canonical(value: Any) -> Any:
     """Plain JSON data standing for ``value``: mapping keys become type-tagged strings."""
     if isinstance(value, Mapping):
+        if all(type(k) is str and type(v) in _SCALARS for k, v in value.items()):
+            return value  # the common leaf mapping (packages, config leaves): as it is
         return {_key(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     return value
+
+
+#: Values :func:`_canonical` need not look into.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _key(key: Any) -> str:
