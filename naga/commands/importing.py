@@ -31,8 +31,9 @@ def add_parser(subparsers: Any) -> None:
         help="put runs written by `naga export` (and their code) into this clone",
         description="Check FILE whole (members, sizes, hashes, git bundles), add the "
         "commits and snapshot refs it carries to this clone's repository, and put the run "
-        "folders under DIR (default: the root of the clone holding the current directory, "
-        "so they land where they were in the exporting clone). Nothing is written when "
+        "folders under DIR (default: the root of the clone holding the current directory "
+        "when they were exported from inside a clone, so they land where they were there; "
+        "else the current directory). Nothing is written when "
         "anything is refused; a different run already at the target is never overwritten.",
     )
     parser.add_argument("file", metavar="FILE", help="a file written by `naga export`")
@@ -56,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
     archive = Path(args.file)
     clone = find_repo_root(Path.cwd(), resolve=False)
-    into = Path(args.into) if args.into else clone or Path.cwd()
-    into = Path(os.path.abspath(into))  # noqa: PTH100 - keep the route the user named
-    with extracted(archive, into) as (temp, manifest):
+    beside = Path(args.into) if args.into else clone or Path.cwd()
+    with extracted(archive, beside) as (temp, manifest):
+        # Runs exported from inside a clone land where they were in it; others here.
+        from_clone = manifest.get("anchor") == "clone"
+        into = Path(args.into) if args.into else (clone if from_clone else None) or Path.cwd()
+        into = Path(os.path.abspath(into))  # noqa: PTH100 - keep the route the user named
         target_clone = find_repo_root(into, resolve=False)
         repos = _match_repositories(manifest, temp, target_clone, args.file)
         placement = _plan(manifest, temp / RUNS, into, args.file)
