@@ -126,8 +126,18 @@ def _absolute(url: str, root: str | None) -> str:
 
 
 def _env(source: Source) -> dict[str, str] | None:
-    # Never stop a rerun at a password prompt for a URL recorded on another machine.
-    return None if source.own else {"GIT_TERMINAL_PROMPT": "0"}
+    """No prompt, no long wait, for a URL recorded on another machine (not a remote here).
+
+    git's own prompt is off (``GIT_TERMINAL_PROMPT``), and ssh (which asks on the
+    terminal, not on stdin) runs in batch mode with a short connect timeout, unless the
+    user chose an ssh command of their own.
+    """
+    if source.own:
+        return None
+    env = {"GIT_TERMINAL_PROMPT": "0"}
+    if not (os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o ConnectTimeout=10"
+    return env
 
 
 def ls_remote(root: Path, source: Source, refs: Iterable[str]) -> dict[str, str] | str:
