@@ -110,6 +110,23 @@ def test_a_missing_snapshot_names_the_push_that_would_publish_it(world: World) -
     assert f"UNREACHABLE  code     .               snapshot {snap['commit'][:8]}" in shown.stdout
 
 
+@pytest.mark.slow
+def test_the_remote_recorded_in_the_run_lock_is_asked_first(world: World) -> None:
+    remote, mirror = world.bare(), world.bare("mirror.git")
+    cluster = world.project("cluster", remote)
+    run_sweeps(cluster)
+    assert cluster.naga("push", "results").returncode == 0
+    cluster.git("push", "-q", str(mirror), "main")  # the mirror has the branch only
+    colleague = world.clone(mirror, "colleague")
+    shutil.copytree(cluster.root / "results", colleague.root / "results", symlinks=True)
+    snap = snapshot_of(cluster, "results/joblib/lr=0.2")
+    rerun = colleague.naga("rerun", "results/joblib/lr=0.2")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    shown = f"fetched snapshot {snap['commit'][:12]} from origin ({remote}, recorded)"
+    assert shown in rerun.stdout
+    assert colleague.git("remote").split() == ["origin"]  # no remote was added
+
+
 def git_refs(machine: Machine, remote: str) -> dict[str, str]:
     out = machine.git("ls-remote", remote)
     return {name: sha for sha, name in (line.split("\t") for line in out.splitlines())}
