@@ -19,7 +19,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._archive import GIT, RUNS, Writer
-from naga.commands._clone import code_by_repository, count_code
+from naga.commands._clone import RepoCode, code_by_repository, count_code
 from naga.commands._locks import SKIP_DIRS, Run, find_runs
 from naga.errors import RepoError, UsageError
 from naga.lock.atomic import TMP_MARK
@@ -48,9 +48,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the export file; exit 0."""
-    from naga.lock.git import bundle
-    from naga.lock.git.recorded import open_repo
-
     roots = [Path(d) for d in args.dirs]
     target = Path(args.output)
     if target.exists() and not args.force:
@@ -78,30 +75,21 @@ def run(args: argparse.Namespace) -> int:
         )
     files = _files(roots, anchor, receipts_only=args.receipts_only)
     sizes = {"receipts": 0, "outputs": 0, "code": 0}
-    manifest_repos = []
-    with Writer(target) as writer, tempfile.TemporaryDirectory(prefix="naga-export-") as tmp:
-        for name, path in files:
-            kind = "receipts" if _is_receipt(path) else "outputs"
-            if path.is_symlink():
-                writer.add_symlink(f"{RUNS}/{name}", str(path.readlink()))
-            else:
-                sizes[kind] += writer.add_file(f"{RUNS}/{name}", path)
-        for number, (root, code) in enumerate(sorted(repos.items())):
-            member = f"{GIT}/{number}.bundle"
-            made = Path(tmp) / f"{number}.bundle"
-            origins = bundle.create(open_repo(root), code.needs, made)
-            sizes["code"] += writer.add_file(member, made)
-            manifest_repos.append(_repo_entry(root, code, member, origins))
-        total = writer.finish(
-            {
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "host": platform.node(),
-                "anchor": "clone" if in_clone else "dir",
-                "receipts_only": bool(args.receipts_only),
-                "runs": [_run_entry(run, anchor) for run in runs],
-                "repos": manifest_repos,
-            }
-        )
+    head = {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "anchor": "clone" if in_clone else "dir",
+        "receipts_only": bool(args.receipts_only),
+        "runs": [_run_entry(run, anchor) for run in runs],
+    }
+    try:
+        total = _write(target, files, repos, head, sizes)
+    except OSError as exc:  # a file that cannot be read, a full disk: no file is left
+        where = exc.filename or target
+        raise UsageError(
+            f"cannot export: {where}: {exc.strerror or exc}; fix the file's permissions or "
+            "free some space, then export again (nothing was written)"
+        ) from exc
     states = count_code(need for code in repos.values() for need in code.needs)
     print(
         f"exported {len(runs)} run{'s' * (len(runs) != 1)} to {target} ({r.size(total)}): "
@@ -114,6 +102,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"  with the upstream stage {directory.relative_to(anchor).as_posix()}")
     print(f"import it in another clone with: naga import {target.name}")
     return 0
+
+
+def _write(
+    target: Path,
+    files: list[tuple[str, Path]],
+    repos: dict[Path, RepoCode],
+    head: dict[str, Any],
+    sizes: dict[str, int],
+) -> int:
+    """Write the export file (run files, one bundle per repository, the manifest).
+
+    Returns:
+        The file's size; ``sizes`` is filled with the bytes of receipts, outputs and code.
+    """
+    from naga.lock.git import bundle
+    from naga.lock.git.recorded import open_repo
+
+    manifest_repos = []
+    with Writer(target) as writer, tempfile.TemporaryDirectory(prefix="naga-export-") as tmp:
+        for name, path in files:
+            if path.is_symlink():
+                writer.add_symlink(f"{RUNS}/{name}", str(path.readlink()))
+                continue
+            kind = "receipts" if _is_receipt(path) else "outputs"
+            sizes[kind] += writer.add_file(f"{RUNS}/{name}", path)
+        for number, (root, code) in enumerate(sorted(repos.items())):
+            member = f"{GIT}/{number}.bundle"
+            made = Path(tmp) / f"{number}.bundle"
+            origins = bundle.create(open_repo(root), code.needs, made)
+            sizes["code"] += writer.add_file(member, made)
+            manifest_repos.append(_repo_entry(root, code, member, origins))
+        return writer.finish({**head, "repos": manifest_repos})
 
 
 def _anchor(roots: list[Path]) -> tuple[Path, bool]:
@@ -200,7 +220,7 @@ def _run_entry(run: Run, anchor: Path) -> dict[str, Any]:
     return {"path": run.dir.relative_to(anchor).as_posix(), "run_id": run.run_id}
 
 
-def _repo_entry(root: Path, code: Any, member: str, origins: list[str]) -> dict[str, Any]:
+def _repo_entry(root: Path, code: RepoCode, member: str, origins: list[str]) -> dict[str, Any]:
     return {
         "root": str(root),
         "bundle": member,

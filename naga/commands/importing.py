@@ -195,6 +195,12 @@ def _plan(manifest: dict[str, Any], extracted_runs: Path, into: Path, shown: str
         whole = [d for d in dirnames if not os.path.lexists(target_level / d)]
         links = [d for d in dirnames if (level / d).is_symlink()]  # os.walk lists them as dirs
         dirnames[:] = [d for d in dirnames if d not in whole and d not in links]
+        for name in dirnames:
+            if not (target_level / name).is_dir():
+                raise UsageError(
+                    f"{target_level / name} already exists and is not a directory; nothing "
+                    "was written; move it away or import into another directory with --into"
+                )
         for name in sorted({*filenames, *links, *whole}):
             source = level / name
             target = into / source.relative_to(extracted_runs)

@@ -138,6 +138,20 @@ def test_import_refuses_to_overwrite_a_different_run(exported) -> None:
     assert everything(laptop.root) == before and laptop.refs() == refs
 
 
+def test_import_refuses_a_file_where_a_directory_goes(exported) -> None:
+    world, cluster, target = exported
+    laptop = laptop_of(world, cluster, "file in the way")
+    (laptop.root / "results").mkdir()
+    (laptop.root / "results" / "basic").write_text("my notes\n")
+    before = everything(laptop.root)
+    result = laptop.naga("import", str(target))
+    assert result.returncode == 2
+    assert "basic already exists and is not a directory; nothing was written" in (
+        one_line_error(result.stderr)
+    )
+    assert everything(laptop.root) == before and laptop.refs() == {}
+
+
 def test_import_into_a_clone_of_another_repository_is_refused(exported) -> None:
     world, _, target = exported
     stranger = world.project("stranger")  # same files, but a history of its own
@@ -149,7 +163,9 @@ def test_import_into_a_clone_of_another_repository_is_refused(exported) -> None:
     assert everything(stranger.root) == before and stranger.refs() == {}
 
 
-@pytest.mark.parametrize("how", ["not a tar", "truncated", "truncated gzip", "a flipped byte"])
+@pytest.mark.parametrize(
+    "how", ["not a tar", "truncated", "cut before the manifest", "truncated gzip", "a flipped byte"]
+)
 def test_a_corrupt_or_truncated_file_writes_nothing(exported, tmp_path: Path, how: str) -> None:
     world, cluster, target = exported
     laptop = laptop_of(world, cluster, f"laptop {how}")
@@ -159,6 +175,10 @@ def test_a_corrupt_or_truncated_file_writes_nothing(exported, tmp_path: Path, ho
         bad.write_bytes(b"these are my notes, not an export\n" * 40)
     elif how == "truncated":
         bad.write_bytes(data[: len(data) // 2])
+    elif how == "cut before the manifest":  # a clean end between two members
+        at = data.rindex(b"naga-export.json\0")
+        assert at % 512 == 0
+        bad.write_bytes(data[:at])
     elif how == "truncated gzip":
         packed = tmp_path / "runs.tar.gz"
         assert cluster.naga("export", "results", "-o", str(packed)).returncode == 0
