@@ -62,7 +62,7 @@ def add_parser(subparsers: Any) -> None:
     """Declare ``naga verify``."""
     parser = subparsers.add_parser(
         "verify",
-        help="check that a run's data, commits, snapshots and upstream runs are unchanged",
+        help="check that a run's receipt, data, commits, snapshots and upstream runs are unchanged",
         description="Check the run.lock against the integrity digest naga sealed it with, "
         "re-hash every data path it records (relative paths start at the recorded cwd; the "
         "hash cache makes unchanged data fast), check that every recorded commit and "
