@@ -8,9 +8,9 @@ in the run.lock first, then from the clone's own remotes. ``naga push`` publishe
 objects under the ref names tried here (:mod:`naga.lock.git.publish`).
 
 Transport and credentials are git's business: everything goes through the git CLI
-(``ls-remote`` to see which ref a remote holds, then one ``fetch``). A recorded URL that is
-not a remote of this clone is fetched without terminal prompts, so a rerun never stops at
-a password question for a machine the user did not name; the error says what to fetch.
+(``ls-remote`` to see which ref a remote holds, then one ``fetch``), without terminal
+prompts, so a rerun or a verify never stops at a password question (credential helpers
+and ssh agents work as usual); when a remote cannot be asked, the error says why.
 """
 
 from __future__ import annotations
@@ -125,17 +125,17 @@ def _absolute(url: str, root: str | None) -> str:
     return os.path.normpath(Path(root) / url)
 
 
-def _env(source: Source) -> dict[str, str] | None:
-    """No prompt, no long wait, for a URL recorded on another machine (not a remote here).
+def _env(source: Source) -> dict[str, str]:
+    """Fetching on demand never waits for a prompt: git's own prompt is off everywhere.
 
-    git's own prompt is off (``GIT_TERMINAL_PROMPT``), and ssh (which asks on the
-    terminal, not on stdin) runs in batch mode with a short connect timeout, unless the
-    user chose an ssh command of their own.
+    A command like ``naga verify`` must not stop at a password question; credential
+    helpers and ssh agents still work, and when a remote cannot be asked, git's reason
+    ends up in the one-line error. For a URL recorded on another machine (not a remote
+    here), ssh (which asks on the terminal, not on stdin) also runs in batch mode with a
+    short connect timeout, unless the user chose an ssh command of their own.
     """
-    if source.own:
-        return None
     env = {"GIT_TERMINAL_PROMPT": "0"}
-    if not (os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
+    if not source.own and not (os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
         env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o ConnectTimeout=10"
     return env
 
