@@ -9,10 +9,13 @@ folder: an old interpreter cannot be installed for a unit test).
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from naga.commands import _archive
 from naga.commands._archive import ArchiveError, Writer, extracted, safe_member
@@ -80,3 +83,48 @@ def test_writer_leaves_nothing_when_it_does_not_finish(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
     assert _archive.MANIFEST == "naga-export.json"
+
+
+_PARTS = st.sampled_from(["runs", "git", "a", "..", ".", "", "naga-export.json", "x y"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(
+        st.tuples(
+            st.lists(_PARTS, min_size=1, max_size=4).map("/".join),
+            st.booleans(),  # an absolute name
+            st.one_of(st.none(), st.lists(_PARTS, min_size=1, max_size=5).map("/".join)),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_no_member_lands_outside_whatever_its_name(tmp_path_factory, names) -> None:
+    base = tmp_path_factory.mktemp("prop")
+    outside, into = base / "outside", base / "a" / "b" / "into"
+    outside.mkdir()
+    into.mkdir(parents=True)
+    archive = base / "f.tar"
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, absolute, link in names:
+            info = tarfile.TarInfo(("/" + name) if absolute else name)
+            if link is None:
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b"x"))
+            else:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+    try:
+        with extracted(archive, into) as (temp, _):
+            for path in temp.rglob("*"):  # everything extracted stays below temp
+                assert Path(temp).resolve() in Path(os.path.realpath(path)).parents
+    except ArchiveError:
+        pass
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in base.iterdir()) == ["a", "f.tar", "outside"]
+    assert [p.name for p in (base / "a").iterdir()] == ["b"]
+    assert [p.name for p in (base / "a" / "b").iterdir()] == ["into"]
+    assert list(into.iterdir()) == []
