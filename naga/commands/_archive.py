@@ -209,6 +209,10 @@ def _refuse_unsafe(member: tarfile.TarInfo, shown: str) -> None:
         raise _refuse(shown, member, f"is outside {RUNS}/, {GIT}/ and {MANIFEST}")
     if member.islnk():
         raise _refuse(shown, member, "is a hard link")
+    if name == MANIFEST and not member.isfile():
+        raise _refuse(shown, member, "should be the manifest file but is not a regular file")
+    if member.issym() and parts[0] != RUNS:
+        raise _refuse(shown, member, f"is a link outside {RUNS}/")
     if member.issym():
         target = member.linkname
         if not target or target.startswith("/") or PurePosixPath(target).is_absolute():
@@ -271,7 +275,7 @@ def _check_manifest(temp: Path, members: list[tarfile.TarInfo], shown: str) -> d
         )
     try:
         manifest = json.loads((temp / MANIFEST).read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:
         raise ArchiveError(f"{shown}: {MANIFEST} is not valid JSON; export it again") from exc
     if not isinstance(manifest, dict) or manifest.get(FORMAT_KEY) != FORMAT_VERSION:
         raise ArchiveError(
