@@ -182,6 +182,26 @@ def test_runs_of_two_repositories_push_each_to_its_own_remote(world: World) -> N
         assert git_refs(cluster, str(bare))[snap["ref"]] == snap["commit"]
 
 
+def test_push_says_which_code_is_gone_and_pushes_the_rest(world: World) -> None:
+    remote = world.bare()
+    cluster = world.project("cluster", remote)
+    train = cluster.root / "train.py"
+    train.write_text(train.read_text() + "# first edit\n")
+    cluster.py("save_dir=results/gone")
+    train.write_text(train.read_text() + "# second edit\n")
+    cluster.py("save_dir=results/kept")
+    gone, kept = snapshot_of(cluster, "results/gone"), snapshot_of(cluster, "results/kept")
+    cluster.git("update-ref", "-d", gone["ref"])
+    cluster.git("reflog", "expire", "--expire=now", "--all")
+    cluster.git("gc", "-q", "--prune=now")
+    result = cluster.naga("push", "results")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"  missing    snapshot {gone['commit'][:12]} needed by results/gone: not in" in (
+        result.stdout
+    )
+    assert git_refs(cluster, str(remote))[kept["ref"]] == kept["commit"]
+
+
 def test_push_with_no_remote_is_one_line(world: World) -> None:
     alone = world.project("alone")
     alone.py("save_dir=results/one")
