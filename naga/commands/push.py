@@ -89,9 +89,9 @@ def _remote(repo: Any, root: Path, code: RepoCode, given: str | None) -> str:
     if chosen is None:
         if not names:
             raise RepoError(
-                f"repository {root} has no remote to push the code of {runs} runs to; add "
-                "one with `git remote add origin URL` (a bare repository works), or carry "
-                "the runs with `naga export`"
+                f"repository {root} has no remote to push the code of {runs} "
+                f"run{'s' * (runs != 1)} to; add one with `git remote add origin URL` "
+                "(a bare repository works), or carry the runs with `naga export`"
             )
         raise UsageError(
             f"repository {root} has several remotes and no upstream or origin "

@@ -209,7 +209,7 @@ def test_push_with_no_remote_is_one_line(world: World) -> None:
     assert result.returncode == 2
     line = one_line_error(result.stderr)
     assert line.startswith("naga push: error: repository ")
-    assert "has no remote to push the code of 1 runs to; add one with `git remote add" in line
+    assert "has no remote to push the code of 1 run to; add one with `git remote add" in line
     unknown = alone.naga("push", "results", "--remote", "upstream")
     assert "--remote upstream: repository" in one_line_error(unknown.stderr)
     assert unknown.returncode == 2
