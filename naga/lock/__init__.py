@@ -11,8 +11,11 @@ Module map (docs/architecture.md has the whole house)::
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
-      interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued`), then stop
-      liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone
+      interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued` when
+                      Slurm will run the job again), then stop
+      liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the
+                      queue first (`requeued`: a job Slurm holds to run again)
+      slurm.py        Slurm's queue in one squeue call; is this job being requeued (SIGTERM)?
       attempts.py     a requeued Slurm job's next attempt continues its run (`attempts`)
       format.py       the run.lock format: names, version, field order, YAML, the readers,
                       the integrity digest
