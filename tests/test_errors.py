@@ -287,6 +287,31 @@ NAGA = {
     "--where status typo": Mistake(
         ("ls", "--where", "status=complete"), "Did you mean 'completed'?", setup="a run"
     ),
+    # runs that travel (tests/travel has the remote, bundle and hostile-archive cases)
+    "push of a dir without runs": Mistake(
+        ("push", "empty"),
+        "no run.lock below empty; pass directories that hold runs",
+        setup="empty dir",
+        prefix="naga push: error: ",
+    ),
+    "export without -o": Mistake(
+        ("export", "."), "the following arguments are required: -o/--output"
+    ),
+    "export of a dir without runs": Mistake(
+        ("export", "empty", "-o", "runs.tar"),
+        "no run.lock below empty, so there is nothing to export",
+        setup="empty dir",
+        prefix="naga export: error: ",
+    ),
+    "import of a missing file": Mistake(
+        ("import", "runs.tar"), "runs.tar does not exist; pass the file `naga export` wrote"
+    ),
+    "import of a file that is no export": Mistake(
+        ("import", "notes.txt"),
+        "notes.txt is corrupt or truncated",
+        files={"notes.txt": "my notes\n" * 100},
+        prefix="naga import: error: ",
+    ),
 }
 
 CASES = [

@@ -21,8 +21,10 @@ import json
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import ensure_code, locate
 from naga.commands._compare import ABSENT, canon, mapping_lines, metric_lines
 from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
+from naga.errors import NagaError
 from naga.lock.git.recorded import ResolvedTree, changed_files, resolve_tree, try_open_repo
 
 # environment fields that name this machine rather than the software that ran.
@@ -51,7 +53,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the differences; exit 0 when equivalent, 1 otherwise."""
-    a, b = load_run(args.a), load_run(args.b)
+    # Read against this clone: results copied from another machine name its paths.
+    a, b = locate(load_run(args.a)).run, locate(load_run(args.b)).run
     sections = compare(a, b, files=args.files)
     if args.json:
         print(json.dumps(sections, indent=2, ensure_ascii=False))
@@ -162,6 +165,8 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
         # Two commits with one tree (an amended message, a rebase, a dirty run's snapshot
         # and its rerun's checkout) hold the same code.
         same, unknown = _same_code(old, new)
+        if unknown and _fetched(((a, old, new), (b, new, old))):
+            same, unknown = _same_code(old, new)
         if unknown:
             lines.append(
                 f"{key}: {_state_label(old)} → {_state_label(new)}: cannot be compared here: "
@@ -170,7 +175,8 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
         elif not same:
             lines.append(f"{key}: {_state_label(old)} → {_state_label(new)}")
             if files and old_sha and new_sha:
-                lines.extend(f"    {change}" for change in _files(old, new, old_sha, new_sha))
+                pair = ((a, old, old_sha), (b, new, new_sha))
+                lines.extend(f"    {change}" for change in _files(pair))
         old_big = {canon(x) for x in old.get("untracked_large") or []}
         new_big = {canon(x) for x in new.get("untracked_large") or []}
         if old_big != new_big:
@@ -180,11 +186,30 @@ def _code_lines(a: Run, b: Run, *, files: bool) -> list[str]:
     return lines
 
 
-def _files(old: dict[str, Any], new: dict[str, Any], old_sha: str, new_sha: str) -> list[str]:
-    for root in (new.get("root"), old.get("root")):
-        repo = try_open_repo(root)
+def _fetched(sides: tuple[tuple[Run, dict[str, Any], dict[str, Any]], ...]) -> bool:
+    """Fetch the code of runs copied from another clone; True when anything was fetched.
+
+    A commit or snapshot that no remote has leaves the comparison unknown, which the caller
+    reports; it is not an error of ``naga diff``.
+    """
+    fetched = False
+    for run, entry, other in sides:
+        try:
+            fetched = bool(ensure_code(locate(run), entry, [other])) or fetched
+        except NagaError:
+            continue
+    return fetched
+
+
+def _files(pair: tuple[tuple[Run, dict[str, Any], str], ...]) -> list[str]:
+    """The files that differ between the code states of ``((run, entry, sha), ...)``."""
+    (a, old, old_sha), (b, new, new_sha) = pair
+    for run, entry, other in ((b, new, old), (a, old, new)):
+        repo = try_open_repo(entry.get("root"))
         if repo is None:
             continue
+        # Both code states must be here: fetched from a remote when the runs travelled.
+        ensure_code(locate(run), entry, [other])
         return [str(change) for change in changed_files(repo, old_sha, new_sha)]
     return ["(file list unavailable: the recorded repository no longer exists)"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import Located, ensure_code, locate
 from naga.commands._compare import Tolerance
 from naga.commands._locks import (
     Run,
@@ -32,8 +33,8 @@ from naga.commands._locks import (
     display_path,
     load_run,
 )
-from naga.errors import LockError, RepoError, UsageError
-from naga.lock.git.recorded import add_worktree, has_commit, open_repo, remove_worktree
+from naga.errors import LockError, UsageError
+from naga.lock.git.recorded import add_worktree, open_repo, remove_worktree
 
 
 def add_parser(subparsers: Any) -> None:
@@ -115,8 +116,10 @@ def run(args: argparse.Namespace) -> int:
     from naga.commands._reproduce import judge
     from naga.commands.verify import verify_data, verify_lineage
 
-    original = load_run(args.run)
+    located = locate(load_run(args.run))
+    original = located.run
     script, repo_root, sha, kind = _code_to_check_out(original)
+    fetched = ensure_code(located, _repo_entry(original, repo_root) or {})
     config = copy.deepcopy(original.config)
     if "save_dir" not in config:
         raise LockError(
@@ -132,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     workdir = _prepare_workdir(args.workdir, original)
     code, out, config_file = workdir / "code", workdir / "out", workdir / "config.yml"
     print(f"rerun of {display_path(original.dir)}  (run {r.short_id(original.run_id)})")
+    if located.note:
+        print(f"  clone   {located.note}")
+    if fetched:
+        print(f"  fetch   {fetched}")
     print(f"  code    {kind} {sha[:12]} of {repo_root} → {code}")
 
     findings = [*verify_data(original), *verify_lineage(original)]
@@ -154,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  warning: config key {key} was redacted; pass --override {key}=VALUE")
         for key in _retarget(config, str(original.config["save_dir"]), str(out)):
             print(f"  config  {key} pointed into the original save_dir; now into {out}")
+        for key in _into_this_clone(config, located):
+            print(f"  config  {key} pointed into the recorded clone; now into {located.clone}")
         _write_yaml(config_file, config)
         start, env = _start_command(original, code, script)
         command = [*start, "--config", str(config_file), *args.override]
@@ -215,12 +224,14 @@ def _code_to_check_out(run: Run) -> tuple[str, Path, str, str]:
             "commit), so the exact code cannot be checked out; commit your code and run again"
         )
     repo = open_repo(repo_root)
-    if not has_commit(repo, sha):
-        hint = (
-            "restore the snapshot ref or re-run" if kind == "snapshot" else "fetch it from a remote"
-        )
-        raise RepoError(f"the run's {kind} {sha[:12]} is not in {repo_root}; {hint}")
     return str(script["path"]), Path(str(repo.workdir or repo_root)).resolve(), sha, kind
+
+
+def _into_this_clone(config: dict[str, Any], located: Located) -> list[str]:
+    """Config paths recorded below the other clone's root, moved into this one."""
+    if located.clone is None or located.recorded_root is None:
+        return []
+    return _retarget(config, located.recorded_root, str(located.clone))
 
 
 def _repo_entry(run: Run, root: Path) -> dict[str, Any] | None:

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands._locks import as_dict, flatten
-from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock
+from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock, without_blocks
 from naga.lock.git.recorded import run_code
 from naga.lock.liveness import ASKS_QUEUE
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
-_SKIPPED_BLOCKS = ("environment:", "upstream:")
+_SKIPPED_BLOCKS = ("environment", "upstream")
 #: Keys of a ``running`` receipt that tell whether its process is alive (kept for liveness;
 #: also of a ``requeued`` or ``interrupted`` one, whose Slurm job may wait in the queue again).
 LIVENESS_KEYS = ("pid", "pid_start", "host", "slurm_job_id")
@@ -57,27 +57,12 @@ def read_row(path: Path) -> dict[str, Any]:
     lock: Any = None
     try:
         text = path.read_text(encoding="utf-8")
-        lock = loads(_without_unused_blocks(text))
+        lock = loads(without_blocks(text, _SKIPPED_BLOCKS))
     except Exception:  # decided below by the full reader, with its own words
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
         lock = read_lock(path)
     return row_of(lock)
-
-
-def _without_unused_blocks(text: str, skipped: tuple[str, ...] = _SKIPPED_BLOCKS) -> str:
-    # naga writes block-style YAML: a top-level key starts at column 0 and everything that
-    # belongs to it is indented (or a `- ` item of a top-level list). A hand-written file
-    # this misreads fails to parse or to validate, and goes to the full reader.
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines(keepends=True):
-        first = line[:1]
-        if first not in ("", " ", "\t", "\n", "\r", "-", "#"):
-            skipping = line.startswith(skipped)
-        if not skipping:
-            kept.append(line)
-    return "".join(kept)
 
 
 def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,10 @@ tree is the work tree including untracked, non-ignored files, kept alive under
 are never touched (see docs/git-state.md).
 
 The room: this module (state, ``find_repo_root``, ``snapshot_exists``), ``_snapshot`` (the
-snapshot commit, built in an in-memory index) and ``recorded`` (what the ``naga`` command
-asks of the commits and snapshot refs a run.lock recorded). pygit2 is imported inside the
+snapshot commit, built in an in-memory index), ``recorded`` (what the ``naga`` command
+asks of the commits and snapshot refs a run.lock recorded), and the three that move them
+between clones: ``remotes`` (fetch a missing one on demand), ``publish`` (``naga push``)
+and ``bundle`` (``naga export``/``naga import``). pygit2 is imported inside the
 functions: ``import naga`` must stay cheap.
 """
 

@@ -1,9 +1,11 @@
 """The commits and snapshots a run.lock records: look them up, diff them, check them out.
 
-Used by the ``naga`` subcommands (verify, diff, gc, rerun) and the results table; recording
-the state is :func:`naga.lock.git.repo_state`'s job. Code identity is a git *tree*: two runs
-ran the same code exactly when their trees are equal, whichever commits held them (an
-amended message, a rebase, a dirty run's snapshot and the commit that later recorded it).
+Used by the ``naga`` subcommands (verify, diff, gc, rerun, push, export, import, through
+:mod:`naga.lock.git.remotes`, :mod:`~naga.lock.git.publish` and
+:mod:`~naga.lock.git.bundle`) and the results table; recording the state is
+:func:`naga.lock.git.repo_state`'s job. Code identity is a git *tree*: two runs ran the
+same code exactly when their trees are equal, whichever commits held them (an amended
+message, a rebase, a dirty run's snapshot and the commit that later recorded it).
 :func:`recorded_tree` and :func:`code_identity` read it from the receipt alone;
 :func:`resolve_tree` is the one place that looks a commit's tree up in git.
 
@@ -287,18 +289,54 @@ def delete_ref(repo: pygit2.Repository, name: str) -> None:
     repo.references.delete(name)
 
 
-def git_cli(repo_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the git CLI in ``repo_root``; raises RepoError with git's message on failure."""
+def git_cli(
+    repo_root: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    what: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the git CLI in ``repo_root``.
+
+    Args:
+        repo_root: The repository (work tree or git dir) to run in.
+        *args: git's arguments.
+        check: Raise RepoError (git's message on one line, URL credentials removed) when
+            git fails; False returns the failed result for the caller to judge.
+        env: Variables added to this process's environment.
+        what: How to name the failed step in the error (default: ``git <first args>``).
+
+    Raises:
+        RepoError: git is not installed, or (with ``check``) it failed.
+    """
+    import os
+
     try:
         result = subprocess.run(
-            ["git", "-C", str(repo_root), *args], capture_output=True, text=True, check=False
+            ["git", "-C", str(repo_root), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env} if env else None,
+            stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
-        raise RepoError("the git command is not installed; install git to use naga rerun") from exc
-    if result.returncode != 0:
-        message = " ".join(result.stderr.split()) or f"exit code {result.returncode}"
-        raise RepoError(f"git {' '.join(args[:2])} in '{repo_root}' failed: {message}")
+        raise RepoError(
+            "the git command is not installed; install git (naga rerun, push, export and "
+            "import run it)"
+        ) from exc
+    if check and result.returncode != 0:
+        step = what or f"git {' '.join(args[:2])}"
+        raise RepoError(f"{step} in '{repo_root}' failed: {git_message(result)}")
     return result
+
+
+def git_message(result: subprocess.CompletedProcess[str]) -> str:
+    """git's complaint on one line, without credentials in URLs (``fatal:`` kept)."""
+    from naga.lock.redact import strip_url_credentials
+
+    text = " ".join((result.stderr or "").split()) or f"exit code {result.returncode}"
+    return strip_url_credentials(text)
 
 
 def add_worktree(repo_root: Path, target: Path, commit: str) -> None:

@@ -22,7 +22,8 @@ from typing import Any
 from naga.commands._locks import as_dict
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock
-from naga.results._read import _without_unused_blocks, row_of
+from naga.lock.format import without_blocks
+from naga.results._read import row_of
 
 __all__ = ["Cards", "card_of", "cards"]
 
@@ -141,14 +142,14 @@ def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
 
 
 #: Top-level blocks a card does not need: those a row skips, and what the row already has.
-_SKIPPED = ("environment:", "upstream:", "config:", "metrics:")
-_ROW_SKIPPED = ("environment:", "upstream:")
+_SKIPPED = ("environment", "upstream", "config", "metrics")
+_ROW_SKIPPED = ("environment", "upstream")
 
 
 def _read(path: Path, skipped: tuple[str, ...]) -> dict[str, Any]:
     """The receipt without the ``skipped`` blocks (the full reader decides what is wrong)."""
     try:
-        lock = loads(_without_unused_blocks(path.read_text(encoding="utf-8"), skipped))
+        lock = loads(without_blocks(path.read_text(encoding="utf-8"), skipped))
     except Exception:  # the full reader decides below
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
