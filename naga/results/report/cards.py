@@ -21,8 +21,7 @@ from typing import Any
 
 from naga.commands._locks import as_dict
 from naga.errors import LockError
-from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock
-from naga.lock.format import without_blocks
+from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock, without_blocks
 from naga.results._read import row_of
 
 __all__ = ["Cards", "card_of", "cards"]
