@@ -1,6 +1,7 @@
 # Two entry points for a fresh clone: `make demo` and `make test`.
 # Everything they need is installed from here: a virtualenv with the project and its
-# test extras, and (as root) the Debian packages the tests use (Slurm, munge, b3sum, graphviz).
+# test extras, and (as root) the Debian packages the tests use (Slurm, munge, b3sum, graphviz,
+# chromium).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

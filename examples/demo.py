@@ -2,9 +2,10 @@
 
 It builds a throwaway project in .naga-demo/ or $NAGA_DEMO_DIR (a git repository holding
 the pipeline scripts), then runs prepare -> a train sweep -> evaluate with run.locks and
-lineage, re-runs one training job from its receipt, logs
-every run directory to MLflow (embedded SQLite store), and shows the results with the
-`naga` command. Every command is printed before it runs, so it doubles as a tutorial.
+lineage, re-runs one training job from its receipt, logs every run directory to MLflow
+(embedded SQLite store), shows the results with the `naga` command, and ends by writing
+one self-contained HTML report of every run. Every command is printed before it runs, so
+it doubles as a tutorial.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = Path(os.environ.get("NAGA_DEMO_DIR") or REPO / ".naga-demo").absolute()
 PIPELINE = REPO / "examples" / "pipeline"
 PLOT = "train_mse-vs-lr.png"
+REPORT = "report.html"
 IDENTITY = ["-c", "user.name=naga demo", "-c", "user.email=demo@naga.invalid"]
 
 
@@ -88,7 +90,10 @@ def main() -> None:
     naga("ls", "results/train", "--group-by", "lr", "--format", "markdown")
     naga("plot", "results/train", "--x", "lr", "--y", "train_mse", "--logx", "-o", PLOT)
     print(f"\nThe plot: {os.path.relpath(WORK / PLOT)}")
+    step("The report: every run in one HTML file that opens offline in any browser")
+    naga("report", "results", "-o", REPORT)
     print(f"\nDone. Explore: cd {shown} && python -m naga show results/evaluate")
+    print(f"The report: {WORK / REPORT} (open it in a browser; it needs no network)")
 
 
 if __name__ == "__main__":

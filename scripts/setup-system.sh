@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite drives for real: a one-node Slurm
-# (slurm-wlm + munge), b3sum (hash anchor) and graphviz (`naga lineage --output x.svg`).
+# (slurm-wlm + munge), b3sum (hash anchor), graphviz (`naga lineage --output x.svg`) and
+# chromium (the `naga report` page is tested in headless Chromium).
 # As root it installs what is missing; otherwise it says what the tests will skip.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v munged >/dev/null || [ -x /usr/sbin/munged ] || need+=(munge)
 command -v b3sum >/dev/null || need+=(b3sum)
 command -v dot >/dev/null || need+=(graphviz)
 command -v git >/dev/null || need+=(git)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -49,6 +49,12 @@ def _busy(project: Path) -> None:
     )
 
 
+#: The smallest run.lock naga reads, for the report's mistakes.
+REPORT_RUN = (
+    "naga_lock: 1\nrun_id: a\nstatus: completed\nconfig: {lr: 0.1, seed: 0}\nmetrics: {loss: 0.5}\n"
+)
+
+
 def _snapshot_used_elsewhere(project: Path) -> None:
     """Two dirty runs: results/elsewhere's snapshot is one `naga gc results/here` would drop."""
     for save_dir in ("results/elsewhere", "results/here"):
@@ -270,6 +276,52 @@ NAGA = {
     "log of a missing dir": Mistake(("log", "nope"), "run directory 'nope' does not exist"),
     "lineage format": Mistake(("lineage", ".", "--format", "png"), "invalid choice: 'png'"),
     "gc of a missing dir": Mistake(("gc", "nowhere"), "directory 'nowhere' does not exist"),
+    "report of a dir without runs": Mistake(
+        ("report", "empty"),
+        "no run.lock below empty; pass the directories that hold your runs",
+        setup="empty dir",
+    ),
+    "report of a missing dir": Mistake(("report", "nowhere"), "directory 'nowhere' does not exist"),
+    "report --group-by typo": Mistake(
+        ("report", "runs", "--group-by", "lrr"),
+        "--group-by: unknown column 'lrr'. Did you mean 'lr'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report --x typo": Mistake(
+        ("report", "runs", "--x", "sed"),
+        "--x: unknown column 'sed'. Did you mean 'seed'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report --y typo": Mistake(
+        ("report", "runs", "--y", "los"),
+        "--y: unknown column 'los'. Did you mean 'loss'?",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report into a missing dir": Mistake(
+        ("report", "runs", "-o", "no/such/report.html"),
+        "-o no/such/report.html: directory 'no/such' does not exist",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report onto a directory": Mistake(
+        ("report", "runs", "-o", "runs"),
+        "-o runs: is a directory; name the HTML file to write",
+        files={"runs/a/run.lock": REPORT_RUN},
+    ),
+    "report without plotly": Mistake(
+        ("report", "runs"),
+        "naga report needs plotly, which is not installed; install it with "
+        "pip install 'naga[report]'",
+        # A plotly that cannot be imported, found first on the path: as if it were absent.
+        files={"runs/a/run.lock": REPORT_RUN, "shadow/plotly/__init__.py": "raise ImportError"},
+        env={"PYTHONPATH": "shadow"},
+    ),
+    "negative --rtol": Mistake(
+        ("rerun", ".", "--rtol=-1e-6"),
+        "argument --rtol: '-1e-6' is not a tolerance; give a number >= 0, e.g. 1e-6",
+    ),
+    "--atol not a number": Mistake(
+        ("rerun", ".", "--atol", "nan"), "argument --atol: 'nan' is not a tolerance"
+    ),
     "gc of snapshots used elsewhere": Mistake(
         ("gc", "results/here"),
         "1 snapshot ref that gc would delete is still used by run.locks outside results/here",
@@ -285,6 +337,31 @@ NAGA = {
     ),
     "--where status typo": Mistake(
         ("ls", "--where", "status=complete"), "Did you mean 'completed'?", setup="a run"
+    ),
+    # runs that travel (tests/travel has the remote, bundle and hostile-archive cases)
+    "push of a dir without runs": Mistake(
+        ("push", "empty"),
+        "no run.lock below empty; pass directories that hold runs",
+        setup="empty dir",
+        prefix="naga push: error: ",
+    ),
+    "export without -o": Mistake(
+        ("export", "."), "the following arguments are required: -o/--output"
+    ),
+    "export of a dir without runs": Mistake(
+        ("export", "empty", "-o", "runs.tar"),
+        "no run.lock below empty, so there is nothing to export",
+        setup="empty dir",
+        prefix="naga export: error: ",
+    ),
+    "import of a missing file": Mistake(
+        ("import", "runs.tar"), "runs.tar does not exist; pass the file `naga export` wrote"
+    ),
+    "import of a file that is no export": Mistake(
+        ("import", "notes.txt"),
+        "notes.txt is corrupt or truncated",
+        files={"notes.txt": "my notes\n" * 100},
+        prefix="naga import: error: ",
     ),
 }
 

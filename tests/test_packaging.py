@@ -32,6 +32,11 @@ def test_wheel_contents(tmp_path: Path) -> None:
     assert "naga/__init__.py" in names and "naga/py.typed" in names
     assert "naga/clicfg.py" in names and "naga/lock/api.py" in names
     assert "hydra_plugins/naga_runlock/config.py" in names
+    # The report's page is built from these files: its script, style and vendored table
+    # library with its licence.
+    assets = "naga/results/report/assets/"
+    for asset in ("report.js", "report.css", "vendor/tabulator.min.js", "vendor/tabulator.LICENSE"):
+        assert assets + asset in names
     assert "hydra_plugins/__init__.py" not in names  # a namespace package shared with others
     assert not any(name.startswith(("tests/", "bench/", "examples/")) for name in names)
     metadata = next(n for n in names if n.endswith("entry_points.txt"))

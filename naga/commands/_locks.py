@@ -155,8 +155,11 @@ def _walk(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / LOCK_NAME
 
 
-def find_runs(roots: Iterable[Path], *, warn: bool = True) -> list[Run]:
+def find_runs(roots: Iterable[Path], *, warn: bool = True, skip: tuple[str, ...] = ()) -> list[Run]:
     """Load every run.lock below ``roots``; unreadable ones are reported on stderr and skipped.
+
+    ``skip`` names top-level blocks the caller does not need (``environment``,
+    ``upstream``): see :func:`naga.lock.format.read_lock`.
 
     Raises:
         LockError: A root does not exist.
@@ -168,7 +171,7 @@ def find_runs(roots: Iterable[Path], *, warn: bool = True) -> list[Run]:
     runs = []
     for path in iter_lock_files(roots):
         try:
-            runs.append(Run(path=path, lock=read_lock(path)))
+            runs.append(Run(path=path, lock=read_lock(path, skip=skip)))
         except LockError as exc:
             # One broken file must not hide every other run from `naga ls`/`naga gc`.
             if warn:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ FORMATS = ("table", "csv", "json", "markdown")
 BLOCK_HEAD = (("run", "RUN"), ("status", "STATUS"), ("finished_at", "FINISHED"),
               ("duration_s", "DURATION"))  # fmt: skip
 _VOLATILE = {f"config.{key}" for key in VOLATILE_CONFIG_KEYS}
+# `tree:<40 hex>` shown as `tree:<12 hex>`, as the commit column shows commits.
+_SHORT_CODE = re.compile(r"\b(tree|commit):([0-9a-f]{12})[0-9a-f]+")
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:
@@ -44,9 +47,9 @@ def newest_first(rows: Sequence[Row]) -> list[Row]:
 def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
     """One ``(script, rows, columns)`` block per script, the block of the newest run first.
 
-    A block's columns are run, status, finish time, duration, a study's trial number, the
-    config keys whose values
-    differ within the block (``save_dir`` never), and every metric its runs recorded.
+    A block's columns are run, status, finish time, duration, a study's trial number,
+    ``code`` when its runs ran different code, the config keys whose values differ within
+    the block (``save_dir`` never), and every metric its runs recorded.
     """
     by_script: dict[str, list[Row]] = {}
     for row in rows:
@@ -61,7 +64,10 @@ def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
         metrics = [k for k in keys if k.startswith("metrics.")]
         # The trials of a study (hydra/sweeper=naga_optuna) show their numbers.
         trial = ["trial"] if any(row.get("trial") is not None for row in members) else []
-        out.append((script, members, [c for c, _ in BLOCK_HEAD] + trial + differing + metrics))
+        # Runs of one script that ran different code: say so, as for a differing config key.
+        code = ["code"] if len(members) > 1 and _varies(members, "code") else []
+        head = [c for c, _ in BLOCK_HEAD]
+        out.append((script, members, head + trial + code + differing + metrics))
     return out
 
 
@@ -110,6 +116,8 @@ def formatter(column: str) -> Callable[[Any], str]:
         return r.duration
     if column in ("commit", "run_id"):
         return lambda value: str(value)[:12]
+    if column == "code":
+        return lambda value: _SHORT_CODE.sub(r"\1:\2", str(value))
     return _number_or_value
 
 

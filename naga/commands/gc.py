@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import locate
 from naga.commands._locks import Run, as_dict, display_path, find_runs
 from naga.errors import UsageError
 from naga.lock.git.recorded import delete_ref, snapshot_refs, try_open_repo
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no run.lock below {', '.join(args.dirs)}: no repository to clean, nothing done")
         return 0
-    repos, refs, commits = referenced([found.lock for found in runs])
+    # Runs copied from another clone name its repository: clean this clone's, not that one.
+    repos, refs, commits = referenced([locate(found).run.lock for found in runs])
     plan: list[tuple[str, Any, dict[str, str], int]] = []  # root, repo, stale refs, count
     for root in sorted(repos):
         repo = try_open_repo(root)

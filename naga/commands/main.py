@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "show",
     "ls",
     "plot",
+    "report",
     "diff",
     "verify",
     "lineage",
@@ -31,7 +32,12 @@ SUBCOMMANDS = (
     "log",
     "status",
     "resume",
+    "push",
+    "export",
+    "import",
 )
+#: Subcommands whose module name differs from the command (``import`` is a keyword).
+_MODULES = {"import": "importing"}
 #: Options whose value may start with '-' (``--sort -loss``: descending), which argparse
 #: would otherwise take for an unknown option.
 _DASH_VALUES = ("--sort",)
@@ -40,12 +46,13 @@ _DASH_VALUES = ("--sort",)
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="naga",
-        description="See, compare, verify, re-create and log runs from their run.lock files.",
+        description="See, compare, verify, re-create, log and move runs (push, export, "
+        "import) from their run.lock files.",
     )
     parser.add_argument("--version", action="version", version=f"naga {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        import_module(f"naga.commands.{name}").add_parser(subparsers)
+        import_module(f"naga.commands.{_MODULES.get(name, name)}").add_parser(subparsers)
     return parser
 
 
@@ -57,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
-    module = import_module(f"naga.commands.{args.command}")
+    module = import_module(f"naga.commands.{_MODULES.get(args.command, args.command)}")
     try:
         return int(module.run(args) or 0)
     except NagaError as exc:

@@ -1,19 +1,20 @@
-"""``naga rerun RUN``: re-create a run from its run.lock and compare the outputs.
+"""``naga rerun RUN``: re-create a run from its run.lock and say whether it reproduced.
 
 Steps: check out the run's code state (its snapshot when the tree was dirty, else its
 commit) into a new, detached ``git worktree`` -- the user's HEAD, index, branches and work
-tree are left alone; verify the recorded data hashes; link the recorded inputs (data paths
-and upstream run directories) that the checkout lacks; run the recorded script with
-``sys.executable`` and the recorded config (written to a YAML and passed as ``--config``,
-with ``save_dir`` pointing into the work directory); compare every output file by blake3
-hash against the original run directory.
+tree are left alone; verify the recorded data hashes and upstream runs; link the recorded
+inputs (data paths and upstream run directories) that the checkout lacks; run the recorded
+script with ``sys.executable`` and the recorded config (written to a YAML and passed as
+``--config``, with ``save_dir`` pointing into the work directory); then compare the
+rerun's config, metrics and output files with the original's (:mod:`._reproduce` holds
+the comparison and the verdict's invariant).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import fnmatch
+import math
 import os
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import Located, ensure_code, locate
+from naga.commands._compare import Tolerance
 from naga.commands._locks import (
     Run,
     as_dict,
@@ -30,20 +33,21 @@ from naga.commands._locks import (
     display_path,
     load_run,
 )
-from naga.errors import LockError, RepoError, UsageError
-from naga.lock.format import LOCK_NAME
-from naga.lock.git.recorded import add_worktree, has_commit, open_repo, remove_worktree
+from naga.errors import LockError, UsageError
+from naga.lock.git.recorded import add_worktree, open_repo, remove_worktree
 
 
 def add_parser(subparsers: Any) -> None:
     """Declare ``naga rerun``."""
     parser = subparsers.add_parser(
         "rerun",
-        help="re-create a run from its run.lock in a git worktree and compare its outputs",
+        help="re-create a run from its run.lock in a git worktree; say whether it reproduced",
         description="Check out the run's code (snapshot or commit) into a detached git "
-        "worktree, verify the recorded data hashes, run the recorded script with the "
-        "recorded config into a new save_dir, and compare the output files by hash with "
-        "the original run. Exit status: 0 identical outputs, 1 any difference or failure.",
+        "worktree, verify the recorded data hashes and upstream runs, run the recorded "
+        "script with the recorded config into a new save_dir, and compare the rerun's "
+        "resolved config, its metrics and every output file with the original run. Exit "
+        "status: 0 'reproduced' (the config identical, every metric identical or within "
+        "--rtol/--atol, every output file identical, from unchanged inputs), 1 otherwise.",
     )
     parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
     parser.add_argument(
@@ -68,7 +72,24 @@ def add_parser(subparsers: Any) -> None:
         help="output files to leave out of the comparison (relative path glob; repeatable)",
     )
     parser.add_argument(
-        "--strict", action="store_true", help="stop before running when recorded data drifted"
+        "--rtol",
+        type=_tolerance,
+        default=0.0,
+        metavar="R",
+        help="a metric counts as reproduced when |a-b| <= max(R*max(|a|,|b|), ATOL) "
+        "(default 0: identical); the verdict says so",
+    )
+    parser.add_argument(
+        "--atol",
+        type=_tolerance,
+        default=0.0,
+        metavar="A",
+        help="absolute tolerance on metrics (default 0); see --rtol",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop before running when recorded data or upstream runs drifted",
     )
     parser.add_argument(
         "--keep-worktree",
@@ -77,12 +98,28 @@ def add_parser(subparsers: Any) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Re-create the run; exit 0 when every output file is identical, 1 otherwise."""
-    from naga.commands.verify import verify_data
+def _tolerance(text: str) -> float:
+    """A tolerance given on the command line: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a tolerance; give a number >= 0, e.g. 1e-6"
+        )
+    return value
 
-    original = load_run(args.run)
+
+def run(args: argparse.Namespace) -> int:
+    """Re-create the run; exit 0 when it reproduced (see :mod:`._reproduce`), 1 otherwise."""
+    from naga.commands._reproduce import judge
+    from naga.commands.verify import verify_data, verify_lineage
+
+    located = locate(load_run(args.run))
+    original = located.run
     script, repo_root, sha, kind = _code_to_check_out(original)
+    fetched = ensure_code(located, _repo_entry(original, repo_root) or {})
     config = copy.deepcopy(original.config)
     if "save_dir" not in config:
         raise LockError(
@@ -98,14 +135,18 @@ def run(args: argparse.Namespace) -> int:
     workdir = _prepare_workdir(args.workdir, original)
     code, out, config_file = workdir / "code", workdir / "out", workdir / "config.yml"
     print(f"rerun of {display_path(original.dir)}  (run {r.short_id(original.run_id)})")
+    if located.note:
+        print(f"  clone   {located.note}")
+    if fetched:
+        print(f"  fetch   {fetched}")
     print(f"  code    {kind} {sha[:12]} of {repo_root} → {code}")
 
-    findings = verify_data(original)
+    findings = [*verify_data(original), *verify_lineage(original)]
     drifted = [f for f in findings if f.drift]
     for finding in findings:
-        print(f"  data    {finding.status}  {finding.key}  {finding.detail}")
+        print(f"  {finding.area:<8}{finding.status}  {finding.key}  {finding.detail}")
     if drifted and args.strict:
-        print(f"{len(drifted)} data drift(s): not running (--strict)")
+        print(f"{len(drifted)} input drift(s): not running (--strict)")
         return 1
 
     add_worktree(repo_root, code, sha)
@@ -120,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  warning: config key {key} was redacted; pass --override {key}=VALUE")
         for key in _retarget(config, str(original.config["save_dir"]), str(out)):
             print(f"  config  {key} pointed into the original save_dir; now into {out}")
+        for key in _into_this_clone(config, located):
+            print(f"  config  {key} pointed into the recorded clone; now into {located.clone}")
         _write_yaml(config_file, config)
         start, env = _start_command(original, code, script)
         command = [*start, "--config", str(config_file), *args.override]
@@ -131,23 +174,16 @@ def run(args: argparse.Namespace) -> int:
             remove_worktree(repo_root, code)
     if result.returncode != 0:
         print(f"the rerun failed with exit code {result.returncode}; its outputs are in {out}")
+        print(f"not reproduced: the rerun failed (exit code {result.returncode})")
         return 1
-
-    rows, same = compare_outputs(original.dir, out, exclude=args.exclude)
-    print(f"outputs: {display_path(original.dir)} vs {out}")
-    for status, name in rows:
-        print(f"  {status:<16}{name}")
-    different = len(rows) - same
-    if not rows:
-        print("  (no output files besides run.lock)")
-    if different:
-        print(
-            f"{different} of {len(rows)} output files differ"
-            + (" (data drifted)" if drifted else "")
-        )
-        return 1
-    print(f"reproduced: all {same} output files identical")
-    return 0
+    return judge(
+        original,
+        expected_config=config,
+        out=out,
+        inputs_drifted=len(drifted),
+        exclude=args.exclude,
+        tolerance=Tolerance(rtol=args.rtol, atol=args.atol),
+    )
 
 
 def _start_command(run: Run, code: Path, script: str) -> tuple[list[str], dict[str, str] | None]:
@@ -188,12 +224,14 @@ def _code_to_check_out(run: Run) -> tuple[str, Path, str, str]:
             "commit), so the exact code cannot be checked out; commit your code and run again"
         )
     repo = open_repo(repo_root)
-    if not has_commit(repo, sha):
-        hint = (
-            "restore the snapshot ref or re-run" if kind == "snapshot" else "fetch it from a remote"
-        )
-        raise RepoError(f"the run's {kind} {sha[:12]} is not in {repo_root}; {hint}")
     return str(script["path"]), Path(str(repo.workdir or repo_root)).resolve(), sha, kind
+
+
+def _into_this_clone(config: dict[str, Any], located: Located) -> list[str]:
+    """Config paths recorded below the other clone's root, moved into this one."""
+    if located.clone is None or located.recorded_root is None:
+        return []
+    return _retarget(config, located.recorded_root, str(located.clone))
 
 
 def _repo_entry(run: Run, root: Path) -> dict[str, Any] | None:
@@ -296,43 +334,3 @@ def _write_yaml(path: Path, config: dict[str, Any]) -> None:
     import yaml
 
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-
-
-def _output_files(root: Path, exclude: list[str]) -> dict[str, Path]:
-    files = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in filenames:
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if rel == LOCK_NAME or any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
-                continue
-            files[rel] = path
-    return files
-
-
-def compare_outputs(
-    original: Path, rerun: Path, *, exclude: list[str]
-) -> tuple[list[tuple[str, str]], int]:
-    """Compare two output directories file by file (``run.lock`` excluded).
-
-    Returns:
-        ``([(status, relative path), ...], number identical)``; status is ``identical``,
-        ``different``, ``only in original`` or ``only in rerun``.
-    """
-    from naga.lock.hashing import hash_file
-
-    old, new = _output_files(original, exclude), _output_files(rerun, exclude)
-    rows = []
-    same = 0
-    for rel in sorted(old.keys() | new.keys()):
-        if rel not in new:
-            rows.append(("only in original", rel))
-        elif rel not in old:
-            rows.append(("only in rerun", rel))
-        elif hash_file(old[rel], use_cache=False) == hash_file(new[rel], use_cache=False):
-            rows.append(("identical", rel))
-            same += 1
-        else:
-            rows.append(("different", rel))
-    return rows, same

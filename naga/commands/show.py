@@ -7,17 +7,19 @@ import json
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._compare import metric_text
 from naga.commands._locks import Run, as_dict, code_state, display_path, load_run
+from naga.lock.git.recorded import run_code
 
 
 def add_parser(subparsers: Any) -> None:
     """Declare ``naga show``."""
     parser = subparsers.add_parser(
         "show",
-        help="summarize one run: status, timing, command, code, data, lineage, config",
+        help="summarize one run: status, timing, command, metrics, code, data, lineage, config",
         description="Summarize one run from its run.lock: status, when and how long, the "
-        "command, the code state (commit, dirty, snapshot), data hashes, upstream stages and "
-        "the resolved config.",
+        "command, its metrics, the code state (commit, dirty, snapshot, the tree that ran), "
+        "data hashes, upstream stages and the resolved config.",
     )
     parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
     parser.add_argument(
@@ -75,10 +77,20 @@ def summary(run: Run) -> str:
         message = str(error.get("message") or "").strip().splitlines()
         lines += ["", "error", f"  {error.get('type', 'Error')}: {message[0] if message else ''}"]
 
+    lines += ["", "metrics"]
+    metrics = run.section("metrics")
+    if not metrics:
+        lines.append("  (no metrics recorded)")
+    lines += r.key_values([(str(k), metric_text(v)) for k, v in metrics.items()], indent="  ")
+
     lines += ["", "code"]
     repos = run.section("repos")
     if not repos:
         lines.append("  (no repository recorded)")
+    else:
+        # The value of `naga ls`'s code column: equal for two runs exactly when they ran
+        # the same tree.
+        lines.append(f"  ran  {run_code(repos) or 'unknown (dirty without a snapshot)'}")
     for key, entry in repos.items():
         lines.append(f"  {key}  {_repo_line(entry if isinstance(entry, dict) else {})}")
         if isinstance(entry, dict):

@@ -1,12 +1,15 @@
 """``naga verify RUN``: is everything a run.lock points to still there, unchanged?
 
-Three kinds of drift are reported, one line each:
+Four kinds of drift are reported, one line each:
 
+- receipt: the run.lock was ``edited`` after naga wrote it (its content no longer matches
+  the integrity digest sealed at write time; a receipt older than the digest says so);
 - data: a recorded path is ``missing``, or its content ``changed`` (re-hashed through the
   persistent hash cache, so unchanged data costs a stat per file, not a read);
 - code: a recorded repository is ``missing``, or a recorded commit or snapshot is
-  ``unreachable`` (not in the repository, or its ``refs/naga/snapshots/*`` ref was deleted
-  so the next ``git gc`` may prune it);
+  ``unreachable`` (not in the repository; a commit no ref reaches any more, as after
+  ``git commit --amend``; a snapshot whose ``refs/naga/snapshots/*`` ref was deleted):
+  ``git gc`` may prune it;
 - lineage: an upstream stage's run.lock is ``missing``, was ``replaced`` by a later run, or
   ``changed`` so that it can no longer be read.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
+from naga.commands._clone import Located, ensure_code, locate
 from naga.commands._locks import (
     Run,
     as_dict,
@@ -27,8 +31,8 @@ from naga.commands._locks import (
     load_run,
 )
 from naga.errors import LockError, NagaError
-from naga.lock.format import LOCK_NAME, read_lock
-from naga.lock.git.recorded import has_commit, try_open_repo
+from naga.lock.format import DIGEST_KEY, LOCK_NAME, check_digest, read_lock
+from naga.lock.git.recorded import has_commit, kept_by_a_ref, try_open_repo
 
 OK = "ok"
 
@@ -38,10 +42,10 @@ class Finding:
     """The result of one check.
 
     Attributes:
-        area: ``run``, ``data``, ``code`` or ``lineage``.
+        area: ``run``, ``receipt``, ``data``, ``code`` or ``lineage``.
         key: The recorded key (``status``, data name, repo key, prev key).
         status: ``ok`` or the drift: ``incomplete`` (the run did not complete),
-            ``changed``, ``missing``, ``unreachable``, ``replaced``.
+            ``edited`` (the receipt), ``changed``, ``missing``, ``unreachable``, ``replaced``.
         detail: What was checked / what was found.
     """
 
@@ -59,11 +63,13 @@ def add_parser(subparsers: Any) -> None:
     """Declare ``naga verify``."""
     parser = subparsers.add_parser(
         "verify",
-        help="check that a run's data, commits, snapshots and upstream runs are unchanged",
-        description="Re-hash every data path recorded in a run.lock (relative paths start at "
-        "the recorded cwd; the hash cache makes unchanged data fast), check that every "
-        "recorded commit and snapshot still exists in its repository, and that upstream "
-        "run.locks were not replaced. Exit status: 0 clean, 1 on any drift.",
+        help="check that a run's receipt, data, commits, snapshots and upstream runs are unchanged",
+        description="Check the run.lock against the integrity digest naga sealed it with, "
+        "re-hash every data path it records (relative paths start at the recorded cwd; the "
+        "hash cache makes unchanged data fast), check that every recorded commit and "
+        "snapshot is in its repository (fetched from a remote when missing), and that "
+        "upstream run.locks were not replaced. A run copied to another clone of its "
+        "repository is checked against that clone. Exit status: 0 clean, 1 on any drift.",
     )
     parser.add_argument("run", metavar="RUN", help="a run directory (save_dir) or its run.lock")
     parser.add_argument(
@@ -76,15 +82,21 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per check; exit 1 when anything drifted."""
-    found = load_run(args.run)
+    as_read = load_run(args.run)
+    located = locate(as_read)
+    found = located.run
     targets: list[tuple[str, Run]] = [(display_path(found.dir), found)]
     if args.upstream:
         targets += upstream_runs(found)
     drifts = 0
     for label, target in targets:
         findings = verify(target)
+        if target is found:
+            findings.insert(1, verify_receipt(as_read))
         drifts += sum(f.drift for f in findings)
         print(f"{label}  (run {r.short_id(target.run_id)})")
+        if target is found and located.note:
+            print(f"  in another clone: {located.note}")
         rows = [
             ["  " + f.status.upper() if f.drift else "  ok", f.area, f.key, f.detail]
             for f in findings
@@ -97,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if drifts:
         print(f"{drifts} drift{'s' if drifts != 1 else ''} found")
         return 1
-    print("clean: every recorded data hash, commit, snapshot and upstream run matches")
+    print("clean: the receipt, every recorded data hash, commit, snapshot and upstream run match")
     return 0
 
 
@@ -115,7 +127,7 @@ def upstream_runs(run: Run) -> list[tuple[str, Run]]:
 
 def verify(run: Run) -> list[Finding]:
     """Check everything ``run`` records; one :class:`Finding` per data path, commit, prev."""
-    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *_verify_lineage(run)]
+    return [*_verify_status(run), *verify_data(run), *_verify_code(run), *verify_lineage(run)]
 
 
 def _verify_status(run: Run) -> list[Finding]:
@@ -128,6 +140,23 @@ def _verify_status(run: Run) -> list[Finding]:
         "lost": "lost: the receipt says running but its process or Slurm job is gone",
     }.get(status, f"{status}: the run did not complete")
     return [Finding("run", "status", "incomplete", why)]
+
+
+def verify_receipt(run: Run) -> Finding:
+    """Whether the run.lock, as read from disk, is what naga wrote (its integrity digest)."""
+    intact = check_digest(run.lock)
+    if intact is None:
+        return Finding("receipt", DIGEST_KEY, OK, "no digest (written before naga sealed receipts)")
+    recorded = str(run.lock.get(DIGEST_KEY))
+    if intact:
+        return Finding("receipt", DIGEST_KEY, OK, f"{r.short_hash(recorded)} matches its content")
+    return Finding(
+        "receipt",
+        DIGEST_KEY,
+        "edited",
+        f"{LOCK_NAME} was changed after naga wrote it: its content no longer matches "
+        f"{r.short_hash(recorded)}",
+    )
 
 
 def hash_recorded(path: Path) -> str:
@@ -168,6 +197,7 @@ def verify_data(run: Run) -> list[Finding]:
 
 def _verify_code(run: Run) -> list[Finding]:
     findings = []
+    located = locate(run)
     for key, raw in run.section("repos").items():
         entry = as_dict(raw)
         root = entry.get("root")
@@ -175,17 +205,41 @@ def _verify_code(run: Run) -> list[Finding]:
         if repo is None:
             findings.append(Finding("code", str(key), "missing", f"repository {root} is gone"))
             continue
+        fetched = _fetch(located, entry)
+        if fetched:
+            findings.append(Finding("code", str(key), OK, fetched))
         commit = entry.get("commit")
+        snapshot = as_dict(entry.get("snapshot"))
+        has_snapshot = bool(snapshot.get("commit"))
         if commit:
-            if has_commit(repo, str(commit)):
-                findings.append(Finding("code", str(key), OK, f"commit {r.short_id(commit)}"))
-            else:
-                detail = f"commit {r.short_id(commit)} is not in {root} (fetch it from a remote)"
-                findings.append(Finding("code", str(key), "unreachable", detail))
-        snapshot = entry.get("snapshot")
-        if isinstance(snapshot, dict) and snapshot.get("commit"):
+            findings.append(_check_commit(repo, str(key), str(commit), root, has_snapshot))
+        if has_snapshot:
             findings.append(_check_snapshot(repo, str(key), snapshot, root))
     return findings
+
+
+def _fetch(located: Located, entry: dict[str, Any]) -> str:
+    """Fetch the entry's code when it is missing here; the findings then say what is found."""
+    try:
+        return ensure_code(located, entry)
+    except NagaError:
+        return ""  # reported as unreachable below
+
+
+def _check_commit(repo: Any, key: str, commit: str, root: Any, has_snapshot: bool) -> Finding:
+    label = f"commit {r.short_id(commit)}"
+    if not has_commit(repo, commit):
+        detail = f"{label} is not in {root} (fetch it from a remote)"
+        return Finding("code", key, "unreachable", detail)
+    # A dirty run's commit is kept by its snapshot (the snapshot's parent): checked there.
+    if not has_snapshot and not kept_by_a_ref(repo, commit):
+        detail = (
+            f"{label} is on no branch, tag or other ref (amended or rebased away?); "
+            f"`git gc` prunes it once its reflog entry expires: keep it with "
+            f"`git tag <name> {r.short_id(commit, 12)}`"
+        )
+        return Finding("code", key, "unreachable", detail)
+    return Finding("code", key, OK, label)
 
 
 def _check_snapshot(repo: Any, key: str, snapshot: dict[str, Any], root: Any) -> Finding:
@@ -204,7 +258,8 @@ def _check_snapshot(repo: Any, key: str, snapshot: dict[str, Any], root: Any) ->
     return Finding("code", key, OK, f"{label} ({ref or 'no ref recorded'})")
 
 
-def _verify_lineage(run: Run) -> list[Finding]:
+def verify_lineage(run: Run) -> list[Finding]:
+    """Is every direct upstream stage's run.lock still the one ``run`` read?"""
     findings = []
     for key, raw in run.section("prevs").items():
         entry = as_dict(raw)

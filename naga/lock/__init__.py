@@ -17,14 +17,17 @@ Module map (docs/architecture.md has the whole house)::
                       queue first (`requeued`: a job Slurm holds to run again)
       slurm.py        Slurm's queue in one squeue call; is this job being requeued (SIGTERM)?
       attempts.py     a requeued Slurm job's next attempt continues its run (`attempts`)
-      format.py       the run.lock format: names, version, field order, YAML, the readers
+      format.py       the run.lock format: names, version, field order, YAML, the readers,
+                      the integrity digest
       writer.py       merge into run.lock under a file lock; busy check; run.lock.previous
       atomic.py       the one atomic, durable file writer (run.lock, sweep.lock, caches)
       _flock.py       the inter-process lock around read-merge-write
       _cache_dir.py   NAGA_CACHE_DIR / NAGA_NO_CACHE, for both caches
       _packages.py    installed distributions, cached (environment.packages)
       git/            git state: repo_state() and snapshots; find_repo_root(); recorded.py
-                      looks up recorded commits and snapshot refs for the naga command
+                      looks up recorded commits, snapshot refs and the tree of the code
+                      that ran (code identity) for the naga command and results table;
+                      remotes.py / publish.py / bundle.py fetch, push and bundle them
       hashing/        files are hashed here: hash_path(), hash_file() and their cache
 
 The rooms lean one way: ``hashing/`` needs only ``_cache_dir``; ``git/`` needs ``hashing/``

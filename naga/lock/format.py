@@ -8,6 +8,9 @@ reference):
 - :data:`SCHEMA_VERSION`, written as ``naga_lock: 1``, and the versions this naga reads;
 - :data:`FIELD_ORDER` of the top-level keys and the :data:`SECTIONS` merged by key;
 - :func:`dumps` and :func:`loads`: block-style YAML through libyaml when available;
+- the receipt's integrity digest (:data:`DIGEST_KEY`, :func:`receipt_digest`,
+  :func:`check_digest`): a hash of the record's canonical content, sealed at every write,
+  so a receipt edited after the fact is told from one naga wrote;
 - :func:`read_lock`, the strict reader, whose one-line error names the file, what is
   wrong with it and what to do; and :func:`try_read`, the tolerant reader of files that
   may not be there (yet), for watchers such as a sweep's progress.
@@ -25,19 +28,23 @@ from typing import Any
 from naga.errors import LockError, NagaError
 
 __all__ = [
+    "DIGEST_KEY",
     "FIELD_ORDER",
     "LOCK_NAME",
     "SCHEMA_VERSION",
     "SECTIONS",
     "SUPPORTED_VERSIONS",
     "VERSION_KEY",
+    "check_digest",
     "dumps",
     "loads",
     "order_record",
     "parse_lock",
     "previous_path",
     "read_lock",
+    "receipt_digest",
     "try_read",
+    "without_blocks",
 ]
 
 LOCK_NAME = "run.lock"
@@ -79,7 +86,10 @@ FIELD_ORDER: tuple[str, ...] = (
     "data",
     "prevs",
     "upstream",
+    "digest",
 )
+#: The key of the integrity digest, written last (see :func:`receipt_digest`).
+DIGEST_KEY = "digest"
 #: Sections merged by key across the runlock() calls of one run.
 SECTIONS: tuple[str, ...] = ("metrics", "repos", "data", "prevs", "upstream")
 
@@ -97,6 +107,68 @@ def order_record(record: Mapping[str, Any]) -> dict[str, Any]:
     ordered = {key: record[key] for key in FIELD_ORDER if key in record}
     ordered.update((key, value) for key, value in record.items() if key not in ordered)
     return ordered
+
+
+def receipt_digest(record: Mapping[str, Any]) -> str:
+    """The integrity digest of a receipt: ``sha256:<hex>`` of its canonical content.
+
+    The content is the record without its own ``digest`` field, as canonical JSON (keys
+    sorted, each key tagged with its YAML type so ``1`` and ``'1'`` stay apart). It is
+    computed over the values as YAML gives them back, so the digest of a record before it
+    is written equals the digest of the file read again: any edit of a value, a key or a
+    type changes it, while a change of layout alone (indentation, quoting, anchors) does not.
+
+    Args:
+        record: A run.lock record (with or without a ``digest`` field).
+
+    Returns:
+        The digest, e.g. ``sha256:3b1f...``.
+    """
+    import hashlib
+    import json
+
+    content = {k: v for k, v in record.items() if k != DIGEST_KEY}
+    text = json.dumps(
+        _canonical(content),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=True,
+        default=str,
+    )
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Plain JSON data standing for ``value``: mapping keys become type-tagged strings."""
+    if isinstance(value, Mapping):
+        if all(type(k) is str and type(v) in _SCALARS for k, v in value.items()):
+            return value  # the common leaf mapping (packages, config leaves): as it is
+        return {_key(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+#: Values :func:`_canonical` need not look into.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else f"{type(key).__name__}:{key!r}"
+
+
+def check_digest(record: Mapping[str, Any]) -> bool | None:
+    """Whether ``record`` still holds the content its recorded digest was made of.
+
+    Returns:
+        True when it does, False when the receipt was edited after naga wrote it, None when
+        it records no digest (written by a naga older than the digest).
+    """
+    recorded = record.get(DIGEST_KEY)
+    if not isinstance(recorded, str) or not recorded:
+        return None
+    return recorded == receipt_digest(record)
 
 
 def _yaml() -> Any:
@@ -200,11 +272,33 @@ def loads(text: str | bytes) -> Any:
     return yaml.load(text, Loader=loader)
 
 
+def without_blocks(text: str, names: tuple[str, ...]) -> str:
+    """``text`` without the top-level blocks ``names`` (e.g. ``("environment", "upstream")``).
+
+    naga writes block-style YAML: a top-level key starts at column 0 and everything that
+    belongs to it is indented (or a ``- `` item of a top-level list). Parsing is what makes
+    reading many receipts slow, and the package list and embedded upstream receipts are
+    most of a receipt; a caller that needs neither skips them. A hand-written file this
+    misreads fails to parse or to validate, and the caller reads it whole instead.
+    """
+    starts = tuple(f"{name}:" for name in names)
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        first = line[:1]
+        if first not in ("", " ", "\t", "\n", "\r", "-", "#"):
+            skipping = line.startswith(starts)
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
 def read_lock(
     path: str | os.PathLike[str],
     *,
     error: type[NagaError] = LockError,
     fix: str = READ_FIX,
+    skip: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Read and validate a run.lock: the strict reader.
 
@@ -213,6 +307,9 @@ def read_lock(
         error: The exception class to raise (``LineageError`` when reading upstreams,
             ``TrackingError`` when logging to MLflow).
         fix: What the user should do, the last part of the one-line message.
+        skip: Top-level blocks the caller does not need (:func:`without_blocks`): read
+            several times faster; whenever the shortcut does not give a valid receipt, the
+            file is read whole (and the error worded from that).
 
     Returns:
         The record as a dict.
@@ -227,6 +324,13 @@ def read_lock(
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise error(f"cannot read {path}: {reason}; {fix}") from exc
+    if skip:
+        try:
+            lock = loads(without_blocks(data.decode("utf-8"), skip))
+        except Exception:  # decided below by the full parse, with its own words
+            lock = None
+        if isinstance(lock, dict) and lock.get(VERSION_KEY) in SUPPORTED_VERSIONS:
+            return lock
     return parse_lock(data, path, error=error, fix=fix)
 
 

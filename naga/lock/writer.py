@@ -19,6 +19,7 @@ from typing import Any
 from naga.errors import LockError
 from naga.lock.atomic import remove_stale_temps, temp_prefix, write_atomic
 from naga.lock.format import (
+    DIGEST_KEY,
     SCHEMA_VERSION,
     SECTIONS,
     VERSION_KEY,
@@ -26,6 +27,7 @@ from naga.lock.format import (
     order_record,
     previous_path,
     read_lock,
+    receipt_digest,
 )
 
 #: Seconds to wait for another writer of the same run.lock before giving up.
@@ -248,7 +250,11 @@ def update_lock(
         record = prepare(same_run, dict(new)) if prepare is not None else dict(new)
         merged = merge(old, record)
         merged[VERSION_KEY] = SCHEMA_VERSION
+        merged.pop(DIGEST_KEY, None)
         merged = order_record(merged)
+        # Sealed last, over exactly what is written: `naga verify` tells a receipt edited
+        # after the fact (a copied result "fixed" by hand) from one naga wrote.
+        merged[DIGEST_KEY] = receipt_digest(merged)
         remove_stale_temps(path)
         write_text(path, dumps(merged), durable=durable)
         _remember(path, merged)

@@ -8,6 +8,8 @@ Module map:
 - ``query``: ``--where``, ``--sort``, ``--group-by`` and column names over plain rows.
 - ``frame``: :func:`naga.runs`, the rows as a typed pandas DataFrame (pandas imported there).
 - ``plot``: a metric against a config key across runs (matplotlib imported there).
+- ``report``: ``naga report``, every run in one self-contained HTML file (plotly imported
+  there); its own module map is in ``report/__init__.py``.
 
 Nothing here is imported by ``import naga``; ``naga.runs`` loads ``frame`` on first use.
 Receipts are read with the reader of :mod:`naga.commands._locks` (its validation and its

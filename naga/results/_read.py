@@ -1,9 +1,10 @@
 """One run.lock as one flat row: the fields a results table shows, nothing else.
 
 A row holds the raw recorded status (``lost`` is derived when the row is read, never
-stored: a live run can die at any moment), times, the script, the code state of the
-script's repository, the sweep, and every config leaf, metric and data hash under the
-``config.``/``metrics.``/``data.`` prefixes.
+stored: a live run can die at any moment), times, the script, the commit and dirty flag of
+the script's repository, the code that ran (``code``: the tree of every recorded
+repository, :func:`naga.lock.git.recorded.run_code`), the sweep, and every config leaf,
+metric and data hash under the ``config.``/``metrics.``/``data.`` prefixes.
 
 Reading is the slow part of a cold ``naga ls`` (libyaml builds every installed package
 of the ``environment`` section, and an ``upstream`` section repeats whole receipts), so
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands._locks import as_dict, flatten
-from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock
+from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock, without_blocks
+from naga.lock.git.recorded import run_code
 from naga.lock.liveness import ASKS_QUEUE
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
-_SKIPPED_BLOCKS = ("environment:", "upstream:")
+_SKIPPED_BLOCKS = ("environment", "upstream")
 #: Keys of a ``running`` receipt that tell whether its process is alive (kept for liveness;
 #: also of a ``requeued`` or ``interrupted`` one, whose Slurm job may wait in the queue again).
 LIVENESS_KEYS = ("pid", "pid_start", "host", "slurm_job_id")
@@ -38,6 +40,7 @@ BASE_COLUMNS = (
     "script",
     "commit",
     "dirty",
+    "code",
     "sweep",
     "sweep.job",
     "trial",
@@ -55,7 +58,7 @@ def read_row(path: Path) -> dict[str, Any]:
     lock: Any = None
     try:
         text = path.read_text(encoding="utf-8")
-        lock = loads(_without_unused_blocks(text))
+        lock = loads(without_blocks(text, _SKIPPED_BLOCKS))
     except Exception:  # decided below by the full reader, with its own words
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
@@ -63,26 +66,12 @@ def read_row(path: Path) -> dict[str, Any]:
     return row_of(lock)
 
 
-def _without_unused_blocks(text: str) -> str:
-    # naga writes block-style YAML: a top-level key starts at column 0 and everything that
-    # belongs to it is indented (or a `- ` item of a top-level list). A hand-written file
-    # this misreads fails to parse or to validate, and goes to the full reader.
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines(keepends=True):
-        first = line[:1]
-        if first not in ("", " ", "\t", "\n", "\r", "-", "#"):
-            skipping = line.startswith(_SKIPPED_BLOCKS)
-        if not skipping:
-            kept.append(line)
-    return "".join(kept)
-
-
 def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
     """Flatten a parsed run.lock into a results row (status as recorded)."""
     script = as_dict(lock.get("script"))
     sweep = as_dict(as_dict(lock.get("extra")).get("sweep"))
-    repo = _script_repo(as_dict(lock.get("repos")), script.get("repo"))
+    repos = as_dict(lock.get("repos"))
+    repo = _script_repo(repos, script.get("repo"))
     row: dict[str, Any] = {
         "status": str(lock.get("status") or "unknown"),
         "started_at": _text_or_none(lock.get("started_at")),
@@ -91,6 +80,7 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
         "script": _script_name(script),
         "commit": _text_or_none(repo.get("commit")),
         "dirty": repo.get("dirty") if isinstance(repo.get("dirty"), bool) else None,
+        "code": run_code(repos),
         "sweep": _text_or_none(sweep.get("sweep_id")),
         "sweep.job": _text_or_none(sweep.get("name")),
         "run_id": _text_or_none(lock.get("run_id")),

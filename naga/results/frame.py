@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import DependencyError, UsageError
-from naga.results.index import collect, live_status
+from naga.results.index import Reader, collect, live_status
 from naga.results.query import columns_of, filter_rows, is_number, parse_where
 
 if TYPE_CHECKING:
@@ -35,8 +35,9 @@ def runs(
     Columns: ``run`` (the run directory relative to ``root``), ``status`` (``lost`` for a
     run recorded as running whose process is gone), ``started_at`` and ``finished_at``
     (UTC datetimes), ``duration_s``, ``script``, ``commit`` and ``dirty`` (the script's
-    repository), ``sweep`` and ``sweep.job`` (the sweep id and the job's name), ``trial``
-    (a study's trial number), ``run_id``,
+    repository), ``code`` (the code that ran: ``tree:<id>``, equal exactly when two runs
+    ran the same git tree; docs/commands.md), ``sweep`` and ``sweep.job`` (the sweep id
+    and the job's name), ``trial`` (a study's trial number), ``run_id``,
     then ``config.<dotted.key>`` for every config leaf, ``metrics.<name>`` for every metric
     and ``data.<key>`` for every data hash. Numbers stay numbers: a column of ints is
     ``int64`` (``Int64`` when some runs lack it), of numbers ``float64``, of bools ``bool``
@@ -80,7 +81,10 @@ def runs(
 
 
 def rows_below(
-    roots: Sequence[str | os.PathLike[str]], *, relative_to_root: bool
+    roots: Sequence[str | os.PathLike[str]],
+    *,
+    relative_to_root: bool,
+    reader: Reader | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The rows of every run.lock below ``roots`` (status derived) and one line per bad file.
 
@@ -88,8 +92,10 @@ def rows_below(
         roots: Directories or run.lock files.
         relative_to_root: ``run`` relative to its root; else relative to the current
             directory when below it (so it pastes into ``naga show``), else absolute.
+        reader: How a receipt the index does not hold becomes a row (default:
+            :func:`naga.results._read.read_row`; ``naga report`` reads its cards on the way).
     """
-    found = collect(roots)
+    found = collect(roots, reader=reader)
     _ask_queue_once(found)
     cwd = os.getcwd()  # noqa: PTH109 - a str, compared as text with the walked paths
     rows, problems = [], []

@@ -14,6 +14,10 @@ What the index holds is the receipt as recorded: the ``lost`` status is derived 
 row is read, since a running process can die at any moment. Rows of receipts that are gone
 are deleted when a listing of a directory above them no longer finds them.
 
+The same file keeps, in a table of its own and under the same rules, the card of each
+receipt that ``naga report`` has read (:mod:`naga.results.report.cards`): whatever a
+reader needs, it is read from a receipt once per change of that receipt.
+
 The index is an optimisation only: with ``NAGA_NO_CACHE=1``, or when the file cannot be
 opened or written, every receipt is parsed and nothing else changes. A corrupt file is
 replaced (after one warning).
@@ -28,7 +32,7 @@ import random
 import sqlite3
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +44,16 @@ from naga.lock.format import LOCK_NAME
 from naga.lock.hashing._cache import RACY_WINDOW_NS, is_network_fs
 from naga.results._read import LIVENESS_KEYS, read_row
 
-__all__ = ["Found", "IndexWarning", "collect", "index_path", "live_status"]
+__all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path", "live_status"]
 
-#: Bump when the row format (naga.results._read) or the table changes: old rows are dropped.
-#: 2: rows of requeued/interrupted receipts keep their Slurm id; 3: the `trial` column.
-_SCHEMA_VERSION = 3
+#: Bump when the row format (naga.results._read), the card format or a table changes: old
+#: rows are dropped. 2: rows of requeued/interrupted receipts keep their Slurm id; 3: the
+#: ``cards`` table of naga report; 4: rows gained ``code``; 5: rows of study trials gained
+#: ``trial``.
+_SCHEMA_VERSION = 5
+#: The tables, one per reader: ``naga ls`` rows, and ``naga report`` cards.
+TABLES = ("receipts", "cards")
+Reader = Callable[[Path], dict[str, Any]]
 _BATCH = 500  # below SQLite's default limit of 999 host parameters
 #: Rows not written again for this long are deleted now and then (their project may be gone).
 PRUNE_AFTER_S = 180 * 24 * 3600
@@ -81,7 +90,11 @@ def index_path() -> Path:
 
 
 def collect(
-    roots: Sequence[str | os.PathLike[str]], *, use_cache: bool | None = None
+    roots: Sequence[str | os.PathLike[str]],
+    *,
+    use_cache: bool | None = None,
+    reader: Reader | None = None,
+    table: str = "receipts",
 ) -> list[Found]:
     """Find every run.lock below ``roots`` and return its row, parsing only what changed.
 
@@ -89,6 +102,9 @@ def collect(
         roots: Directories to search (``.git``, ``.venv``, ``node_modules``, ``mlruns``...
             are skipped), or run.lock files.
         use_cache: Use the index; default: unless ``NAGA_NO_CACHE`` is set.
+        reader: What to make of one receipt (a JSON-able mapping; ``LockError`` when it
+            cannot be read); default: its row (:func:`naga.results._read.read_row`).
+        table: Where the index keeps what ``reader`` makes (one of :data:`TABLES`).
 
     Returns:
         One :class:`Found` per distinct run.lock (by device and inode), in walk order.
@@ -98,14 +114,18 @@ def collect(
     """
     scan_start = time.time_ns()
     walked, ranges, files = _find(roots)
+    assert table in TABLES, table
+    reader = reader or read_row
     if not cache_enabled(use_cache):
-        return [_parse(path, rel) for path, rel, _ in walked]
+        return [_parse(path, rel, reader) for path, rel, _ in walked]
     with _open_index() as conn:
-        stored = _load(conn, ranges, files) if conn is not None else {}
-        results, hits, fresh = _match(walked, stored, limit=scan_start - RACY_WINDOW_NS)
-        fresh += _fill_hits(results, hits, {path: stamps for path, _, stamps in walked})
+        stored = _load(conn, ranges, files, table) if conn is not None else {}
+        results, hits, fresh = _match(
+            walked, stored, limit=scan_start - RACY_WINDOW_NS, reader=reader
+        )
+        fresh += _fill_hits(results, hits, {path: stamps for path, _, stamps in walked}, reader)
         if conn is not None and (fresh or stored):
-            _store(conn, fresh, gone=list(stored))
+            _store(conn, fresh, gone=list(stored), table=table)
     return results
 
 
@@ -135,7 +155,7 @@ def _find(
 
 
 def _match(
-    walked: list[tuple[str, str, Stamps]], stored: dict[str, Any], *, limit: int
+    walked: list[tuple[str, str, Stamps]], stored: dict[str, Any], *, limit: int, reader: Reader
 ) -> tuple[list[Found], list[tuple[int, str]], list[tuple[str, Stamps, str]]]:
     """Results in walk order: index hits left to fill, the rest parsed now (and to store)."""
     results: list[Found] = []
@@ -147,7 +167,7 @@ def _match(
             hits.append((len(results), hit[1]))
             results.append(Found(path, rel, None))
             continue
-        found = _parse(path, rel)
+        found = _parse(path, rel, reader)
         results.append(found)
         if max(stamps[3], stamps[4]) < limit:  # see the module docstring (racy stamps)
             fresh.append((path, stamps, _stored(found)))
@@ -155,7 +175,7 @@ def _match(
 
 
 def _fill_hits(
-    results: list[Found], hits: list[tuple[int, str]], stamps: dict[str, Stamps]
+    results: list[Found], hits: list[tuple[int, str]], stamps: dict[str, Stamps], reader: Reader
 ) -> list[tuple[str, Stamps, str]]:
     """Put the stored rows in place; a damaged one is read again and returned to store."""
     again: list[tuple[str, Stamps, str]] = []
@@ -166,7 +186,7 @@ def _fill_hits(
         elif isinstance(value, dict):
             found.row = value
         else:  # a damaged index row: read the receipt itself, and store it again
-            results[position] = found = _parse(found.path, found.rel)
+            results[position] = found = _parse(found.path, found.rel, reader)
             again.append((found.path, stamps[found.path], _stored(found)))
     return again
 
@@ -252,9 +272,9 @@ def _one_file(path: str) -> Iterator[tuple[str, str, Stamps]]:
     yield path, ".", (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _parse(path: str, rel: str) -> Found:
+def _parse(path: str, rel: str, reader: Reader) -> Found:
     try:
-        return Found(path, rel, read_row(Path(path)))
+        return Found(path, rel, reader(Path(path)))
     except LockError as exc:
         return Found(path, rel, None, str(exc))
 
@@ -320,7 +340,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous=NORMAL")  # crash-safe in WAL mode
         if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
             _create_schema(conn)
-        conn.execute("SELECT count(*) FROM receipts WHERE path = ''").fetchone()
+        for table in TABLES:
+            conn.execute(f"SELECT count(*) FROM {table} WHERE path = ''").fetchone()
     except BaseException:
         conn.close()
         raise
@@ -333,13 +354,14 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
             conn.execute("ROLLBACK")  # another process just did it
             return
-        conn.execute("DROP TABLE IF EXISTS receipts")  # rows of another format: disposable
-        # A rowid table: rows are large (a JSON row of a few hundred bytes), keys small.
-        conn.execute(
-            "CREATE TABLE receipts(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
-            " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, row TEXT NOT NULL,"
-            " stored INTEGER NOT NULL)"
-        )
+        for table in TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")  # rows of another format: disposable
+            # A rowid table: rows are large (a JSON row of a few hundred bytes), keys small.
+            conn.execute(
+                f"CREATE TABLE {table}(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
+                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, row TEXT NOT NULL,"
+                " stored INTEGER NOT NULL)"
+            )
         conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -349,10 +371,10 @@ def _create_schema(conn: sqlite3.Connection) -> None:
 
 
 def _load(
-    conn: sqlite3.Connection, ranges: Sequence[str], files: Sequence[str]
+    conn: sqlite3.Connection, ranges: Sequence[str], files: Sequence[str], table: str
 ) -> dict[str, tuple[Stamps, str]]:
     """Stored rows below the walked directories (a key range each) and of the given files."""
-    query = "SELECT path, dev, ino, size, mtime_ns, ctime_ns, row FROM receipts"
+    query = f"SELECT path, dev, ino, size, mtime_ns, ctime_ns, row FROM {table}"
     rows: dict[str, tuple[Stamps, str]] = {}
     try:
         conn.execute("BEGIN")
@@ -384,7 +406,7 @@ def _load(
 
 
 def _store(
-    conn: sqlite3.Connection, fresh: list[tuple[str, Stamps, str]], *, gone: list[str]
+    conn: sqlite3.Connection, fresh: list[tuple[str, Stamps, str]], *, gone: list[str], table: str
 ) -> None:
     """Store new rows and delete the rows of receipts that are gone, in one transaction."""
     now = int(time.time())
@@ -393,11 +415,11 @@ def _store(
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
-                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
             )
-            conn.executemany("DELETE FROM receipts WHERE path = ?", [(path,) for path in gone])
+            conn.executemany(f"DELETE FROM {table} WHERE path = ?", [(path,) for path in gone])
             if random.random() < 0.01:  # now and then, not on every write
-                conn.execute("DELETE FROM receipts WHERE stored < ?", (now - PRUNE_AFTER_S,))
+                conn.execute(f"DELETE FROM {table} WHERE stored < ?", (now - PRUNE_AFTER_S,))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -34,6 +34,7 @@ __all__ = [
     "aggregate",
     "columns_of",
     "filter_rows",
+    "group_key",
     "group_rows",
     "is_number",
     "parse_where",
@@ -331,8 +332,7 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
     groups: dict[str, tuple[list[Any], list[Row]]] = {}
     for row in rows:
         values = [row.get(column) for column in by]
-        canon = json.dumps([_group_value(v) for v in values])
-        groups.setdefault(canon, (values, []))[1].append(row)
+        groups.setdefault(group_key(row, by), (values, []))[1].append(row)
     out = []
     for values, members in groups.values():
         group: Row = dict(zip(by, values, strict=True))
@@ -349,6 +349,11 @@ def group_rows(rows: Sequence[Row], by: Sequence[str]) -> list[Row]:
             )
         out.append(group)
     return sort_rows(out, [(column, False) for column in by])
+
+
+def group_key(row: Mapping[str, Any], by: Sequence[str]) -> str:
+    """The identity of ``row``'s group under :func:`group_rows` (equal keys: one group)."""
+    return json.dumps([_group_value(row.get(column)) for column in by])
 
 
 def _group_value(value: Any) -> Any:

@@ -72,6 +72,7 @@ BASE = {
     "script": {"path": "train.py", "repo": "/nonexistent/repo", "function": "main"},
     "environment": {"python": "3.11.7", "executable": "/a/python", "packages": {"numpy": "1.0"}},
     "config": {"lr": 0.1, "time": 5, "run_id": "x", "nested": {"host": "h"}, "save_dir": "r/a"},
+    "metrics": {"loss": 0.3, "n": 10},
     "repos": {".": {"root": "/nonexistent/repo", "commit": "c" * 40, "dirty": False}},
     "data": {"raw": {"path": "data/raw.csv", "hash": "blake3:" + "1" * 64}},
     "prevs": {"prep": {"path": "../prep", "run_id": "p" * 32}},
@@ -113,7 +114,16 @@ def test_volatile_top_level_fields_are_ignored():
         (("prevs", "prep", "run_id"), "q" * 32, "lineage", "prep: run pppppppp → run qqqqqqqq"),
         (("environment", "packages", "numpy"), "2.0", "environment", "packages.numpy: 1.0 → 2.0"),
         (("status",), "failed", "run", "status: completed → failed"),
-        (("repos", ".", "commit"), "d" * 40, "code", ".: commit cccccccc → commit dddddddd"),
+        (("metrics", "loss"), 0.30000000000000004, "metrics", "loss: 0.3 → 0.30000000000000004"),
+        (
+            ("repos", ".", "commit"),
+            "d" * 40,
+            "code",
+            # Receipts record trees; without one, the commit must be in a local clone.
+            ".: commit cccccccc → commit dddddddd: cannot be compared here: commit cccccccc "
+            "is not in /nonexistent/repo; commit dddddddd is not in /nonexistent/repo; "
+            "fetch the missing commit (git fetch) and diff again",
+        ),
     ],
 )
 def test_fields_that_matter_are_reported(path, value, section, line):
@@ -123,6 +133,45 @@ def test_fields_that_matter_are_reported(path, value, section, line):
         target = target[key]
     target[path[-1]] = value
     assert compare(_run(BASE), _run(other)) == {section: [line]}
+
+
+def _with_tree(lock: dict, commit: str, tree: str) -> dict:
+    lock = copy.deepcopy(lock)
+    lock["repos"]["."].update(commit=commit, tree=tree)
+    return lock
+
+
+def test_two_commits_with_one_recorded_tree_are_the_same_code():
+    # An amended message, a rebase: the receipts say which tree ran; no git is needed.
+    old, new = _with_tree(BASE, "c" * 40, "e" * 40), _with_tree(BASE, "d" * 40, "e" * 40)
+    assert compare(_run(old), _run(new)) == {}
+
+
+def test_a_metric_only_one_run_has_is_reported():
+    other = copy.deepcopy(BASE)
+    del other["metrics"]["n"]
+    other["metrics"]["acc"] = float("nan")
+    assert compare(_run(BASE), _run(other)) == {
+        "metrics": ["n: 10 → (absent)", "acc: (absent) → nan"]
+    }
+
+
+def test_nan_metrics_are_equal():
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    old["metrics"]["loss"] = new["metrics"]["loss"] = float("nan")
+    assert compare(_run(old), _run(new)) == {}
+
+
+def test_dirty_code_without_a_snapshot_is_never_called_the_same():
+    old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    for lock in (old, new):
+        lock["repos"]["."].update(dirty=True, snapshot=None, tree=None)
+    assert compare(_run(old), _run(new)) == {
+        "code": [
+            ".: commit cccccccc (dirty, no snapshot) → commit cccccccc (dirty, no snapshot): "
+            "cannot be compared here: its work tree was dirty and no snapshot was recorded"
+        ]
+    }
 
 
 def test_hand_edited_entries_that_are_not_mappings_are_compared_not_fatal():

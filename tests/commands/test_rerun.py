@@ -28,7 +28,10 @@ def test_rerun_of_a_deterministic_stage_is_identical(pipeline, tmp_path: Path):
     assert "  data    ok  results/prepare/prepared.txt" in out
     assert "  identical       model.txt" in out
     assert "  identical       metrics/loss.txt" in out
-    assert out.rstrip().endswith("reproduced: all 2 output files identical")
+    assert "config: identical (4 keys; save_dir aside)" in out
+    assert out.splitlines()[-1] == (
+        "reproduced: config identical, no metrics, 2 output files identical"
+    )
     assert repo_state(pipeline) == before
     assert not (workdir / "code").exists()  # the worktree is removed by default
     # The new run.lock records the same config (but its own save_dir) and the same lineage.
@@ -72,8 +75,17 @@ def test_rerun_reports_changed_data_and_different_outputs(make_pipeline, tmp_pat
     result = p.naga("rerun", "results/prepare", "--workdir", str(tmp_path / "w"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "  different       prepared.txt" in result.stdout
-    assert result.stdout.rstrip().endswith("1 of 1 output files differ (data drifted)")
+    assert result.stdout.splitlines()[-1] == (
+        "not reproduced: 1 recorded input drifted; 1 of 1 output file differs"
+    )
     assert (tmp_path / "w/out/prepared.txt").read_text() == "2\n4\n60\n"
+
+
+@pytest.mark.slow
+def test_a_failed_rerun_is_not_reproduced(pipeline, tmp_path: Path):
+    failed = pipeline.naga("rerun", "results/train_failed", "--workdir", str(tmp_path / "f"))
+    assert failed.returncode == 1
+    assert failed.stdout.splitlines()[-1] == "not reproduced: the rerun failed (exit code 1)"
 
 
 def test_rerun_refuses_a_non_empty_workdir(pipeline, tmp_path: Path):

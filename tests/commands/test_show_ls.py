@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
+from helpers import APPS
 
 
 def test_show_summarizes_a_completed_run(pipeline):
@@ -23,6 +24,15 @@ def test_show_summarizes_a_completed_run(pipeline):
     assert f"results/prepare  ../prepare  {lock['prevs']['results/prepare']['run_id'][:8]}" in out
     assert "  lr: 0.1" in out
     assert "  time: 1" in out
+    assert "\nmetrics\n  (no metrics recorded)\n" in out
+
+
+def test_show_lists_the_metrics_and_the_tree_that_ran(make_project):
+    p = make_project({"score.py": (APPS / "results" / "score.py").read_text()})
+    p.stage("score", "split=dev")
+    out = p.naga("show", "results/score").stdout
+    assert "\nmetrics\n  value  0.5\n" in out
+    assert f"\n  ran  tree:{p.git('rev-parse', 'HEAD^{tree}').strip()}\n" in out
 
 
 def test_show_lineage_columns_line_up(pipeline):
@@ -81,8 +91,14 @@ def test_ls_one_block_per_script_newest_first_with_differing_keys(pipeline):
     # The block of the newest run comes first; each block is newest first.
     assert list(tables) == ["train.py", "evaluate.py", "prepare.py"]
     train = tables["train.py"]
-    # Only keys that differ within the block become columns; save_dir never does.
-    assert train[0] == ["RUN", "STATUS", "FINISHED", "DURATION", "lr", "time", "fail"]
+    # Only keys that differ within the block become columns; save_dir never does. The
+    # dirty run ran other code than the rest: the block names the code of each run.
+    assert train[0] == ["RUN", "STATUS", "FINISHED", "DURATION", "code", "lr", "time", "fail"]
+    tree = pipeline.git("rev-parse", "HEAD^{tree}").strip()
+    snapshot = yaml.safe_load((pipeline.root / "results/train_dirty/run.lock").read_text())
+    codes = {row[0]: row[5] for row in train[1:]}  # FINISHED is two cells (date, time)
+    assert codes.pop("results/train_dirty") == f"tree:{snapshot['repos']['.']['tree'][:12]}"
+    assert set(codes.values()) == {f"tree:{tree[:12]}"}
     names = [row[0] for row in train[1:]]
     assert names[0] == "results/train_dirty"  # made last
     assert set(names) == {

@@ -9,9 +9,14 @@ import yaml
 
 
 def rows(stdout: str) -> list[list[str]]:
-    """verify's finding rows, without the run's own status row (checked on its own below)."""
+    """verify's finding rows, without the run's own status row and an intact receipt's row
+    (both checked on their own below)."""
     found = [line.split() for line in stdout.splitlines() if line.startswith("  ")]
-    return [row for row in found if row[1:3] != ["run", "status"]]
+    return [
+        row
+        for row in found
+        if row[1:3] != ["run", "status"] and row[:3] != ["ok", "receipt", "digest"]
+    ]
 
 
 @pytest.mark.slow
@@ -22,14 +27,31 @@ def test_verify_clean_then_each_kind_of_drift(make_pipeline):
     assert ["ok", "run", "status", "completed"] in [
         line.split() for line in clean.stdout.splitlines()
     ]
+    assert ["ok", "receipt", "digest"] in [line.split()[:3] for line in clean.stdout.splitlines()]
     assert [r[:3] for r in rows(clean.stdout)] == [
         ["ok", "data", "results/prepare/prepared.txt"],
         ["ok", "code", "."],
         ["ok", "lineage", "results/prepare"],
     ]
     assert clean.stdout.rstrip().endswith(
-        "clean: every recorded data hash, commit, snapshot and upstream run matches"
+        "clean: the receipt, every recorded data hash, commit, snapshot and upstream run match"
     )
+
+    # an edited receipt: a result "fixed" by hand after the fact
+    lock = p.root / "results/train/run.lock"
+    original = lock.read_text()
+    lock.write_text(original.replace("lr: 0.1\n", "lr: 0.01\n", 1))
+    edited = p.naga("verify", "results/train")
+    assert edited.returncode == 1
+    assert rows(edited.stdout)[0][:3] == ["EDITED", "receipt", "digest"]
+    assert "run.lock was changed after naga wrote it" in edited.stdout
+    # a receipt written before naga sealed receipts still reads: no digest, no drift
+    lock.write_text("".join(line for line in original.splitlines(True) if "digest:" not in line))
+    old = p.naga("verify", "results/train")
+    assert old.returncode == 0, old.stdout
+    assert "receipt  digest" in old.stdout
+    assert "no digest (written before naga sealed receipts)" in old.stdout
+    lock.write_text(original)
 
     # changed data: prepare's input
     (p.root / "data/raw.csv").write_text("1\n2\n4\n")

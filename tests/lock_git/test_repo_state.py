@@ -115,6 +115,7 @@ def test_clean_repo_records_head_without_snapshot(tmp_path: Path, make_git_repo:
     state = repo_state(repo)
     assert state["root"] == str(repo.resolve())
     assert state["commit"] == git(repo, "rev-parse", "HEAD").strip()
+    assert state["tree"] == git(repo, "rev-parse", "HEAD^{tree}").strip()
     assert state["branch"] == "main"
     assert state["dirty"] is False
     assert state["snapshot"] is None
@@ -143,6 +144,7 @@ def test_dirty_snapshot_matches_git_and_touches_nothing(dirty_repo: Path, tmp_pa
     assert state["dirty"] is True
     assert state["commit"] == head
     assert snap["tree"] == git_tree_of_worktree(repo, tmp_path)
+    assert state["tree"] == snap["tree"]  # the tree of the code that ran
     assert snap["ref"] == f"refs/naga/snapshots/{snap['tree']}"
     assert git(repo, "rev-parse", snap["ref"]).strip() == snap["commit"]
     assert git(repo, "rev-parse", f"{snap['commit']}^{{tree}}").strip() == snap["tree"]
@@ -389,6 +391,7 @@ def test_snapshot_disabled(tmp_path: Path, make_git_repo: MakeRepo) -> None:
     state = repo_state(repo, snapshot=False)
     assert state["dirty"] is True
     assert state["snapshot"] is None
+    assert state["tree"] is None  # what ran was not captured, so its tree is unknown
     assert state["not_captured"]
     assert git(repo, "for-each-ref", "refs/naga") == ""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import git
 from results_lab import LRS, SEEDS, loss_of
 
 JOBS = [(lr, seed) for lr in LRS for seed in SEEDS]
@@ -46,9 +47,9 @@ def test_runs_dataframe_columns_and_dtypes(lab) -> None:
 
     df = naga.runs(lab.root / "results")
     assert len(df) == 10
-    assert list(df.columns[:11]) == [
+    assert list(df.columns[:12]) == [
         "run", "status", "started_at", "finished_at", "duration_s", "script", "commit",
-        "dirty", "sweep", "sweep.job", "run_id",
+        "dirty", "code", "sweep", "sweep.job", "run_id",
     ]  # fmt: skip
     assert {
         "config.lr", "config.seed", "config.optimizer", "config.layers", "config.model.width",
@@ -78,6 +79,8 @@ def test_runs_dataframe_columns_and_dtypes(lab) -> None:
     assert train["sweep"].nunique() == 1 and train["config.layers"].iloc[0] == [8, 4]
     head = (lab.root / ".git" / "refs" / "heads" / "main").read_text().strip()
     assert set(df["commit"]) == {head}
+    tree = git(lab.root, "rev-parse", "HEAD^{tree}").strip()
+    assert set(df["code"]) == {f"tree:{tree}"}
 
     picked = naga.runs(lab.root / "results", where=["lr=0.1", "seed>=1"], status="completed")
     assert sorted(picked["run"]) == [job_dir(0.1, 1), job_dir(0.1, 2)]

@@ -8,8 +8,10 @@ tree is the work tree including untracked, non-ignored files, kept alive under
 are never touched (see docs/git-state.md).
 
 The room: this module (state, ``find_repo_root``, ``snapshot_exists``), ``_snapshot`` (the
-snapshot commit, built in an in-memory index) and ``recorded`` (what the ``naga`` command
-asks of the commits and snapshot refs a run.lock recorded). pygit2 is imported inside the
+snapshot commit, built in an in-memory index), ``recorded`` (what the ``naga`` command
+asks of the commits and snapshot refs a run.lock recorded), and the three that move them
+between clones: ``remotes`` (fetch a missing one on demand), ``publish`` (``naga push``)
+and ``bundle`` (``naga export``/``naga import``). pygit2 is imported inside the
 functions: ``import naga`` must stay cheap.
 """
 
@@ -77,11 +79,13 @@ def repo_state(
 ) -> dict[str, Any]:
     """State of the git repository containing ``path``, as a ``repos`` entry of run.lock.
 
-    Keys (docs/run-lock.md): ``root, commit, branch, dirty, remotes, snapshot,
+    Keys (docs/run-lock.md): ``root, commit, tree, branch, dirty, remotes, snapshot,
     untracked_large, submodules, not_captured``; the caller adds ``path`` as the user gave
-    it. When the work tree differs from HEAD and ``snapshot`` is true, the work tree is
-    stored as a commit on top of HEAD under ``refs/naga/snapshots/``; identical states give
-    the identical commit.
+    it. ``tree`` is the git tree of the code that ran (HEAD's when clean, the snapshot's
+    when dirty, ``None`` when not captured): two runs ran the same code exactly when their
+    trees are equal, whichever commits they sat on. When the work tree differs from HEAD
+    and ``snapshot`` is true, the work tree is stored as a commit on top of HEAD under
+    ``refs/naga/snapshots/``; identical states give the identical commit.
 
     Args:
         path: A file or directory inside the repository's work tree.
@@ -124,6 +128,7 @@ def repo_state(
     if not status:
         return state
     if not snapshot:
+        state["tree"] = None  # what ran is not captured, so neither is its tree
         state["not_captured"].append(
             "uncommitted changes: snapshots were disabled (snapshot=False)"
         )
@@ -147,6 +152,7 @@ def _head_state(
     return {
         "root": str(root),
         "commit": None if head is None else str(head.id),
+        "tree": None if head is None else str(head.tree_id),
         "branch": _branch(repo),
         "dirty": False,
         "remotes": _remotes(repo),
@@ -182,6 +188,7 @@ def _snapshot_work_tree(
         )
         state["untracked_large"] = built.untracked_large
         state["not_captured"].extend(built.not_captured)
+        state["tree"] = str(built.tree)
         if head is None or built.tree != head.tree_id:
             state["snapshot"] = store_snapshot(repo, built.tree, head)
     except pygit2.GitError as exc:

@@ -1,18 +1,27 @@
 """The commits and snapshots a run.lock records: look them up, diff them, check them out.
 
-Used by the ``naga`` subcommands (verify, diff, gc, rerun); recording the state is
-:func:`naga.lock.git.repo_state`'s job. pygit2 answers questions about objects and refs
-(fast, no subprocess); ``git worktree`` goes through the git CLI because it is the one tool
-guaranteed to leave the repository's worktree bookkeeping exactly as git itself expects,
-and it never touches the user's HEAD, index or branches when given ``--detach``.
+Used by the ``naga`` subcommands (verify, diff, gc, rerun, push, export, import, through
+:mod:`naga.lock.git.remotes`, :mod:`~naga.lock.git.publish` and
+:mod:`~naga.lock.git.bundle`) and the results table; recording the state is
+:func:`naga.lock.git.repo_state`'s job. Code identity is a git *tree*: two runs ran the
+same code exactly when their trees are equal, whichever commits held them (an amended
+message, a rebase, a dirty run's snapshot and the commit that later recorded it).
+:func:`recorded_tree` and :func:`code_identity` read it from the receipt alone;
+:func:`resolve_tree` is the one place that looks a commit's tree up in git.
+
+pygit2 answers questions about objects and refs (fast, no subprocess); ``git worktree``
+goes through the git CLI because it is the one tool guaranteed to leave the repository's
+worktree bookkeeping exactly as git itself expects, and it never touches the user's HEAD,
+index or branches when given ``--detach``.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from naga.errors import RepoError
 from naga.lock.git._snapshot import SNAPSHOT_REF_PREFIX
@@ -66,10 +75,130 @@ def has_commit(repo: pygit2.Repository, sha: str | None) -> bool:
     return get_commit(repo, sha) is not None
 
 
+def kept_by_a_ref(repo: pygit2.Repository, sha: str) -> bool:
+    """Whether a ref (a branch, tag, remote-tracking branch, snapshot ref, or HEAD) reaches
+    commit ``sha``: what ``git gc`` keeps for good.
+
+    A commit no ref reaches (the old one after ``git commit --amend`` or a rebase) stays
+    only while a reflog entry holds it (30 days by default), then ``git gc`` prunes it.
+    """
+    import pygit2
+
+    target = get_commit(repo, sha)
+    if target is None:
+        return False
+    tips: set[pygit2.Oid] = set()
+    for name in [*repo.references, "HEAD"]:
+        try:
+            tip = repo.revparse_single(name).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            continue  # an unborn HEAD, a ref to a tree or blob: reaches no commit
+        tips.add(tip.id)
+    if target.id in tips:
+        return True
+    walker = repo.walk(None)
+    for oid in tips:
+        walker.push(oid)
+    return any(commit.id == target.id for commit in walker)
+
+
 def tree_id(repo: pygit2.Repository, sha: str) -> str | None:
     """The tree id of commit ``sha`` (``None`` when the commit is not in ``repo``)."""
     commit = get_commit(repo, sha)
     return None if commit is None else str(commit.tree_id)
+
+
+def recorded_tree(entry: Mapping[str, Any]) -> str | None:
+    """The tree of the code a ``repos`` entry ran, as the receipt records it.
+
+    Receipts record it as ``tree`` (HEAD's tree when clean, the snapshot's
+    when dirty, null when not captured); earlier ones only for a dirty run, as the snapshot's
+    ``tree``. ``None`` when the receipt does not say (look the commit up with
+    :func:`resolve_tree`, or the code was not captured).
+    """
+    tree = entry.get("tree")
+    if tree:
+        return str(tree)
+    snapshot = entry.get("snapshot")
+    if entry.get("dirty") and isinstance(snapshot, Mapping) and snapshot.get("tree"):
+        return str(snapshot["tree"])
+    return None
+
+
+def code_identity(entry: Mapping[str, Any]) -> str | None:
+    """What one ``repos`` entry ran, for a results table: ``tree:<id>``, or ``None``.
+
+    A receipt from before trees were recorded, of a clean work tree, gives
+    ``commit:<id>`` (the same commit is the same code; naga reads no git to say more).
+    ``None`` when the code that ran is unknown: a dirty tree without a snapshot.
+    """
+    tree = recorded_tree(entry)
+    if tree:
+        return f"tree:{tree}"
+    if "tree" not in entry and not entry.get("dirty") and entry.get("commit"):
+        return f"commit:{entry['commit']}"
+    return None
+
+
+def run_code(repos: Mapping[str, Any]) -> str | None:
+    """The ``code`` column of a run: the identity of every repository it recorded.
+
+    One repository: its :func:`code_identity`. Several: ``key=identity`` for each, sorted
+    by key, joined by ``", "``. ``None`` when no repository was recorded or one of them ran
+    unknown code (a table must not group unknown code with known code).
+    """
+    found = {str(key): code_identity(e) for key, e in repos.items() if isinstance(e, Mapping)}
+    if not found or any(value is None for value in found.values()):
+        return None
+    if len(found) == 1:
+        return next(iter(found.values()))
+    return ", ".join(f"{key}={found[key]}" for key in sorted(found))
+
+
+@dataclass(frozen=True)
+class ResolvedTree:
+    """The tree of the code a ``repos`` entry ran, or why it cannot be known here.
+
+    Attributes:
+        tree: The tree id, or ``None``.
+        problem: When ``tree`` is ``None``: why, as a phrase (``commit 1a2b3c4d is not
+            in /home/me/project``).
+        missing: The commit that was looked up and not found (fetching it would help).
+    """
+
+    tree: str | None
+    problem: str | None = None
+    missing: str | None = None
+
+
+def resolve_tree(entry: Mapping[str, Any], *, roots: Iterable[object] = ()) -> ResolvedTree:
+    """The tree of the code ``entry`` ran: recorded, else looked up from its commit.
+
+    The one step that turns a recorded code state into a tree with git's help (a hook
+    for fetching a missing commit belongs here). A commit id names the same content in
+    every clone, so the commit is looked up in the entry's own repository, then in
+    ``roots`` (e.g. the other run's repository, when this one was a removed worktree).
+
+    Args:
+        entry: A ``repos`` entry of a run.lock.
+        roots: More repositories (work trees) to look the commit up in.
+    """
+    tree = recorded_tree(entry)
+    if tree:
+        return ResolvedTree(tree)
+    commit = entry.get("commit")
+    if entry.get("dirty"):
+        return ResolvedTree(None, "its work tree was dirty and no snapshot was recorded")
+    if not commit:
+        return ResolvedTree(None, "no commit was recorded (an unborn branch)")
+    where = [str(root) for root in dict.fromkeys((entry.get("root"), *roots)) if root]
+    for root in where:
+        repo = try_open_repo(root)
+        found = None if repo is None else tree_id(repo, str(commit))
+        if found is not None:
+            return ResolvedTree(found)
+    clones = " or ".join(where) or "any recorded repository"
+    return ResolvedTree(None, f"commit {str(commit)[:8]} is not in {clones}", str(commit))
 
 
 @dataclass(frozen=True)
@@ -160,18 +289,54 @@ def delete_ref(repo: pygit2.Repository, name: str) -> None:
     repo.references.delete(name)
 
 
-def git_cli(repo_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the git CLI in ``repo_root``; raises RepoError with git's message on failure."""
+def git_cli(
+    repo_root: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    what: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the git CLI in ``repo_root``.
+
+    Args:
+        repo_root: The repository (work tree or git dir) to run in.
+        *args: git's arguments.
+        check: Raise RepoError (git's message on one line, URL credentials removed) when
+            git fails; False returns the failed result for the caller to judge.
+        env: Variables added to this process's environment.
+        what: How to name the failed step in the error (default: ``git <first args>``).
+
+    Raises:
+        RepoError: git is not installed, or (with ``check``) it failed.
+    """
+    import os
+
     try:
         result = subprocess.run(
-            ["git", "-C", str(repo_root), *args], capture_output=True, text=True, check=False
+            ["git", "-C", str(repo_root), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env} if env else None,
+            stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
-        raise RepoError("the git command is not installed; install git to use naga rerun") from exc
-    if result.returncode != 0:
-        message = " ".join(result.stderr.split()) or f"exit code {result.returncode}"
-        raise RepoError(f"git {' '.join(args[:2])} in '{repo_root}' failed: {message}")
+        raise RepoError(
+            "the git command is not installed; install git (naga rerun, push, export and "
+            "import run it)"
+        ) from exc
+    if check and result.returncode != 0:
+        step = what or f"git {' '.join(args[:2])}"
+        raise RepoError(f"{step} in '{repo_root}' failed: {git_message(result)}")
     return result
+
+
+def git_message(result: subprocess.CompletedProcess[str]) -> str:
+    """git's complaint on one line, without credentials in URLs (``fatal:`` kept)."""
+    from naga.lock.redact import strip_url_credentials
+
+    text = " ".join((result.stderr or "").split()) or f"exit code {result.returncode}"
+    return strip_url_credentials(text)
 
 
 def add_worktree(repo_root: Path, target: Path, commit: str) -> None:
