@@ -16,7 +16,6 @@ current from the job itself (naga.launch.sweepsync).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,4 +111,3 @@ def share(parallelism: int, arrays: int) -> list[int]:
     """``parallelism`` split over ``arrays`` (each at least 1), so their sum stays within it."""
     base, extra = divmod(max(parallelism, arrays), arrays)
     return [base + (1 if index < extra else 0) for index in range(arrays)]
-

@@ -83,7 +83,7 @@ def take_over(root: Path, sweep_id: str) -> Path | None:
     refuse_if_live(root, shown=_shown(root))
     target = _history_path(root, data, path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
+    path.replace(target)
     return target
 
 
@@ -128,7 +128,9 @@ def _how_to_stop(view: Any, pending: list[Any]) -> str:
         return f", stop it (kill {' '.join(sorted(ids, key=_numeric))})"
     launch = view.data.get("launch") or {}
     if isinstance(launch.get("pid"), int) and not launch.get("detached"):
-        return f", stop it (Ctrl-C in its terminal, or kill {launch['pid']} on {launch.get('host')})"
+        return (
+            f", stop it (Ctrl-C in its terminal, or kill {launch['pid']} on {launch.get('host')})"
+        )
     return ""
 
 

@@ -104,7 +104,9 @@ def _sweep_lock(root: Path, names: list[str], status: str = "queued") -> None:
 
 def _finish(root: str, name: str) -> None:
     assert update_jobs(Path(root), {name: {"status": "running"}}, sweep_id="s1")
-    assert update_jobs(Path(root), {name: {"status": "completed", "duration_s": 1.0}}, sweep_id="s1")
+    assert update_jobs(
+        Path(root), {name: {"status": "completed", "duration_s": 1.0}}, sweep_id="s1"
+    )
 
 
 def test_concurrent_job_updates_are_never_lost(tmp_path: Path) -> None:
