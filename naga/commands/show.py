@@ -8,6 +8,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._locks import Run, as_dict, code_state, display_path, load_run
+from naga.lock.liveness import recorded_slurm_id
 
 
 def add_parser(subparsers: Any) -> None:
@@ -62,8 +63,9 @@ def summary(run: Run) -> str:
         ("script", where),
         ("launcher", str(lock.get("launcher") or "-")),
     ]
-    if lock.get("slurm_job_id"):
-        head.append(("slurm job", str(lock["slurm_job_id"])))
+    slurm = recorded_slurm_id(lock)
+    if slurm:  # the id scancel and sacct take (ARRAYID_TASKID for an array task)
+        head.append(("slurm job", slurm))
     if env:
         head.append(("python", f"{env.get('python', '-')} ({env.get('executable', '-')})"))
     lines = r.key_values(head)

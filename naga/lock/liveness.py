@@ -123,6 +123,21 @@ def slurm_id() -> str | None:
     return env.get("SLURM_JOB_ID") or None
 
 
+def recorded_slurm_id(lock: Mapping[str, Any]) -> str | None:
+    """The id to give ``scancel``/``sacct`` for the Slurm job a run.lock names, or ``None``.
+
+    run.lock's ``slurm_id``; for a receipt written before naga recorded it, made from the
+    array's ids the same way (``ARRAYID_TASKID``), else ``slurm_job_id``.
+    """
+    if lock.get("slurm_id") not in (None, ""):
+        return str(lock["slurm_id"])
+    array, task = lock.get("slurm_array_job_id"), lock.get("slurm_array_task_id")
+    if array not in (None, "") and task not in (None, ""):
+        return f"{array}_{task}"
+    job = lock.get("slurm_job_id")
+    return None if job in (None, "") else str(job)
+
+
 def _process_alive(pid: int, recorded_start: object) -> bool:
     if isinstance(recorded_start, str) and Path("/proc/self/stat").exists():
         return pid_start(pid) == recorded_start
