@@ -1,10 +1,13 @@
 """``mlflow_lock``: log a finished run directory to MLflow as one *logical run*.
 
 A run directory may be logged many times (diagnostics get added later); every logging is a
-new MLflow run tagged with the directory's logical id. The newest successful one carries
-``naga.status=active``; the ones it replaced become ``deprecated`` (with
-``naga.superseded_by``), and a logging whose body raised is ``failed`` and replaces nothing.
-Filtering on ``tags."naga.status" = "active"`` therefore shows one row per directory.
+new MLflow run tagged with the directory's logical id. The newest successful logging of a
+*completed* run carries ``naga.status=active``; the ones it replaced become ``deprecated``
+(with ``naga.superseded_by``). A run that failed, was interrupted or was lost is logged
+``FAILED``/``KILLED`` with ``naga.status`` saying which, and replaces nothing
+(naga.tracking._lifecycle); so does a logging whose body raised (``naga.status=failed``,
+``naga.log_error``). Filtering on ``tags."naga.status" = "active"`` therefore shows one
+row per directory, and only runs that completed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
+from naga.tracking._lifecycle import outcome_of
 from naga.tracking._receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
@@ -49,6 +53,8 @@ STATUS = "naga.status"
 LOGICAL = "naga.logical_run_id"
 SUPERSEDES = "naga.supersedes"
 SUPERSEDED_BY = "naga.superseded_by"
+#: Why a logging failed (the first line of the exception its block raised).
+LOG_ERROR = "naga.log_error"
 
 
 @contextlib.contextmanager
@@ -67,10 +73,13 @@ def mlflow_lock(
     On entry a run is started with the directory's tags (``naga.logical_run_id``, git commits
     and dirty flags, data hashes, links to the active runs of upstream stages), its resolved
     config as params and its run.lock as an artifact. Inside the block, ``mlflow.log_*`` calls
-    go to that run. On a normal exit it becomes the active run of the logical run and the
-    previous active one(s) are marked deprecated; if the block raises, the run ends FAILED
-    with ``naga.status=failed``, the previous active run stays active and the exception
-    propagates. If an MLflow run is already active, the new run is nested under it.
+    go to that run. On a normal exit, for a run that completed, it becomes the active run of
+    the logical run and the previous active one(s) are marked deprecated; for a run that
+    failed, was interrupted or was lost it ends FAILED or KILLED with ``naga.status``
+    ``failed``/``interrupted``/``lost`` and the previous active run stays active. If the
+    block raises, the run ends FAILED with ``naga.status=failed`` and ``naga.log_error``,
+    the previous active run stays active and the exception propagates. If an MLflow run is
+    already active, the new run is nested under it.
 
     Args:
         save_dir: The run directory (normally holding a ``run.lock``; without one it is
@@ -89,11 +98,13 @@ def mlflow_lock(
         The ``mlflow.ActiveRun`` (``run.info.run_id`` is the MLflow run id).
 
     Raises:
-        TrackingError: ``save_dir`` is missing, its run.lock unreadable, or MLflow failed.
+        TrackingError: ``save_dir`` is missing, its run.lock unreadable, its run still
+            running (nothing is logged), or MLflow failed.
         ConfigError: ``tags`` uses the reserved ``naga.`` prefix.
     """
     extra = _user_tags(tags)
     receipt = read_receipt(save_dir)
+    outcome = outcome_of(receipt)
     for message in receipt.warnings:
         warnings.warn(message, UserWarning, stacklevel=3)
 
@@ -125,8 +136,11 @@ def mlflow_lock(
         except BaseException as exc:
             _fail(client, run_id, exc)
             raise
-        _make_active(client, uri, active, receipt)
-        _end(client, run_id, "FINISHED")
+        if outcome.can_be_active:
+            _make_active(client, uri, active, receipt)
+        else:  # logged for the record; the directory's active run stays as it is
+            client.set_tag(run_id, STATUS, outcome.naga_status, synchronous=True)
+        _end(client, run_id, outcome.mlflow_status)
 
 
 def _start_run(
@@ -417,9 +431,14 @@ def _decide(
 
 def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
     """End the run as FAILED (KILLED on Ctrl-C) without masking the original exception."""
+    from mlflow.entities import RunTag
+
     status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+    kind = type(exc).__name__
+    why = clip(f"{kind}: {first_line(exc)}" if str(exc).strip() else kind, MAX_TAG_VAL_LENGTH)
     try:
-        client.set_tag(run_id, STATUS, "failed", synchronous=True)
+        tags = [RunTag(STATUS, "failed"), RunTag(LOG_ERROR, why)]
+        client.log_batch(run_id, tags=tags, synchronous=True)
     except Exception as tag_exc:  # the store itself may be what failed; keep the real error
         warnings.warn(
             f"could not tag MLflow run {run_id} as failed: {first_line(tag_exc)}",
