@@ -115,18 +115,18 @@ def run(args: argparse.Namespace) -> int:
             what=f"find MLflow experiment {args.experiment or '(default)'} at {uri}",
         )
         experiment = args.experiment or client.get_experiment(exp_id).name
-        for index, (directory, note) in enumerate(runs, 1):
+        for index, (target, note) in enumerate(runs, 1):
             if note:
                 print(note)
             counter = f"[{index:>{width}}/{total}]"
-            if not isinstance(directory, Path):  # a folder with no run anywhere below
+            if not isinstance(target, Path):  # a folder with no run anywhere below
                 skipped += 1
-                print(f"{counter} skipped {directory[0]}: no run.lock here or below; not a run")
+                print(f"{counter} skipped {target[0]}: no run.lock here or below; not a run")
                 continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 outcome, text = _log_one(
-                    directory,
+                    target,
                     client=client,
                     exp_id=exp_id,
                     experiment=experiment,
@@ -137,11 +137,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"naga log: warning: {warning.message}", file=sys.stderr)
             if outcome == "failed":
                 failed += 1
-                print(f"{counter} FAILED {directory}: {text}", file=sys.stderr)
+                print(f"{counter} FAILED {target}: {text}", file=sys.stderr)
             else:
                 logged += outcome == "logged"
                 skipped += outcome == "skipped"
-                print(f"{counter} {outcome} {directory}{text}")
+                print(f"{counter} {outcome} {target}{text}")
             sys.stdout.flush()
     print(
         f"naga log: {logged} logged, {skipped} skipped, {failed} failed "
