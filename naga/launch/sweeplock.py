@@ -4,7 +4,9 @@ YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a j
 state, so a reader never sees half a file and a killed sweep still leaves the state it
 reached; read it with :func:`naga.lock.format.try_read`. The sweep's process writes it;
 the jobs of a submitit sweep (always, and alone once it is detached) rewrite their own
-entries under a lock file (naga.launch.sweepsync)::
+entries under a lock file (naga.launch.sweepsync), as long as the file is their sweep's. A
+folder holds the newest sweep's record; the first write of a new sweep moves the previous
+one to ``.naga-sweep/history/`` (naga.launch.sweepclaim)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex

@@ -7,12 +7,14 @@ Module map (docs/architecture.md has the whole house)::
       session.py      a run's life: start_run writes `running`, finish_run the final record
       assemble.py     where the run.lock is assembled: Request -> record -> writer
       record.py       the value of each field: config as plain data, environment, error, times
-      origin.py       which file and function a run is (decided where it is launched)
+      origin.py       which file, function and command line a run is (decided where it is
+                      launched)
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
       interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued`), then stop
-      liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone
+      liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the
+                      Slurm ids (`slurm_id`, the one scancel takes)
       attempts.py     a requeued Slurm job's next attempt continues its run (`attempts`)
       format.py       the run.lock format: names, version, field order, YAML, the readers
       writer.py       merge into run.lock under a file lock; busy check; run.lock.previous
