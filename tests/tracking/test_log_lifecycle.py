@@ -138,7 +138,10 @@ def test_naga_log_maps_completed_failed_interrupted_and_lost(
 
 
 def test_a_folder_without_runs_is_not_logged(project: Path, run_naga) -> None:
-    (project / "results" / "empty").mkdir(parents=True)
+    # A sweep's copy of the code its jobs imported may hold a committed run.lock: no run.
+    code = project / "results" / "empty" / ".naga-sweep" / "code" / "c0ffee" / "old"
+    code.mkdir(parents=True)
+    (code / "run.lock").write_text("naga_lock: 1\nrun_id: r\nstatus: completed\n")
     result = run_naga("log", "results/empty", cwd=project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
@@ -148,4 +151,4 @@ def test_a_folder_without_runs_is_not_logged(project: Path, run_naga) -> None:
 
     client = MlflowClient("sqlite:///" + (project / "mlflow.db").resolve().as_posix())
     assert client.search_runs(["0"]) == []
-    assert os.listdir(project / "results" / "empty") == []
+    assert os.listdir(project / "results" / "empty") == [".naga-sweep"]
