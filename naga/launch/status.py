@@ -255,9 +255,11 @@ class _Context:
         return isinstance(sweep, dict) and sweep.get("sweep_id") == self.data.get("sweep_id")
 
     def _from_run_lock(self, view: JobView, lock: dict[str, Any], *, slurm_gone: bool) -> None:
-        from naga.lock.liveness import effective_status
+        from naga.lock.liveness import effective_status, recorded_slurm_id
 
         status = str(lock.get("status") or "running")
+        # sweep.lock's id when it has one; else the one scancel takes, as the job recorded it.
+        view.job_id = view.job_id or recorded_slurm_id(lock)
         view.started_at = lock.get("started_at") or view.started_at
         view.duration_s = lock.get("duration_s", view.duration_s)
         view.error = error_line(lock.get("error")) or view.error

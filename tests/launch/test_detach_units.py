@@ -197,6 +197,23 @@ def test_status_combines_sweep_lock_run_locks_and_the_queue(
     assert status_mod.read_sweep(tmp_path).exit_code == 1
 
 
+def test_status_shows_the_id_scancel_takes_from_a_jobs_run_lock(
+    tmp_path: Path, queue: dict[str, str]
+) -> None:
+    # sweep.lock has no id for the job (its update was lost); its run.lock has Slurm's.
+    _sweep_lock(tmp_path, ["a", "b"])
+    ids = {"slurm_job_id": "34", "slurm_array_job_id": "33", "slurm_array_task_id": "0"}
+    _lock(tmp_path, "a", status="completed", slurm_id="33_0", **ids)
+    _lock(
+        tmp_path, "b", status="failed", **{**ids, "slurm_job_id": "35", "slurm_array_task_id": "1"}
+    )
+    view = status_mod.read_sweep(tmp_path)
+    assert [(job.status, job.job_id) for job in view.jobs] == [
+        ("completed", "33_0"),
+        ("failed", "33_1"),  # a receipt from before slurm_id: made from the array ids
+    ]
+
+
 def test_status_of_a_finished_sweep_reads_no_run_lock(
     tmp_path: Path, queue: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
