@@ -254,4 +254,6 @@ def _slurm_fields(extra: Mapping[str, Any]) -> dict[str, str | None]:
     fields = slurm_ids()
     if extra.get("slurm_job_id") is not None:
         fields["slurm_job_id"] = str(extra["slurm_job_id"])
+        if not fields["slurm_array_job_id"]:  # a plain job: its id is the one scancel takes
+            fields["slurm_id"] = fields["slurm_job_id"]
     return fields
