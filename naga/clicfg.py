@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from naga._argparse import OneLineErrorParser
+from naga._pipes import quiet_broken_pipe
 from naga.errors import (
     ConfigError,
     NagaError,
@@ -136,8 +137,24 @@ class Command(Generic[R]):
 
     # -- command line ----------------------------------------------------------------
     def cli(self, argv: Sequence[str] | None = None) -> Any:
-        """Parse ``argv`` (default ``sys.argv[1:]``) and run; usage errors exit with code 2."""
+        """Parse ``argv`` (default ``sys.argv[1:]``) and run; usage errors exit with code 2.
+
+        ``--help`` and ``--cfg`` into a pipe whose reader has gone (``| head``) end quietly
+        with exit status 141 (naga._pipes). With ``--debug`` (or ``NAGA_DEBUG=1``) a
+        failing run opens naga's post-mortem debugger (naga.debug) at the failing line of
+        the user's code, as ``@unsafe_debug`` does.
+        """
         parser = self._parser()
+        with quiet_broken_pipe():
+            job = self._parse_and_start(parser, argv)
+        if job is None:
+            return None  # --help, --cfg or a sweep: done
+        from naga.debug import debugged
+
+        return debugged(job.call)
+
+    def _parse_and_start(self, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Any:
+        """Everything up to the user's function: the started single run, else None."""
         ns = parser.parse_intermixed_args(argv)
         overrides = [item for group in ns.override or [] for item in group] + list(ns.overrides)
         if ns.debug:
@@ -151,14 +168,18 @@ class Command(Generic[R]):
                 return None
             options = _sweep_options(ns)
             app = self._app(base)
-            if ns.cfg:
-                return self._print_config(base, overrides, app.name)
             if options.is_sweep:
+                from naga.debug import debugged
                 from naga.launch.sweep import run_sweep
 
-                code = run_sweep(app, overrides, options)
+                # In debug mode the first failing job stops the sweep; a NagaError is a
+                # mistake in the command line, never a reason to open a debugger.
+                code = debugged(lambda: run_sweep(app, overrides, options), skip=(NagaError,))
                 if code:
                     sys.exit(code)
+                return None
+            if ns.cfg:
+                self._print_config(base, overrides, app.name)
                 return None
             if options.n_jobs is not None or options.slurm_config is not None or options.detach:
                 flag = (
@@ -178,10 +199,9 @@ class Command(Generic[R]):
             cfg = resolve_once(compose(base, overrides, job_name=app.name))
             # A run that cannot start (busy save_dir, unwritable run.lock, a bad NAGA_*
             # variable) is the user's mistake too; once the function runs, its errors are its own.
-            job = start_job(app, cfg, resolved=True)
+            return start_job(app, cfg, resolved=True)
         except NagaError as exc:
             _fail(parser.prog, exc)
-        return job.call()
 
     def _file_base(self, files: Sequence[str], experiment: str | None) -> Any:
         from naga.config.files import layer_files
@@ -246,7 +266,11 @@ class Command(Generic[R]):
             metavar="NAME",
             help="use section NAME (dotted path) of the --config file(s)",
         )
-        add("--cfg", action="store_true", help="print the fully resolved config and exit")
+        add(
+            "--cfg",
+            action="store_true",
+            help="print the fully resolved config and exit (in a sweep: each job's config)",
+        )
         add(
             "-m",
             "--multirun",
@@ -348,6 +372,7 @@ def _sweep_options(ns: argparse.Namespace) -> Any:
         n_jobs=ns.n_jobs,
         slurm_config=Path(ns.slurm_config) if ns.slurm_config else None,
         skip_completed=ns.skip_completed,
+        print_configs=ns.cfg,
         detach=ns.detach,
         isolate=ns.isolate,
         resume=Path(ns.resume) if ns.resume else None,

@@ -1,7 +1,8 @@
 """``unsafe_debug``: post-mortem debugging of a failing run, with its locals kept in ``ctx``.
 
 The decorator is inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` when the
-decorated function raises (``clicfg``'s ``--debug`` flag sets it). Then it picks the
+decorated function raises (``clicfg``'s ``--debug`` flag sets it; every ``@clicfg`` script
+then calls :func:`post_mortem` itself, with or without this decorator). Then it picks the
 deepest frame of the traceback that belongs to the user's code (not naga, Hydra,
 OmegaConf, installed packages or the standard library), prints a short banner and
 
@@ -30,9 +31,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 if TYPE_CHECKING:
     from types import FrameType, TracebackType
 
-__all__ = ["DebugContext", "FrameInfo", "build_context", "debug_enabled", "unsafe_debug"]
+__all__ = [
+    "DebugContext",
+    "FrameInfo",
+    "build_context",
+    "debug_enabled",
+    "debugged",
+    "post_mortem",
+    "unsafe_debug",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 ENV_VAR = "NAGA_DEBUG"
 _TRUTHY = frozenset({"1", "true", "yes"})
@@ -134,7 +144,7 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
             except Exception as exc:
                 # The flag is read here, not at entry: clicfg's --debug sets it mid-call.
                 if debug_enabled():
-                    _post_mortem(exc)
+                    post_mortem(exc)
                 raise
 
         return async_wrapper  # type: ignore[return-value]
@@ -147,17 +157,46 @@ def unsafe_debug(fn: F | None = None, /) -> F | Callable[[F], F]:
         except Exception as exc:
             # The flag is read here, not at entry: clicfg's --debug sets it mid-call.
             if debug_enabled():
-                _post_mortem(exc)
+                post_mortem(exc)
             raise
 
     return wrapper
 
 
+def debugged(call: Callable[[], R], *, skip: tuple[type[BaseException], ...] = ()) -> R:
+    """Return ``call()``; if it raises while debugging is on, :func:`post_mortem` first.
+
+    ``@clicfg`` runs every script's function through this, so ``--debug`` needs no
+    ``@unsafe_debug``. Stacked under ``@unsafe_debug``, an exception is debugged once.
+
+    Args:
+        call: What to run.
+        skip: Exception types never debugged (a command line's own one-line errors).
+
+    Returns:
+        ``call()``'s result; its exception is re-raised unchanged.
+    """
+    try:
+        return call()
+    except Exception as exc:
+        if debug_enabled() and not isinstance(exc, skip):
+            post_mortem(exc)
+        raise
+
+
 # --- what happens on an exception -------------------------------------------------------
 
 
-def _post_mortem(exc: BaseException) -> None:
-    """Banner, then debugger (terminal) or locals summary (batch); never raises itself."""
+def post_mortem(exc: BaseException) -> None:
+    """Debug ``exc`` now: a banner, then the debugger (terminal) or the locals (batch).
+
+    What ``unsafe_debug`` does when the function it wraps raises, for callers that catch
+    the exception themselves (``@clicfg``'s ``--debug``). An exception is debugged once,
+    however many of them see it; this never raises itself.
+
+    Args:
+        exc: The exception being handled (with its traceback).
+    """
     if getattr(exc, _HANDLED_ATTR, False):
         return
     with contextlib.suppress(AttributeError, TypeError):  # exotic exception types

@@ -75,8 +75,35 @@ def _earlier_sweep(project: Path) -> None:
     _sweep_record(old, sweep_id="older", status="failed")
 
 
+def _snapshot_used_elsewhere(project: Path) -> None:
+    """Two dirty runs: results/elsewhere's snapshot is one `naga gc results/here` would drop."""
+    for save_dir in ("results/elsewhere", "results/here"):
+        with (project / "train.py").open("a") as stream:
+            stream.write(f"# edited before {save_dir}\n")  # a new snapshot for each run
+        subprocess.run(
+            [sys.executable, "train.py", f"save_dir={save_dir}"],
+            cwd=project,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+
+
+def _where_lab(project: Path) -> None:
+    """A run whose config holds the number lr: 0.1 (and the status completed)."""
+    subprocess.run(
+        [sys.executable, "train.py", "save_dir=results/lr"],
+        cwd=project,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
     "busy": _busy,
+    "snapshot used elsewhere": _snapshot_used_elsewhere,
+    "a run": _where_lab,
     "busy sweep": _busy_sweep,
     "earlier sweep": _earlier_sweep,
     "save_dir is a file": lambda project: (project / "results").write_text("not a dir\n"),
@@ -90,6 +117,10 @@ TRAIN = {
     "wrong type": Mistake(("param=abc",), "could not be converted to Integer"),
     "sweep without -m": Mistake(("param=1,2",), "add -m/--multirun"),
     "unresolvable": Mistake(("name=${nope}",), "config key 'name'"),
+    "unclosed bracket": Mistake(("tags=[0.1",), "did you mean tags=[0.1]? (a closing ']' is"),
+    "unclosed quote": Mistake(("name='abc",), "did you mean name='abc'? (the ' quote is not"),
+    "stray bracket": Mistake(("tags=0.1]",), "the ']' closes nothing: open it with '['"),
+    "empty save_dir": Mistake(("save_dir=",), "save_dir='' is empty: run.lock would be written"),
     "unknown flag": Mistake(("--bogus",), "unrecognized arguments: --bogus"),
     # config files and experiments
     "missing --config": Mistake(("--config", "missing.yml"), "--config missing.yml: no such file"),
@@ -154,6 +185,11 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         ("--tasks", "t.txt"), "--task_to KEY", files={"t.txt": "1\n"}
     ),
     "--tasks-key typo": Mistake(("--tasks-key", "taks"), "--tasks-key taks: no such key"),
+    "launcher typo": Mistake(
+        ("-m", "param=1,2", "hydra/launcher=submitit_locl"),
+        "Did you mean 'submitit_local'? Available options in 'hydra/launcher': basic, joblib,",
+    ),
+    "empty save_dir in a sweep": Mistake(("-m", "param=1,2", "save_dir="), "save_dir='' is"),
     "two launchers": Mistake(
         ("-m", "param=1,2", "--n_jobs", "2", "--slurm_config", "s.yaml"),
         "use one of them",
@@ -222,6 +258,22 @@ NAGA = {
         "this is the record of an earlier sweep of",
         setup="earlier sweep",
         prefix="naga resume: error: ",
+    ),
+    "gc of snapshots used elsewhere": Mistake(
+        ("gc", "results/here"),
+        "1 snapshot ref that gc would delete is still used by run.locks outside results/here",
+        setup="snapshot used elsewhere",
+    ),
+    "--where word for a number": Mistake(
+        ("ls", "--where", "lr=abc"), "config.lr holds numbers (e.g. 0.1)", setup="a run"
+    ),
+    "--where operator typo": Mistake(
+        ("ls", "--where", "lr=>0.1"),
+        "'=>' is not an operator; did you mean lr>=0.1?",
+        setup="a run",
+    ),
+    "--where status typo": Mistake(
+        ("ls", "--where", "status=complete"), "Did you mean 'completed'?", setup="a run"
     ),
 }
 

@@ -3,7 +3,8 @@
 Each subcommand lives in ``naga/commands/<name>.py`` and exposes two functions:
 ``add_parser(subparsers)`` (declare its flags; must stay cheap: no heavy imports) and
 ``run(args) -> int`` (do the work; heavy imports go here). User mistakes raise
-``NagaError`` and are printed here as one line, exit code 2.
+``NagaError`` and are printed here as one line, exit code 2. A reader that closes the pipe
+(``naga ls | head``) ends every subcommand quietly with exit status 141 (naga._pipes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from importlib import import_module
 
 from naga import __version__
 from naga._argparse import OneLineErrorParser
+from naga._pipes import quiet_broken_pipe
 from naga.errors import NagaError
 
 SUBCOMMANDS = (
@@ -48,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with quiet_broken_pipe():  # `naga --help | head -1` as much as `naga ls | head -2`
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
     module = import_module(f"naga.commands.{args.command}")

@@ -106,20 +106,7 @@ def summary(run: Run) -> str:
             "  " + line for line in r.table(("key", "kind", "size", "hash"), rows).splitlines()
         ]
 
-    lines += ["", "lineage"]
-    prevs = run.section("prevs")
-    upstream = run.section("upstream")
-    if not prevs:
-        lines.append("  (no upstream stage)")
-    for key, raw in prevs.items():
-        entry = as_dict(raw)
-        rid = entry.get("run_id")
-        up = upstream.get(rid, {}) if rid else {}
-        up_lock = up.get("lock") if isinstance(up, dict) else None
-        status = up_lock.get("status", "?") if isinstance(up_lock, dict) else "?"
-        lines.append(f"  {key}  {entry.get('path', '-')}  run {r.short_id(rid)}  {status}")
-    if len(upstream) > len(prevs):
-        lines.append(f"  ({len(upstream)} upstream runs in total; see `naga lineage`)")
+    lines += ["", "lineage", *_lineage_lines(run)]
 
     lines += ["", "config"]
     config = run.config
@@ -131,6 +118,27 @@ def summary(run: Run) -> str:
     if redacted:
         lines.append(f"  (redacted: {', '.join(map(str, redacted))})")
     return "\n".join(lines)
+
+
+def _lineage_lines(run: Run) -> list[str]:
+    """The direct upstream stages as a table whose columns line up, however long the keys."""
+    prevs = run.section("prevs")
+    upstream = run.section("upstream")
+    if not prevs:
+        return ["  (no upstream stage)"]
+    rows = []
+    for key, raw in prevs.items():
+        entry = as_dict(raw)
+        rid = entry.get("run_id")
+        up = upstream.get(rid, {}) if rid else {}
+        up_lock = up.get("lock") if isinstance(up, dict) else None
+        status = up_lock.get("status", "?") if isinstance(up_lock, dict) else "?"
+        rows.append((str(key), str(entry.get("path", "-")), r.short_id(rid), str(status)))
+    table = r.table(("stage", "path", "run", "status"), rows)
+    lines = ["  " + line for line in table.splitlines()]
+    if len(upstream) > len(prevs):
+        lines.append(f"  ({len(upstream)} upstream runs in total; see `naga lineage`)")
+    return lines
 
 
 def _repo_line(entry: dict[str, Any]) -> str:

@@ -41,7 +41,7 @@ def parse_overrides(base: Any, overrides: Sequence[str], *, sweep_allowed: bool)
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except OverrideParseException as exc:
-        raise ConfigError(f"invalid override: {_line(exc)}") from exc
+        raise ConfigError(f"invalid override: {_line(exc)}{likely_fix(exc.override)}") from exc
     for override in parsed:
         key = override.key_or_group
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):
@@ -161,8 +161,61 @@ def _select(cfg: Any, key: str) -> Any:
     return node
 
 
+#: Each opening bracket and the one that closes it.
+_PAIRS = {"[": "]", "{": "}", "(": ")"}
+
+
+def likely_fix(override: str) -> str:
+    """What the user most likely meant by an override Hydra's grammar rejects, or ``""``.
+
+    Hydra reports where its parser gave up (``no viable alternative at input '[0.1'``),
+    not the cause; the usual causes are an unclosed bracket or quote, which this names
+    with the override as it should read.
+    """
+    key, sep, value = override.partition("=")
+    if not sep:
+        return ""
+    quote = _unclosed_quote(value)
+    if quote:
+        return f"; did you mean {key}={value}{quote}? (the {quote} quote is not closed)"
+    stack: list[str] = []
+    quoted: str | None = None
+    for char in value:
+        if quoted:
+            quoted = None if char == quoted else quoted
+        elif char in "'\"":
+            quoted = char
+        elif char in _PAIRS:
+            stack.append(_PAIRS[char])
+        elif char in _PAIRS.values():
+            if stack and stack[-1] != char:
+                return f"; the '{char}' does not close the open bracket: write '{stack[-1]}'"
+            if not stack:
+                opening = next(o for o, c in _PAIRS.items() if c == char)
+                return f"; the '{char}' closes nothing: open it with '{opening}' or quote the value"
+            stack.pop()
+    if stack:
+        missing = "".join(reversed(stack))
+        return f"; did you mean {key}={value}{missing}? (a closing '{missing}' is missing)"
+    return ""
+
+
+def _unclosed_quote(value: str) -> str | None:
+    """The quote character left open at the end of ``value``, if any."""
+    quoted: str | None = None
+    for char in value:
+        if quoted:
+            quoted = None if char == quoted else quoted
+        elif char in "'\"":
+            quoted = char
+    return quoted
+
+
 def explain(exc: BaseException) -> str:
     """One line from a Hydra/OmegaConf exception chain: the override and the real cause."""
+    options = _missing_option(exc)
+    if options:
+        return options
     head = _line(exc)
     cause = exc.__cause__ or exc.__context__
     if cause is None:
@@ -172,6 +225,22 @@ def explain(exc: BaseException) -> str:
     if full_key and f"'{full_key}'" not in detail:
         detail = f"{detail} (key '{full_key}')"
     return f"{head}: {detail}" if detail not in head else head
+
+
+def _missing_option(exc: BaseException) -> str | None:
+    """An unknown config group option (``hydra/launcher=submitit_locl``) with its choices.
+
+    Hydra lists the options on lines of their own, which a one-line error would drop.
+    """
+    from hydra.errors import MissingConfigException
+
+    if not isinstance(exc, MissingConfigException) or not exc.options:
+        return None
+    missing = str(exc.missing_cfg_file or "")
+    group, _, name = missing.rpartition("/")
+    return f"{_line(exc, lines=1)}: '{name}' is not an option of {group}." + did_you_mean(
+        name, exc.options, what=f"options in '{group}'"
+    )
 
 
 def _line(exc: BaseException, *, lines: int = 2) -> str:

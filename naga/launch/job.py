@@ -26,6 +26,7 @@ __all__ = [
     "SAVE_DIR_KEY",
     "App",
     "Job",
+    "checked_save_dir",
     "job_failed",
     "job_save_dir",
     "resolve_once",
@@ -102,8 +103,27 @@ def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:
     """The job's save_dir: ``<save_dir>/<job_dir_name>`` inside a sweep, else ``save_dir``."""
     if SAVE_DIR_KEY not in cfg or cfg[SAVE_DIR_KEY] is None:
         return None
-    base = Path(os.fspath(cfg[SAVE_DIR_KEY]))
+    base = checked_save_dir(cfg[SAVE_DIR_KEY])
     return base / job_dir_name if job_dir_name else base
+
+
+def checked_save_dir(value: Any) -> Path:
+    """``save_dir`` as a path, refusing an empty one.
+
+    An empty ``save_dir`` (``save_dir=`` on the command line) would put run.lock, and the
+    jobs of a sweep, straight into the current directory, usually the repository root.
+
+    Raises:
+        ConfigError: ``value`` is empty or blank.
+    """
+    text = os.fspath(value)
+    if not str(text).strip():
+        raise ConfigError(
+            f"save_dir={text!r} is empty: run.lock would be written into the current "
+            f"directory ({Path.cwd()}); give a directory (save_dir=results/run), or "
+            "save_dir=. if the current directory is meant"
+        )
+    return Path(text)
 
 
 def start_job(

@@ -3,9 +3,11 @@
 A job is named after the overrides that tell it apart from its siblings: in
 ``-m param=1,2,3 lr=0.1`` the jobs are ``param=1``, ``param=2``, ``param=3`` (``lr`` is the
 same everywhere, so it says nothing). Several varying keys are joined with ``,`` in
-override order (``lr=0.1,param=2``). Characters outside ``[A-Za-z0-9._=,+-]`` become
-``_``. A name longer than 80 characters, empty, or shared by two different jobs falls
-back to the job number (``job-007``, zero-padded to the sweep's size).
+override order (``lr=0.1,param=2``). ``save_dir`` never enters a name: it is the folder the
+names are made in. In a sweep of one job no key varies, so its name is ``job-000``.
+Characters outside ``[A-Za-z0-9._=,+-]`` become ``_``. A name longer than 80 characters,
+empty, or shared by two different jobs falls back to the job number (``job-007``,
+zero-padded to the sweep's size).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+
+from naga.launch.job import SAVE_DIR_KEY
 
 MAX_NAME = 80
 #: naga's short name of each Hydra launcher class (run.lock's ``launcher``, sweep.lock's).
@@ -43,15 +47,14 @@ def job_names(jobs: Sequence[Sequence[str]]) -> list[str]:
     """
     width = max(3, len(str(max(len(jobs) - 1, 0))))
     fallback = [f"job-{num:0{width}d}" for num in range(len(jobs))]
-    app_overrides = [[item for item in job if not is_hydra_key(item)] for job in jobs]
+    app_overrides = [
+        [item for item in job if not is_hydra_key(item) and override_key(item) != SAVE_DIR_KEY]
+        for job in jobs
+    ]
     varying = _varying_keys(app_overrides)
     names: list[str] = []
     for num, overrides in enumerate(app_overrides):
-        shown = (
-            [item for item in overrides if override_key(item) in varying]
-            if len(jobs) > 1
-            else overrides
-        )
+        shown = [item for item in overrides if override_key(item) in varying]
         name = safe_name(",".join(shown))
         names.append(name if name and len(name) <= MAX_NAME else fallback[num])
     counts: dict[str, int] = {}

@@ -19,6 +19,7 @@ class SweepOptions:
     skip_completed: bool = (
         False  # --skip-completed: only run jobs without a matching completed run.lock
     )
+    print_configs: bool = False  # --cfg: print each job's config instead of running the sweep
     detach: bool = False  # --detach: submit every job (submitit), write sweep.lock, exit
     isolate: bool = True  # False (--no-isolate): submitit jobs import the live work tree
     resume: Path | None = None  # --resume DIR (from `naga resume`): DIR's unfinished jobs again

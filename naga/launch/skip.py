@@ -1,84 +1,161 @@
-"""``--skip-completed``: which jobs of a re-run sweep can be left alone.
+"""``--skip-completed``: which jobs of a re-run sweep can be left alone, and why not the others.
 
 A job is skipped when its directory holds a run.lock that
 
 1. says ``status: completed``,
 2. records the same resolved config the job would run with now (compared after the
-   same redaction run.lock applies, so a changed secret goes unnoticed), and
+   same redaction run.lock applies, so a changed secret goes unnoticed),
 3. records, for every repository it tracked, the same HEAD commit and the same
-   snapshot of the work tree (none when clean) as the repository has now.
+   snapshot of the work tree (none when clean) as the repository has now, and
+4. records, for every data path it hashed, the same hash as the path has now.
 
 Anything else (no run.lock, a failed or interrupted run, a changed value, an edited
-source file) runs the job again. Keep outputs git-ignored: a results directory inside
-the work tree makes every snapshot differ. ``${now:...}`` in a config never matches.
+source file, a new untracked file, changed data) runs the job again; for a completed job
+the sweep says why, once per reason: the config keys, the files or the data paths that
+changed. Keep outputs git-ignored: a results directory inside the work tree makes every
+snapshot differ. ``${now:...}`` in a config never matches.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.launch.job import SAVE_DIR_KEY
+from naga.errors import escape_newlines
 
+__all__ = ["clear_cache", "rerun_reason", "skip_completed"]
+
+#: The state of a repository now: ``(commit, snapshot tree)``, ``None`` when unreadable.
 _REPO_CACHE: dict[str, tuple[Any, Any] | None] = {}
+#: The hash of each data path now, ``None`` when it cannot be hashed.
+_DATA_CACHE: dict[str, str | None] = {}
+#: How many changed keys, files or paths a reason names before "and N more".
+_SHOWN = 5
 
 
-def completed_unchanged(composed: Any, save_dir: Path, *, given: str) -> bool:
-    """True when the job whose config is ``composed`` already completed in ``save_dir``.
+def skip_completed(jobs: Sequence[Any], configs: Any, given_root: str) -> None:
+    """Mark the jobs that completed unchanged ``skipped``; say why the other completed ones run.
+
+    Args:
+        jobs: The sweep's :class:`naga.launch.sweeplock.JobRecord` list (marked in place).
+        configs: The sweep's :class:`naga.launch._precompose.JobConfigs`.
+        given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
+    """
+    clear_cache()
+    why: dict[str, list[str]] = {}  # reason -> the jobs it applies to
+    for job in jobs:
+        where = f"{given_root}/{job.name}"
+        reason = rerun_reason(configs.config(job.num), job.save_dir, given=where)
+        if reason is None:
+            job.status = "skipped"
+        elif reason:
+            why.setdefault(reason, []).append(job.name)
+    for reason, names in why.items():
+        jobs_word = "job" if len(names) == 1 else "jobs"
+        line = f"[naga] --skip-completed: {len(names)} completed {jobs_word} run again "
+        print(escape_newlines(f"{line}({_listed(names)}): {reason}"), file=sys.stderr)
+
+
+def rerun_reason(composed: Any, save_dir: Path, *, given: str) -> str | None:
+    """Why the job whose config is ``composed`` runs again; ``None`` when it can be skipped.
 
     Args:
         composed: The job's composed config, ``hydra`` node included.
         save_dir: The job's directory.
         given: The job's ``save_dir`` as its config holds it (usually relative).
+
+    Returns:
+        ``None`` (completed, nothing changed), ``""`` (no completed run.lock: running it is
+        no news), or the reason in words: what changed in the config, the code or the data.
     """
     from naga.lock.format import LOCK_NAME, try_read
 
     old = try_read(save_dir / LOCK_NAME)
     if not old or old.get("status") != "completed":
-        return False
-    return _same_config(composed, given, old) and _same_code(old)
+        return ""
+    return _config_change(composed, given, old) or _code_change(old) or _data_change(old)
 
 
-def _same_config(composed: Any, save_dir: str, old: dict[str, Any]) -> bool:
-    from omegaconf import open_dict
-
-    from naga.launch.job import resolve_once
+def _config_change(composed: Any, save_dir: str, old: dict[str, Any]) -> str | None:
+    from naga.launch.preview import run_config
     from naga.lock.record import to_plain
     from naga.lock.redact import SecretMatcher, redact_config
 
-    cfg = composed.copy()
-    with open_dict(cfg):
-        del cfg["hydra"]
-        cfg[SAVE_DIR_KEY] = save_dir
     try:
-        # Resolved with the job's own Hydra config installed, as the job resolves it.
-        from hydra.core.hydra_config import HydraConfig
-
-        HydraConfig.instance().set_config(composed)
-        plain = to_plain(resolve_once(cfg))
+        plain = to_plain(run_config(composed, save_dir))
     except Exception:  # an unresolvable config cannot be proven unchanged: run it
-        return False
+        return "its config does not resolve now"
     now, _ = redact_config(plain, SecretMatcher(), old.get("redacted") or ())
-    return _normal(now) == _normal(old.get("config"))
+    before, after = dict(_leaves(_normal(old.get("config")))), dict(_leaves(_normal(now)))
+    changed = [
+        f"{key} {_short(before.get(key, '(absent)'))} -> {_short(after.get(key, '(absent)'))}"
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key, _ABSENT) != after.get(key, _ABSENT)
+    ]
+    return f"config changed: {_listed(changed)}" if changed else None
 
 
-def _same_code(old: dict[str, Any]) -> bool:
+def _code_change(old: dict[str, Any]) -> str | None:
     repos = old.get("repos") or {}
     for entry in repos.values():
         if not isinstance(entry, dict) or not entry.get("root"):
-            return False
-        current = _repo_now(str(entry["root"]))
+            return "its run.lock records no repository root, so the code cannot be compared"
+        root = str(entry["root"])
+        current = _repo_now(root)
         if current is None:
-            return False
+            return f"the repository {root} cannot be read now"
         snapshot = entry.get("snapshot") or {}
-        recorded = (
-            entry.get("commit"),
-            snapshot.get("tree") if isinstance(snapshot, dict) else None,
-        )
+        tree = snapshot.get("tree") if isinstance(snapshot, dict) else None
+        recorded = (entry.get("commit"), tree)
         if current != recorded:
-            return False
-    return True
+            return f"code changed in {root}: {_changed_files(root, recorded, current)}"
+    return None
+
+
+def _data_change(old: dict[str, Any]) -> str | None:
+    from naga.lock.hashing import hash_path
+
+    cwd = Path(str(old.get("cwd") or "."))
+    changed = []
+    for entry in (old.get("data") or {}).values():
+        if not isinstance(entry, dict) or not entry.get("path"):
+            continue
+        path = cwd / str(entry["path"])  # relative paths are relative to the run's cwd
+        key = os.path.realpath(path)
+        if key not in _DATA_CACHE:  # the jobs of a sweep usually share their data
+            try:
+                _DATA_CACHE[key] = hash_path(path).get("hash")
+            except Exception:  # gone or unreadable: not the data the run used
+                _DATA_CACHE[key] = None
+        now = _DATA_CACHE[key]
+        if now != entry.get("hash"):
+            changed.append(f"{entry['path']}" + ("" if now else " (missing)"))
+    return f"data changed: {_listed(changed)}" if changed else None
+
+
+def _changed_files(root: str, recorded: tuple[Any, Any], current: tuple[Any, Any]) -> str:
+    """The files between the recorded code state and now, else the commits in words."""
+    from naga.lock.git.recorded import changed_paths, tree_id, try_open_repo
+
+    words = {"A": "added", "D": "deleted", "M": "modified", "R": "renamed", "T": "type changed"}
+    repo = try_open_repo(root)
+    trees = [
+        snapshot_tree or (tree_id(repo, str(commit)) if repo is not None and commit else None)
+        for commit, snapshot_tree in (recorded, current)
+    ]
+    if repo is not None and trees[0] and trees[1]:
+        try:
+            changes = changed_paths(repo, trees[0], trees[1])
+        except Exception:  # the recorded snapshot was pruned: say what is known
+            changes = None
+        if changes is not None:
+            if not changes:  # same files, other commit (a rebase, an empty commit)
+                return f"commit {str(recorded[0])[:8]} -> {str(current[0])[:8]}, same files"
+            return _listed([f"{c.path} ({words.get(c.status, c.status)})" for c in changes])
+    return f"commit {str(recorded[0])[:8]} -> {str(current[0])[:8]}"
 
 
 def _repo_now(root: str) -> tuple[Any, Any] | None:
@@ -102,8 +179,31 @@ def _repo_now(root: str) -> tuple[Any, Any] | None:
 
 
 def clear_cache() -> None:
-    """Forget the repository states (the code may change between sweeps of one process)."""
+    """Forget the repository states and data hashes (they may change between sweeps)."""
     _REPO_CACHE.clear()
+    _DATA_CACHE.clear()
+
+
+_ABSENT = object()
+
+
+def _leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted key, value)`` of every leaf; an empty mapping is a leaf of its own."""
+    if isinstance(tree, Mapping) and tree:
+        for key, value in tree.items():
+            yield from _leaves(value, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip(".") or "(config)", tree
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _listed(items: Sequence[str]) -> str:
+    more = len(items) - _SHOWN
+    return ", ".join(items[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def _normal(tree: Any) -> Any:

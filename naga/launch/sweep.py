@@ -23,7 +23,7 @@ from typing import Any
 from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
-from naga.launch.job import SAVE_DIR_KEY, App, job_failed
+from naga.launch.job import SAVE_DIR_KEY, App, checked_save_dir, job_failed
 from naga.launch.naming import is_hydra_key, job_names, override_key
 from naga.launch.options import SweepOptions
 
@@ -109,14 +109,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         ]
         _check_distinct_dirs(records, root)
         configs, launch_lists = _job_configs(session, jobs, names)
-        if options.skip_completed:
-            from naga.launch.skip import clear_cache, completed_unchanged
+        if options.print_configs:  # --cfg: what each job would run with, nothing run
+            from naga.launch.preview import print_configs
 
-            clear_cache()
-            for record in records:
-                where = str(given_root / record.name)
-                if completed_unchanged(configs.config(record.num), record.save_dir, given=where):
-                    record.status = "skipped"
+            print_configs(configs, records, str(given_root))
+            return 0
+        if options.skip_completed:
+            from naga.launch.skip import skip_completed
+
+            skip_completed(records, configs, str(given_root))
         state = SweepState(
             root=root,
             jobs=records,
@@ -381,7 +382,7 @@ def _sweep_root(cfg: Any, app_name: str) -> Path:
 
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         return Path("multirun") / app_name / stamp
-    return Path(os.fspath(save_dir))
+    return checked_save_dir(save_dir)
 
 
 def _task_overrides(

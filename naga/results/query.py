@@ -168,15 +168,72 @@ def parse_where(
         column = resolve(key, columns, option=f"--where '{expression}'")
         value = scalar(text)
         op = "=" if op == "==" else op
+        cells = [row[column] for row in rows if row.get(column) is not None]
+        _check_operator(expression, key, op, text, cells)
         if op in ("<", "<=", ">", ">=") and not is_number(value):
-            numeric = [row[column] for row in rows if is_number(row.get(column))]
+            numeric = [cell for cell in cells if is_number(cell)]
             if numeric:
                 raise UsageError(
                     f"--where '{expression}': {column} holds numbers (e.g. {numeric[0]!r}) but "
                     f"'{text}' is not a number; compare it with a number"
                 )
+        if op in ("=", "!=") and value is not None:
+            _check_equality(expression, column, text, value, cells)
         conditions.append(Condition(column, op, text, value))
     return conditions
+
+
+#: Operators typed the other way round, or doubled, and the one meant.
+_OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "=!": "!=", "<>": "!=", "!==": "!=", "===": "="}
+#: Every status a row can hold (run.lock's recorded ones, and `lost`, derived when read).
+RUN_STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
+
+
+def _check_operator(expression: str, key: str, op: str, text: str, cells: Sequence[Any]) -> None:
+    """``lr=>0.1``: the value starts with an operator sign, so the operator is mistyped.
+
+    A value that really starts with one (a text cell ``<none>``) is left alone.
+    """
+    if not text or text[0] not in "<>=!" or any(render(cell) == text for cell in cells):
+        return
+    typed = op + text[: len(text) - len(text.lstrip("<>=!"))]
+    rest = text.lstrip("<>=!").strip()
+    meant = _OPERATOR_TYPOS.get(typed)
+    hint = f"did you mean {key}{meant}{rest}? " if meant else ""
+    raise UsageError(
+        f"--where '{expression}': '{typed}' is not an operator; {hint}use one of "
+        f"{', '.join(o for o in _OPERATORS if o != '==')} (e.g. lr>=0.1)"
+    )
+
+
+def _check_equality(
+    expression: str, column: str, text: str, value: Any, cells: Sequence[Any]
+) -> None:
+    """A value no cell of a typed column can equal: a word for numbers, an unknown status.
+
+    Comparing it would silently select nothing (or everything, with ``!=``).
+    """
+    if column == "status":
+        known = sorted({*RUN_STATUSES, *map(str, cells)})
+        if text not in known:
+            raise UsageError(
+                f"--where '{expression}': '{text}' is not a run status."
+                + did_you_mean(text, known, what="statuses")
+            )
+        return
+    if not cells:
+        return
+    if all(is_number(cell) for cell in cells) and not is_number(value):
+        kind, example = "numbers", cells[0]
+    elif all(isinstance(cell, bool) for cell in cells) and not isinstance(value, bool):
+        kind, example = "true/false", render(cells[0])
+    else:
+        return
+    what = "true or false" if kind == "true/false" else "a number"
+    raise UsageError(
+        f"--where '{expression}': {column} holds {kind} (e.g. {example!r}) but '{text}' is "
+        f"not {what}, so it can equal no run; compare it with {what}"
+    )
 
 
 def scalar(text: str) -> Any:

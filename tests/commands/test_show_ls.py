@@ -19,11 +19,27 @@ def test_show_summarizes_a_completed_run(pipeline):
     assert "command   train.py" in out
     assert f"commit {head[:8]} (main) clean" in out
     assert lock["data"]["results/prepare/prepared.txt"]["hash"] in out
-    assert (
-        "results/prepare  ../prepare  run " + lock["prevs"]["results/prepare"]["run_id"][:8] in out
-    )
+    assert "stage            path        run       status" in out
+    assert f"results/prepare  ../prepare  {lock['prevs']['results/prepare']['run_id'][:8]}" in out
     assert "  lr: 0.1" in out
     assert "  time: 1" in out
+
+
+def test_show_lineage_columns_line_up(pipeline):
+    """Stages with keys and paths of different lengths: each column starts at one offset."""
+    out = pipeline.naga("show", "results/evaluate").stdout
+    lines = out.split("\nlineage\n")[1].split("\n\n")[0].splitlines()
+    lock = yaml.safe_load((pipeline.root / "results/evaluate/run.lock").read_text())
+    prevs = lock["prevs"]
+    assert len({len(key) for key in prevs}) > 1  # the case that went wrong
+    rows = {key: next(line for line in lines if line.startswith(f"  {key} ")) for key in prevs}
+    header = lines[0]
+    assert header.split() == ["stage", "path", "run", "status"]
+    for key, row in rows.items():
+        entry = prevs[key]
+        assert row.index(f" {entry['path']} ") + 1 == header.index(" path ") + 1
+        assert row.index(entry["run_id"][:8]) == header.index(" run ") + 1
+        assert row.index("completed") == header.index(" status") + 1
 
 
 def test_show_dirty_run_names_its_snapshot(pipeline):

@@ -26,6 +26,8 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[=>]|\r")
 #: The scripts users debug (tests/apps/debug); each test runs a copy named process.py.
 README_SCRIPT = "debug/readme.py"
 PLAIN_SCRIPT = "debug/plain.py"
+#: A @clicfg script without @unsafe_debug: --debug alone opens the same post-mortem.
+CLICFG_SCRIPT = "debug/clicfg_plain.py"
 
 
 def _write(directory: Path, app: str, name: str = "process.py") -> Path:
@@ -88,6 +90,37 @@ def test_debug_flag_of_clicfg_in_ipython(tmp_path: Path) -> None:
     _until(child, SESSION)
     child.sendline("print(ctx['cfg'].param + 1)")
     assert "8" in _until(child, SESSION).split()
+    child.sendline("exit()")
+    _finish(child)
+
+
+def test_debug_flag_of_a_plain_clicfg_script_in_a_terminal(tmp_path: Path) -> None:
+    """`python process.py --debug`, no @unsafe_debug: debugger at the user's line, exit 1."""
+    script = _write(tmp_path, CLICFG_SCRIPT)
+    child = _spawn([sys.executable, str(script), "--debug"], tmp_path)
+    banner = _until(child, DEBUGGER)
+    assert "naga.unsafe_debug: ZeroDivisionError: division by zero" in banner
+    assert f"at {script}:14 in main" in banner
+    assert "process.py(14)main()" in banner
+    child.sendline("p a, cfg.param")
+    assert "(0, 7)" in _until(child, DEBUGGER)
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    assert "ZeroDivisionError: division by zero" in ANSI.sub("", child.before)
+    child.close()
+    assert child.exitstatus == 1
+    assert "\nstatus: failed\n" in (tmp_path / "out" / "run.lock").read_text()
+
+
+def test_debug_flag_of_a_plain_clicfg_script_in_ipython(tmp_path: Path) -> None:
+    """`ipython -i process.py -- --debug`: after the debugger, ctx in the session."""
+    script = _write(tmp_path, CLICFG_SCRIPT)
+    child = _spawn(_ipython(script, "--", "--debug"), tmp_path)
+    assert "naga.unsafe_debug: ZeroDivisionError" in _until(child, DEBUGGER)
+    child.sendline("q")
+    _until(child, SESSION)
+    child.sendline("print(ctx['a'], ctx['cfg'].param, type(ctx).__name__)")
+    assert "0 7 DebugContext" in _until(child, SESSION)
     child.sendline("exit()")
     _finish(child)
 
@@ -204,6 +237,37 @@ def test_no_tty_with_clicfg_debug_flag(
     # clicfg recorded the failure before the exception reached the debugger.
     lock = (tmp_path / "out" / "run.lock").read_text()
     assert "\nstatus: failed\n" in lock
+
+
+@pytest.mark.parametrize(
+    ("args", "cfg"),
+    [
+        (["--debug"], "{'param': 7, 'save_dir': 'out'}"),
+        (["--debug", "-m", "param=7,8"], "{'param': 7, 'save_dir': 'out/param=7'}"),
+    ],
+    ids=["one run", "a sweep"],
+)
+def test_no_tty_debug_flag_of_a_plain_clicfg_script_prints_the_locals(
+    run_script: Callable[..., subprocess.CompletedProcess[str]], args: list[str], cfg: str
+) -> None:
+    result = run_script(CLICFG_SCRIPT, *args)
+    assert result.returncode == 1
+    err = result.stderr
+    assert "naga.unsafe_debug: ZeroDivisionError: division by zero\n  at " in err
+    assert "process.py:14 in main\n" in err
+    assert "no debugger: stdin/stdout is not a terminal. Locals:" in err
+    assert f"    cfg: {cfg}\n    a: 0\n" in err
+    assert err.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert err.count("naga.unsafe_debug:") == 1
+
+
+def test_plain_clicfg_script_without_debug_is_a_plain_traceback(
+    run_script: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    result = run_script(CLICFG_SCRIPT)
+    assert result.returncode == 1
+    assert "naga.unsafe_debug" not in result.stderr
+    assert result.stderr.startswith("Traceback (most recent call last):")
 
 
 def test_env_unset_is_a_plain_traceback(

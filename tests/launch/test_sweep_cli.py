@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import one_line_error
+
+from naga.errors import escape_newlines
 
 
 def lock(path: Path) -> dict:
@@ -63,6 +66,45 @@ def test_grid_names_use_only_the_keys_that_vary(sweep_project, run_py):
     names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert names == ["param=3,name=x", "param=3,name=y", "param=4,name=x", "param=4,name=y"]
     assert sweep_lock(root)["counts"]["completed"] == 4
+
+
+def test_save_dir_and_keys_that_do_not_vary_stay_out_of_job_names(sweep_project, run_py):
+    one = run_py("job.py", "-m", "param=4", "save_dir=results/one", cwd=sweep_project)
+    assert one.returncode == 0, one.stderr
+    root = sweep_project / "results" / "one"
+    assert [j["name"] for j in sweep_lock(root)["jobs"]] == ["job-000"]
+    assert lock(root / "job-000" / "run.lock")["config"]["save_dir"] == "results/one/job-000"
+    two = run_py("job.py", "-m", "param=3,4", "name=b", "save_dir=results/two", cwd=sweep_project)
+    assert two.returncode == 0, two.stderr
+    assert [j["name"] for j in sweep_lock(sweep_project / "results" / "two")["jobs"]] == [
+        "param=3",
+        "param=4",
+    ]
+
+
+@pytest.mark.parametrize("sweep", [[], ["-m", "param=3,4"]], ids=["one run", "a sweep"])
+def test_an_empty_save_dir_is_refused(sweep_project, run_py, sweep):
+    result = run_py("job.py", *sweep, "save_dir=", cwd=sweep_project)
+    assert result.returncode == 2
+    line = one_line_error(result.stderr)
+    assert line.startswith("job.py: error: save_dir='' is empty: run.lock would be written into")
+    assert "give a directory (save_dir=results/run)" in line
+    assert not (sweep_project / "run.lock").exists()
+    assert not list(sweep_project.glob("param=*"))
+    assert "job param=" not in result.stdout
+
+
+def test_cfg_with_a_sweep_prints_each_jobs_config(sweep_project, run_py):
+    result = run_py("job.py", "-m", "param=3,4", "name=b", "--cfg", cwd=sweep_project)
+    assert result.returncode == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [(d["param"], d["name"], d["save_dir"]) for d in docs] == [
+        (3, "b", "results/sweep/param=3"),
+        (4, "b", "results/sweep/param=4"),
+    ]
+    assert result.stdout.startswith("# job 0 (param=3 name=b) in results/sweep/param=3\n")
+    assert "job param=" not in result.stdout  # nothing ran
+    assert not (sweep_project / "results").exists()
 
 
 def test_sys_exit_in_a_job_is_a_failure_not_the_end_of_the_sweep(sweep_project, run_py):
@@ -173,6 +215,35 @@ def test_skip_completed_runs_only_what_is_missing_failed_or_changed(sweep_projec
     (sweep_project / "job.py").write_text((sweep_project / "job.py").read_text() + "\n# edited\n")
     fifth = run_py("job.py", "-m", "param=1,3", "name=z", "--skip-completed", cwd=sweep_project)
     assert {j["status"] for j in sweep_lock(root)["jobs"]} == {"completed"}, fifth.stderr
+
+
+def test_skip_completed_says_why_completed_jobs_run_again(sweep_project, run_py):
+    data = sweep_project / "results" / "data.txt"  # git-ignored: data, not code
+    data.parent.mkdir()
+    data.write_text("1\n")
+    sweep = ["job.py", "-m", "param=1,3", "+input=${runlock_data:results/data.txt}"]
+    assert run_py(*sweep, cwd=sweep_project).returncode == 0
+
+    def again(*extra: str) -> str:
+        result = run_py(*sweep, *extra, "--skip-completed", cwd=sweep_project)
+        assert result.returncode == 0, result.stderr
+        return "\n".join(line for line in result.stderr.splitlines() if "--skip-completed" in line)
+
+    assert again() == ""  # nothing changed: both skipped, nothing to explain
+    (sweep_project / "notes.txt").write_text("a new untracked file\n")
+    assert again() == (
+        "[naga] --skip-completed: 2 completed jobs run again (param=1, param=3): "
+        f"code changed in {escape_newlines(str(sweep_project))}: notes.txt (added)"
+    )
+    assert again("name=z") == (
+        "[naga] --skip-completed: 2 completed jobs run again (param=1, param=3): "
+        "config changed: name a -> z"
+    )
+    data.write_text("2\n")
+    assert again("name=z") == (
+        "[naga] --skip-completed: 2 completed jobs run again (param=1, param=3): "
+        "data changed: results/data.txt"
+    )
 
 
 def test_debug_mode_runs_in_process_and_stops_at_the_first_failure(sweep_project, run_py):

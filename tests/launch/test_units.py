@@ -95,6 +95,8 @@ def test_names_use_varying_keys_and_fall_back_to_numbers():
     assert job_names([["p=a/b"], ["p=a_b"]]) == ["job-000", "job-001"]  # collide once made safe
     assert job_names([["p=" + "x" * 100], ["p=1"]]) == ["job-000", "p=1"]
     assert job_names([[]]) == ["job-000"]
+    assert job_names([["lr=0.5", "save_dir=results/one"]]) == ["job-000"]  # nothing varies
+    assert job_names([["p=1", "save_dir=a"], ["p=2", "save_dir=b"]]) == ["p=1", "p=2"]
     assert job_names([["p=1", "hydra.launcher.n_jobs=2"], ["p=2", "hydra.launcher.n_jobs=2"]]) == [
         "p=1",
         "p=2",

@@ -254,6 +254,12 @@ PLOT_LR = ["plot", "results", "--x", "lr"]
         (["ls", "--where", "lr"], "--where 'lr': not an expression; write KEY=VALUE"),
         (["ls", "--where", "=3"], "--where '=3': not an expression"),
         (["ls", "--where", "lr<abc"], "config.lr holds numbers (e.g. 0.01) but 'abc' is not"),
+        (["ls", "--where", "lr=abc"], "config.lr holds numbers (e.g. 0.01) but 'abc' is not a"),
+        (["ls", "--where", "lr!=abc"], "so it can equal no run; compare it with a number"),
+        (["ls", "--where", "lr=>0.1"], "'=>' is not an operator; did you mean lr>=0.1?"),
+        (["ls", "--where", "lr=<0.1"], "'=<' is not an operator; did you mean lr<=0.1?"),
+        (["ls", "--where", "status=complete"], "not a run status. Did you mean 'completed'?"),
+        (["ls", "--where", "dirty=yes"], "dirty holds true/false (e.g. 'false') but 'yes' is"),
         (["ls", "--group-by", "sed"], "--group-by: unknown column 'sed'. Did you mean 'seed'?"),
         (["ls", "--columns", "lr,,seed"], "--columns 'lr,,seed': empty key in the list"),
         (["plot", "results", "--x", "lrr", "--y", "loss"], "--x: unknown column 'lrr'. Did you"),
@@ -268,6 +274,13 @@ def test_bad_input_is_one_line_exit_2(lab, args: list[str], expected: str) -> No
     line = one_line(result.stderr)
     assert line.startswith(f"naga {args[0]}: error: ")
     assert expected in line
+
+
+@pytest.mark.parametrize("where", ["lr=0.7", "status=failed", "optimizer=adam", "lr>=9"])
+def test_a_valid_query_matching_nothing_is_exit_0(lab, where: str) -> None:
+    result = lab.naga("ls", "results", "--where", where)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("no run.lock matching --where below results")
 
 
 def test_a_corrupt_receipt_is_an_error_line_not_a_crash(lab, tmp_path: Path) -> None:

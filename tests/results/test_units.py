@@ -187,6 +187,26 @@ def test_where_semantics_follow_pandas() -> None:
         where("lr=")
 
 
+def test_where_refuses_what_can_match_nothing() -> None:
+    with pytest.raises(
+        UsageError, match=r"^--where 'lr=abc': config.lr holds numbers \(e.g. 0.1\)"
+    ):
+        where("lr=abc")
+    with pytest.raises(UsageError, match=r"'=>' is not an operator; did you mean acc>=0.5\?"):
+        where("acc=>0.5")
+    with pytest.raises(UsageError, match=r"'<>' is not an operator; did you mean lr!=1\?"):
+        where("lr<>1")
+    with pytest.raises(UsageError, match=r"'lost2' is not a run status. Did you mean 'lost'\?"):
+        where("status=lost2")
+    # A value that merely starts with an operator sign is fine when a cell holds it.
+    rows = [{"run": "a", "status": "completed", "config.tag": "<none>"}]
+    assert [c.text for c in parse_where(["tag=<none>"], ["run", "status", "config.tag"], rows)] == [
+        "<none>"
+    ]
+    assert where("status=lost") == []  # a status no run has yet is still a status
+    assert where("lr=null") == ["c"]
+
+
 def test_sort_puts_missing_last_both_ways() -> None:
     up = sort_rows(ROWS, parse_sort("lr", COLUMNS))
     down = sort_rows(ROWS, parse_sort("-lr", COLUMNS))

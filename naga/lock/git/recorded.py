@@ -92,8 +92,6 @@ def changed_files(repo: pygit2.Repository, old: str, new: str) -> list[FileChang
     Raises:
         RepoError: One of the commits is not in ``repo``.
     """
-    import pygit2
-
     commits = []
     for sha in (old, new):
         commit = get_commit(repo, sha)
@@ -103,7 +101,33 @@ def changed_files(repo: pygit2.Repository, old: str, new: str) -> list[FileChang
                 "fetch it or restore the snapshot ref (see `naga verify`)"
             )
         commits.append(commit)
-    diff = commits[0].tree.diff_to_tree(commits[1].tree)
+    return _tree_changes(commits[0].tree, commits[1].tree)
+
+
+def changed_paths(repo: pygit2.Repository, old_tree: str, new_tree: str) -> list[FileChange]:
+    """The files that differ between two trees of ``repo`` (a snapshot's, a commit's).
+
+    Raises:
+        RepoError: One of the trees is not in ``repo`` (a snapshot whose ref was deleted
+            and whose objects git has pruned).
+    """
+    import pygit2
+
+    trees = []
+    for sha in (old_tree, new_tree):
+        try:
+            trees.append(repo[sha].peel(pygit2.Tree))
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise RepoError(
+                f"tree {sha[:12]} is not in repository '{repo.workdir or repo.path}'"
+            ) from exc
+    return _tree_changes(trees[0], trees[1])
+
+
+def _tree_changes(old: pygit2.Tree, new: pygit2.Tree) -> list[FileChange]:
+    import pygit2
+
+    diff = old.diff_to_tree(new)
     diff.find_similar()
     letters = {
         pygit2.enums.DeltaStatus.ADDED: "A",

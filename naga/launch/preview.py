@@ -1,0 +1,63 @@
+"""The config each job of a sweep runs with, before it runs: ``--cfg`` with ``-m``/``--tasks``.
+
+A job's config is its composed config (:mod:`naga.launch._precompose`) without the
+``hydra`` node, with ``save_dir`` set to the job's own directory and every interpolation
+resolved under the job's Hydra config, exactly as the job's process makes it.
+``--skip-completed`` (:mod:`naga.launch.skip`) compares the same config with the one a
+completed run recorded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from naga.errors import escape_newlines
+from naga.launch.job import SAVE_DIR_KEY
+
+__all__ = ["print_configs", "run_config"]
+
+
+def run_config(composed: Any, save_dir: str) -> Any:
+    """The resolved config the job of ``composed`` sees as ``cfg``.
+
+    Args:
+        composed: The job's composed config, ``hydra`` node included.
+        save_dir: The job's directory as its config holds it (relative to the sweep's
+            working directory when the sweep's ``save_dir`` was).
+
+    Raises:
+        ConfigError: A value does not resolve (naming its key).
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from naga.launch.job import resolve_once
+
+    cfg = composed.copy()
+    with open_dict(cfg):
+        del cfg["hydra"]
+        cfg[SAVE_DIR_KEY] = save_dir
+    # `${hydra:job.num}` and friends resolve against this job's Hydra config, as in the job.
+    HydraConfig.instance().set_config(composed)
+    return resolve_once(cfg)
+
+
+def print_configs(configs: Any, jobs: Sequence[Any], given_root: str) -> None:
+    """Print every job's config as one YAML document per job, each headed by a comment.
+
+    Args:
+        configs: The sweep's :class:`naga.launch._precompose.JobConfigs`.
+        jobs: The sweep's :class:`naga.launch.sweeplock.JobRecord` list.
+        given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
+    """
+    from naga.config.structured import to_yaml
+
+    for index, job in enumerate(jobs):
+        where = f"{given_root}/{job.name}"
+        cfg = run_config(configs.config(job.num), where)
+        overrides = " ".join(job.overrides) or "no overrides"
+        # One comment line, whatever a value or a folder name holds: YAML readers skip it.
+        comment = escape_newlines(f"# job {job.num} ({overrides}) in {where}")
+        sys.stdout.write(("" if index == 0 else "---\n") + f"{comment}\n{to_yaml(cfg)}")
