@@ -270,7 +270,8 @@ def _already_logged(client: Any, exp_id: str, receipt: Any, naga_status: str) ->
     """
     from mlflow.entities import ViewType
 
-    from naga.tracking.mlflow_lock import LOG_ERROR, LOGICAL, STATUS, active_runs
+    from naga.tracking._active import LOGICAL, STATUS, active_runs
+    from naga.tracking.mlflow_lock import LOG_ERROR
 
     if receipt.lock_hash is None:
         return None

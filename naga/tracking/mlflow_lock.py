@@ -5,9 +5,10 @@ new MLflow run tagged with the directory's logical id. The newest successful log
 *completed* run carries ``naga.status=active``; the ones it replaced become ``deprecated``
 (with ``naga.superseded_by``). A run that failed, was interrupted or was lost is logged
 ``FAILED``/``KILLED`` with ``naga.status`` saying which, and replaces nothing
-(naga.tracking._lifecycle); so does a logging whose body raised (``naga.status=failed``,
-``naga.log_error``). Filtering on ``tags."naga.status" = "active"`` therefore shows one
-row per directory, and only runs that completed.
+(naga.tracking._lifecycle; who wins among completed ones: naga.tracking._active); so does
+a logging whose body raised (``naga.status=failed``, ``naga.log_error``). Filtering on
+``tags."naga.status" = "active"`` therefore shows one row per directory, and only runs that
+completed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
+from naga.tracking._active import (
+    STATUS,
+    active_runs,
+    promote,
+)
 from naga.tracking._lifecycle import outcome_of
 from naga.tracking._receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
@@ -32,7 +38,6 @@ from naga.tracking._receipt import (
     safe_key,
     upstream_dirs,
 )
-from naga.tracking._sql import Candidate, promote_in_transaction
 from naga.tracking._store import (
     experiment_id,
     open_client,
@@ -40,19 +45,14 @@ from naga.tracking._store import (
     sqlite_path,
     store_lock,
     tracking_uri_scope,
-    write_tags,
 )
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun, MlflowClient
-    from mlflow.entities import Metric, Run, RunInfo
+    from mlflow.entities import Metric
 
 __all__ = ["active_runs", "mlflow_lock"]
 
-STATUS = "naga.status"
-LOGICAL = "naga.logical_run_id"
-SUPERSEDES = "naga.supersedes"
-SUPERSEDED_BY = "naga.superseded_by"
 #: Why a logging failed (the first line of the exception its block raised).
 LOG_ERROR = "naga.log_error"
 
@@ -203,7 +203,7 @@ def _make_active(client: MlflowClient, uri: str, active: ActiveRun, receipt: Rec
     try:
         with store_lock(uri):
             retry_transient(
-                lambda: _promote(
+                lambda: promote(
                     client,
                     active.info,
                     receipt.logical_run_id,
@@ -222,49 +222,6 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     items = list(tags.items())
     limit = MAX_PARAMS_TAGS_PER_BATCH - 10  # room for MLflow's own context tags
     return dict(items[:limit]), dict(items[limit:])
-
-
-def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str) -> list[Run]:
-    """The runs tagged ``naga.status=active`` for one logical id, newest first.
-
-    "Newest" is the order naga's reconciliation uses: start time, then run id, so every
-    process comparing the same runs agrees on which one wins.
-
-    Args:
-        client: An MLflow client.
-        experiment_ids: Experiments to search.
-        logical_id: The ``naga.logical_run_id`` value.
-
-    Returns:
-        Matching runs (excluding deleted ones), newest first.
-    """
-    from mlflow.entities import ViewType
-
-    quoted = _quote(logical_id)
-    parts = [f"tags.`{STATUS}` = 'active'"]
-    if quoted is not None:
-        parts.append(f"tags.`{LOGICAL}` = {quoted}")
-    found = client.search_runs(
-        experiment_ids,
-        filter_string=" and ".join(parts),
-        run_view_type=ViewType.ACTIVE_ONLY,
-        max_results=1000,
-    )
-    # A logical id holding both quote kinds cannot be put in a filter: match it here instead.
-    runs = [run for run in found if run.data.tags.get(LOGICAL) == logical_id]
-    return sorted(runs, key=_newness, reverse=True)
-
-
-def _newness(run: Run) -> tuple[int, str]:
-    return (run.info.start_time or 0, run.info.run_id)
-
-
-def _quote(value: str) -> str | None:
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    return None
 
 
 def _user_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
@@ -373,60 +330,6 @@ def _metrics(receipt: Receipt) -> list[Metric]:
             stacklevel=4,
         )
     return items
-
-
-def _promote(client: MlflowClient, me: RunInfo, logical_id: str, *, serialized: bool) -> None:
-    """Make the newest active run of ``logical_id`` the only active one.
-
-    With ``serialized`` (a SQLite store, whose lock file the caller holds) nobody else
-    decides meanwhile: one lookup, then the new run's and the old runs' tags in one write.
-    Otherwise (a tracking server) this run is marked active *before* searching: when several
-    loggers finish at once the last one to search sees every candidate, and since all rank
-    candidates the same way they converge on one winner whatever the interleaving.
-    """
-    run_id = me.run_id
-    mine: Candidate = (me.start_time or 0, run_id, "")
-    if serialized and promote_in_transaction(
-        client,
-        experiment_id=me.experiment_id,
-        logical_id=logical_id,
-        me=mine,
-        tag_keys=(LOGICAL, STATUS, SUPERSEDES),
-        decide=lambda candidates: _decide(candidates, run_id, mark_self=True),
-    ):
-        return
-    if not serialized:
-        client.set_tag(run_id, STATUS, "active", synchronous=True)
-    candidates = [
-        (r.info.start_time or 0, r.info.run_id, r.data.tags.get(SUPERSEDES, ""))
-        for r in active_runs(client, [me.experiment_id], logical_id)
-        if r.info.run_id != run_id
-    ]
-    write_tags(client, _decide([*candidates, mine], run_id, mark_self=serialized))
-
-
-def _decide(
-    candidates: list[Candidate], run_id: str, *, mark_self: bool
-) -> dict[str, dict[str, str]]:
-    """The tag writes that leave only the newest candidate active.
-
-    Candidates are ranked by start time, then run id: deterministic, so every process
-    ranking the same runs picks the same winner. ``mark_self`` adds this run's own
-    ``naga.status=active`` (when it was not written before the lookup).
-    """
-    ranked = sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True)
-    _, winner_id, winner_supersedes = ranked[0]
-    loser_ids = [c[1] for c in ranked[1:]]
-    writes: dict[str, dict[str, str]] = {}
-    if mark_self:
-        writes[run_id] = {STATUS: "active"}
-    for loser in loser_ids:
-        writes.setdefault(loser, {}).update({STATUS: "deprecated", SUPERSEDED_BY: winner_id})
-    if loser_ids:
-        replaced = [r for r in winner_supersedes.split(",") if r]
-        replaced += [r for r in loser_ids if r not in replaced]
-        writes.setdefault(winner_id, {})[SUPERSEDES] = clip(",".join(replaced), MAX_TAG_VAL_LENGTH)
-    return writes
 
 
 def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:

@@ -332,7 +332,7 @@ def test_sqlite_uri_names_the_file_sqlalchemy_opens(tmp_path: Path, name: str) -
 def test_decide_is_order_independent() -> None:
     from itertools import permutations
 
-    from naga.tracking.mlflow_lock import _decide
+    from naga.tracking._active import decide as _decide
 
     candidates = [(100, "b", ""), (100, "a", ""), (50, "z", "old1"), (200, "c", "x")]
     results = {
