@@ -17,6 +17,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,18 +116,18 @@ def run(args: argparse.Namespace) -> int:
             what=f"find MLflow experiment {args.experiment or '(default)'} at {uri}",
         )
         experiment = args.experiment or client.get_experiment(exp_id).name
-        for index, (target, note) in enumerate(runs, 1):
-            if note:
-                print(note)
+        for index, target in enumerate(runs, 1):
+            if target.note:
+                print(target.note)
             counter = f"[{index:>{width}}/{total}]"
-            if not isinstance(target, Path):  # a folder with no run anywhere below
+            if target.run is None:
                 skipped += 1
-                print(f"{counter} skipped {target[0]}: no run.lock here or below; not a run")
+                print(f"{counter} skipped {target.shown}: no run.lock here or below; not a run")
                 continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 outcome, text = _log_one(
-                    target,
+                    target.run,
                     client=client,
                     exp_id=exp_id,
                     experiment=experiment,
@@ -137,11 +138,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"naga log: warning: {warning.message}", file=sys.stderr)
             if outcome == "failed":
                 failed += 1
-                print(f"{counter} FAILED {target}: {text}", file=sys.stderr)
+                print(f"{counter} FAILED {target.shown}: {text}", file=sys.stderr)
             else:
                 logged += outcome == "logged"
                 skipped += outcome == "skipped"
-                print(f"{counter} {outcome} {target}{text}")
+                print(f"{counter} {outcome} {target.shown}{text}")
             sys.stdout.flush()
     print(
         f"naga log: {logged} logged, {skipped} skipped, {failed} failed "
@@ -183,33 +184,41 @@ def _mlflow_messages(*, verbose: bool) -> Iterator[None]:
             os.environ[_NO_URL_ENV] = saved_env
 
 
-def _runs_of(dirs: list[Path]) -> list[tuple[Path | tuple[str], str | None]]:
-    """``(run directory, note)`` for each run to log, in the order given.
+@dataclass(frozen=True)
+class _Target:
+    """One numbered line of ``naga log``: a run directory, or a folder with no run below."""
+
+    shown: str  # as printed: as given, or relative to the working directory
+    run: Path | None  # None: no run.lock here or anywhere below
+    note: str | None = None  # printed before it (a folder standing for its runs)
+
+
+def _runs_of(dirs: list[Path]) -> list[_Target]:
+    """The runs to log, in the order given.
 
     A directory holding a run.lock is a run. One without is not (logging it would make an
     empty MLflow run, and an active one): the runs below it stand for it, after a note
-    saying so; with none below, the folder as shown (a 1-tuple): it is reported skipped.
+    saying so; with none below, it is one line reported skipped.
     """
     from naga.commands._locks import display_path, iter_lock_files
     from naga.lock.format import LOCK_NAME
 
-    out: list[tuple[Path | tuple[str], str | None]] = []
+    out: list[_Target] = []
     for directory in dirs:
         if (directory / LOCK_NAME).is_file():
-            out.append((directory, None))
+            out.append(_Target(str(directory), directory))
             continue
         below = [path.parent for path in iter_lock_files([directory])]
         shown = display_path(directory) if directory.is_absolute() else str(directory)
         if not below:
-            out.append(((shown,), None))
+            out.append(_Target(shown, None))
             continue
         runs = f"{len(below)} run{'s' if len(below) != 1 else ''}"
         note = f"naga log: {shown} holds no run.lock of its own; logging the {runs} below it"
         base = Path.cwd()
-        out.extend(
-            (_as_given(run, base), note if number == 0 else None)
-            for number, run in enumerate(below)
-        )
+        for number, run in enumerate(below):
+            given = _as_given(run, base)
+            out.append(_Target(str(given), given, note if number == 0 else None))
     return out
 
 
