@@ -20,7 +20,7 @@ from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, read_lock
 from naga.lock.timestamps import parse_timestamp
 
-STATUSES = ("running", "completed", "failed", "interrupted", "lost")
+STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 # Directories that never hold runs but can be huge: walking them would make `naga ls` slow;
 # MLflow's artifact stores hold copies of logged run.locks, which are not runs of their own,

@@ -50,6 +50,8 @@ def summary(run: Run) -> str:
     if status in ("running", "lost") and lock.get("pid") is not None:
         gone = " (gone: its receipt can no longer change)" if status == "lost" else ""
         status += f"  pid {lock['pid']} on {lock.get('host', '?')}{gone}"
+    elif status == "requeued":
+        status += "  (Slurm runs the job again; its next attempt continues this run)"
     head = [
         ("run", display_path(run.path)),
         ("status", status),

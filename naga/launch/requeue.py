@@ -14,6 +14,10 @@ the receipt says what happened); for SIGUSR2 it first calls :func:`_chain`, whic
    says ``requeued`` and the process stops; the next attempt continues the same run
    (naga.lock.attempts: same ``run_id``, ``attempts`` + 1);
 3. otherwise returns, and the run is recorded ``interrupted`` as for any other signal.
+
+Slurm's own requeue (preemption with ``PreemptMode=REQUEUE``, which sends SIGTERM) is told
+apart in naga.lock.interrupt; :func:`requeued` reports either kind, so an array element stops
+after the job that was requeued.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from typing import Any
 __all__ = ["finished_earlier", "install", "requeued"]
 
 _SUBMITIT_HANDLER = "checkpoint_and_try_requeue"
-_state: dict[str, BaseException | None] = {"requeued": None}
 
 
 def install() -> None:
@@ -38,8 +41,14 @@ def install() -> None:
 
 
 def requeued() -> BaseException | None:
-    """The :class:`Requeued` exception once this job was requeued, else ``None``."""
-    return _state["requeued"]
+    """The :class:`Requeued` exception once this job was requeued, else ``None``.
+
+    Requeued through submitit's checkpoint (below), or by Slurm itself (a preemption's
+    SIGTERM, naga.lock.interrupt).
+    """
+    from naga.lock.interrupt import requeued as stopped_by
+
+    return stopped_by()
 
 
 def finished_earlier(save_dir: Path) -> bool:
@@ -62,7 +71,7 @@ def finished_earlier(save_dir: Path) -> bool:
 def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
     if getattr(previous, "__name__", "") != _SUBMITIT_HANDLER:
         return
-    from naga.lock.interrupt import Requeued, signal_name
+    from naga.lock.interrupt import Requeued, note_requeued, signal_name
     from naga.lock.session import current_run
 
     ctx = current_run()
@@ -77,7 +86,7 @@ def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
         previous(signum, frame)
     except SystemExit:  # submitit requeued the job and exits
         exc = Requeued(signum)
-        _state["requeued"] = exc
+        note_requeued(exc)
         raise exc from None
     except Exception:  # not requeued (budget spent, no checkpoint): recorded interrupted
         pass

@@ -163,8 +163,10 @@ def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
             record.error = job.error
             record.slurm_job_id = entry.get("slurm_job_id")
             record.run_id = entry.get("run_id")
-            if isinstance(entry.get("attempts"), int):
-                record.extra["attempts"] = entry["attempts"]
+            # Every other key of the entry stays as recorded: a local job's pid (job_id),
+            # attempts, and whatever a newer naga records there.
+            own = set(record.as_dict(root))
+            record.extra.update({k: v for k, v in entry.items() if k not in own})
         records.append(record)
     return records
 

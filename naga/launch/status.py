@@ -7,8 +7,8 @@ the files are read after, so a job that ends in between is seen ended, never los
 For each job, in this order:
 
 1. A final status in sweep.lock (written by the job itself, or by the sweep's process)
-   stands, unless Slurm holds the job again (a requeue): then it is ``queued`` or
-   ``running``.
+   stands, unless Slurm holds the job again (a requeue: pending, or running its next
+   attempt): then an ``interrupted`` or ``lost`` job is ``queued``.
 2. A job Slurm holds is ``queued`` (pending, requeued) or ``running``.
 3. Otherwise its run.lock decides, if it belongs to this sweep: final statuses as
    written; ``running`` (or ``requeued``) whose Slurm job left the queue, or whose process
@@ -217,8 +217,11 @@ class _Context:
         slurm_id = _text(entry.get("slurm_job_id"))
         held = self.queue.state(slurm_id) if self.queue is not None else None
         if view.status in _FINAL:
-            # Slurm may run an interrupted job again (a requeue): then it is pending again.
-            if view.status in ("interrupted", "lost") and held in PENDING:
+            # Slurm may run an interrupted job again (a requeue): then it is pending again,
+            # or already running its next attempt, which has not said so yet. (A job that is
+            # only being interrupted is COMPLETING, or RUNNING for the moment its process
+            # takes to exit: shown as still to run rather than a sweep --watch ends early.)
+            if view.status in ("interrupted", "lost") and (held in PENDING or held == "RUNNING"):
                 view.status = "queued"
             return view
         if held in PENDING:

@@ -197,7 +197,7 @@ def _run(
     # A signal to the sweep's own process (a closed terminal, scancel of a sweep running
     # inside a Slurm allocation) ends it as interrupted, with sweep.lock saying so.
     guard = SignalGuard()
-    guard.install(lambda signum, frame: None)
+    guard.install(lambda signum, frame, stop: None)
     try:
         if todo:
             _launch(

@@ -12,9 +12,12 @@ Module map (docs/architecture.md has the whole house)::
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
-      interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued`), then stop
+      interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued` when
+                      Slurm will run the job again), then stop
       liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the
-                      Slurm ids (`slurm_id`, the one scancel takes)
+                      queue first (`requeued`: a job Slurm holds to run again); the Slurm
+                      ids (`slurm_id`, the one scancel takes)
+      slurm.py        Slurm's queue in one squeue call; is this job being requeued (SIGTERM)?
       attempts.py     a requeued Slurm job's next attempt continues its run (`attempts`)
       format.py       the run.lock format: names, version, field order, YAML, the readers
       writer.py       merge into run.lock under a file lock; busy check; run.lock.previous

@@ -9,6 +9,15 @@ a ``SystemExit`` with code ``128 + signum`` (143 for SIGTERM), so ``finally`` bl
 ``atexit`` run and the exit status is what the signal implies. SIGINT keeps Python's own
 meaning (``KeyboardInterrupt``), recorded the same way first.
 
+A SIGTERM inside a Slurm job may also mean the opposite: Slurm preempted the job (or an
+admin or a node failure requeued it) and will run it again. The handler asks Slurm first
+(:func:`naga.lock.slurm.requeued_now`: one ``scontrol`` call of 1 s at most, as KillWait is
+30 s by default and 2 s on naga's test cluster); then the receipt says ``requeued`` and the
+process stops with :class:`Requeued`, so the next attempt continues the same run
+(naga.lock.attempts). A job Slurm will run again is never recorded ``interrupted``, unless
+Slurm cannot be asked in time; readers ask the queue first, so it still shows as requeued
+while Slurm holds it.
+
 Handlers are only put in place of the default ones (or of submitit's, which would ignore
 SIGTERM): a handler the program installed itself is left alone. A signal arriving while
 naga is writing a run.lock waits until the write is done (:func:`critical`), so the
@@ -24,14 +33,23 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["HANDLED", "Interrupted", "Requeued", "SignalGuard", "critical", "signal_name"]
+__all__ = [
+    "HANDLED",
+    "Interrupted",
+    "Requeued",
+    "SignalGuard",
+    "critical",
+    "requeued",
+    "signal_name",
+]
 
 #: The signals a run is recorded as interrupted by.
 HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
-#: Called from the handler (main thread) before the run is stopped, with the signal number
-#: and the frame it arrived in; set by naga.lock.session.
-Recorder = Callable[[int, FrameType | None], None]
+#: Called from the handler (main thread) before the run is stopped, with the signal number,
+#: the frame it arrived in and the exception about to stop the run (:class:`Requeued` when
+#: Slurm will run the job again); set by naga.lock.session.
+Recorder = Callable[[int, FrameType | None, "Interrupted"], None]
 
 
 class Interrupted(SystemExit):
@@ -49,11 +67,19 @@ class Requeued(Interrupted):
     """The batch system put the run back in its queue; its next attempt continues the run.
 
     Raised by the requeue hook (:data:`requeue_hook`) once submitit's checkpoint handler
-    has requeued the Slurm job; the run is recorded ``requeued`` and the process stops.
+    has requeued the Slurm job (no ``reason``), or by the handler when Slurm itself
+    requeued it (``reason``: ``preempted``, ``scontrol requeue``, ``node failure``, see
+    :func:`naga.lock.slurm.requeued_now`); the run is recorded ``requeued`` and the
+    process stops.
     """
 
+    def __init__(self, signum: int, *, reason: str | None = None) -> None:
+        super().__init__(signum)
+        self.reason = reason
+
     def __str__(self) -> str:
-        return f"the run received {signal_name(self.signum)} and was requeued"
+        said = f"the run received {signal_name(self.signum)} and was requeued"
+        return f"{said} by Slurm ({self.reason})" if self.reason else said
 
 
 def signal_name(signum: int) -> str:
@@ -66,6 +92,18 @@ def signal_name(signum: int) -> str:
 
 _state = threading.local()
 _pending: list[int] = []
+#: The :class:`Requeued` that stopped a run in this process, once one did.
+_requeued: list[Requeued] = []
+
+
+def requeued() -> Requeued | None:
+    """The :class:`Requeued` that stopped a run of this process, or ``None``."""
+    return _requeued[-1] if _requeued else None
+
+
+def note_requeued(exc: Requeued) -> None:
+    """Remember that ``exc`` stopped a run of this process (see :func:`requeued`)."""
+    _requeued.append(exc)
 
 
 @contextlib.contextmanager
@@ -108,11 +146,25 @@ def _handle(signum: int, frame: FrameType | None) -> None:
         return
     if requeue_hook is not None and signum in _replaced:
         requeue_hook(signum, frame, _replaced[signum])
+    stop = _stop_for(signum)
     if _recorder is not None:
-        _recorder(signum, frame)
-    if signum == signal.SIGINT:
+        _recorder(signum, frame, stop)
+    if isinstance(stop, Requeued):
+        note_requeued(stop)
+    elif signum == signal.SIGINT:
         raise KeyboardInterrupt
-    raise Interrupted(signum)
+    raise stop
+
+
+def _stop_for(signum: int) -> Interrupted:
+    """What stops the run: :class:`Requeued` when Slurm will run the job again."""
+    if signum == signal.SIGTERM:
+        from naga.lock.slurm import requeued_now
+
+        reason = requeued_now()
+        if reason is not None:
+            return Requeued(signum, reason=reason)
+    return Interrupted(signum)
 
 
 _GUARD_HANDLER = _handle

@@ -3,49 +3,78 @@
 A run.lock is written ``running`` when its run starts and completed when it ends; a run
 killed with SIGKILL, by the OOM killer or with its node leaves ``running`` behind. Readers
 (``naga show/ls/verify/diff/log/status``, ``--skip-completed``, a sweep's progress) call
-:func:`effective_status`, which turns such a receipt into ``lost`` (and a ``requeued`` one
-whose Slurm job is gone from the queue):
+:func:`effective_status`, which asks Slurm's queue first, then the process:
 
-- on the host that wrote it, the process is checked by pid *and* by its start time and
-  the machine's boot id (``pid_start``), so a reused pid or a reboot cannot look alive;
-- elsewhere, a run with a Slurm job id is asked about through ``scontrol``/``squeue``
-  (whichever the cluster has): a job that is no longer pending or running is lost;
-- otherwise nothing can be known from here, and the run stays ``running``.
+- a run whose Slurm job waits in the queue again (pending after a requeue: preemption,
+  ``scontrol requeue``, a node failure) is ``requeued``, whatever its receipt says
+  (``running``: killed before it could write; ``interrupted``: Slurm could not be asked
+  in time when the signal came), for its next attempt continues it;
+- a ``running`` or ``requeued`` run whose Slurm job left the queue is ``lost``;
+- on the host that wrote it, a ``running`` run's process is checked by pid *and* by its
+  start time and the machine's boot id (``pid_start``), so a reused pid or a reboot cannot
+  look alive;
+- otherwise nothing can be known from here, and the run stays as its receipt says.
+
+Slurm is asked once per job (the answer is kept :data:`_SLURM_CACHE_S` seconds); a reader
+of many runs asks about all their jobs in one ``squeue`` call first (:func:`ask_queue`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FINAL", "effective_status", "is_alive", "pid_start", "slurm_ids"]
+__all__ = ["FINAL", "ask_queue", "effective_status", "is_alive", "pid_start", "slurm_ids"]
 
 #: Statuses a run ends with; ``running`` and ``lost`` are not final.
 FINAL = ("completed", "failed", "interrupted")
-#: Slurm job states in which the job can still write its run.lock.
-_SLURM_LIVE = frozenset(
-    {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"}
-)
+#: Receipt statuses a reader checks against Slurm's queue before believing them.
+ASKS_QUEUE = ("running", "requeued", "interrupted")
 _SLURM_CACHE_S = 2.0
-_slurm_cache: dict[str, tuple[float, bool | None]] = {}
+#: What Slurm said, by job id: its state, ``None`` (no longer in the queue) or
+#: :data:`_UNKNOWN` (Slurm could not be asked), with when it was asked.
+_slurm_cache: dict[str, tuple[float, str | None]] = {}
+_UNKNOWN = "?"
 
 
 def effective_status(lock: Mapping[str, Any]) -> str:
-    """The status of a run.lock as a reader should show it (``lost`` derived here)."""
+    """The status of a run.lock as a reader should show it (``lost``, ``requeued`` here)."""
+    from naga.lock.slurm import PENDING
+
     status = str(lock.get("status") or "unknown")
+    job = lock.get("slurm_job_id")
+    if not job or status not in ASKS_QUEUE:
+        return "lost" if status == "running" and is_alive(lock) is False else status
+    if status == "running" and _on_this_host(lock) and is_alive(lock):
+        return status  # its process runs here: nothing Slurm says can be newer
+    state = _slurm_state(str(job))
+    if state in PENDING:
+        return "requeued"  # Slurm runs it again; its next attempt continues the run
+    if status == "requeued":
+        return "lost" if state is None else status
     if status == "running" and is_alive(lock) is False:
         return "lost"
-    # A requeued run waits in the Slurm queue (its process is gone on purpose): it is lost
-    # only when Slurm no longer has the job.
-    job = lock.get("slurm_job_id")
-    if status == "requeued" and job and _slurm_job_alive(str(job)) is False:
-        return "lost"
     return status
+
+
+def ask_queue(job_ids: Iterable[Any]) -> None:
+    """Ask Slurm about many runs' jobs in one ``squeue`` call, for the readers that follow.
+
+    A reader of many receipts (``naga ls``) calls this first with the ``slurm_job_id`` of
+    every receipt :func:`effective_status` will check; it then asks Slurm nothing more.
+    """
+    from naga.lock.slurm import slurm_queue
+
+    wanted = {str(job) for job in job_ids if job}
+    if not wanted:
+        return
+    view = slurm_queue(wanted)
+    now = time.monotonic()
+    for job in wanted:
+        _slurm_cache[job] = (now, view.state(job) if view.answered else _UNKNOWN)
 
 
 def is_alive(lock: Mapping[str, Any]) -> bool | None:
@@ -57,11 +86,12 @@ def is_alive(lock: Mapping[str, Any]) -> bool | None:
         records no pid at all (written by an older naga) is not alive.
     """
     pid = lock.get("pid")
-    if isinstance(pid, int) and lock.get("host") == os.uname().nodename:
+    if isinstance(pid, int) and _on_this_host(lock):
         return _process_alive(pid, lock.get("pid_start"))
     job = lock.get("slurm_job_id")
     if job:
-        return _slurm_job_alive(str(job))
+        state = _slurm_state(str(job))
+        return None if state == _UNKNOWN else state is not None
     # A receipt that names no process (another host, or one written before naga recorded
     # pids) cannot be checked from here.
     return None if isinstance(pid, int) else False
@@ -138,6 +168,10 @@ def recorded_slurm_id(lock: Mapping[str, Any]) -> str | None:
     return None if job in (None, "") else str(job)
 
 
+def _on_this_host(lock: Mapping[str, Any]) -> bool:
+    return isinstance(lock.get("pid"), int) and lock.get("host") == os.uname().nodename
+
+
 def _process_alive(pid: int, recorded_start: object) -> bool:
     if isinstance(recorded_start, str) and Path("/proc/self/stat").exists():
         return pid_start(pid) == recorded_start
@@ -150,37 +184,15 @@ def _process_alive(pid: int, recorded_start: object) -> bool:
     return True
 
 
-def _slurm_job_alive(job: str) -> bool | None:
+def _slurm_state(job: str) -> str | None:
+    """The job's state in Slurm's queue, ``None`` once it left, :data:`_UNKNOWN` if unsure."""
     now = time.monotonic()
     cached = _slurm_cache.get(job)
     if cached is not None and now - cached[0] < _SLURM_CACHE_S:
         return cached[1]
-    answer = _ask_slurm(job)
+    from naga.lock.slurm import slurm_queue
+
+    view = slurm_queue([job], timeout=10)
+    answer = view.state(job) if view.answered else _UNKNOWN
     _slurm_cache[job] = (now, answer)
     return answer
-
-
-def _ask_slurm(job: str) -> bool | None:
-    if shutil.which("scontrol"):
-        done = _run(["scontrol", "show", "job", "-o", job])
-        if done is not None:
-            if done.returncode != 0:
-                # "Invalid job id specified": the controller forgot the job (MinJobAge),
-                # so it ended long ago.
-                return False if "nvalid job id" in done.stderr else None
-            for token in done.stdout.split():
-                if token.startswith("JobState="):
-                    return token.split("=", 1)[1] in _SLURM_LIVE
-    if shutil.which("squeue"):
-        done = _run(["squeue", "-h", "-j", job, "-o", "%T"])
-        if done is not None and done.returncode == 0:
-            states = done.stdout.split()
-            return bool(states) and states[0] in _SLURM_LIVE
-    return None
-
-
-def _run(argv: list[str]) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None

@@ -265,7 +265,7 @@ def error_info(
 
     Args:
         error: The exception that ended the run.
-        signal: ``{name, stack}`` when naga's signal handler writes the record.
+        signal: ``{name, stack, message}`` when naga's signal handler writes the record.
     """
     name = signal.get("name") if signal else _signal_of(error)
     if name is not None:
@@ -273,7 +273,9 @@ def error_info(
             "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
         )
         # naga's Interrupted says what became of the run ("... and was requeued").
-        said = str(error) if isinstance(error, SystemExit) and signal is None else ""
+        said = (signal or {}).get("message") or (
+            str(error) if isinstance(error, SystemExit) and signal is None else ""
+        )
         return {
             "type": name,
             "signal": name,

@@ -267,18 +267,25 @@ def _write(
     )
 
 
-def _record_interrupt(signum: int, frame: FrameType | None) -> None:
-    """Signal handler's first step: the current run's receipt says ``interrupted``."""
+def _record_interrupt(signum: int, frame: FrameType | None, stop: BaseException) -> None:
+    """Signal handler's first step: the current run's receipt says ``interrupted``.
+
+    Or ``requeued``, when ``stop`` is naga.lock.interrupt's ``Requeued`` (Slurm will run
+    the job again, and its next attempt continues this run).
+    """
+    from naga.lock.interrupt import Requeued
+
     ctx = current_run()
     if ctx is None or ctx.interrupted:
         return
     ctx.interrupted = signal_name(signum)
     where = "".join(traceback.format_stack(frame)) if frame is not None else ""
-    caught = {"name": ctx.interrupted, "stack": where}
+    caught = {"name": ctx.interrupted, "stack": where, "message": str(stop)}
+    status = "requeued" if isinstance(stop, Requeued) else "interrupted"
     finished = utc_now()
     for target in _targets(ctx):
         try:
-            _write(ctx, target, status="interrupted", finished=finished, signal=caught)
+            _write(ctx, target, status=status, finished=finished, signal=caught)
         except Exception as exc:  # the run stops anyway; say why its receipt could not
             _warn(f"naga could not record the interruption in {target}: {exc}")
 

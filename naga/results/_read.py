@@ -21,10 +21,12 @@ from typing import Any
 
 from naga.commands._locks import as_dict, flatten
 from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock
+from naga.lock.liveness import ASKS_QUEUE
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
 _SKIPPED_BLOCKS = ("environment:", "upstream:")
-#: Keys of a ``running`` receipt that tell whether its process is alive (kept for liveness).
+#: Keys of a ``running`` receipt that tell whether its process is alive (kept for liveness;
+#: also of a ``requeued`` or ``interrupted`` one, whose Slurm job may wait in the queue again).
 LIVENESS_KEYS = ("pid", "pid_start", "host", "slurm_job_id")
 #: Row keys, in column order, before the config, metrics and data columns.
 BASE_COLUMNS = (
@@ -92,7 +94,7 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
         "sweep.job": _text_or_none(sweep.get("name")),
         "run_id": _text_or_none(lock.get("run_id")),
     }
-    if row["status"] == "running":
+    if row["status"] in ASKS_QUEUE:
         row.update({f"_{key}": lock.get(key) for key in LIVENESS_KEYS})
     config = as_dict(lock.get("config"))
     row.update((f"config.{key}", value) for key, value in flatten(config).items())

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ReceiptWarning", "rows_below", "runs"]
 
-STATUSES = ("running", "completed", "failed", "interrupted", "lost")
+STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 
 class ReceiptWarning(UserWarning):
@@ -56,7 +56,7 @@ def runs(
     Raises:
         DependencyError: pandas is not installed.
         UsageError: A ``where`` expression is malformed or names an unknown column, or a
-            status is not one of running, completed, failed, interrupted, lost.
+            status is not one of running, completed, failed, interrupted, requeued, lost.
         LockError: ``root`` does not exist.
 
     Warns:
@@ -89,6 +89,7 @@ def rows_below(
             directory when below it (so it pastes into ``naga show``), else absolute.
     """
     found = collect(roots)
+    _ask_queue_once(found)
     cwd = os.getcwd()  # noqa: PTH109 - a str, compared as text with the walked paths
     rows, problems = [], []
     for item in found:
@@ -103,6 +104,17 @@ def rows_below(
         row["run"] = item.rel if relative_to_root else _display(run_dir, cwd)
         rows.append(row)
     return rows, problems
+
+
+def _ask_queue_once(found: Sequence[Any]) -> None:
+    """One ``squeue`` call for the Slurm jobs of every receipt whose status it may change."""
+    from naga.lock.liveness import ASKS_QUEUE, ask_queue
+
+    ask_queue(
+        item.row.get("_slurm_job_id")
+        for item in found
+        if item.row is not None and item.row.get("status") in ASKS_QUEUE
+    )
 
 
 def _display(path: str, cwd: str) -> str:

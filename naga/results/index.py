@@ -43,7 +43,7 @@ from naga.results._read import LIVENESS_KEYS, read_row
 __all__ = ["Found", "IndexWarning", "collect", "index_path", "live_status"]
 
 #: Bump when the row format (naga.results._read) or the table changes: old rows are dropped.
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: rows of requeued/interrupted receipts keep their Slurm id
 _BATCH = 500  # below SQLite's default limit of 999 host parameters
 #: Rows not written again for this long are deleted now and then (their project may be gone).
 PRUNE_AFTER_S = 180 * 24 * 3600
@@ -196,11 +196,13 @@ def _decode(texts: list[str]) -> list[Any]:
 
 
 def live_status(row: dict[str, Any]) -> str:
-    """The status a reader shows: ``lost`` for a running receipt whose process is gone."""
+    """The status a reader shows: ``lost`` for a running receipt whose process is gone,
+    ``requeued`` for one whose Slurm job waits in the queue again (naga.lock.liveness)."""
+    from naga.lock.liveness import ASKS_QUEUE, effective_status
+
     status = str(row.get("status"))
-    if status != "running":
+    if status not in ASKS_QUEUE or (status != "running" and not row.get("_slurm_job_id")):
         return status
-    from naga.lock.liveness import effective_status
 
     lock = {key: row.get(f"_{key}") for key in LIVENESS_KEYS}
     return effective_status({**lock, "status": status})

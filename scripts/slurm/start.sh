@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Start a one-node Slurm cluster on this host (munged + slurmctld + slurmd, all as root),
 # with every file under NAGA_SLURM_DIR (default /tmp/naga-slurm). Idempotent: when the
-# cluster there already answers, it only prints the environment line again.
+# cluster there already answers and runs this script's slurm.conf, it only prints the
+# environment line again. A cluster started from an older slurm.conf (an earlier version of
+# slurm.conf.in, other ports or MaxArraySize) is restarted with the new one when it has no
+# jobs; with jobs it is left running as it is (with a warning), so that nobody's jobs die.
+#
+# Partitions: debug (the default; never preempted), low and high (a job on high preempts
+# jobs on low, which Slurm requeues); see slurm.conf.in.
 #
 #   sudo scripts/slurm/start.sh          # then: export SLURM_CONF=/tmp/naga-slurm/slurm.conf
 #   sudo scripts/slurm/stop.sh
@@ -32,12 +38,6 @@ PATH="$PATH:/usr/sbin"
 
 node_idle() { sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; }
 
-if [ -f "$conf" ] && node_idle; then
-  echo "naga-slurm: already running in $dir"
-  echo "SLURM_CONF=$conf"
-  exit 0
-fi
-
 host="$(hostname -s)"
 cpus="$(nproc)"
 mem_total="$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
@@ -46,10 +46,32 @@ mem_mb=$(( mem_total * 9 / 10 ))
 
 mkdir -p "$dir"/{state,spool,run,log,munge}
 chmod 0700 "$dir/munge"
+rendered="$dir/slurm.conf.new"
 sed -e "s|@HOST@|$host|g" -e "s|@DIR@|$dir|g" -e "s|@CPUS@|$cpus|g" \
     -e "s|@MEM_MB@|$mem_mb|g" -e "s|@CTLD_PORT@|$ctld_port|g" \
     -e "s|@SLURMD_PORT@|$slurmd_port|g" -e "s|@MAX_ARRAY_SIZE@|$max_array_size|g" \
-    "$here/slurm.conf.in" > "$conf"
+    "$here/slurm.conf.in" > "$rendered"
+
+if [ -f "$conf" ] && node_idle; then
+  if cmp -s "$rendered" "$conf"; then
+    rm -f "$rendered"
+    echo "naga-slurm: already running in $dir"
+    echo "SLURM_CONF=$conf"
+    exit 0
+  fi
+  # The running daemons read $conf when they started; this script now writes another.
+  if [ -n "$(squeue -h -o '%i' 2>/dev/null)" ]; then
+    rm -f "$rendered"
+    echo "naga-slurm: the cluster in $dir runs an older slurm.conf but has jobs; left" \
+      "running as it is (run this again once its jobs are done, or stop it:" \
+      "NAGA_SLURM_DIR=$dir $here/stop.sh)" >&2
+    echo "SLURM_CONF=$conf"
+    exit 0
+  fi
+  echo "naga-slurm: the cluster in $dir runs an older slurm.conf; restarting it"
+  NAGA_SLURM_DIR="$dir" bash "$here/stop.sh" >/dev/null
+fi
+mv -f "$rendered" "$conf"
 # Stop daemons of an earlier, half-started cluster in this directory (by their pid files).
 for pidfile in "$dir"/run/*.pid "$dir/munge/munged.pid"; do
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true

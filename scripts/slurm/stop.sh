@@ -7,7 +7,9 @@ dir="${NAGA_SLURM_DIR:-/tmp/naga-slurm}"
 export SLURM_CONF="$dir/slurm.conf"
 PATH="$PATH:/usr/sbin"
 # Cancel leftover jobs so slurmd has no step daemons to wait for.
-scancel --quiet --full --partition=debug >/dev/null 2>&1 || true
+for partition in $(sinfo -h -o '%R' 2>/dev/null || echo debug); do
+  scancel --quiet --full --partition="$partition" >/dev/null 2>&1 || true
+done
 for pidfile in "$dir"/run/slurmd-*.pid "$dir/run/slurmctld.pid" "$dir/munge/munged.pid"; do
   [ -f "$pidfile" ] || continue
   pid="$(cat "$pidfile")"

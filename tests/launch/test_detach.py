@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
+from slurm_jobs import load, release, slurm, status_of, wait_for
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -35,52 +35,6 @@ def tmp_path(tmp_path: Path) -> Path:
     line-based #SBATCH directives, where a newline or a space would split them (a limit of
     sbatch scripts, not of naga)."""
     return tmp_path.parent
-
-
-def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
-
-
-def status_of(path: Path) -> str | None:
-    try:
-        return load(path)["status"]
-    except (OSError, TypeError, KeyError, yaml.YAMLError):
-        return None
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def slurm(*args: str, env: dict[str, str]) -> str:
-    import os
-
-    done = subprocess.run(
-        list(args), env={**os.environ, **env}, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, f"{' '.join(args)}: {done.stderr}"
-    return done.stdout
-
-
-def release(job_id: str, env: dict[str, str]) -> None:
-    """Let a requeued job start now rather than after the cluster's cred_expire (120 s).
-
-    Only once it is pending again, and a couple of seconds after its requeue: slurmd
-    refuses a credential made in the same second as the requeue revoked the old one
-    ("Job credential revoked"), which would kill the job -- Slurm's own reason for the wait.
-    """
-    wait_for(
-        lambda: "PENDING" in slurm("squeue", "-h", "-j", job_id, "-o", "%T", env=env),
-        timeout=30,
-        what=f"job {job_id} pending again",
-    )
-    time.sleep(2)
-    slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now", env=env)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -205,6 +159,7 @@ def test_scancel_one_job_then_resume_finishes_the_sweep(
     line = next(row for row in shown.stdout.splitlines() if row.strip().startswith("param=3"))
     assert "interrupted" in line and "SIGTERM" in line, line
     before = {p: load(root / f"param={p}" / "run.lock")["run_id"] for p in (1, 2, 3)}
+    ids = [job["slurm_job_id"] for job in load(root / "sweep.lock")["jobs"]]
 
     (detach_project / "fixed").write_text("")  # the resumed job does not sleep again
     resumed = naga(run_naga, detach_project, slurm_cluster, "resume", "results/sweep")
@@ -216,6 +171,8 @@ def test_scancel_one_job_then_resume_finishes_the_sweep(
     now = {p: load(root / f"param={p}" / "run.lock")["run_id"] for p in (1, 2, 3)}
     assert now[1] == before[1] and now[2] == before[2]  # completed jobs were left alone
     assert now[3] != before[3]
+    # A plain resume keeps the Slurm ids of the jobs it left alone (naga status shows them).
+    assert [job["slurm_job_id"] for job in after["jobs"]][:2] == ids[:2]
     assert naga(run_naga, detach_project, slurm_cluster, "status", "results/sweep").returncode == 0
     nothing = naga(run_naga, detach_project, slurm_cluster, "resume", "results/sweep")
     assert nothing.returncode == 0 and "nothing to resume" in nothing.stdout

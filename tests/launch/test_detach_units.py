@@ -214,6 +214,29 @@ def test_status_shows_the_id_scancel_takes_from_a_jobs_run_lock(
     ]
 
 
+@pytest.mark.parametrize(
+    ("state", "shown", "exit_code"),
+    [
+        ("PENDING", "queued", 3),  # requeued: waits to run again
+        ("RUNNING", "queued", 3),  # its next attempt started and has not said so yet
+        ("COMPLETING", "interrupted", 1),  # scancel, a time limit: the job is ending
+        (None, "interrupted", 1),  # gone
+    ],
+)
+def test_an_interrupted_job_that_slurm_holds_again_is_not_finished(
+    tmp_path: Path, queue: dict[str, str], state: str | None, shown: str, exit_code: int
+) -> None:
+    _sweep_lock(tmp_path, ["a"], status="interrupted")
+    data = yaml.safe_load((tmp_path / "sweep.lock").read_text())
+    data["jobs"][0]["slurm_job_id"] = "8_0"
+    (tmp_path / "sweep.lock").write_text(dumps(data))
+    if state is not None:
+        queue["8_0"] = state
+    view = status_mod.read_sweep(tmp_path)
+    assert [job.status for job in view.jobs] == [shown]
+    assert view.exit_code == exit_code
+
+
 def test_status_of_a_finished_sweep_reads_no_run_lock(
     tmp_path: Path, queue: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

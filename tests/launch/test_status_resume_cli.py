@@ -141,7 +141,7 @@ def test_resume_of_a_sweep_lock_without_launch_record(tmp_path: Path, run_naga: 
 
 
 @pytest.mark.slow
-def test_detach_with_submitit_local_then_watch(
+def test_detach_with_submitit_local_then_watch_then_resume(
     detach_project: Path, run_py: Run, run_naga: Run
 ) -> None:
     submitted = run_py(
@@ -169,3 +169,15 @@ def test_detach_with_submitit_local_then_watch(
     final = load(detach_project / "results" / "sweep" / "sweep.lock")
     assert [job["status"] for job in final["jobs"]] == ["completed", "failed"]
     assert final["status"] == "failed"
+
+    # A plain resume (not --detach) runs param=2 again and keeps param=1's job id.
+    (detach_project / "fixed").write_text("")
+    resumed = run_naga("resume", "results/sweep", cwd=detach_project)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = load(detach_project / "results" / "sweep" / "sweep.lock")
+    assert after["jobs"][0]["job_id"] == final["jobs"][0]["job_id"]
+    assert after["jobs"][1]["job_id"] and after["jobs"][1]["status"] == "completed"
+    shown = run_naga("status", "results/sweep", cwd=detach_project)
+    assert shown.returncode == 0, shown.stdout
+    rows = [row.split() for row in shown.stdout.splitlines() if row.strip().startswith("param=")]
+    assert [row[2] for row in rows] == [after["jobs"][0]["job_id"], after["jobs"][1]["job_id"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,80 @@ def test_sigterm_in_the_hydra_callback_path(project: Project) -> None:
     lock = load(lock_path)
     assert lock["status"] == "interrupted"
     assert lock["error"]["signal"] == "SIGTERM"
+
+
+#: What ``scontrol show job -o 4242`` answers in a Slurm job when SIGTERM arrives (the
+#: fields as Slurm 22.05 prints them, measured on the test cluster; STDERR is replaced by
+#: the job's stderr file), and the receipt's status and error message.
+_FIELDS = "JobState=COMPLETING Reason=None Requeue=1"
+_SCONTROL = {
+    # Preemption (PreemptMode=REQUEUE): the restart is counted first, slurmstepd says why.
+    "preempted": (
+        f"echo 'JobId=4242 {_FIELDS} Restarts=1 StdErr=STDERR StdIn=/dev/null'",
+        "*** JOB 4242 ON node1 CANCELLED AT 2026-12-07T17:52:27 DUE TO PREEMPTION ***\n",
+        "requeued",
+        "the run received SIGTERM and was requeued by Slurm (preempted)",
+    ),
+    "scontrol requeue": (
+        f"echo 'JobId=4242 {_FIELDS} Restarts=2 StdErr=STDERR StdIn=/dev/null'",
+        "*** JOB 4242 ON node1 CANCELLED AT 2026-12-07T18:40:28 DUE TO JOB REQUEUE ***\n",
+        "requeued",
+        "the run received SIGTERM and was requeued by Slurm (scontrol requeue)",
+    ),
+    # A requeue whose stderr does not say why (written elsewhere, or another job's line).
+    "requeued, reason unknown": (
+        f"echo 'JobId=4242 {_FIELDS} Restarts=1 StdErr=STDERR StdIn=/dev/null'",
+        "*** JOB 99 ON node1 CANCELLED AT 2026-12-07T17:52:27 DUE TO PREEMPTION ***\n",
+        "requeued",
+        "the run received SIGTERM and was requeued by Slurm "
+        "(preemption, scontrol requeue or a node failure)",
+    ),
+    # scancel, or a time limit: the job ends.
+    "scancel": (
+        f"echo 'JobId=4242 {_FIELDS} Restarts=0 StdErr=STDERR StdIn=/dev/null'",
+        "*** JOB 4242 ON node1 CANCELLED AT 2026-12-07T17:51:23 ***\n",
+        "interrupted",
+        "the run received SIGTERM and stopped",
+    ),
+    # A controller that does not answer within the handler's bound (1 s).
+    "no answer": ("exec sleep 30", "", "interrupted", "the run received SIGTERM and stopped"),
+}
+
+
+@pytest.mark.parametrize("project", ["venv-outside"], indirect=True)
+@pytest.mark.parametrize("case", list(_SCONTROL))
+def test_sigterm_in_a_slurm_job_asks_slurm_whether_it_will_run_again(
+    project: Project, tmp_path: Path, case: str
+) -> None:
+    """The SIGTERM handler's question to Slurm, with a stand-in ``scontrol``.
+
+    The one place with a fake Slurm: a real controller cannot be made to hang, nor to
+    requeue a process that is not its job. Real preemption and scancel are in
+    tests/launch/test_preempt.py and tests/launch/test_detach.py.
+    """
+    answer, said, status, message = _SCONTROL[case]
+    fake_bin = tmp_path / "fake-slurm"
+    fake_bin.mkdir()
+    stderr_file = tmp_path / "job 4242 stderr.log"  # a path with spaces, as scontrol prints it
+    stderr_file.write_text("some output of the job\n" + said)
+    (fake_bin / "scontrol").write_text(f"#!/bin/sh\n{answer.replace('STDERR', str(stderr_file))}\n")
+    (fake_bin / "scontrol").chmod(0o755)
+    env = {"SLURM_JOB_ID": "4242", "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+    if case == "scontrol requeue":
+        env["SLURM_RESTART_COUNT"] = "1"  # a second requeue: Restarts 2 > this attempt's 1
+    proc = project.start("job.py", "sleep=60", "save_dir=results/slurm", env=env)
+    lock_path = project.root / "results" / "slurm" / "run.lock"
+    running_receipt(lock_path)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    # The handler gave up on a silent scontrol after its bound, long before the 30 s.
+    assert time.monotonic() - signalled < 10, "the handler waited for scontrol"
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    lock = load(lock_path)
+    assert lock["status"] == status
+    assert lock["error"]["signal"] == "SIGTERM"
+    assert lock["error"]["message"] == message
 
 
 def test_sigkill_leaves_running_which_readers_call_lost(project: Project) -> None:

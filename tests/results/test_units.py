@@ -372,3 +372,76 @@ def test_a_damaged_index_row_is_read_from_its_receipt(receipts: Path, monkeypatc
     assert [f.row["metrics.loss"] for f in found if f.row] == [0.5, 0.5, 0.5]
     index.collect([receipts])
     assert parsed == ["b"]  # repaired in the index
+
+
+# ------------------------------------------------------------------------------ the queue
+
+
+@pytest.fixture
+def squeue(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What Slurm's queue holds (job id -> state), and how often it was asked.
+
+    In-process stand-in for ``squeue`` (naga.lock.slurm.slurm_queue); the real queue is
+    asked in tests/launch/test_preempt.py.
+    """
+    from naga.lock import liveness, slurm
+
+    held: dict[str, Any] = {"states": {}, "calls": 0}
+
+    def slurm_queue(job_ids: Any, *, timeout: float = 30) -> slurm.QueueView:
+        held["calls"] += 1
+        return slurm.QueueView(answered=True, states=dict(held["states"]))
+
+    monkeypatch.setattr(slurm, "slurm_queue", slurm_queue)
+    monkeypatch.setattr(liveness, "_slurm_cache", {})
+    return held
+
+
+@pytest.mark.parametrize(
+    ("recorded", "state", "shown"),
+    [
+        ("interrupted", "PENDING", "requeued"),  # Slurm could not be asked when SIGTERM came
+        ("interrupted", "REQUEUED", "requeued"),
+        ("interrupted", None, "interrupted"),  # scancel: the job left the queue
+        ("interrupted", "COMPLETING", "interrupted"),  # ... and is leaving it
+        ("requeued", "PENDING", "requeued"),
+        ("requeued", None, "lost"),  # cancelled while it waited
+        ("running", "PENDING", "requeued"),  # killed before it could write
+        ("running", "RUNNING", "running"),
+        ("running", None, "lost"),
+        ("completed", "PENDING", "completed"),  # a completed run is not run again
+        ("failed", "PENDING", "failed"),
+    ],
+)
+def test_readers_ask_the_queue_first(
+    squeue: dict[str, Any], recorded: str, state: str | None, shown: str
+) -> None:
+    from naga.lock.liveness import effective_status
+
+    if state is not None:
+        squeue["states"]["77_1"] = state
+    lock = {"status": recorded, "slurm_job_id": "77_1", "pid": 1, "host": "another host"}
+    assert effective_status(lock) == shown
+    assert effective_status({**lock, "slurm_job_id": None}) == recorded  # no Slurm job
+
+
+def test_ls_asks_the_queue_once_for_every_run(in_tmp: Path, squeue: dict[str, Any]) -> None:
+    from naga.lock.format import dumps
+    from naga.results.frame import rows_below
+
+    for num in range(40):
+        run = in_tmp / "results" / f"job-{num}"
+        run.mkdir(parents=True)
+        status = ("interrupted", "requeued", "running", "completed")[num % 4]
+        lock = {"naga_lock": 1, "run_id": f"r{num}", "status": status}
+        lock |= {"slurm_job_id": f"9_{num}", "pid": 1, "host": "another host"}
+        (run / "run.lock").write_text(dumps(lock))
+    squeue["states"].update({f"9_{num}": "PENDING" for num in range(40) if num % 8 in (0, 2)})
+    rows, problems = rows_below([in_tmp / "results"], relative_to_root=True)
+    assert problems == []
+    assert squeue["calls"] == 1
+    shown = {row["run"]: row["status"] for row in rows}
+    assert shown["job-0"] == shown["job-2"] == "requeued"  # interrupted / running, pending again
+    assert shown["job-1"] == "lost"  # requeued, but no longer in the queue
+    assert shown["job-4"] == "interrupted" and shown["job-6"] == "lost"  # gone from it
+    assert shown["job-3"] == "completed"

@@ -2,9 +2,9 @@
 
 Every job writes ``started`` when it begins and ``out.txt`` (its param and
 ``helper.VALUE``, which tells which code it imported) when it ends. The job whose param is
-``sleep_param`` first sleeps ``sleep`` seconds, in short steps so that signals are handled
-at once; ``fail_param`` raises. A file ``fixed`` in the working directory (created by a test
-before ``naga resume``) turns both off.
+``sleep_param`` (every job, with ``sleep_all``) first sleeps ``sleep`` seconds, in short
+steps so that signals are handled at once; ``fail_param`` raises. A file ``fixed`` in the
+working directory (created by a test before ``naga resume``) turns both off.
 """
 
 import os
@@ -20,6 +20,7 @@ class Config:
     param = 1
     sleep = 0.0
     sleep_param = -1
+    sleep_all = False
     fail_param = -1
     save_dir = "results/sweep"
 
@@ -29,7 +30,7 @@ def main(cfg: Config) -> None:
     out = Path(cfg.save_dir)
     (out / "started").write_text(f"{os.getpid()} {os.environ.get('SLURM_JOB_ID')}")
     fixed = Path("fixed").exists()
-    if cfg.param == cfg.sleep_param and not fixed:
+    if (cfg.sleep_all or cfg.param == cfg.sleep_param) and not fixed:
         deadline = time.monotonic() + cfg.sleep
         while time.monotonic() < deadline:
             time.sleep(0.05)
