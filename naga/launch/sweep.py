@@ -56,6 +56,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
+    from naga.launch.sweepclaim import refuse_if_live
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
 
     if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
@@ -89,6 +90,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
         root = given_root.absolute()
+        # Before anything is written: a folder whose sweep still runs is not taken over.
+        refuse_if_live(root, shown=str(given_root))
         _hydra.set_sweep_dir(session, str(given_root))
         grid = _hydra.expand(session)
         tasks, tasks_info = _task_overrides(session.cfg, options)
@@ -120,7 +123,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             jobs=records,
             launcher=session.launcher_name,
             app=app.name,
-            command=list(sys.argv),
+            command=list(app.command) if app.command is not None else list(sys.argv),
             overrides=list(overrides),
             tasks=tasks_info,
         )
