@@ -123,7 +123,7 @@ class Command(Generic[R]):
 
     def _app(self, base: Any) -> Any:
         from naga.launch.job import App
-        from naga.lock.origin import origin_of
+        from naga.lock.origin import origin_of, user_command
 
         origin = origin_of(self.function)
         return App(
@@ -132,6 +132,7 @@ class Command(Generic[R]):
             origin=origin,
             name=origin.script.stem if origin.script else self.function.__name__,
             track_code=self.track_code,
+            command=user_command(),
         )
 
     # -- command line ----------------------------------------------------------------

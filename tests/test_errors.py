@@ -55,6 +55,32 @@ REPORT_RUN = (
 )
 
 
+def _sweep_record(where: Path, *, sweep_id: str, status: str) -> None:
+    """A sweep.lock (or a record of one) of a sweep waiting in this very test process."""
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text(
+        f"naga_sweep: 1\nsweep_id: {sweep_id}\nstatus: {status}\nlauncher: basic\n"
+        "started_at: '2026-11-21T06:30:00+00:00'\n"
+        f"launch: {{pid: {os.getpid()}, pid_start: '{pid_start()}', "
+        f"host: {os.uname().nodename}, detached: false, args: [-m, param=1]}}\n"
+        "jobs:\n- {num: 0, name: param=1, overrides: [param=1], save_dir: param=1, "
+        f"status: {'queued' if status == 'running' else status}}}\n"
+    )
+
+
+def _busy_sweep(project: Path) -> None:
+    """results/sweep is the folder of a sweep still running (this test process waits on it)."""
+    _sweep_record(project / "results" / "sweep" / "sweep.lock", sweep_id="live", status="running")
+
+
+def _earlier_sweep(project: Path) -> None:
+    """results/sweep keeps the record of an earlier sweep in its history."""
+    root = project / "results" / "sweep"
+    _sweep_record(root / "sweep.lock", sweep_id="newer", status="completed")
+    old = root / ".naga-sweep" / "history" / "20261121T063000Z_older.lock"
+    _sweep_record(old, sweep_id="older", status="failed")
+
+
 def _snapshot_used_elsewhere(project: Path) -> None:
     """Two dirty runs: results/elsewhere's snapshot is one `naga gc results/here` would drop."""
     for save_dir in ("results/elsewhere", "results/here"):
@@ -84,6 +110,8 @@ SETUPS: dict[str, Callable[[Path], None]] = {
     "busy": _busy,
     "snapshot used elsewhere": _snapshot_used_elsewhere,
     "a run": _where_lab,
+    "busy sweep": _busy_sweep,
+    "earlier sweep": _earlier_sweep,
     "save_dir is a file": lambda project: (project / "results").write_text("not a dir\n"),
     "empty dir": lambda project: (project / "empty").mkdir(),
 }
@@ -229,6 +257,12 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
         "--detach needs a launcher that runs jobs without this command",
     ),
+    "a sweep into a folder whose sweep still runs": Mistake(
+        ("-m", "param=1,2"),
+        "save_dir results/sweep: sweep live there still has 1 job queued or running; wait for "
+        "it to end (naga status results/sweep --watch), stop it (Ctrl-C in its terminal, or kill",
+        setup="busy sweep",
+    ),
 }
 
 SHOW = "naga show: error: "
@@ -321,6 +355,12 @@ NAGA = {
     ),
     "--atol not a number": Mistake(
         ("rerun", ".", "--atol", "nan"), "argument --atol: 'nan' is not a tolerance"
+    ),
+    "resume of an earlier sweep's record": Mistake(
+        ("resume", "results/sweep/.naga-sweep/history/20261121T063000Z_older.lock"),
+        "this is the record of an earlier sweep of",
+        setup="earlier sweep",
+        prefix="naga resume: error: ",
     ),
     "gc of snapshots used elsewhere": Mistake(
         ("gc", "results/here"),

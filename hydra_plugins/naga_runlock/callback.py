@@ -26,9 +26,10 @@ class RunLockCallback(Callback):
         self._runs: dict[str, Any] = {}
         # Hydra builds its callbacks in the process the user started, then pickles them to
         # the launcher's workers: the user's script is known here, and only here.
-        from naga.lock.origin import main_script
+        from naga.lock.origin import main_script, user_command
 
         self._main_script = main_script()
+        self._command = user_command()
 
     def on_job_start(self, config: Any, *, task_function: Any = None, **kwargs: Any) -> None:
         """Open the job's run and write its ``running`` receipt."""
@@ -49,6 +50,7 @@ class RunLockCallback(Callback):
             config=task_cfg,
             launcher=launcher,
             track_code=self.track_code,
+            command=self._command,
         )
 
     def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:

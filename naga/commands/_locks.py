@@ -23,9 +23,21 @@ from naga.lock.timestamps import parse_timestamp
 STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 # Directories that never hold runs but can be huge: walking them would make `naga ls` slow;
-# MLflow's artifact stores hold copies of logged run.locks, which are not runs of their own.
+# MLflow's artifact stores hold copies of logged run.locks, which are not runs of their own,
+# and so may a sweep's `.naga-sweep/code/<commit>/` (the code its jobs imported).
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", "mlruns", "mlartifacts"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "node_modules",
+        "mlruns",
+        "mlartifacts",
+        ".naga-sweep",
+    }
 )
 
 

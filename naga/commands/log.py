@@ -1,8 +1,12 @@
 """``naga log DIR...``: log run directories to MLflow as logical runs, in one process.
 
-A directory whose current run.lock is already what its active MLflow run recorded (same
-run.lock ``run_id`` and same bytes, via the ``naga.lock_hash`` tag) is skipped unless
-``--force``: re-running ``naga log results/*`` after adding one stage logs only that stage.
+Each run is logged by its status (naga.tracking._lifecycle): a completed run becomes its
+directory's active MLflow run; a failed, interrupted or lost run is logged FAILED or KILLED
+and never active; a run still running is skipped. A DIR without a run.lock of its own is
+not a run: the runs below it are logged instead (one line says so). A run whose current
+run.lock was already logged (same run.lock ``run_id`` and bytes, via the ``naga.lock_hash``
+tag, and the same outcome) is skipped unless ``--force``: re-running ``naga log results``
+after adding one stage logs only that stage.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +34,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=HELP,
         description=(
             "Log each run directory to MLflow with mlflow_lock: config as params, run.lock as "
-            "an artifact, git/data as tags; the new run becomes the active one of the "
-            "directory and the previous one is deprecated. Exit 1 if any directory failed."
+            "an artifact, git/data as tags. A completed run becomes the active one of its "
+            "directory (the previous one is deprecated); a failed, interrupted or lost run is "
+            "logged FAILED or KILLED and never active; a running one is skipped. A DIR "
+            "without run.lock stands for the runs below it. Exit 1 if any run failed to log."
         ),
     )
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="run directories (save_dir)")
+    parser.add_argument(
+        "dirs",
+        nargs="+",
+        metavar="DIR",
+        help="run directories (save_dir), or folders holding runs (a sweep, results/)",
+    )
     parser.add_argument(
         "--experiment",
         "-e",
@@ -93,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         tracking_uri_scope,
     )
 
-    total = len(dirs)
+    runs = _runs_of(dirs)
+    total = len(runs)
     failed = logged = skipped = 0
     width = len(str(total))
     with _mlflow_messages(verbose=args.verbose), tracking_uri_scope(args.tracking_uri) as uri:
@@ -103,12 +116,18 @@ def run(args: argparse.Namespace) -> int:
             what=f"find MLflow experiment {args.experiment or '(default)'} at {uri}",
         )
         experiment = args.experiment or client.get_experiment(exp_id).name
-        for index, directory in enumerate(dirs, 1):
+        for index, target in enumerate(runs, 1):
+            if target.note:
+                print(target.note)
             counter = f"[{index:>{width}}/{total}]"
+            if target.run is None:
+                skipped += 1
+                print(f"{counter} skipped {target.shown}: no run.lock here or below; not a run")
+                continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 outcome, text = _log_one(
-                    directory,
+                    target.run,
                     client=client,
                     exp_id=exp_id,
                     experiment=experiment,
@@ -119,11 +138,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"naga log: warning: {warning.message}", file=sys.stderr)
             if outcome == "failed":
                 failed += 1
-                print(f"{counter} FAILED {directory}: {text}", file=sys.stderr)
+                print(f"{counter} FAILED {target.shown}: {text}", file=sys.stderr)
             else:
                 logged += outcome == "logged"
                 skipped += outcome == "skipped"
-                print(f"{counter} {outcome} {directory}{text}")
+                print(f"{counter} {outcome} {target.shown}{text}")
             sys.stdout.flush()
     print(
         f"naga log: {logged} logged, {skipped} skipped, {failed} failed "
@@ -165,6 +184,52 @@ def _mlflow_messages(*, verbose: bool) -> Iterator[None]:
             os.environ[_NO_URL_ENV] = saved_env
 
 
+@dataclass(frozen=True)
+class _Target:
+    """One numbered line of ``naga log``: a run directory, or a folder with no run below."""
+
+    shown: str  # as printed: as given, or relative to the working directory
+    run: Path | None  # None: no run.lock here or anywhere below
+    note: str | None = None  # printed before it (a folder standing for its runs)
+
+
+def _runs_of(dirs: list[Path]) -> list[_Target]:
+    """The runs to log, in the order given.
+
+    A directory holding a run.lock is a run. One without is not (logging it would make an
+    empty MLflow run, and an active one): the runs below it stand for it, after a note
+    saying so; with none below, it is one line reported skipped.
+    """
+    from naga.commands._locks import display_path, iter_lock_files
+    from naga.lock.format import LOCK_NAME
+
+    out: list[_Target] = []
+    for directory in dirs:
+        if (directory / LOCK_NAME).is_file():
+            out.append(_Target(str(directory), directory))
+            continue
+        below = [path.parent for path in iter_lock_files([directory])]
+        shown = display_path(directory) if directory.is_absolute() else str(directory)
+        if not below:
+            out.append(_Target(shown, None))
+            continue
+        runs = f"{len(below)} run{'s' if len(below) != 1 else ''}"
+        note = f"naga log: {shown} holds no run.lock of its own; logging the {runs} below it"
+        base = Path.cwd()
+        for number, run in enumerate(below):
+            given = _as_given(run, base)
+            out.append(_Target(str(given), given, note if number == 0 else None))
+    return out
+
+
+def _as_given(path: Path, base: Path) -> Path:
+    """``path`` relative to the working directory when below it (as the user would type it)."""
+    try:
+        return path.relative_to(base)
+    except ValueError:
+        return path
+
+
 def _log_one(
     directory: Path,
     *,
@@ -174,22 +239,30 @@ def _log_one(
     tags: dict[str, str],
     args: argparse.Namespace,
 ) -> tuple[str, str]:
-    """Log one directory; return (outcome, detail) with outcome logged/skipped/failed."""
+    """Log one run directory; return (outcome, detail) with outcome logged/skipped/failed."""
+    from naga.tracking._lifecycle import outcome_of, run_status
     from naga.tracking._receipt import read_receipt
     from naga.tracking.mlflow_lock import mlflow_lock
 
     try:
         receipt = read_receipt(directory)
-        unfinished = _unfinished(receipt)
-        if unfinished:
-            return "skipped", f": {unfinished}; a run is logged once it has ended"
-        current = _already_active(client, exp_id, receipt)
+        status = run_status(receipt)
+        if status in ("running", "requeued"):
+            return "skipped", f": the run is still {status}; a run is logged once it has ended"
+        outcome = outcome_of(receipt)
+        current = _already_logged(client, exp_id, receipt, outcome.naga_status)
         if current is not None and not args.force:
-            return "skipped", f": already active as run {current}"
+            state = "active" if outcome.can_be_active else f"{outcome.naga_status}"
+            return "skipped", f": already logged as run {current} ({state})"
         with mlflow_lock(
             directory, experiment=experiment, tags=tags, log_params=not args.no_params
         ) as active:
-            return "logged", f" -> run {active.info.run_id}"
+            run_id = active.info.run_id
+        if outcome.can_be_active:
+            return "logged", f" -> run {run_id}"
+        return "logged", (
+            f" -> run {run_id} ({status}: MLflow {outcome.mlflow_status}, never active)"
+        )
     except NagaError as exc:
         return "failed", str(exc)
     except Exception as exc:  # one bad directory must not stop the batch
@@ -197,28 +270,35 @@ def _log_one(
         return "failed", f"{type(exc).__name__}: {first}"
 
 
-def _unfinished(receipt: Any) -> str | None:
-    """Why a run.lock must not become the active MLflow run yet (running or lost), or None."""
-    from naga.lock.liveness import effective_status
+def _already_logged(client: Any, exp_id: str, receipt: Any, naga_status: str) -> str | None:
+    """The run id of a logging of exactly this run.lock that still stands, if any.
 
-    lock = receipt.lock if isinstance(receipt.lock, dict) else None
-    if lock is None:
-        return None
-    status = effective_status(lock)
-    if status == "running":
-        return "the run is still running"
-    if status == "lost":
-        return "the run was lost (its receipt says running but the process is gone)"
-    return None
+    For a completed run: the directory's active run, when it logged this run.lock. For
+    the others: a logging of this run.lock that ended as the run did (not one whose own
+    block failed, ``naga.log_error``).
+    """
+    from mlflow.entities import ViewType
 
-
-def _already_active(client: Any, exp_id: str, receipt: Any) -> str | None:
-    """The run id of the active run that logged exactly this run.lock, if there is one."""
-    from naga.tracking.mlflow_lock import active_runs
+    from naga.tracking._active import LOGICAL, STATUS, active_runs
+    from naga.tracking.mlflow_lock import LOG_ERROR
 
     if receipt.lock_hash is None:
-        return None  # nothing to compare: a directory without run.lock is always logged
-    for run in active_runs(client, [exp_id], receipt.logical_run_id):
+        return None
+    if naga_status == "active":
+        found = active_runs(client, [exp_id], receipt.logical_run_id)
+    else:
+        found = [
+            run
+            for run in client.search_runs(
+                [exp_id],
+                filter_string=f"tags.`{STATUS}` = '{naga_status}'",
+                run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=1000,
+            )
+            if run.data.tags.get(LOGICAL) == receipt.logical_run_id
+            and LOG_ERROR not in run.data.tags
+        ]
+    for run in found:
         tags = run.data.tags
         if (
             tags.get("naga.lock_hash") == receipt.lock_hash

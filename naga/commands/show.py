@@ -10,6 +10,7 @@ from naga.commands import _render as r
 from naga.commands._compare import metric_text
 from naga.commands._locks import Run, as_dict, code_state, display_path, load_run
 from naga.lock.git.recorded import run_code
+from naga.lock.liveness import recorded_slurm_id
 
 
 def add_parser(subparsers: Any) -> None:
@@ -66,8 +67,9 @@ def summary(run: Run) -> str:
         ("script", where),
         ("launcher", str(lock.get("launcher") or "-")),
     ]
-    if lock.get("slurm_job_id"):
-        head.append(("slurm job", str(lock["slurm_job_id"])))
+    slurm = recorded_slurm_id(lock)
+    if slurm:  # the id scancel and sacct take (ARRAYID_TASKID for an array task)
+        head.append(("slurm job", slurm))
     if env:
         head.append(("python", f"{env.get('python', '-')} ({env.get('executable', '-')})"))
     lines = r.key_values(head)

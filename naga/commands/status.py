@@ -55,16 +55,22 @@ def run(args: argparse.Namespace) -> int:
     """Show the sweep (once, or until it is over); return 0, 1 or 3 as documented."""
     from naga.errors import UsageError
     from naga.launch.status import read_sweep
+    from naga.launch.sweepclaim import history
 
     if args.interval <= 0:
         raise UsageError(f"--interval {args.interval}: give a positive number of seconds")
     root = Path(args.sweep)
     view = read_sweep(root)
     if not args.watch:
+        earlier = [] if view.archived else history(view.root)
         if args.json:
-            print(json.dumps(view.as_dict(), indent=2, default=str))
+            data = view.as_dict() | {"history": [str(path) for path in earlier]}
+            print(json.dumps(data, indent=2, default=str))
         else:
-            sys.stdout.write("".join(line + "\n" for line in table(view)))
+            lines = table(view)
+            if earlier:
+                lines.insert(1, history_line(view, earlier))
+            sys.stdout.write("".join(line + "\n" for line in lines))
         return _exit_code(view)
     return _watch(root, view, args)
 
@@ -98,11 +104,25 @@ def header(view: Any) -> str:
     import os
 
     relative = os.path.relpath(view.root)
-    shown = str(view.root) if relative.startswith("..") else relative
-    # One line, whatever the directory is called: control characters (a newline) escaped.
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
+    shown = _printable(str(view.root) if relative.startswith("..") else relative)
     sweep_id = str(view.data.get("sweep_id") or "")[:8]
-    return f"sweep {shown}  ({view.launcher}, {len(view.jobs)} jobs, id {sweep_id})"
+    when = ""
+    if view.archived:  # a record of the folder's history, not its current sweep
+        when = f", an earlier sweep, started {str(view.data.get('started_at') or '?')[:19]}"
+    return f"sweep {shown}  ({view.launcher}, {len(view.jobs)} jobs, id {sweep_id}{when})"
+
+
+def _printable(text: str) -> str:
+    # One line, whatever the directory is called: control characters (a newline) escaped.
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def history_line(view: Any, earlier: list[Path]) -> str:
+    """``  earlier sweeps here: 2, the last one in .naga-sweep/history/2026..._1baac264.lock``."""
+    import os
+
+    last = os.path.relpath(earlier[-1], view.root)
+    return f"  earlier sweeps here: {len(earlier)}, the last one in {_printable(last)}"
 
 
 def counts_line(view: Any) -> str:

@@ -73,7 +73,7 @@ class SweepTask:
         if self.register:
             from naga.launch.sweepers.thirdparty import register_job
 
-            register_job(Path(self.root), name, num, overrides)
+            register_job(Path(self.root), self.sweep_id, name, num, overrides)
         try:
             job = start_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
             return job.call()
@@ -95,7 +95,7 @@ class SweepTask:
             if self.register:
                 from naga.launch.sweepers.thirdparty import job_ended
 
-                job_ended(Path(self.root), name)
+                job_ended(Path(self.root), self.sweep_id, name)
 
 
 def marker_path(root: Path, name: str) -> Path:

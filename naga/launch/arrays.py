@@ -16,7 +16,6 @@ current from the job itself (naga.launch.sweepsync).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,12 +37,14 @@ class Element:
             ``cloudpickle`` bytes of the job's override list, whose last item (a
             :class:`naga.launch._handoff.JobOverride`) carries the job's finished config.
         root: The sweep root (absolute).
+        sweep_id: The sweep's id: the jobs update sweep.lock only while it is this sweep's.
         isolation: Where the submitted code is, or ``None`` (``--no-isolate``).
     """
 
     payload: bytes
     jobs: list[tuple[str, int, bytes]]
     root: str
+    sweep_id: str
     isolation: Isolation | None = None
 
     def __call__(self) -> list[Any]:
@@ -54,13 +55,14 @@ class Element:
         from naga.launch.sweeplock import now_iso
         from naga.launch.sweepsync import entry_from_run_lock, update_jobs
         from naga.lock.format import LOCK_NAME, try_read
+        from naga.lock.liveness import slurm_id
 
         requeue.install()
         import cloudpickle
 
         launcher, singleton_state = cloudpickle.loads(self.payload)
         root = Path(self.root)
-        job_id = _own_job_id()
+        job_id = slurm_id()
         results: list[Any] = []
         for name, num, carried in self.jobs:
             if requeue.finished_earlier(root / name):
@@ -72,12 +74,14 @@ class Element:
                 "duration_s": None,
                 "error": None,
             }
-            update_jobs(root, {name: {**started, **({"slurm_job_id": job_id} if job_id else {})}})
+            ids = {"slurm_job_id": job_id} if job_id else {}
+            update_jobs(root, {name: {**started, **ids}}, sweep_id=self.sweep_id)
             overrides = cloudpickle.loads(carried)  # the job's config, derived at submission
             ret = launcher(overrides, "hydra.sweep.dir", num, f"job_id_for_{num}", singleton_state)
             results.append(ret)
             lock = try_read(root / name / LOCK_NAME, head=True) or {}
-            update_jobs(root, {name: entry_from_run_lock(lock)} if lock else {})
+            ended = {name: entry_from_run_lock(lock)} if lock else {}
+            update_jobs(root, ended, sweep_id=self.sweep_id)
             stopped = requeue.requeued()
             if stopped is not None:
                 raise stopped  # no result: submitit must not report the element finished
@@ -107,11 +111,3 @@ def share(parallelism: int, arrays: int) -> list[int]:
     """``parallelism`` split over ``arrays`` (each at least 1), so their sum stays within it."""
     base, extra = divmod(max(parallelism, arrays), arrays)
     return [base + (1 if index < extra else 0) for index in range(arrays)]
-
-
-def _own_job_id() -> str | None:
-    env = os.environ
-    array, task = env.get("SLURM_ARRAY_JOB_ID"), env.get("SLURM_ARRAY_TASK_ID")
-    if array and task:
-        return f"{array}_{task}"
-    return env.get("SLURM_JOB_ID")

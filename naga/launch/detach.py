@@ -59,7 +59,8 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
         # A resumed sweep whose other jobs may still be running and writing their entries:
         # only this submission's entries (and the launch record) change.
         fresh = {job.name: job.as_dict(state.root) for job in todo}
-        update_jobs(state.root, fresh, top={"launch": state.extra.get("launch")})
+        launch = {"launch": state.extra.get("launch")}
+        update_jobs(state.root, fresh, sweep_id=state.sweep_id, top=launch)
     else:
         state.write()  # before submitting: a job may start, and update it, right away
     names = [job.name for job in sorted(state.jobs, key=lambda job: job.num)]
@@ -68,7 +69,8 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
         # The jobs of an array may already be updating sweep.lock: merge under its lock.
         assign_ids(todo, ids, local=local)
         key = "job_id" if local else "slurm_job_id"
-        update_jobs(state.root, {names[num]: {key: job_id} for num, job_id in ids.items()})
+        changes = {names[num]: {key: job_id} for num, job_id in ids.items()}
+        update_jobs(state.root, changes, sweep_id=state.sweep_id)
 
     submitted, _ = submitter.submit(
         session, task, launch_lists, [job.num for job in todo], names, on_array=record_ids

@@ -43,6 +43,8 @@ class App:
     ``__main__`` and a function pickled by value without its file (naga.lock.origin).
     ``code`` too, when a sweep runs the submitted code (naga.launch.isolate): the jobs
     record the commit/snapshot they import, not the work tree as it is when they start.
+    And ``command``, the command line the user typed (naga.lock.origin.user_command):
+    every job of every launcher records it, not the launcher's bootstrap.
     """
 
     function: Callable[..., Any]
@@ -51,6 +53,7 @@ class App:
     name: str
     track_code: bool = True
     code: tuple[str, dict[str, Any]] | None = None  # (key, repos entry) taken at submission
+    command: list[str] | None = None  # None: the job's own process's command line
 
 
 def resolve_once(cfg: Any) -> Any:
@@ -162,6 +165,7 @@ def start_job(
         extra=extra,
         track_code=app.track_code,
         code=app.code if app.track_code else None,
+        command=app.command,
     )
     return Job(app=app, cfg=cfg, ctx=ctx)
 

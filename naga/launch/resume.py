@@ -36,9 +36,16 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:
-        UsageError: sweep.lock has no ``launch`` record; ``--detach`` for a sweep whose
+        UsageError: The record is an earlier sweep's (the folder's history); sweep.lock
+            has no ``launch`` record; ``--detach`` for a sweep whose
             launcher runs jobs in its own process; jobs still pending without ``--detach``.
     """
+    if view.archived:
+        raise UsageError(
+            f"{command} {view.record}: this is the record of an earlier sweep of {view.root}, "
+            f"which a newer sweep took over; resume the newest one (naga resume {view.root}) "
+            "or run the earlier sweep's command again with another save_dir"
+        )
     launch = view.data.get("launch")
     if not isinstance(launch, dict) or not (launch.get("args") or launch.get("start")):
         raise UsageError(

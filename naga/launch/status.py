@@ -82,6 +82,13 @@ class SweepView:
     root: Path
     data: dict[str, Any]  # sweep.lock as read
     jobs: list[JobView]
+    #: The record read: ``root/sweep.lock``, or an earlier sweep's in the folder's history.
+    record: Path | None = None
+
+    @property
+    def archived(self) -> bool:
+        """True for an earlier sweep of the folder (a record of its history)."""
+        return self.record is not None and self.record.name != SWEEP_LOCK
 
     @property
     def launcher(self) -> str:
@@ -127,15 +134,30 @@ class SweepView:
         }
 
 
+def record_path(given: Path) -> tuple[Path, Path]:
+    """``(sweep folder, record)`` of a SWEEP_DIR argument.
+
+    The argument is the folder, its sweep.lock, or a record of an earlier sweep in the
+    folder's history (naga.launch.sweepclaim).
+    """
+    from naga.launch.sweepclaim import history_root, is_history
+
+    if given.name == SWEEP_LOCK:
+        return given.parent, given
+    if is_history(given) and given.is_file():
+        return history_root(given), given
+    return given, given / SWEEP_LOCK
+
+
 def load_sweep_lock(root: Path, *, command: str) -> dict[str, Any]:
-    """sweep.lock of ``root`` (a sweep directory, or the sweep.lock itself).
+    """sweep.lock of ``root`` (a sweep directory, its sweep.lock, or an earlier record).
 
     Raises:
         UsageError: There is no readable sweep.lock there.
     """
     from naga.lock.format import loads
 
-    path = root if root.name == SWEEP_LOCK else root / SWEEP_LOCK
+    _, path = record_path(root)
     try:
         data = loads(path.read_bytes())
     except OSError:
@@ -159,8 +181,8 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
     Raises:
         UsageError: ``root`` holds no sweep.lock.
     """
-    root = root.parent if root.name == SWEEP_LOCK else root
     data = load_sweep_lock(root, command=command)
+    root, record = record_path(root)
     entries = [entry for entry in data["jobs"] if isinstance(entry, dict)]
     slurm = data.get("launcher") == "submitit_slurm" or any(
         entry.get("slurm_job_id") for entry in entries
@@ -168,7 +190,7 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
     queue = slurm_queue(entry.get("slurm_job_id") for entry in entries) if slurm else None
     context = _Context(root=root.absolute(), data=data, queue=queue)
     jobs = [context.job(index, entry) for index, entry in enumerate(entries)]
-    return SweepView(root=root.absolute(), data=data, jobs=jobs)
+    return SweepView(root=root.absolute(), data=data, jobs=jobs, record=record.absolute())
 
 
 @dataclass
@@ -236,9 +258,11 @@ class _Context:
         return isinstance(sweep, dict) and sweep.get("sweep_id") == self.data.get("sweep_id")
 
     def _from_run_lock(self, view: JobView, lock: dict[str, Any], *, slurm_gone: bool) -> None:
-        from naga.lock.liveness import effective_status
+        from naga.lock.liveness import effective_status, recorded_slurm_id
 
         status = str(lock.get("status") or "running")
+        # sweep.lock's id when it has one; else the one scancel takes, as the job recorded it.
+        view.job_id = view.job_id or recorded_slurm_id(lock)
         view.started_at = lock.get("started_at") or view.started_at
         view.duration_s = lock.get("duration_s", view.duration_s)
         view.error = error_line(lock.get("error")) or view.error

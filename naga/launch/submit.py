@@ -133,6 +133,7 @@ class Submitter:
                                 (names[num], num, _carried(launch_lists[num])) for num in element
                             ],
                             root=str(self.root),
+                            sweep_id=task.sweep_id,
                             isolation=self.isolation,
                         )
                     )

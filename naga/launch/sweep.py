@@ -56,14 +56,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch import _hydra
+    from naga.launch.sweepclaim import refuse_if_live
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
 
-    if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
+    if _resumes_grid(options):  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
-        from naga.launch.sweepers.controller import recorded_study
 
-        if recorded_study(options.resume) is None:  # a study is composed again below
-            return run_resumed(app, options)
+        return run_resumed(app, options)
     debug = debug_enabled()
     app_overrides = [item for item in overrides if not is_hydra_key(item)]
     hydra_overrides = [item for item in overrides if is_hydra_key(item)]
@@ -97,6 +96,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
                 session, app, overrides, options, session_overrides, given_root=given_root
             )
         root = given_root.absolute()
+        # Before anything is written: a folder whose sweep still runs is not taken over.
+        refuse_if_live(root, shown=str(given_root))
         _hydra.set_sweep_dir(session, str(given_root))
         grid = _hydra.expand(session)
         tasks, tasks_info = _task_overrides(session.cfg, options)
@@ -128,7 +129,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             jobs=records,
             launcher=session.launcher_name,
             app=app.name,
-            command=list(sys.argv),
+            command=list(app.command) if app.command is not None else list(sys.argv),
             overrides=list(overrides),
             tasks=tasks_info,
         )
@@ -140,6 +141,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         )
     finally:
         _hydra.close()
+
+
+def _resumes_grid(options: SweepOptions) -> bool:
+    """``--resume`` of a grid sweep; a study (naga.launch.sweepers) is composed again instead."""
+    if options.resume is None:
+        return False
+    from naga.launch.sweepers.controller import recorded_study
+
+    return recorded_study(options.resume) is None
 
 
 def _job_configs(

@@ -4,7 +4,9 @@ YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a j
 state, so a reader never sees half a file and a killed sweep still leaves the state it
 reached; read it with :func:`naga.lock.format.try_read`. The sweep's process writes it;
 the jobs of a submitit sweep (always, and alone once it is detached) rewrite their own
-entries under a lock file (naga.launch.sweepsync)::
+entries under a lock file (naga.launch.sweepsync), as long as the file is their sweep's. A
+folder holds the newest sweep's record; the first write of a new sweep moves the previous
+one to ``.naga-sweep/history/`` (naga.launch.sweepclaim)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex
@@ -175,8 +177,13 @@ class SweepState:
     def write(self) -> Path:
         """Write sweep.lock atomically and durably and return its path.
 
+        The first write takes the folder over (naga.launch.sweepclaim): another sweep's
+        record moves to the folder's history, unless that sweep has live jobs.
+
         Raises:
             OSError: The sweep's directory cannot be written.
+            UsageError: The folder's sweep, another one, has jobs queued or running.
+            LockError: The lock file beside sweep.lock cannot be taken.
         """
         # The state is locked only while it is copied: the jobs' threads must not wait
         # while a 1000-job sweep.lock is serialised. Writers take turns, so a newer copy
@@ -184,9 +191,18 @@ class SweepState:
         with self._write_lock:
             with self.lock:
                 data = self.as_dict()
-            if not self._written:
-                remove_stale_temps(self.path, min_age_s=_STALE_TEMP_S)
-            write_atomic(self.path, dumps(data))
+            if self._written:
+                write_atomic(self.path, dumps(data))
+                return self.path
+            from naga.launch.sweepclaim import take_over
+            from naga.lock.writer import locked
+
+            remove_stale_temps(self.path, min_age_s=_STALE_TEMP_S)
+            # Under the lock the jobs' own updates take: an earlier sweep's job finishing
+            # now writes into that sweep's record before it moves, never into this one.
+            with locked(self.path):
+                take_over(self.root, self.sweep_id)
+                write_atomic(self.path, dumps(data))
             self._written = True
             return self.path
 

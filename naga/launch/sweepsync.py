@@ -6,6 +6,10 @@ update reads, changes and rewrites it atomically while holding a lock file besid
 (``.sweep.lock.lock``, the same ``flock`` run.lock writes use, which works across the
 nodes of a shared filesystem), so no job's update is lost. The counts and, once every job
 has ended, the sweep's own status and end time are recomputed on each update.
+
+A job writes only into its own sweep's record: when the sweep.lock in the folder belongs
+to another sweep (a newer one took the folder over, naga.launch.sweepclaim), the update is
+dropped and the file is left as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ def update_jobs(
     root: Path,
     changes: Mapping[str, Mapping[str, Any]],
     *,
+    sweep_id: str,
     top: Mapping[str, Any] | None = None,
     add: bool = False,
 ) -> bool:
@@ -34,9 +39,16 @@ def update_jobs(
     ``add``, a job without an entry gets one (the jobs of a third-party sweeper, which
     nobody knew up front).
 
+    Args:
+        root: The sweep's directory.
+        changes: The fields of each job to update, by job name.
+        sweep_id: The sweep the changes belong to: a sweep.lock of another sweep is left
+            alone.
+        top: Top-level keys to set.
+
     Returns:
-        True when sweep.lock was rewritten; False when there is none (or it cannot be
-        read): a job never fails because of the sweep's bookkeeping.
+        True when sweep.lock was rewritten; False when there is none, it cannot be read,
+        or it is another sweep's: a job never fails because of the sweep's bookkeeping.
     """
     from naga.errors import LockError
     from naga.lock.atomic import write_atomic
@@ -51,6 +63,8 @@ def update_jobs(
             data = loads(path.read_bytes())
             if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
                 return False
+            if str(data.get("sweep_id")) != sweep_id:
+                return False  # a newer sweep's record: this job's sweep is history there
             data.update(top or {})
             for entry in data["jobs"]:
                 new = changes.get(str(entry.get("name")))

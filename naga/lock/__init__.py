@@ -7,14 +7,16 @@ Module map (docs/architecture.md has the whole house)::
       session.py      a run's life: start_run writes `running`, finish_run the final record
       assemble.py     where the run.lock is assembled: Request -> record -> writer
       record.py       the value of each field: config as plain data, environment, error, times
-      origin.py       which file and function a run is (decided where it is launched)
+      origin.py       which file, function and command line a run is (decided where it is
+                      launched)
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
       interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued` when
                       Slurm will run the job again), then stop
       liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the
-                      queue first (`requeued`: a job Slurm holds to run again)
+                      queue first (`requeued`: a job Slurm holds to run again); the Slurm
+                      ids (`slurm_id`, the one scancel takes)
       slurm.py        Slurm's queue in one squeue call; is this job being requeued (SIGTERM)?
       attempts.py     a requeued Slurm job's next attempt continues its run (`attempts`)
       format.py       the run.lock format: names, version, field order, YAML, the readers,

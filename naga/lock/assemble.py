@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +24,7 @@ from naga.errors import LockError
 from naga.lock import record as rec
 from naga.lock.format import SCHEMA_VERSION, VERSION_KEY
 from naga.lock.liveness import pid_start, slurm_ids
-from naga.lock.origin import Origin, script_section
+from naga.lock.origin import Origin, script_section, user_command
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
 from naga.lock.writer import update_lock
 
@@ -190,7 +189,8 @@ def _run_fields(req: Request) -> dict[str, Any]:
         ),
         "written_at": rec.iso(rec.utc_now()),
         "command": redact_command(
-            list(req.command if req.command is not None else sys.argv), SecretMatcher(req.redact)
+            list(req.command if req.command is not None else user_command()),
+            SecretMatcher(req.redact),
         ),
         "cwd": str(Path.cwd()),
         "host": rec.host(),
@@ -254,4 +254,6 @@ def _slurm_fields(extra: Mapping[str, Any]) -> dict[str, str | None]:
     fields = slurm_ids()
     if extra.get("slurm_job_id") is not None:
         fields["slurm_job_id"] = str(extra["slurm_job_id"])
+        if not fields["slurm_array_job_id"]:  # a plain job: its id is the one scancel takes
+            fields["slurm_id"] = fields["slurm_job_id"]
     return fields

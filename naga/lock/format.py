@@ -75,6 +75,7 @@ FIELD_ORDER: tuple[str, ...] = (
     "slurm_job_id",
     "slurm_array_job_id",
     "slurm_array_task_id",
+    "slurm_id",
     "attempts",
     "extra",
     "error",

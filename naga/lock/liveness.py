@@ -125,13 +125,47 @@ def _read_pid_start(pid: int) -> str | None:
 
 
 def slurm_ids() -> dict[str, str | None]:
-    """The Slurm ids of this process's job (all ``None`` outside Slurm)."""
+    """The Slurm ids of this process's job (all ``None`` outside Slurm).
+
+    Slurm's own variables as they are, and ``slurm_id``: the one to paste into
+    ``scancel``/``sacct``/``squeue -j`` (see :func:`slurm_id`).
+    """
     env = os.environ
     return {
         "slurm_job_id": env.get("SLURM_JOB_ID"),
         "slurm_array_job_id": env.get("SLURM_ARRAY_JOB_ID"),
         "slurm_array_task_id": env.get("SLURM_ARRAY_TASK_ID"),
+        "slurm_id": slurm_id(),
     }
+
+
+def slurm_id() -> str | None:
+    """The id of this process's Slurm job as ``scancel`` and ``sacct`` take it, or ``None``.
+
+    An array task is ``<SLURM_ARRAY_JOB_ID>_<SLURM_ARRAY_TASK_ID>`` (``33_0``): its own
+    ``SLURM_JOB_ID`` (``34``) is an internal number that ``scancel`` of Slurm 22.05 accepts
+    with exit 0 and then ignores. Any other job is its ``SLURM_JOB_ID``.
+    """
+    env = os.environ
+    array, task = env.get("SLURM_ARRAY_JOB_ID"), env.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return env.get("SLURM_JOB_ID") or None
+
+
+def recorded_slurm_id(lock: Mapping[str, Any]) -> str | None:
+    """The id to give ``scancel``/``sacct`` for the Slurm job a run.lock names, or ``None``.
+
+    run.lock's ``slurm_id``; for a receipt written before naga recorded it, made from the
+    array's ids the same way (``ARRAYID_TASKID``), else ``slurm_job_id``.
+    """
+    if lock.get("slurm_id") not in (None, ""):
+        return str(lock["slurm_id"])
+    array, task = lock.get("slurm_array_job_id"), lock.get("slurm_array_task_id")
+    if array not in (None, "") and task not in (None, ""):
+        return f"{array}_{task}"
+    job = lock.get("slurm_job_id")
+    return None if job in (None, "") else str(job)
 
 
 def _on_this_host(lock: Mapping[str, Any]) -> bool:

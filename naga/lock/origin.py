@@ -24,7 +24,7 @@ from typing import Any
 from naga.lock.git import find_repo_root
 from naga.lock.record import abspath
 
-__all__ = ["Origin", "installed_file", "origin_of", "repo_root_of"]
+__all__ = ["Origin", "installed_file", "origin_of", "repo_root_of", "user_command"]
 
 #: Where a notebook front end tells the kernel which notebook it runs: VS Code sets the
 #: first in the user namespace; ipykernel copies jupyter-server's JPY_SESSION_NAME into the
@@ -82,6 +82,24 @@ def origin_of(function: Callable[..., Any] | None = None) -> Origin:
         module=_module_name(module_name, main) if not notebook else None,
         notebook=notebook,
     )
+
+
+def user_command() -> list[str]:
+    """The command line as the user typed it after ``python``: run.lock's ``command``.
+
+    ``sys.argv`` as it is, except for ``python -m pkg.mod ARGS``, where Python replaced
+    ``-m pkg.mod`` with the module's file: that is given back as ``[-m, pkg.mod, ARGS...]``
+    (``-m pkg`` for a package's ``__main__``). Like :func:`origin_of`, call it where the
+    run is launched: in a launcher's worker ``sys.argv`` is the launcher's bootstrap.
+    """
+    argv = list(sys.argv)
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", None)
+    if not argv or not isinstance(name, str) or not name or name == "__main__":
+        return argv
+    # Set only for `python -m`: a script run by path has no __spec__ (None).
+    module = name.removesuffix(".__main__")
+    return ["-m", module, *argv[1:]]
 
 
 def main_script() -> Path | None:

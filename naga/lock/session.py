@@ -25,7 +25,7 @@ import sys
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +35,7 @@ from typing import Any
 
 from naga.errors import LockError, RepoError
 from naga.lock.interrupt import SignalGuard, signal_name
-from naga.lock.origin import Origin, origin_of, repo_root_of
+from naga.lock.origin import Origin, origin_of, repo_root_of, user_command
 from naga.lock.record import abspath, lock_path_for, to_plain, utc_now
 
 __all__ = ["RunContext", "current_run", "finish_run", "lock_path_for", "start_run", "to_plain"]
@@ -52,7 +52,7 @@ class RunContext:
         lock_path: Where the run.lock goes; ``None`` when the config has no save_dir.
         run_id: uuid4 hex shared by every write of this run.
         started_at: Aware UTC start time.
-        command: ``sys.argv`` as the run saw it.
+        command: The command line as the user typed it (naga.lock.origin.user_command).
         origin: The user's code (file, function), decided where the run was launched.
         launcher: ``None`` | basic | joblib | submitit_local | submitit_slurm.
         extra: Extra top-level facts, e.g. ``{"sweep": {...}}``.
@@ -105,6 +105,7 @@ def start_run(
     extra: Mapping[str, Any] | None = None,
     track_code: bool = False,
     code: tuple[str, dict[str, Any]] | None = None,
+    command: Sequence[str] | None = None,
 ) -> RunContext:
     """Open a run, make it the current one and write its ``running`` receipt.
 
@@ -120,6 +121,8 @@ def start_run(
         code: The script repository's ``(key, repos entry)`` already read where the run
             was launched (a sweep that isolates the submitted code); recorded instead of
             reading the work tree now.
+        command: The command line as typed where the run was launched (a launcher's
+            worker sees its bootstrap in ``sys.argv``); default: this process's.
 
     Returns:
         The new current :class:`RunContext`.
@@ -132,7 +135,7 @@ def start_run(
         lock_path=None if lock_path is None else abspath(lock_path),
         run_id=uuid.uuid4().hex,
         started_at=utc_now(),
-        command=list(sys.argv),
+        command=list(command) if command is not None else user_command(),
         origin=origin if origin is not None else origin_of(function),
         launcher=launcher,
         extra=dict(extra or {}),

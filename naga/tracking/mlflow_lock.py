@@ -1,10 +1,14 @@
 """``mlflow_lock``: log a finished run directory to MLflow as one *logical run*.
 
 A run directory may be logged many times (diagnostics get added later); every logging is a
-new MLflow run tagged with the directory's logical id. The newest successful one carries
-``naga.status=active``; the ones it replaced become ``deprecated`` (with
-``naga.superseded_by``), and a logging whose body raised is ``failed`` and replaces nothing.
-Filtering on ``tags."naga.status" = "active"`` therefore shows one row per directory.
+new MLflow run tagged with the directory's logical id. The newest successful logging of a
+*completed* run carries ``naga.status=active``; the ones it replaced become ``deprecated``
+(with ``naga.superseded_by``). A run that failed, was interrupted or was lost is logged
+``FAILED``/``KILLED`` with ``naga.status`` saying which, and replaces nothing
+(naga.tracking._lifecycle; who wins among completed ones: naga.tracking._active); so does
+a logging whose body raised (``naga.status=failed``, ``naga.log_error``). Filtering on
+``tags."naga.status" = "active"`` therefore shows one row per directory, and only runs that
+completed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
+from naga.tracking._active import (
+    STATUS,
+    active_runs,
+    promote,
+)
+from naga.tracking._lifecycle import outcome_of
 from naga.tracking._receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
@@ -28,7 +38,6 @@ from naga.tracking._receipt import (
     safe_key,
     upstream_dirs,
 )
-from naga.tracking._sql import Candidate, promote_in_transaction
 from naga.tracking._store import (
     experiment_id,
     open_client,
@@ -36,19 +45,16 @@ from naga.tracking._store import (
     sqlite_path,
     store_lock,
     tracking_uri_scope,
-    write_tags,
 )
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun, MlflowClient
-    from mlflow.entities import Metric, Run, RunInfo
+    from mlflow.entities import Metric
 
 __all__ = ["active_runs", "mlflow_lock"]
 
-STATUS = "naga.status"
-LOGICAL = "naga.logical_run_id"
-SUPERSEDES = "naga.supersedes"
-SUPERSEDED_BY = "naga.superseded_by"
+#: Why a logging failed (the first line of the exception its block raised).
+LOG_ERROR = "naga.log_error"
 
 
 @contextlib.contextmanager
@@ -67,10 +73,13 @@ def mlflow_lock(
     On entry a run is started with the directory's tags (``naga.logical_run_id``, git commits
     and dirty flags, data hashes, links to the active runs of upstream stages), its resolved
     config as params and its run.lock as an artifact. Inside the block, ``mlflow.log_*`` calls
-    go to that run. On a normal exit it becomes the active run of the logical run and the
-    previous active one(s) are marked deprecated; if the block raises, the run ends FAILED
-    with ``naga.status=failed``, the previous active run stays active and the exception
-    propagates. If an MLflow run is already active, the new run is nested under it.
+    go to that run. On a normal exit, for a run that completed, it becomes the active run of
+    the logical run and the previous active one(s) are marked deprecated; for a run that
+    failed, was interrupted or was lost it ends FAILED or KILLED with ``naga.status``
+    ``failed``/``interrupted``/``lost`` and the previous active run stays active. If the
+    block raises, the run ends FAILED with ``naga.status=failed`` and ``naga.log_error``,
+    the previous active run stays active and the exception propagates. If an MLflow run is
+    already active, the new run is nested under it.
 
     Args:
         save_dir: The run directory (normally holding a ``run.lock``; without one it is
@@ -89,11 +98,13 @@ def mlflow_lock(
         The ``mlflow.ActiveRun`` (``run.info.run_id`` is the MLflow run id).
 
     Raises:
-        TrackingError: ``save_dir`` is missing, its run.lock unreadable, or MLflow failed.
+        TrackingError: ``save_dir`` is missing, its run.lock unreadable, its run still
+            running (nothing is logged), or MLflow failed.
         ConfigError: ``tags`` uses the reserved ``naga.`` prefix.
     """
     extra = _user_tags(tags)
     receipt = read_receipt(save_dir)
+    outcome = outcome_of(receipt)
     for message in receipt.warnings:
         warnings.warn(message, UserWarning, stacklevel=3)
 
@@ -125,8 +136,11 @@ def mlflow_lock(
         except BaseException as exc:
             _fail(client, run_id, exc)
             raise
-        _make_active(client, uri, active, receipt)
-        _end(client, run_id, "FINISHED")
+        if outcome.can_be_active:
+            _make_active(client, uri, active, receipt)
+        else:  # logged for the record; the directory's active run stays as it is
+            client.set_tag(run_id, STATUS, outcome.naga_status, synchronous=True)
+        _end(client, run_id, outcome.mlflow_status)
 
 
 def _start_run(
@@ -189,7 +203,7 @@ def _make_active(client: MlflowClient, uri: str, active: ActiveRun, receipt: Rec
     try:
         with store_lock(uri):
             retry_transient(
-                lambda: _promote(
+                lambda: promote(
                     client,
                     active.info,
                     receipt.logical_run_id,
@@ -208,49 +222,6 @@ def _split_tags(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     items = list(tags.items())
     limit = MAX_PARAMS_TAGS_PER_BATCH - 10  # room for MLflow's own context tags
     return dict(items[:limit]), dict(items[limit:])
-
-
-def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str) -> list[Run]:
-    """The runs tagged ``naga.status=active`` for one logical id, newest first.
-
-    "Newest" is the order naga's reconciliation uses: start time, then run id, so every
-    process comparing the same runs agrees on which one wins.
-
-    Args:
-        client: An MLflow client.
-        experiment_ids: Experiments to search.
-        logical_id: The ``naga.logical_run_id`` value.
-
-    Returns:
-        Matching runs (excluding deleted ones), newest first.
-    """
-    from mlflow.entities import ViewType
-
-    quoted = _quote(logical_id)
-    parts = [f"tags.`{STATUS}` = 'active'"]
-    if quoted is not None:
-        parts.append(f"tags.`{LOGICAL}` = {quoted}")
-    found = client.search_runs(
-        experiment_ids,
-        filter_string=" and ".join(parts),
-        run_view_type=ViewType.ACTIVE_ONLY,
-        max_results=1000,
-    )
-    # A logical id holding both quote kinds cannot be put in a filter: match it here instead.
-    runs = [run for run in found if run.data.tags.get(LOGICAL) == logical_id]
-    return sorted(runs, key=_newness, reverse=True)
-
-
-def _newness(run: Run) -> tuple[int, str]:
-    return (run.info.start_time or 0, run.info.run_id)
-
-
-def _quote(value: str) -> str | None:
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    return None
 
 
 def _user_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
@@ -361,65 +332,16 @@ def _metrics(receipt: Receipt) -> list[Metric]:
     return items
 
 
-def _promote(client: MlflowClient, me: RunInfo, logical_id: str, *, serialized: bool) -> None:
-    """Make the newest active run of ``logical_id`` the only active one.
-
-    With ``serialized`` (a SQLite store, whose lock file the caller holds) nobody else
-    decides meanwhile: one lookup, then the new run's and the old runs' tags in one write.
-    Otherwise (a tracking server) this run is marked active *before* searching: when several
-    loggers finish at once the last one to search sees every candidate, and since all rank
-    candidates the same way they converge on one winner whatever the interleaving.
-    """
-    run_id = me.run_id
-    mine: Candidate = (me.start_time or 0, run_id, "")
-    if serialized and promote_in_transaction(
-        client,
-        experiment_id=me.experiment_id,
-        logical_id=logical_id,
-        me=mine,
-        tag_keys=(LOGICAL, STATUS, SUPERSEDES),
-        decide=lambda candidates: _decide(candidates, run_id, mark_self=True),
-    ):
-        return
-    if not serialized:
-        client.set_tag(run_id, STATUS, "active", synchronous=True)
-    candidates = [
-        (r.info.start_time or 0, r.info.run_id, r.data.tags.get(SUPERSEDES, ""))
-        for r in active_runs(client, [me.experiment_id], logical_id)
-        if r.info.run_id != run_id
-    ]
-    write_tags(client, _decide([*candidates, mine], run_id, mark_self=serialized))
-
-
-def _decide(
-    candidates: list[Candidate], run_id: str, *, mark_self: bool
-) -> dict[str, dict[str, str]]:
-    """The tag writes that leave only the newest candidate active.
-
-    Candidates are ranked by start time, then run id: deterministic, so every process
-    ranking the same runs picks the same winner. ``mark_self`` adds this run's own
-    ``naga.status=active`` (when it was not written before the lookup).
-    """
-    ranked = sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True)
-    _, winner_id, winner_supersedes = ranked[0]
-    loser_ids = [c[1] for c in ranked[1:]]
-    writes: dict[str, dict[str, str]] = {}
-    if mark_self:
-        writes[run_id] = {STATUS: "active"}
-    for loser in loser_ids:
-        writes.setdefault(loser, {}).update({STATUS: "deprecated", SUPERSEDED_BY: winner_id})
-    if loser_ids:
-        replaced = [r for r in winner_supersedes.split(",") if r]
-        replaced += [r for r in loser_ids if r not in replaced]
-        writes.setdefault(winner_id, {})[SUPERSEDES] = clip(",".join(replaced), MAX_TAG_VAL_LENGTH)
-    return writes
-
-
 def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
     """End the run as FAILED (KILLED on Ctrl-C) without masking the original exception."""
+    from mlflow.entities import RunTag
+
     status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+    kind = type(exc).__name__
+    why = clip(f"{kind}: {first_line(exc)}" if str(exc).strip() else kind, MAX_TAG_VAL_LENGTH)
     try:
-        client.set_tag(run_id, STATUS, "failed", synchronous=True)
+        tags = [RunTag(STATUS, "failed"), RunTag(LOG_ERROR, why)]
+        client.log_batch(run_id, tags=tags, synchronous=True)
     except Exception as tag_exc:  # the store itself may be what failed; keep the real error
         warnings.warn(
             f"could not tag MLflow run {run_id} as failed: {first_line(tag_exc)}",

@@ -103,8 +103,10 @@ def _sweep_lock(root: Path, names: list[str], status: str = "queued") -> None:
 
 
 def _finish(root: str, name: str) -> None:
-    assert update_jobs(Path(root), {name: {"status": "running"}})
-    assert update_jobs(Path(root), {name: {"status": "completed", "duration_s": 1.0}})
+    assert update_jobs(Path(root), {name: {"status": "running"}}, sweep_id="s1")
+    assert update_jobs(
+        Path(root), {name: {"status": "completed", "duration_s": 1.0}}, sweep_id="s1"
+    )
 
 
 def test_concurrent_job_updates_are_never_lost(tmp_path: Path) -> None:
@@ -135,7 +137,7 @@ def test_a_requeued_run_lock_puts_its_job_back_in_the_queue_once() -> None:
 
 
 def test_update_without_sweep_lock_is_a_no_op(tmp_path: Path) -> None:
-    assert update_jobs(tmp_path, {"a": {"status": "running"}}) is False
+    assert update_jobs(tmp_path, {"a": {"status": "running"}}, sweep_id="s1") is False
 
 
 # -- naga status ------------------------------------------------------------------------
@@ -193,6 +195,23 @@ def test_status_combines_sweep_lock_run_locks_and_the_queue(
     data["jobs"][5]["status"] = "completed"
     (tmp_path / "sweep.lock").write_text(dumps(data))
     assert status_mod.read_sweep(tmp_path).exit_code == 1
+
+
+def test_status_shows_the_id_scancel_takes_from_a_jobs_run_lock(
+    tmp_path: Path, queue: dict[str, str]
+) -> None:
+    # sweep.lock has no id for the job (its update was lost); its run.lock has Slurm's.
+    _sweep_lock(tmp_path, ["a", "b"])
+    ids = {"slurm_job_id": "34", "slurm_array_job_id": "33", "slurm_array_task_id": "0"}
+    _lock(tmp_path, "a", status="completed", slurm_id="33_0", **ids)
+    _lock(
+        tmp_path, "b", status="failed", **{**ids, "slurm_job_id": "35", "slurm_array_task_id": "1"}
+    )
+    view = status_mod.read_sweep(tmp_path)
+    assert [(job.status, job.job_id) for job in view.jobs] == [
+        ("completed", "33_0"),
+        ("failed", "33_1"),  # a receipt from before slurm_id: made from the array ids
+    ]
 
 
 @pytest.mark.parametrize(
@@ -471,6 +490,7 @@ def test_submitted_jobs_carry_their_precomposed_configs(
     from naga.config.structured import to_structured
     from naga.launch import _hydra, submit
     from naga.launch._handoff import JobOverride, PrecomposedLoader
+    from naga.launch._task import SweepTask
     from naga.launch.sweep import _job_configs
     from naga.launch.tasks import override_value
 
@@ -491,10 +511,19 @@ def test_submitted_jobs_carry_their_precomposed_configs(
         names = [f"param={num + 1}" for num in range(len(jobs))]
         _, launch_lists = _job_configs(session, jobs, names)
         submitter = submit.Submitter(app=None, root=root, tasks_per_job=2)
-        submitted, _ = submitter.submit(session, lambda cfg: None, launch_lists, [0, 1, 2], names)
+        task = SweepTask(
+            app=None,  # type: ignore[arg-type]  # never called: the executor is fake
+            launcher="submitit_local",
+            sweep_id="s1",
+            root=str(root),
+            in_process=False,
+        )
+        submitted, _ = submitter.submit(session, task, launch_lists, [0, 1, 2], names)
     finally:
         _hydra.close()
     assert submitted.elements == [[0, 1], [2]]
+    # Each element writes into its own sweep's sweep.lock only (naga.launch.sweepsync).
+    assert {element.sweep_id for element in fake.elements} == {"s1"}
     launcher, _ = cloudpickle.loads(fake.elements[0].payload)
     assert isinstance(launcher.hydra_context.config_loader, PrecomposedLoader)
     loader = PrecomposedLoader(_NoCompose())  # type: ignore[arg-type]

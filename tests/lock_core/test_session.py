@@ -56,6 +56,7 @@ def test_completed_run_record(tmp_path: Path) -> None:
     assert lock["script"]["function"] == "user_main"
     assert lock["script"]["path"] == "tests/lock_core/test_session.py"
     assert lock["slurm_job_id"] == "77"
+    assert lock["slurm_id"] == "77"  # the id scancel takes, for a job outside an array
     assert lock["error"] is None
     assert lock["repos"] == {}
 
@@ -191,3 +192,54 @@ def test_nested_runs_restore_outer() -> None:
     assert current_run() is outer
     finish_run(outer, config={}, status="completed")
     assert current_run() is None
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SLURM_JOB_ID": "34", "SLURM_ARRAY_JOB_ID": "33", "SLURM_ARRAY_TASK_ID": "0"}, "33_0"),
+        ({"SLURM_JOB_ID": "35"}, "35"),
+        ({}, None),
+    ],
+    ids=["array task", "plain job", "no Slurm"],
+)
+def test_slurm_ids_keep_slurms_variables_and_add_the_one_scancel_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None
+) -> None:
+    for name in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = OmegaConf.create({"save_dir": "results/s"})
+    ctx = start_run(lock_path=lock_path_for(cfg), function=user_main)
+    lock = read_lock(finish_run(ctx, config=cfg, status="completed", track_code=False))
+    assert lock["slurm_job_id"] == env.get("SLURM_JOB_ID")
+    assert lock["slurm_array_job_id"] == env.get("SLURM_ARRAY_JOB_ID")
+    assert lock["slurm_array_task_id"] == env.get("SLURM_ARRAY_TASK_ID")
+    assert lock["slurm_id"] == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "argv", "expected"),
+    [
+        (None, ["train.py", "lr=1"], ["train.py", "lr=1"]),
+        ("pkg.train", ["/abs/pkg/train.py", "lr=1"], ["-m", "pkg.train", "lr=1"]),
+        ("pkg.__main__", ["/abs/pkg/__main__.py"], ["-m", "pkg"]),
+    ],
+    ids=["script", "python -m pkg.mod", "python -m pkg"],
+)
+def test_user_command_gives_back_what_was_typed(
+    monkeypatch: pytest.MonkeyPatch, spec: str | None, argv: list[str], expected: list[str]
+) -> None:
+    """Python puts the module's file into sys.argv for `-m`; the receipt says `-m` again."""
+    import sys
+    import types
+    from importlib.machinery import ModuleSpec
+
+    from naga.lock.origin import user_command
+
+    main = types.ModuleType("__main__")
+    main.__spec__ = ModuleSpec(spec, None) if spec else None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setattr(sys, "argv", argv)
+    assert user_command() == expected

@@ -8,7 +8,10 @@ outside and inside the project, every run.lock it leaves must say
 - ``script``: the user's file relative to the user's repository, and the function;
 - ``repos``: exactly the user's repository, at ``git rev-parse HEAD``, dirty, with a
   snapshot commit that the git CLI can read and that holds the uncommitted edit;
-- ``launcher``, ``pid``, ``host`` (and Slurm ids on Slurm) as they were;
+- ``command``: what the user typed after ``python`` (``-m pkg.mod ...`` for a module), never
+  a launcher's bootstrap;
+- ``launcher``, ``pid``, ``host`` (and Slurm ids on Slurm, with ``slurm_id`` the one
+  ``scancel`` takes) as they were;
 - ``status: completed``.
 
 Never a launcher's bootstrap file, never the repository holding the interpreter.
@@ -176,10 +179,17 @@ def _params() -> list[object]:
 
 
 def check_receipt(
-    lock: dict, project: Project, *, script: str, function: str, launcher: str | None
+    lock: dict,
+    project: Project,
+    *,
+    script: str,
+    function: str,
+    launcher: str | None,
+    command: list[str],
 ) -> None:
     """The invariants every receipt keeps, whichever way its run started."""
     assert lock["status"] == "completed", lock.get("error")
+    assert lock["command"] == command
     assert lock["script"]["path"] == script
     assert lock["script"]["repo"] == str(project.root)
     assert lock["script"]["function"] == function
@@ -203,18 +213,23 @@ def test_every_receipt_names_the_users_code(
     env = dict(way.env)
     if way.slurm:
         env.update(request.getfixturevalue("slurm_cluster"))
-    if way.console:
-        done = project.run(str(project.bin_dir / "train-cli"), *way.argv, env=env)
-    else:
-        done = project.run(*way.argv, env=env)
+    typed = [str(project.bin_dir / "train-cli"), *way.argv] if way.console else list(way.argv)
+    done = project.run(*typed, env=env)
     assert done.returncode == 0, done.stderr
     for run in way.runs:
         lock = load(project.root / run / "run.lock")
         check_receipt(
-            lock, project, script=way.script, function=way.function, launcher=way.launcher
+            lock,
+            project,
+            script=way.script,
+            function=way.function,
+            launcher=way.launcher,
+            command=typed,
         )
         if way.slurm:
             assert lock["slurm_job_id"]
+            array, task = lock["slurm_array_job_id"], lock["slurm_array_task_id"]
+            assert lock["slurm_id"] == (f"{array}_{task}" if array else lock["slurm_job_id"])
 
 
 @pytest.mark.slow

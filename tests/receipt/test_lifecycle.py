@@ -273,6 +273,20 @@ def test_rerun_reproduces_a_joblib_job(project: Project, tmp_path: Path) -> None
     assert "job.py" in rerun.stdout
 
 
+def test_rerun_reproduces_a_submitit_local_job(project: Project, tmp_path: Path) -> None:
+    typed = ["job.py", "-m", "param=1,2", "hydra/launcher=submitit_local", "save_dir=results/sl"]
+    sweep = project.run(*typed)
+    assert sweep.returncode == 0, sweep.stderr
+    lock = load(project.root / "results" / "sl" / "param=2" / "run.lock")
+    # What the user typed (not submitit's bootstrap), the job's own overrides beside it.
+    assert lock["command"] == typed
+    assert "param=2" in lock["extra"]["sweep"]["overrides"]
+    rerun = naga(project, "rerun", "results/sl/param=2", "--workdir", str(tmp_path / "w"))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "reproduced" in rerun.stdout
+    assert load(tmp_path / "w" / "out" / "run.lock")["config"]["param"] == 2
+
+
 def test_rerun_of_a_module_run_starts_the_module(project: Project, tmp_path: Path) -> None:
     run = project.run("-m", "mypkg.train", "lr=0.5", "save_dir=results/mod")
     assert run.returncode == 0, run.stderr

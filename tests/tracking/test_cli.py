@@ -65,12 +65,13 @@ def test_naga_log_skips_forces_and_fails(project: Path, run_py, run_naga) -> Non
     first = run_naga("log", "results/process", "results/bare", cwd=project)
     assert first.returncode == 0, first.stderr
     assert "[1/2] logged results/process -> run " in first.stdout
-    assert "[2/2] logged results/bare -> run " in first.stdout
-    assert "warning: no run.lock in 'results/bare'" in first.stderr
+    # A folder without run.lock is no run: nothing is logged for it (issue 20).
+    assert "[2/2] skipped results/bare: no run.lock here or below; not a run" in first.stdout
 
     again = run_naga("log", "results/process", cwd=project)
     assert again.returncode == 0, again.stderr
-    assert "[1/1] skipped results/process: already active as run" in again.stdout
+    assert "[1/1] skipped results/process: already logged as run" in again.stdout
+    assert again.stdout.splitlines()[0].endswith(" (active)")
 
     forced = run_naga("log", "--force", "results/process", "--tag", "why=diag", cwd=project)
     assert forced.returncode == 0, forced.stderr
@@ -107,7 +108,7 @@ def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
     save_dir = tmp_path / "results" / "shared"
     save_dir.mkdir(parents=True)
     (save_dir / "run.lock").write_text(
-        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": {"x": 1}})
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "status": "completed", "config": {"x": 1}})
     )
     script = copy_app("log_at.py", tmp_path / "race.py")
     db = tmp_path / "fresh.db"  # brand new: MLflow's schema creation races too

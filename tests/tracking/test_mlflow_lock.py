@@ -85,10 +85,63 @@ def test_failed_body_keeps_previous_active(store: str, client: Any, make_run_dir
     failed = _run(client, failed_id)
     assert failed.info.status == "FAILED"
     assert failed.data.tags["naga.status"] == "failed"
+    assert failed.data.tags["naga.log_error"] == "ZeroDivisionError: division by zero"
     assert "naga.supersedes" not in failed.data.tags  # it replaced nothing
     kept = _run(client, good.info.run_id).data.tags
     assert kept["naga.status"] == "active"
     assert "naga.superseded_by" not in kept
+
+
+def _set_status(save_dir: Path, status: str, **fields: Any) -> None:
+    """The run.lock of ``save_dir`` as a run that ended (or not) another way would leave it."""
+    import yaml
+
+    path = save_dir / "run.lock"
+    lock = yaml.safe_load(path.read_text())
+    lock.update(status=status, **fields)
+    path.write_text(yaml.safe_dump(lock, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "mlflow_status", "naga_status"),
+    [
+        ("failed", {}, "FAILED", "failed"),
+        ("interrupted", {}, "KILLED", "interrupted"),
+        ("running", {"pid": 2**22 + 7, "host": os.uname().nodename}, "KILLED", "lost"),
+    ],
+    ids=["failed", "interrupted", "lost"],
+)
+def test_a_run_that_did_not_complete_never_becomes_active(
+    store: str,
+    client: Any,
+    make_run_dir,
+    status: str,
+    fields: dict[str, Any],
+    mlflow_status: str,
+    naga_status: str,
+) -> None:
+    save_dir = make_run_dir("a", {"x": 1})
+    with mlflow_lock(save_dir) as good:
+        pass
+    _set_status(save_dir, status, **fields)  # the directory's run again, ended otherwise
+    with mlflow_lock(save_dir) as other:
+        pass
+    logged = _run(client, other.info.run_id)
+    assert logged.info.status == mlflow_status
+    assert logged.data.tags["naga.status"] == naga_status
+    assert logged.data.tags["naga.lock_status"] == status
+    assert "naga.supersedes" not in logged.data.tags
+    kept = _run(client, good.info.run_id).data.tags
+    assert kept["naga.status"] == "active" and "naga.superseded_by" not in kept
+
+
+def test_a_run_still_running_is_not_logged(store: str, client: Any, make_run_dir) -> None:
+    save_dir = make_run_dir("a", {"x": 1})
+    _set_status(save_dir, "running", pid=os.getpid(), host=os.uname().nodename)
+    match = r"its run is still running .* log it once it has ended"
+    with pytest.raises(TrackingError, match=match), mlflow_lock(save_dir):
+        pytest.fail("the block must not run")
+    assert client.search_runs(["0"]) == []
 
 
 def test_nested_inside_active_run(store: str, client: Any, make_run_dir) -> None:
@@ -124,7 +177,7 @@ def test_many_params_are_batched_and_truncated(store: str, client: Any, tmp_path
     save_dir = tmp_path / "wide"
     save_dir.mkdir()
     (save_dir / "run.lock").write_text(
-        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "config": config})
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "status": "completed", "config": config})
     )
     with mlflow_lock(save_dir) as run:
         pass
@@ -279,7 +332,7 @@ def test_sqlite_uri_names_the_file_sqlalchemy_opens(tmp_path: Path, name: str) -
 def test_decide_is_order_independent() -> None:
     from itertools import permutations
 
-    from naga.tracking.mlflow_lock import _decide
+    from naga.tracking._active import decide as _decide
 
     candidates = [(100, "b", ""), (100, "a", ""), (50, "z", "old1"), (200, "c", "x")]
     results = {
@@ -345,7 +398,7 @@ def test_many_metrics_are_batched(store: str, client: Any, tmp_path: Path) -> No
     save_dir = tmp_path / "many"
     save_dir.mkdir()
     (save_dir / "run.lock").write_text(
-        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "metrics": metrics})
+        yaml.safe_dump({"naga_lock": 1, "run_id": "r1", "status": "completed", "metrics": metrics})
     )
     with mlflow_lock(save_dir) as run:
         pass

@@ -155,6 +155,10 @@ def run_study(
     resumed = options.resume is not None
     root = given_root.absolute()
     recorded = _recorded(root, resumed=resumed)
+    if not resumed:
+        from naga.launch.sweepclaim import refuse_if_live
+
+        refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
     _hydra.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
     state = SweepState(
@@ -162,7 +166,7 @@ def run_study(
         jobs=[],
         launcher=session.launcher_name,
         app=app.name,
-        command=list(sys.argv),
+        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
         overrides=list(overrides),
     )
     state.given_root = str(given_root)

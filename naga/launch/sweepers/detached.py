@@ -159,7 +159,7 @@ def _write(state: Any, *, resumed: bool) -> None:
     if resumed and (state.root / "sweep.lock").exists():
         # The trials of the stopped controller may still be updating their entries.
         top = {key: state.extra[key] for key in ("controller", "launch", "sweeper")}
-        update_jobs(state.root, {}, top={**top, "status": "running"})
+        update_jobs(state.root, {}, sweep_id=state.sweep_id, top={**top, "status": "running"})
         return
     state.write()
 

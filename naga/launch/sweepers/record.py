@@ -181,6 +181,9 @@ class StudyRecord:
             for job in self.state.jobs:
                 if job.status in ("queued", "running"):
                     apply_run_lock(job)
+        if not getattr(self.state, "_written", False):
+            self.state.write()  # the first write takes the folder over under the lock itself
+            return
         try:
             with locked(self.state.path):
                 self.state.write()

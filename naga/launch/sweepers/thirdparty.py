@@ -37,9 +37,11 @@ def run_hydra_sweeper(
     from naga.launch import _hydra
     from naga.launch._task import SweepTask
     from naga.launch.dispatch import launch_info
+    from naga.launch.sweepclaim import refuse_if_live
     from naga.launch.sweeplock import SweepState, error_line
 
     root = given_root.absolute()
+    refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
     _hydra.set_sweep_dir(session, str(given_root))
     target = _hydra.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
@@ -48,7 +50,7 @@ def run_hydra_sweeper(
         jobs=[],
         launcher=session.launcher_name,
         app=app.name,
-        command=list(sys.argv),
+        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
         overrides=list(overrides),
     )
     state.given_root = str(given_root)
@@ -103,13 +105,13 @@ def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
     top: dict[str, Any] = {"finished_at": now_iso(), "duration_s": duration}
     if error:
         top["sweeper_error"] = error
-    update_jobs(state.root, {}, top=top)
+    update_jobs(state.root, {}, sweep_id=state.sweep_id, top=top)
     data = try_read(state.path) or {}
     state.jobs = records_from(data, state.root)
     state.duration_s = duration
     bad = any(job.status != "completed" for job in state.jobs)
     state.status = "failed" if bad or error else "completed"
-    update_jobs(state.root, {}, top={"status": state.status})
+    update_jobs(state.root, {}, sweep_id=state.sweep_id, top={"status": state.status})
     for line in summary_lines(state):
         print(line, file=sys.stderr)
     if error:
@@ -117,7 +119,9 @@ def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
     return 1 if state.status != "completed" else 0
 
 
-def register_job(root: Path, name: str, num: int | None, overrides: Sequence[str]) -> None:
+def register_job(
+    root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
+) -> None:
     """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
     from naga.launch.sweeplock import now_iso
     from naga.launch.sweepsync import update_jobs
@@ -131,14 +135,14 @@ def register_job(root: Path, name: str, num: int | None, overrides: Sequence[str
         "duration_s": None,
         "error": None,
     }
-    update_jobs(root, {name: entry}, add=True)
+    update_jobs(root, {name: entry}, sweep_id=sweep_id, add=True)
 
 
-def job_ended(root: Path, name: str) -> None:
+def job_ended(root: Path, sweep_id: str, name: str) -> None:
     """The job's entry takes its final run.lock's status, times, error and run id."""
     from naga.launch.sweepsync import entry_from_run_lock, update_jobs
     from naga.lock.format import LOCK_NAME, try_read
 
     lock = try_read(root / name / LOCK_NAME, head=True)
     if lock:
-        update_jobs(root, {name: entry_from_run_lock(lock)}, add=True)
+        update_jobs(root, {name: entry_from_run_lock(lock)}, sweep_id=sweep_id, add=True)
