@@ -206,6 +206,57 @@ SWEEP = {  # job.py, the sweep tests' job, with its `tasks` key
         "unknown parameter 'partion'",
         files={"s.yaml": "partion: debug\n"},
     ),
+    # searches (hydra/sweeper=...; the objective typo runs a trial first: tests/sweepers)
+    "unknown sweeper": Mistake(
+        ("-m", "param=1,2", "hydra/sweeper=optuna"),
+        "'optuna' is not an option of hydra/sweeper. Did you mean 'naga_optuna'? Available "
+        "options in 'hydra/sweeper': basic, naga_optuna.",
+    ),
+    "a search over a glob": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "name=glob(*)"),
+        "name=glob(*): naga_optuna cannot search a Glob sweep; use interval(), range() or choice()",
+    ),
+    "an empty interval": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=interval(5, 1)"),
+        "an interval needs start < end",
+    ),
+    "nothing to search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=3"), "nothing to search; give a search space"
+    ),
+    "a sampler typo": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "hydra.sweeper.sampler=tpee"),
+        "unknown sampler (did you mean 'tpe'?); choose one of tpe, random",
+    ),
+    "naga_optuna without Optuna": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)"),
+        "Optuna is not installed; install naga with its optuna extra (pip install 'naga[optuna]')",
+        # A real interpreter without Optuna: an `optuna` package beside the script (first on
+        # sys.path) that fails to import, as a missing one does.
+        files={"optuna/__init__.py": "raise ImportError(\"No module named 'optuna'\")\n"},
+    ),
+    "--skip-completed with a search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--skip-completed"),
+        "--skip-completed: the naga_optuna sweeper decides the jobs itself; drop --skip-completed",
+    ),
+    "--cfg of a search": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--cfg"),
+        "--cfg: the naga_optuna sweeper decides the jobs itself; drop --cfg",
+    ),
+    "--detach of a third-party sweeper": Mistake(
+        ("-m", "hydra/sweeper=halving", "param=1,2", "--slurm_config", "s.yaml", "--detach"),
+        "--detach: the halving sweeper needs its process for the whole sweep",
+        files={
+            "s.yaml": "partition: debug\n",
+            "hydra_plugins/halving_sweeper/__init__.py": "",
+            "hydra_plugins/halving_sweeper/config.py": (
+                APPS / "search/hydra_plugins/halving_sweeper/config.py"
+            ).read_text(),
+        },
+    ),
+    "--detach of a study on the basic launcher": Mistake(
+        ("-m", "hydra/sweeper=naga_optuna", "param=range(1, 4)", "--detach"),
+        "--detach needs a launcher that runs jobs without this command",
+    ),
     "a sweep into a folder whose sweep still runs": Mistake(
         ("-m", "param=1,2"),
         "save_dir results/sweep: sweep live there still has 1 job queued or running; wait for "

@@ -15,7 +15,7 @@ import naga
 
 HEAVY = (
     "hydra", "mlflow", "pygit2", "submitit", "joblib", "IPython", "omegaconf", "pandas",
-    "matplotlib", "yaml", "sqlite3", "plotly",
+    "matplotlib", "yaml", "sqlite3", "plotly", "optuna",
 )  # fmt: skip
 
 #: Each module's ``__all__``, sorted, exactly: docs/hashing.md, docs/git-state.md and

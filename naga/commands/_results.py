@@ -47,9 +47,9 @@ def newest_first(rows: Sequence[Row]) -> list[Row]:
 def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
     """One ``(script, rows, columns)`` block per script, the block of the newest run first.
 
-    A block's columns are run, status, finish time, duration, ``code`` when its runs ran
-    different code, the config keys whose values differ within the block (``save_dir``
-    never), and every metric its runs recorded.
+    A block's columns are run, status, finish time, duration, a study's trial number,
+    ``code`` when its runs ran different code, the config keys whose values differ within
+    the block (``save_dir`` never), and every metric its runs recorded.
     """
     by_script: dict[str, list[Row]] = {}
     for row in rows:
@@ -62,9 +62,12 @@ def blocks(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[str]]]:
         config = [k for k in keys if k.startswith("config.") and k not in _VOLATILE]
         differing = [k for k in config if _varies(members, k)] if len(members) > 1 else []
         metrics = [k for k in keys if k.startswith("metrics.")]
+        # The trials of a study (hydra/sweeper=naga_optuna) show their numbers.
+        trial = ["trial"] if any(row.get("trial") is not None for row in members) else []
         # Runs of one script that ran different code: say so, as for a differing config key.
         code = ["code"] if len(members) > 1 and _varies(members, "code") else []
-        out.append((script, members, [c for c, _ in BLOCK_HEAD] + code + differing + metrics))
+        head = [c for c, _ in BLOCK_HEAD]
+        out.append((script, members, head + trial + code + differing + metrics))
     return out
 
 

@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
         "one). The default table has one block per script, newest first: path, status, "
         "finish time, duration, the config keys whose values differ and every metric. "
         "Keys are the columns of naga.runs(): run, status, started_at, finished_at, "
-        "duration_s, script, commit, dirty, code, sweep, sweep.job, run_id, config.<key>, "
+        "duration_s, script, commit, dirty, code, sweep, sweep.job, trial, run_id, config.<key>, "
         "metrics.<name>, data.<key>; a config key may be written without 'config.' when "
         "unambiguous (lr for config.lr).",
     )

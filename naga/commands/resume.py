@@ -37,6 +37,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="submit the jobs and return without waiting (Slurm and submitit_local sweeps)",
     )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="an Optuna study only: settings to change, e.g. hydra.sweeper.n_trials=50 for more "
+        "trials (a changed search space or objective also needs hydra.sweeper.force=true)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,14 +54,34 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.sweep)
     view = read_sweep(root, command="naga resume")
-    launch = check_resumable(view, detach=args.detach)
-    again, live = to_resume(view)
-    if not again:
-        if live:
-            print(f"nothing to resume yet: {counts_line(view)}")
-        else:
-            print(f"nothing to resume: {counts_line(view)}")
-        return 0
+    study = _study(view, args.overrides)
+    if study is not None:  # an Optuna study: its controller goes on (naga.launch.sweepers)
+        todo, headline = study
+        if not todo:
+            print(headline)
+            return 0
+        launch = view.data["launch"]
+    else:
+        if args.overrides:
+            raise UsageError(
+                f"naga resume {args.sweep} {args.overrides[0]}: a grid sweep resumes the jobs it "
+                "recorded; drop the overrides (or start a new sweep with them)"
+            )
+        launch = check_resumable(view, detach=args.detach)
+        again, live = to_resume(view)
+        if not again:
+            if live:
+                print(f"nothing to resume yet: {counts_line(view)}")
+            else:
+                print(f"nothing to resume: {counts_line(view)}")
+            return 0
+        kinds: dict[str, int] = {}
+        for job in again:
+            kinds[job.status] = kinds.get(job.status, 0) + 1
+        detail = ", ".join(f"{count} {status}" for status, count in kinds.items())
+        headline = (
+            f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}"
+        )
     cwd = Path(str(launch.get("cwd") or "."))
     if not cwd.is_dir():
         raise UsageError(
@@ -65,15 +92,12 @@ def run(args: argparse.Namespace) -> int:
         str(launch.get("python") or sys.executable),
         *[str(item) for item in launch.get("start") or []],
         *[str(item) for item in launch.get("args") or []],
+        *args.overrides,  # a study's changed settings: the last value of a key wins
         "--resume",
         str(view.root),
         *(["--detach"] if args.detach else []),
     ]
-    kinds: dict[str, int] = {}
-    for job in again:
-        kinds[job.status] = kinds.get(job.status, 0) + 1
-    detail = ", ".join(f"{count} {status}" for status, count in kinds.items())
-    print(f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}")
+    print(headline)
     print(f"  run {shlex.join(command)}  (in {cwd})")
     sys.stdout.flush()
     try:
@@ -83,6 +107,15 @@ def run(args: argparse.Namespace) -> int:
             f"naga resume {args.sweep}: cannot start {command[0]}: {exc.strerror or exc}; "
             "the sweep's Python is gone (recreate its environment)"
         ) from exc
+
+
+def _study(view: Any, overrides: list[str]) -> tuple[bool, str] | None:
+    sweeper = view.data.get("sweeper")
+    if not (isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"):
+        return None
+    from naga.launch.sweepers.detached import resume_study
+
+    return resume_study(view, overrides)
 
 
 def _shown(root: Path) -> str:

@@ -71,8 +71,16 @@ def run(args: argparse.Namespace) -> int:
             if earlier:
                 lines.insert(1, history_line(view, earlier))
             sys.stdout.write("".join(line + "\n" for line in lines))
-        return view.exit_code
+        return _exit_code(view)
     return _watch(root, view, args)
+
+
+def _exit_code(view: Any) -> int:
+    from naga.launch.sweepers.detached import is_study, study_exit_code
+
+    if is_study(view.data):  # a study: its controller and budget decide
+        return study_exit_code(view)
+    return int(view.exit_code)
 
 
 def table(view: Any) -> list[str]:
@@ -84,6 +92,10 @@ def table(view: Any) -> list[str]:
         text = "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
         lines.append(("  " + text + ("  " + row[4] if row[4] else "")).rstrip())
     lines.append(counts_line(view))
+    if view.data.get("sweeper"):  # a search: the study's own lines (naga.launch.sweepers)
+        from naga.launch.sweepers.detached import study_lines
+
+        lines.extend(study_lines(view))
     return lines
 
 
@@ -157,7 +169,7 @@ def _watch(root: Path, view: Any, args: argparse.Namespace) -> int:
             elif not args.json:
                 stream.write(f"done: {counts_line(view)}\n")
             stream.flush()
-            return view.exit_code
+            return _exit_code(view)
         time.sleep(args.interval)
         view = read_sweep(root)
 

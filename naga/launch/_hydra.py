@@ -79,16 +79,18 @@ def set_sweep_dir(session: Session, root: str) -> None:
         session.cfg.hydra.overrides.hydra.append(f"hydra.sweep.dir={override_value(root)}")
 
 
+def sweeper_target(session: Session) -> str:
+    """The ``_target_`` of the configured sweeper (Hydra's BasicSweeper unless chosen)."""
+    return str(session.cfg.hydra.sweeper.get("_target_", ""))
+
+
 def expand(session: Session) -> list[list[str]]:
     """The job override lists of the sweep in ``cfg.hydra.overrides.task`` (a grid)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    target = str(session.cfg.hydra.sweeper.get("_target_", ""))
-    if not target.endswith("BasicSweeper"):
-        raise UsageError(
-            f"hydra/sweeper={target.rsplit('.', 1)[-1]}: naga sweeps use Hydra's basic sweeper; "
-            "remove the hydra/sweeper override (or run the sweeper from a plain @hydra.main app)"
-        )
+    target = sweeper_target(session)
+    if not target.endswith("BasicSweeper"):  # other sweepers: naga.launch.sweepers.search
+        raise UsageError(f"hydra/sweeper={target.rsplit('.', 1)[-1]}: not a grid sweeper")
     task = _override_lines(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
     parsed = guard(lambda: parser.parse_overrides(task), "")

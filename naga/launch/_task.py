@@ -38,6 +38,12 @@ class SweepTask:
     sweep_id: str
     root: str
     in_process: bool
+    #: The Optuna study whose trials these jobs are (naga.launch.sweepers): each run.lock
+    #: names its trial number and study under ``extra.sweep``.
+    study: str | None = None
+    #: Jobs of a sweeper that decides them as it goes (a third-party Hydra sweeper): each
+    #: job adds its own entry to sweep.lock, since nobody knew it up front.
+    register: bool = False
 
     def __call__(self, cfg: Any) -> Any:
         from hydra.core.hydra_config import HydraConfig
@@ -54,14 +60,20 @@ class SweepTask:
         # `cfg.save_dir`, the run.lock and sweep.lock all agree on it.
         with open_dict(cfg):
             cfg.save_dir = self.root
-        extra = {
-            "sweep": {
-                "sweep_id": self.sweep_id,
-                "name": name,
-                "num": num,
-                "overrides": list(hydra_cfg.overrides.task),
-            }
+        overrides = [str(item) for item in hydra_cfg.overrides.task]
+        sweep: dict[str, Any] = {
+            "sweep_id": self.sweep_id,
+            "name": name,
+            "num": num,
+            "overrides": overrides,
         }
+        if self.study is not None:
+            sweep.update(trial=num, study=self.study)
+        extra = {"sweep": sweep}
+        if self.register:
+            from naga.launch.sweepers.thirdparty import register_job
+
+            register_job(Path(self.root), self.sweep_id, name, num, overrides)
         try:
             job = start_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
             return job.call()
@@ -79,6 +91,11 @@ class SweepTask:
             if self.in_process:
                 raise  # keep the user's exception (and traceback) for the debugger
             raise JobFailed(error_line(exc)) from None
+        finally:
+            if self.register:
+                from naga.launch.sweepers.thirdparty import job_ended
+
+                job_ended(Path(self.root), self.sweep_id, name)
 
 
 def marker_path(root: Path, name: str) -> Path:

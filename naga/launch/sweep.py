@@ -59,7 +59,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     from naga.launch.sweepclaim import refuse_if_live
     from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
 
-    if options.resume is not None:  # `naga resume`: the recorded sweep's unfinished jobs
+    if _resumes_grid(options):  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
 
         return run_resumed(app, options)
@@ -89,6 +89,12 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
 
             check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
+        if not _hydra.sweeper_target(session).endswith("BasicSweeper"):
+            from naga.launch.sweepers.search import run_search  # Optuna, or another sweeper
+
+            return run_search(
+                session, app, overrides, options, session_overrides, given_root=given_root
+            )
         root = given_root.absolute()
         # Before anything is written: a folder whose sweep still runs is not taken over.
         refuse_if_live(root, shown=str(given_root))
@@ -135,6 +141,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         )
     finally:
         _hydra.close()
+
+
+def _resumes_grid(options: SweepOptions) -> bool:
+    """``--resume`` of a grid sweep; a study (naga.launch.sweepers) is composed again instead."""
+    if options.resume is None:
+        return False
+    from naga.launch.sweepers.controller import recorded_study
+
+    return recorded_study(options.resume) is None
 
 
 def _job_configs(

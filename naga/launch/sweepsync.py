@@ -31,10 +31,13 @@ def update_jobs(
     *,
     sweep_id: str,
     top: Mapping[str, Any] | None = None,
+    add: bool = False,
 ) -> bool:
     """Merge ``changes`` (job name -> fields) into the job entries of ``root/sweep.lock``.
 
-    ``top`` sets top-level keys too (a resumed sweep's new ``launch`` record).
+    ``top`` sets top-level keys too (a resumed sweep's new ``launch`` record). With
+    ``add``, a job without an entry gets one (the jobs of a third-party sweeper, which
+    nobody knew up front).
 
     Args:
         root: The sweep's directory.
@@ -67,6 +70,11 @@ def update_jobs(
                 new = changes.get(str(entry.get("name")))
                 if new:
                     entry.update(new)
+            if add:
+                known = {str(entry.get("name")) for entry in data["jobs"]}
+                data["jobs"].extend(
+                    {"name": name, **new} for name, new in changes.items() if name not in known
+                )
             _recount(data)
             write_atomic(path, dumps(data))
     except (LockError, OSError, ValueError) as exc:

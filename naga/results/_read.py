@@ -43,6 +43,7 @@ BASE_COLUMNS = (
     "code",
     "sweep",
     "sweep.job",
+    "trial",
     "run_id",
 )
 PREFIXES = ("config.", "metrics.", "data.")
@@ -84,6 +85,8 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
         "sweep.job": _text_or_none(sweep.get("name")),
         "run_id": _text_or_none(lock.get("run_id")),
     }
+    if isinstance(sweep.get("trial"), int):  # a study's trial (hydra/sweeper=naga_optuna)
+        row["trial"] = sweep["trial"]
     if row["status"] in ASKS_QUEUE:
         row.update({f"_{key}": lock.get(key) for key in LIVENESS_KEYS})
     config = as_dict(lock.get("config"))

@@ -37,7 +37,7 @@ def runs(
     (UTC datetimes), ``duration_s``, ``script``, ``commit`` and ``dirty`` (the script's
     repository), ``code`` (the code that ran: ``tree:<id>``, equal exactly when two runs
     ran the same git tree; docs/commands.md), ``sweep`` and ``sweep.job`` (the sweep id
-    and the job's name), ``run_id``,
+    and the job's name), ``trial`` (a study's trial number), ``run_id``,
     then ``config.<dotted.key>`` for every config leaf, ``metrics.<name>`` for every metric
     and ``data.<key>`` for every data hash. Numbers stay numbers: a column of ints is
     ``int64`` (``Int64`` when some runs lack it), of numbers ``float64``, of bools ``bool``

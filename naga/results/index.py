@@ -48,8 +48,9 @@ __all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path",
 
 #: Bump when the row format (naga.results._read), the card format or a table changes: old
 #: rows are dropped. 2: rows of requeued/interrupted receipts keep their Slurm id; 3: the
-#: ``cards`` table of naga report; 4: rows gained ``code``.
-_SCHEMA_VERSION = 4
+#: ``cards`` table of naga report; 4: rows gained ``code``; 5: rows of study trials gained
+#: ``trial``.
+_SCHEMA_VERSION = 5
 #: The tables, one per reader: ``naga ls`` rows, and ``naga report`` cards.
 TABLES = ("receipts", "cards")
 Reader = Callable[[Path], dict[str, Any]]

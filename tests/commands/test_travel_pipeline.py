@@ -28,7 +28,9 @@ def test_an_exported_stage_brings_its_upstream_and_reruns_elsewhere(make_pipelin
     rerun = p.naga("rerun", "results/train", "--workdir", str(tmp_path / "w"), cwd=laptop)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"  linked  results → {laptop / 'results'}" in rerun.stdout  # this clone's
-    assert rerun.stdout.rstrip().endswith("reproduced: config identical, no metrics, 2 output files identical")
+    assert rerun.stdout.rstrip().endswith(
+        "reproduced: config identical, no metrics, 2 output files identical"
+    )
     verified = p.naga("verify", "results/train", cwd=laptop)
     assert verified.returncode == 0, verified.stdout
     assert "ok  lineage  results/prepare" in verified.stdout

@@ -95,7 +95,9 @@ def test_export_then_import_lets_the_laptop_rerun_with_no_network(world: World) 
     rerun = laptop.naga("rerun", "results/joblib/lr=0.2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "fetch" not in rerun.stdout  # nothing to fetch: the import brought it
-    assert rerun.stdout.rstrip().endswith("reproduced: config identical, no metrics, 1 output file identical")
+    assert rerun.stdout.rstrip().endswith(
+        "reproduced: config identical, no metrics, 1 output file identical"
+    )
     verified = laptop.naga("verify", "results/joblib/lr=0.1")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "in another clone: made in" in verified.stdout

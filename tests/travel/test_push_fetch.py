@@ -61,7 +61,9 @@ def test_runs_pushed_from_the_cluster_rerun_and_verify_on_the_laptop(world: Worl
     assert f"made in {cluster.root} on " in out and f"read in this clone, {laptop.root}" in out
     assert f"fetched snapshot {snap['commit'][:12]} from origin ({remote})" in out
     assert "  data    ok  data/input.csv" in out
-    assert out.rstrip().endswith("reproduced: config identical, no metrics, 1 output file identical")
+    assert out.rstrip().endswith(
+        "reproduced: config identical, no metrics, 1 output file identical"
+    )
     assert in_a.stdout.rstrip().splitlines()[-1] == out.rstrip().splitlines()[-1]
     assert laptop.refs()[snap["ref"]] == snap["commit"]  # kept alive under its own name
 

@@ -1,0 +1,219 @@
+"""The study controller of ``hydra/sweeper=naga_optuna``: asks, runs and tells trials.
+
+``run_sweep`` (naga.launch.sweep) comes here once the sweep's session is composed. The
+controller reads the settings under ``hydra.sweeper``, parses the search space (the
+``params`` mapping and the command line's sweep overrides, in Hydra's grammar), opens the
+study in Optuna's journal beside the receipts and runs the ask-and-tell loop
+(naga.launch.sweepers.optuna_loop) on the launcher's slots (naga.launch.sweepers.slots),
+each trial a job with its own run.lock in ``<sweep>/trial_NNNN``. ``sweep.lock`` records
+the sweeper, every trial and the best so far (naga.launch.sweepers.record).
+
+A resumed study (``naga resume``: the recorded command with ``--resume DIR``) reopens the
+same journal: trials that ended while no controller watched are told now, trials whose
+jobs still run are waited for, lost ones are told as failed and asked again; numbering
+goes on; the study stops at ``n_trials`` in all. With ``--detach`` the controller itself
+is submitted as a small Slurm job (naga.launch.sweepers.detached).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from naga.errors import ConfigError, UsageError
+
+__all__ = ["OPTUNA_TARGET", "StudyPlan", "recorded_study", "run_study"]
+
+OPTUNA_TARGET = "hydra_plugins.naga_optuna.sweeper.NagaOptunaSweeper"
+SWEEPER_NAME = "naga_optuna"
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """The sweeper's settings, checked: the study's question and its budget."""
+
+    settings: Any  # naga.launch.sweepers.optuna_study.StudySettings
+    space: Any  # naga.launch.sweepers.optuna_space.SearchSpace
+    n_trials: int
+    n_jobs: int
+    force: bool
+    expressions: tuple[tuple[str, str], ...] = ()  # each searched key as the user wrote it
+
+    def describe(self, study_name: str) -> dict[str, Any]:
+        """sweep.lock's ``sweeper`` record."""
+        return {
+            "name": SWEEPER_NAME,
+            "study": study_name,
+            "n_trials": self.n_trials,
+            "n_jobs": self.n_jobs,
+            "objective": list(self.settings.objectives),
+            "direction": list(self.settings.directions),
+            "sampler": self.settings.sampler,
+            "seed": self.settings.seed,
+            "storage": self.settings.storage or ".naga-sweep/optuna.journal",
+            "space": dict(self.expressions),
+            "fixed": list(self.space.fixed),
+        }
+
+
+def require_optuna() -> None:
+    """Raises ConfigError naming the extra when Optuna is not installed."""
+    try:
+        import optuna  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "hydra/sweeper=naga_optuna: Optuna is not installed; install naga with its optuna "
+            "extra (pip install 'naga[optuna]')"
+        ) from exc
+
+
+def plan_of(session: Any) -> StudyPlan:
+    """The study's settings and search space from ``hydra.sweeper`` and the command line.
+
+    Raises:
+        ConfigError: A setting or a search-space expression that cannot be used.
+    """
+    from omegaconf import OmegaConf
+
+    from naga.launch import _hydra
+    from naga.launch.sweepers.optuna_space import parse_space
+    from naga.launch.sweepers.optuna_study import StudySettings
+
+    node = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=True)
+    assert isinstance(node, dict)
+
+    def whole(key: str, least: int) -> int:
+        value = node.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(
+                f"hydra.sweeper.{key}={value}: give a whole number of at least {least}"
+            )
+        return value
+
+    n_trials, n_jobs = whole("n_trials", 1), whole("n_jobs", 1)
+    settings = StudySettings.from_options(
+        objective=node.get("objective") or "",
+        direction=node.get("direction") or "minimize",
+        sampler=str(node.get("sampler") or "tpe"),
+        seed=node.get("seed"),
+        storage=node.get("storage"),
+        study_name=node.get("study_name"),
+    )
+    params = node.get("params") or {}
+    # The command line's overrides add to `params` and win over the same key.
+    given = _hydra._override_lines(session.cfg.hydra.overrides.task)
+    keys = {line.split("=", 1)[0].lstrip("+~") for line in given}
+    lines = [f"{key}={value}" for key, value in params.items() if key not in keys] + given
+    space = parse_space(lines)
+    if not space.distributions:
+        raise ConfigError(
+            "hydra/sweeper=naga_optuna: nothing to search; give a search space, e.g. "
+            "'lr=tag(log, interval(1e-4, 0.1))' on the command line or under "
+            "hydra.sweeper.params"
+        )
+    searched = [line.split("=", 1) for line in lines]
+    expressions = tuple((key, text) for key, text in searched if key in space.distributions)
+    return StudyPlan(settings, space, n_trials, n_jobs, bool(node.get("force")), expressions)
+
+
+def recorded_study(root: Path) -> dict[str, Any] | None:
+    """The ``sweeper`` record of the study in ``root``'s sweep.lock, or None (not a study)."""
+    from naga.launch.sweeplock import SWEEP_LOCK
+    from naga.lock.format import try_read
+
+    data = try_read(root / SWEEP_LOCK) or {}
+    sweeper = data.get("sweeper")
+    return sweeper if isinstance(sweeper, dict) and sweeper.get("name") == SWEEPER_NAME else None
+
+
+def run_study(
+    session: Any,
+    app: Any,
+    overrides: Sequence[str],
+    options: Any,
+    session_overrides: Sequence[str],
+    *,
+    given_root: Path,
+) -> int:
+    """Run (or resume, or submit the controller of) the study; the process exit code.
+
+    Raises:
+        ConfigError: Optuna is missing; a bad setting, search space or objective; a
+            resume that changes the question (unless ``hydra.sweeper.force``).
+        UsageError: A new study into a folder that holds one (resume it instead).
+    """
+    from naga.launch import _hydra
+    from naga.launch.dispatch import launch_info
+    from naga.launch.sweepers.optuna_study import open_study
+    from naga.launch.sweeplock import SweepState
+
+    require_optuna()
+    plan = plan_of(session)
+    resumed = options.resume is not None
+    root = given_root.absolute()
+    recorded = _recorded(root, resumed=resumed)
+    if not resumed:
+        from naga.launch.sweepclaim import refuse_if_live
+
+        refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
+    _hydra.set_sweep_dir(session, str(given_root))
+    study_name = plan.settings.study_name or root.name
+    state = SweepState(
+        root=root,
+        jobs=[],
+        launcher=session.launcher_name,
+        app=app.name,
+        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
+        overrides=list(overrides),
+    )
+    state.given_root = str(given_root)
+    if recorded:
+        from naga.launch.sweepers.record import records_from
+
+        state.jobs = records_from(recorded, root)
+        state.sweep_id = str(recorded.get("sweep_id") or state.sweep_id)
+        state.started_at = str(recorded.get("started_at") or state.started_at)
+        state.command = list(recorded.get("command") or state.command)
+        state.overrides = list(recorded.get("overrides") or state.overrides)
+    state.extra["sweeper"] = plan.describe(study_name)
+    if recorded and recorded.get("best") is not None:
+        state.extra["best"] = recorded["best"]
+    state.extra["launch"] = launch_info(
+        session_overrides,
+        given_root=str(given_root),
+        tasks_per_job=1,
+        isolate=options.isolate,
+        detached=options.detach,
+        commit=None,
+    )
+    if options.detach:
+        from naga.launch.sweepers.detached import submit_controller
+
+        # The question is checked (and the journal created) before anything is queued.
+        open_study(root, plan.settings, plan.space, force=plan.force, still_running=lambda n: True)
+        return submit_controller(session, state, root, resumed=resumed)
+    from naga.launch.sweepers.detached import note_controller
+
+    note_controller(state)
+    from naga.launch.sweepers.run import run_trials
+
+    return run_trials(session, app, state, plan, options)
+
+
+def _recorded(root: Path, *, resumed: bool) -> dict[str, Any] | None:
+    """A resumed study's sweep.lock; a new study must not land in a study's folder."""
+    from naga.launch.sweeplock import SWEEP_LOCK
+    from naga.lock.format import try_read
+
+    data = try_read(root / SWEEP_LOCK)
+    if resumed:
+        return data
+    if data is not None and isinstance(data.get("sweeper"), dict):
+        raise UsageError(
+            f"save_dir={root}: this folder already holds a study ({root / SWEEP_LOCK}); "
+            f"continue it with `naga resume {root}`, or give another save_dir"
+        )
+    return None

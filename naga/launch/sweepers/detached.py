@@ -1,0 +1,291 @@
+"""A study whose controller runs without the user's shell: ``--detach``, status, resume.
+
+A study's controller must live as long as the study, so a laptop or a login-node session
+would hold a multi-day study hostage. With ``--detach`` the command checks the study
+(settings, search space, a resume's question), writes ``sweep.lock`` and submits the
+controller itself as a small Slurm job (one CPU, the trials' partition): the same command
+with ``--resume DIR`` instead of ``--detach``, run in the same directory. On
+``submitit_local`` the controller is a background process of this machine instead. The
+user's shell returns at once; ``naga status DIR`` shows the trials and the best so far;
+``naga resume DIR --detach`` submits a stopped controller again.
+
+sweep.lock's ``controller`` says where the controller runs::
+
+    controller: {slurm_job_id: '123', host: node1, pid: 4242, started_at: ...}
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from naga.errors import UsageError
+
+__all__ = [
+    "is_study",
+    "note_controller",
+    "resume_study",
+    "study_exit_code",
+    "study_lines",
+    "submit_controller",
+]
+
+#: Set in the controller job's environment: this process is a detached study's controller.
+CONTROLLER_ENV = "NAGA_STUDY_CONTROLLER"
+_LOG_DIR = ".naga-sweep"
+
+
+def note_controller(state: Any) -> None:
+    """Record this process as the study's controller (and its Slurm job, when it is one).
+
+    A controller running as a Slurm job submits the trials from inside it: the job's own
+    ``SLURM_*`` variables (CPUs, memory, the job id) must not leak into their sbatch, so
+    they are dropped from this process's environment once recorded.
+    """
+    from naga.launch.sweeplock import now_iso
+    from naga.lock.record import host
+
+    job_id = os.environ.get("SLURM_JOB_ID") if os.environ.get(CONTROLLER_ENV) else None
+    from naga.lock.liveness import pid_start
+
+    state.extra["controller"] = {
+        "slurm_job_id": job_id,
+        "host": host(),
+        "pid": os.getpid(),
+        "pid_start": pid_start(),  # a pid reused by another process is not the controller
+        "started_at": now_iso(),
+    }
+    if job_id:
+        for key in [key for key in os.environ if key.startswith(("SLURM_", "SBATCH_"))]:
+            if key != "SLURM_CONF":
+                del os.environ[key]
+
+
+def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) -> int:
+    """Start the study's controller without this command; 0 once it is queued."""
+    launch = state.extra["launch"]
+    command = [
+        str(launch["python"]),
+        *[str(item) for item in launch["start"]],
+        *[str(item) for item in launch["args"]],
+        "--resume",
+        str(root),
+    ]
+    cwd = str(launch["cwd"])
+    logs = root / _LOG_DIR
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, CONTROLLER_ENV: "1"}
+    state.status = "running"
+    if session.launcher_name == "submitit_slurm":
+        job_id = _sbatch(
+            session, command, cwd, logs, env, name=str(state.extra["sweeper"]["study"])
+        )
+        state.extra["controller"] = {"slurm_job_id": job_id, "host": None, "pid": None}
+        where = f"Slurm job {job_id}"
+    else:
+        with (logs / "controller.log").open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        state.extra["controller"] = {"slurm_job_id": None, "pid": process.pid}
+        where = f"process {process.pid} on this machine"
+    _write(state, resumed=resumed)
+    sweeper = state.extra["sweeper"]
+    shown = _shown(root)
+    print(
+        f"submitted the study controller ({where}): {sweeper['n_trials']} trials, "
+        f"{sweeper['n_jobs']} at a time, without this command"
+    )
+    print(f"sweep: {shown}")
+    print(f"follow it: naga status {shlex.quote(shown)} --watch")
+    sys.stdout.flush()
+    return 0
+
+
+def _sbatch(
+    session: Any, command: list[str], cwd: str, logs: Path, env: dict[str, str], *, name: str
+) -> str:
+    """Submit ``command`` as a one-CPU Slurm job in the trials' partition; its job id."""
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.to_container(session.cfg.hydra.launcher, resolve=True)
+    assert isinstance(params, dict)
+    args = [
+        "sbatch",
+        "--parsable",
+        f"--job-name=naga-study-{name}"[:120],
+        f"--chdir={cwd}",
+        f"--output={logs / 'controller-%j.log'}",
+        "--ntasks=1",
+        "--cpus-per-task=1",
+        # Without a request Slurm may give the job the node's whole memory, and the trials
+        # would wait for their own controller; Optuna and Hydra fit well within this.
+        f"--mem={os.environ.get('NAGA_CONTROLLER_MEM', '2G')}",
+    ]
+    for key, flag in (("partition", "partition"), ("account", "account"), ("qos", "qos")):
+        if params.get(key):
+            args.append(f"--{flag}={params[key]}")
+    args.append(f"--wrap=exec {shlex.join(command)}")
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise UsageError(
+            f"--detach: cannot run sbatch ({exc.strerror or exc}); run the study without --detach "
+            "or from a machine with Slurm"
+        ) from exc
+    if done.returncode != 0:
+        reason = " ".join(done.stderr.split()) or f"exit {done.returncode}"
+        raise UsageError(
+            f"--detach: sbatch refused the study controller ({reason}); check the partition "
+            "in --slurm_config, or run without --detach"
+        )
+    return done.stdout.strip().split(";", 1)[0]
+
+
+def _write(state: Any, *, resumed: bool) -> None:
+    from naga.launch.sweepsync import update_jobs
+
+    if resumed and (state.root / "sweep.lock").exists():
+        # The trials of the stopped controller may still be updating their entries.
+        top = {key: state.extra[key] for key in ("controller", "launch", "sweeper")}
+        update_jobs(state.root, {}, sweep_id=state.sweep_id, top={**top, "status": "running"})
+        return
+    state.write()
+
+
+def controller_state(data: dict[str, Any]) -> tuple[str, str]:
+    """``(running|queued|stopped|unknown, where)`` of a study's recorded controller."""
+    from naga.launch.queue import PENDING, RUNNING, slurm_queue
+
+    controller = data.get("controller") or {}
+    job_id = controller.get("slurm_job_id")
+    if job_id:
+        held = slurm_queue([str(job_id)]).state(str(job_id))
+        if held in RUNNING:
+            return "running", f"Slurm job {job_id}"
+        if held in PENDING:
+            return "queued", f"Slurm job {job_id}"
+        return "stopped", f"Slurm job {job_id}"
+    pid = controller.get("pid")
+    if isinstance(pid, int) and controller.get("host") in (None, os.uname().nodename):
+        from naga.lock.liveness import is_alive
+
+        process = {
+            "pid": pid,
+            "pid_start": controller.get("pid_start"),
+            "host": os.uname().nodename,
+        }
+        if is_alive(process) is False:
+            return "stopped", f"process {pid}"
+        return ("running" if data.get("status") == "running" else "stopped"), f"process {pid}"
+    return "unknown", "another machine"
+
+
+def study_lines(view: Any) -> list[str]:
+    """``naga status`` lines of a study: trials per state, the best, its controller."""
+    data = view.data
+    sweeper = data.get("sweeper")
+    if not is_study(data):
+        return [f"sweeper: {sweeper['name']}"] if isinstance(sweeper, dict) else []
+    states: dict[str, int] = {}
+    for job in view.jobs:
+        states[job.status] = states.get(job.status, 0) + 1
+    done = states.get("completed", 0)
+    parts = [
+        f"{count} {status}" for status, count in sorted(states.items()) if status != "completed"
+    ]
+    lines = [
+        f"study {sweeper.get('study')} ({sweeper.get('sampler')} sampler): {done} of "
+        f"{sweeper.get('n_trials')} trials completed" + (f", {', '.join(parts)}" if parts else "")
+    ]
+    best = data.get("best")
+    if isinstance(best, dict):
+        shown = ", ".join(f"{key}={value:.6g}" for key, value in (best.get("values") or {}).items())
+        params = ", ".join(f"{key}={value}" for key, value in (best.get("params") or {}).items())
+        lines.append(
+            f"best: trial {best.get('trial')}: {shown} ({params}) in {best.get('save_dir')}"
+        )
+    elif isinstance(best, list):
+        lines.append(f"best: {len(best)} trials on the Pareto front (sweep.lock's best)")
+    state, where = controller_state(data)
+    if state == "stopped" and data.get("status") in ("completed", "failed"):
+        state = "finished"
+    if state != "unknown":
+        unfinished = state == "stopped" and data.get("status") != "completed"
+        hint = (
+            f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
+        )
+        lines.append(f"controller: {where}, {state}{hint}")
+    return lines
+
+
+def is_study(data: dict[str, Any]) -> bool:
+    """True for the sweep.lock of a ``naga_optuna`` study."""
+    sweeper = data.get("sweeper")
+    return isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"
+
+
+def study_exit_code(view: Any) -> int:
+    """``naga status`` of a study: 3 while it runs, 0 completed, 1 stopped short or failed.
+
+    Trials lost with an earlier controller and asked again do not make a completed study
+    fail; its controller and sweep.lock's status decide.
+    """
+    if view.pending or controller_state(view.data)[0] in ("running", "queued"):
+        return 3 if view.data.get("status") == "running" or view.pending else 1
+    return 0 if view.data.get("status") == "completed" else 1
+
+
+def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:
+    """``(anything to do, the line to show)`` for ``naga resume`` of a study.
+
+    Trials still running are no obstacle (the resumed controller waits for them); a
+    controller still running is. ``overrides`` given to ``naga resume`` may raise the
+    study's ``hydra.sweeper.n_trials``.
+
+    Raises:
+        UsageError: The study's controller is running or queued.
+    """
+    state, where = controller_state(view.data)
+    if state in ("running", "queued") and view.data.get("status") == "running":
+        raise UsageError(
+            f"naga resume {view.root}: the study's controller is still {state} ({where}); "
+            f"follow it with naga status {shlex.quote(_shown(view.root))} --watch, or stop it "
+            "first (scancel, kill)"
+        )
+    sweeper = view.data["sweeper"]
+    n_trials = int(sweeper.get("n_trials") or 0)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.lstrip("+") == "hydra.sweeper.n_trials" and value.strip().isdigit():
+            n_trials = int(value)
+    counts: dict[str, int] = {}
+    for job in view.jobs:
+        counts[job.status] = counts.get(job.status, 0) + 1
+    counted = counts.get("completed", 0) + counts.get("failed", 0)
+    detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    if counted >= n_trials and not counts.get("running") and not counts.get("queued"):
+        return (
+            False,
+            f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})",
+        )
+    return True, (
+        f"resuming study {sweeper.get('study')} in {_shown(view.root)}: {counted} of {n_trials} "
+        f"trials done ({detail or 'none started'})"
+    )
+
+
+def _shown(root: Path) -> str:
+    relative = os.path.relpath(root)
+    return str(root) if relative.startswith("..") else relative

@@ -1,0 +1,302 @@
+"""Run a study's trials to its budget: open the study, take over an earlier controller's
+trials, run the ask-and-tell loop on the launcher's slots, and write how it ended.
+
+What the controller of an earlier run left behind (naga.launch.sweepers.optuna_study): a
+trial still ``RUNNING`` in the journal is, by its run.lock and the Slurm queue,
+
+- *ended* (its job finished while no controller watched): told now, with its result;
+- *alive* (its process or Slurm job still runs): adopted, waited for like the others;
+- otherwise *lost*: told as failed by loss (it does not count) and asked again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from naga.errors import NagaError
+from naga.launch.sweepers.record import StudyRecord, summary_line, trial_name
+
+__all__ = ["run_trials"]
+
+
+def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> int:
+    """Run the study of ``state`` until ``plan.n_trials`` trials count; the exit code.
+
+    Raises:
+        ConfigError: A search-space key the config does not have; an objective that names
+            no metric of the first completed trial (did-you-mean); a changed question.
+    """
+    from naga.launch._handoff import JobOverride
+    from naga.launch._precompose import JobConfigs
+    from naga.launch.sweepers.optuna_loop import TrialJob, optimize
+    from naga.launch.sweepers.optuna_study import open_study
+    from naga.launch.sweepers.slots import Watch
+    from naga.launch.tasks import override_value
+    from naga.lock.interrupt import Interrupted, SignalGuard
+
+    launcher = session.launcher_name
+    configs = JobConfigs(session)
+    with_task = launcher == "joblib"
+    # Every key of the space is checked against the config before any trial runs.
+    probe = plan.space.overrides(_probe(plan.space))
+    configs.add([*probe, "hydra.sweep.subdir=trial_probe"], what="the search space")
+    submitter, task = _task(session, app, state, options)
+    record = StudyRecord(state, plan.settings, n_trials=plan.n_trials)
+    watch = Watch(state.root, state.sweep_id)
+    kinds = _classify(state)
+    study = open_study(
+        state.root,
+        plan.settings,
+        plan.space,
+        force=plan.force,
+        still_running=lambda number: kinds.get(number) in ("ended", "alive"),
+    )
+    adopted = _adopt(study, watch, record)
+    state.status, state.finished_at, state.duration_s = "running", None, None
+    record.write()
+
+    def prepare(job: TrialJob) -> list[Any]:
+        subdir = f"hydra.sweep.subdir={override_value(trial_name(job.number))}"
+        index = configs.add([*job.overrides, subdir], what=f"trial {job.number}")
+        carried = JobOverride(subdir, configs=configs, index=index, with_task=with_task)
+        return [*job.overrides, carried]
+
+    started = time.monotonic()
+    interrupted = stopped = False
+    guard = SignalGuard()
+    guard.install(lambda signum, frame, exc: None)
+    try:
+        with _slots(
+            session,
+            configs=configs,
+            task=task,
+            submitter=submitter,
+            watch=watch,
+            prepare=prepare,
+            record=record,
+            plan=plan,
+        ) as slots:
+            optimize(
+                study,
+                plan.space,
+                plan.settings,
+                slots,
+                record,
+                n_trials=plan.n_trials,
+                n_jobs=plan.n_jobs,
+                adopted=adopted,
+            )
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        raise
+    except NagaError:
+        stopped = True  # a wrong objective name: its one-line error says it all
+        raise
+    finally:
+        guard.restore()
+        _finish(
+            state,
+            record,
+            started,
+            interrupted=interrupted,
+            stopped=stopped,
+            detached_jobs=bool(submitter),
+        )
+        if not stopped:
+            print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
+    return 0 if state.status == "completed" else 1
+
+
+def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
+    """naga's task for the trials, and the Submitter of a submitit launcher (else None)."""
+    from naga.launch import _hydra
+    from naga.launch._task import SweepTask
+
+    launcher = session.launcher_name
+    submitter = None
+    if launcher in ("submitit_slurm", "submitit_local"):
+        from naga.launch.submit import Submitter
+
+        submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
+        app = submitter.app
+        if submitter.isolation is not None:
+            state.extra["launch"]["code"] = submitter.isolation.commit
+    task = SweepTask(
+        app=app,
+        launcher=launcher,
+        sweep_id=state.sweep_id,
+        root=state.given_root,
+        in_process=launcher in _hydra.IN_PROCESS,
+        study=state.extra["sweeper"]["study"],
+    )
+    return submitter, task
+
+
+def _probe(space: Any) -> dict[str, Any]:
+    """One value of every distribution (its low end, or first choice)."""
+    values: dict[str, Any] = {}
+    for key, dist in space.distributions.items():
+        choices = getattr(dist, "choices", None)
+        values[key] = choices[0] if choices is not None else dist.low
+    return values
+
+
+def _classify(state: Any) -> dict[int, str]:
+    """Each unfinished trial of an earlier controller: ``ended``, ``alive`` or ``lost``."""
+    from naga.launch.queue import slurm_queue
+    from naga.lock.format import LOCK_NAME, try_read
+    from naga.lock.liveness import effective_status
+
+    open_ = [job for job in state.jobs if (job.extra.get("trial") or {}).get("state") == "running"]
+    ids = [job.slurm_job_id for job in open_ if job.slurm_job_id]
+    queue = slurm_queue(ids) if ids else None
+    kinds: dict[int, str] = {}
+    for job in open_:
+        lock = try_read(job.save_dir / LOCK_NAME, head=True)
+        sweep = ((lock or {}).get("extra") or {}).get("sweep") or {}
+        ours = lock is not None and sweep.get("sweep_id") == state.sweep_id
+        status = effective_status(lock) if ours and lock is not None else None
+        if status in ("completed", "failed"):
+            kinds[job.num] = "ended"
+        elif status == "running" or (
+            status is None and queue is not None and not queue.gone(job.slurm_job_id)
+        ):
+            kinds[job.num] = "alive"
+        else:  # interrupted with its controller, or gone: asked again
+            kinds[job.num] = "lost"
+    return kinds
+
+
+def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
+    """Trials still ``RUNNING`` in the journal are waited for; sweep.lock follows the journal.
+
+    An entry sweep.lock still shows running may have been told before its controller
+    stopped (killed between the tell and the write): the journal decides.
+    """
+    import optuna
+
+    states = optuna.trial.TrialState
+    adopted: dict[int, Any] = {}
+    lost: list[int] = []
+    by_number = {frozen.number: frozen for frozen in study.get_trials(deepcopy=False)}
+    for number, job in record.by_number.items():
+        block = job.extra.get("trial") or {}
+        frozen = by_number.get(number)
+        if block.get("state") != "running":
+            continue
+        if frozen is None or frozen.state == states.FAIL:
+            lost.append(number)
+        elif frozen.state == states.COMPLETE:
+            values = dict(zip(record.settings.objectives, frozen.values or [], strict=False))
+            block.update(state="complete", values=values)
+    for frozen in by_number.values():
+        if frozen.state == states.RUNNING:
+            adopted[frozen.number] = optuna.trial.Trial(study, frozen._trial_id)
+            known = record.by_number.get(frozen.number)
+            watch.add(frozen.number, known.slurm_job_id if known is not None else None)
+    record.lost(lost)
+    return adopted
+
+
+@contextlib.contextmanager
+def _slots(
+    session: Any,
+    *,
+    configs: Any,
+    task: Any,
+    submitter: Any,
+    watch: Any,
+    prepare: Any,
+    record: StudyRecord,
+    plan: Any,
+) -> Iterator[Any]:
+    from pathlib import Path
+
+    from hydra.core.utils import configure_log, setup_globals
+
+    from naga.launch import _hydra
+    from naga.launch.sweepers import slots
+
+    master = session.cfg
+    Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+    if submitter is not None:
+
+        def on_job_id(number: int, job_id: str) -> None:
+            if session.launcher_name == "submitit_slurm":
+                record.job_id(number, slurm=job_id)
+            else:
+                record.job_id(number, local=job_id)
+
+        yield slots.SubmititSlots(session, task, submitter, watch, prepare, on_job_id=on_job_id)
+        return
+    with _hydra.multirun_callbacks(session) as callbacks:
+        setup_globals()
+        configure_log(master.hydra.hydra_logging, master.hydra.verbose)
+        if session.launcher_name == "joblib":
+            workers = master.hydra.launcher.get("n_jobs")
+            if workers not in (None, -1, plan.n_jobs):
+                print(
+                    f"[naga] hydra.sweeper.n_jobs={plan.n_jobs} trials run at once (the joblib "
+                    f"launcher's n_jobs={workers} is not used by a study); set "
+                    f"hydra.sweeper.n_jobs={workers} to run {workers}",
+                    file=sys.stderr,
+                )
+            pool = slots.JoblibSlots(task, callbacks, plan.n_jobs, watch, prepare)
+            ok = False
+            try:
+                yield pool
+                ok = True
+            finally:
+                pool.close(kill=not ok)
+            return
+        if plan.n_jobs > 1:
+            print(
+                f"[naga] hydra.sweeper.n_jobs={plan.n_jobs}: the basic launcher runs one trial "
+                "at a time in this process; add --n_jobs N (joblib) or --slurm_config FILE to "
+                "run trials side by side",
+                file=sys.stderr,
+            )
+        in_process = slots.InProcessSlots(session, configs, task, watch, prepare)
+        in_process.callbacks = callbacks
+        yield in_process
+
+
+def _finish(
+    state: Any,
+    record: StudyRecord,
+    started: float,
+    *,
+    interrupted: bool,
+    stopped: bool,
+    detached_jobs: bool,
+) -> None:
+    """The study's final status: interrupted with trials open; failed if a trial failed.
+
+    ``stopped``: a wrong setting ended the study (its error is the report).
+    """
+    from naga.launch.progress import apply_run_lock
+    from naga.launch.sweeplock import now_iso
+
+    with state.lock:
+        open_ = [job for job in state.jobs if job.status in ("running", "queued")]
+        state.finished_at = now_iso()
+        state.duration_s = round(time.monotonic() - started, 3)
+        if stopped:
+            state.status = "failed"
+            for job in open_:
+                apply_run_lock(job)
+                job.extra["trial"]["state"] = "fail"
+        elif interrupted or open_:
+            state.status = "interrupted"
+            for job in open_:
+                # A Slurm or submitit_local trial outlives its controller; the others stop.
+                if not detached_jobs:
+                    job.status = "interrupted"
+        else:
+            failed = any(job.status in ("failed", "interrupted") for job in state.jobs)
+            state.status = "failed" if failed else "completed"
+    record.write()

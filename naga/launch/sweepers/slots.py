@@ -1,0 +1,221 @@
+"""Where a study's trials run: one :class:`TrialSlots` per launcher.
+
+- :class:`InProcessSlots` (basic launcher): one trial at a time, in this process, with
+  naga's ``run_job`` (naga.launch._inprocess);
+- :class:`JoblibSlots` (joblib): a loky process pool with one future per trial, so a slot
+  frees as soon as any trial ends (not ``joblib.Parallel``, which hands out batches);
+- :class:`SubmititSlots` (submitit_slurm, submitit_local): each trial submitted as its own
+  job by naga's Submitter (naga.launch.submit), watched through its run.lock.
+
+Every trial's config is derived in this process (naga.launch._precompose) and carried to
+its job by the last override (naga.launch._handoff), as for a grid sweep. All of them also
+wait for *adopted* trials: trials of an earlier controller whose jobs are still running
+(a Slurm job that outlived its controller's ``scancel``), watched through their run.locks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from naga.launch.sweepers.optuna_loop import TrialJob, TrialOutcome
+from naga.launch.sweepers.record import finished_outcome, outcome_of, trial_name
+
+#: ``prepare(job)``: derive the trial's config; returns its launch list (JobOverride last).
+Prepare = Callable[[TrialJob], list[Any]]
+#: Seconds a Slurm job may be gone from the queue before its trial is taken as lost.
+_GONE_GRACE_S = 20.0
+
+
+@dataclass
+class Watch:
+    """Trials known only by their folders (and Slurm ids): ended once their run.lock says so."""
+
+    root: Path
+    sweep_id: str
+    watched: dict[int, str | None] = field(default_factory=dict)  # number -> Slurm job id
+    _gone_since: dict[int, float] = field(default_factory=dict)
+
+    def add(self, number: int, slurm_job_id: str | None) -> None:
+        """Watch trial ``number`` (its job runs without this controller)."""
+        self.watched[number] = slurm_job_id
+
+    def poll(self) -> list[TrialOutcome]:
+        """The watched trials that ended since the last look."""
+        from naga.launch.queue import slurm_queue
+        from naga.lock.format import LOCK_NAME, try_read
+        from naga.lock.liveness import effective_status
+
+        ended: list[TrialOutcome] = []
+        queue = None
+        for number, job_id in list(self.watched.items()):
+            folder = self.root / trial_name(number)
+            outcome = finished_outcome(number, folder, sweep_id=self.sweep_id)
+            if outcome is None:
+                lock = try_read(folder / LOCK_NAME, head=True)
+                if lock is not None and effective_status(lock) == "lost":
+                    outcome = outcome_of(number, folder, sweep_id=self.sweep_id)
+                elif job_id:
+                    if queue is None:
+                        queue = slurm_queue(self.watched.values())
+                    if queue.gone(job_id):
+                        first = self._gone_since.setdefault(number, time.monotonic())
+                        if time.monotonic() - first >= _GONE_GRACE_S:
+                            outcome = outcome_of(
+                                number,
+                                folder,
+                                sweep_id=self.sweep_id,
+                                error=f"Slurm job {job_id} ended without a final run.lock",
+                            )
+            if outcome is not None:
+                del self.watched[number]
+                ended.append(outcome)
+        return ended
+
+    def wait(self, poll: float) -> list[TrialOutcome]:
+        """Block until a watched trial ends."""
+        while True:
+            ended = self.poll()
+            if ended:
+                return ended
+            time.sleep(poll)
+
+
+class InProcessSlots:
+    """The basic launcher: each trial runs here, one after another."""
+
+    def __init__(self, session: Any, configs: Any, task: Any, watch: Watch, prepare: Prepare):
+        self.session, self.configs, self.task = session, configs, task
+        self.watch, self.prepare = watch, prepare
+        self.callbacks: Any = None
+        self._waiting: list[tuple[TrialJob, Any]] = []
+
+    def start(self, job: TrialJob) -> None:
+        """Derive the trial's config now; it runs when the loop waits."""
+        self._waiting.append((job, self.prepare(job)[-1]))
+
+    def wait_any(self) -> list[TrialOutcome]:
+        """Run the next trial here (after any adopted trial has ended)."""
+        from hydra.core.utils import configure_log
+
+        from naga.launch._inprocess import run_job
+
+        if self.watch.watched:
+            return self.watch.wait(poll=0.5)
+        job, carried = self._waiting.pop(0)
+        run_job(
+            carried.config(),
+            carried.task_config(),
+            self.task,
+            self.callbacks,
+            num=job.number,
+            job_id=job.number,
+        )
+        master = self.session.cfg
+        configure_log(master.hydra.hydra_logging, master.hydra.verbose)
+        folder = self.watch.root / trial_name(job.number)
+        return [outcome_of(job.number, folder, sweep_id=self.watch.sweep_id)]
+
+
+class JoblibSlots:
+    """The joblib launcher: a loky pool; one future per trial, a free worker takes the next."""
+
+    def __init__(
+        self, task: Any, callbacks: Any, n_jobs: int, watch: Watch, prepare: Prepare
+    ) -> None:
+        from joblib.externals.loky import get_reusable_executor
+
+        from naga.launch._joblib import Shared
+
+        self.executor = get_reusable_executor(max_workers=n_jobs)
+        self.shared = Shared(task, callbacks)
+        self.watch, self.prepare = watch, prepare
+        self.futures: dict[Any, int] = {}
+
+    def start(self, job: TrialJob) -> None:
+        """Send the trial (its carried config) to the pool."""
+        from naga.launch._joblib import _run
+
+        carried = self.prepare(job)[-1]
+        self.futures[self.executor.submit(_run, job.number, carried, self.shared)] = job.number
+
+    def wait_any(self) -> list[TrialOutcome]:
+        """Block until any trial ends (a pool's or an adopted one)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        while True:
+            timeout = 0.5 if self.watch.watched else None
+            done, _ = wait(list(self.futures), timeout=timeout, return_when=FIRST_COMPLETED)
+            ended = [self._outcome(future) for future in done]
+            ended += self.watch.poll()
+            if ended:
+                return ended
+
+    def _outcome(self, future: Any) -> TrialOutcome:
+        from naga.launch.sweeplock import error_line
+
+        number = self.futures.pop(future)
+        error = future.exception()
+        folder = self.watch.root / trial_name(number)
+        text = f"launcher error: {error_line(error)}" if error is not None else None
+        return outcome_of(number, folder, sweep_id=self.watch.sweep_id, error=text)
+
+    def close(self, *, kill: bool) -> None:
+        """Stop the pool (``kill``: at once, the study was interrupted)."""
+        self.executor.shutdown(wait=not kill, kill_workers=kill)
+
+
+class SubmititSlots:
+    """submitit (Slurm, local): every trial is submitted as its own job."""
+
+    def __init__(
+        self,
+        session: Any,
+        task: Any,
+        submitter: Any,
+        watch: Watch,
+        prepare: Prepare,
+        *,
+        on_job_id: Callable[[int, str], None],
+    ) -> None:
+        self.session, self.task, self.submitter = session, task, submitter
+        self.watch, self.prepare, self.on_job_id = watch, prepare, on_job_id
+        self.jobs: dict[int, Any] = {}
+        self.slurm = session.launcher_name == "submitit_slurm"
+
+    def start(self, job: TrialJob) -> None:
+        """Submit the trial's job (one submitit job, not an array)."""
+        launch = self.prepare(job)
+        name = trial_name(job.number)
+        submitted, _ = self.submitter.submit(
+            self.session, self.task, {job.number: launch}, [job.number], {job.number: name}
+        )
+        handle = submitted.jobs[0]
+        self.jobs[job.number] = handle
+        self.on_job_id(job.number, str(handle.job_id))
+        # Watched like an adopted trial (run.lock, queue); its handle says when it died.
+        self.watch.add(job.number, str(handle.job_id) if self.slurm else None)
+
+    def wait_any(self) -> list[TrialOutcome]:
+        """Block until any trial's run.lock is final, or its job ended without one."""
+        while True:
+            ended = self.watch.poll()
+            # On Slurm the queue tells (Watch); submitit's done() would ask sacct, which many
+            # clusters do not run. A submitit_local job's handle knows its process.
+            for number, handle in list(self.jobs.items()) if not self.slurm else ():
+                if number in self.watch.watched and handle.done():
+                    # The job is over; one last look at its run.lock decides.
+                    del self.watch.watched[number]
+                    folder = self.watch.root / trial_name(number)
+                    error = f"its job {handle.job_id} ended without a final run.lock"
+                    ended.append(
+                        outcome_of(number, folder, sweep_id=self.watch.sweep_id, error=error)
+                    )
+            for outcome in ended:
+                self.jobs.pop(outcome.number, None)
+            if ended:
+                return ended
+            time.sleep(1.0 if self.slurm else 0.3)

@@ -1,0 +1,148 @@
+"""Any installed Hydra sweeper (Nevergrad, Ax, hydra-optuna-sweeper, a lab's own) with naga.
+
+The sweep runs as ``Hydra.multirun`` runs it: the sweeper plugin is instantiated by Hydra's
+``Plugins`` with naga's task function, sets up the configured launcher itself, and is
+given the command line's overrides (``sweeper.sweep(arguments)``); it decides the jobs as
+it goes. Each job is naga's (naga.launch._task.SweepTask): its own run.lock, and, since
+nobody knew the job up front, its own entry in ``sweep.lock``, added when it starts and
+updated when it ends, under sweep.lock's lock file (naga.launch.sweepsync). ``sweep.lock``
+also records the sweeper and its settings (``sweeper``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["job_ended", "register_job", "run_hydra_sweeper"]
+
+
+def run_hydra_sweeper(
+    session: Any,
+    app: Any,
+    overrides: Sequence[str],
+    session_overrides: Sequence[str],
+    *,
+    given_root: Path,
+) -> int:
+    """Run the sweep with the configured sweeper plugin; 0 when every job completed."""
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import setup_globals
+    from hydra.types import HydraContext
+    from omegaconf import OmegaConf
+
+    from naga.launch import _hydra
+    from naga.launch._task import SweepTask
+    from naga.launch.dispatch import launch_info
+    from naga.launch.sweepclaim import refuse_if_live
+    from naga.launch.sweeplock import SweepState, error_line
+
+    root = given_root.absolute()
+    refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
+    _hydra.set_sweep_dir(session, str(given_root))
+    target = _hydra.sweeper_target(session)
+    settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
+    state = SweepState(
+        root=root,
+        jobs=[],
+        launcher=session.launcher_name,
+        app=app.name,
+        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
+        overrides=list(overrides),
+    )
+    state.given_root = str(given_root)
+    choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
+    name = str(choice or target.rsplit(".", 1)[-1])
+    state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
+    state.extra["launch"] = launch_info(
+        session_overrides,
+        given_root=str(given_root),
+        tasks_per_job=1,
+        isolate=False,
+        detached=False,
+        commit=None,
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    state.write()
+    task = SweepTask(
+        app=app,
+        launcher=session.launcher_name,
+        sweep_id=state.sweep_id,
+        root=str(root),
+        in_process=False,  # the sweeper reads failures from JobReturns, never our exceptions
+        register=True,
+    )
+    started = time.monotonic()
+    error: str | None = None
+    setup_globals()
+    with _hydra.multirun_callbacks(session) as callbacks:
+        context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
+        sweeper = _hydra.guard(
+            lambda: Plugins.instance().instantiate_sweeper(
+                config=session.cfg, hydra_context=context, task_function=task
+            ),
+            f"hydra/sweeper={state.extra['sweeper']['name']}",
+        )
+        arguments = _hydra._override_lines(session.cfg.hydra.overrides.task)
+        try:
+            sweeper.sweep(arguments=arguments)
+        except Exception as exc:  # the sweeper's own failure (e.g. a job's error re-raised)
+            error = error_line(exc)
+    return _finish(state, round(time.monotonic() - started, 3), error, target)
+
+
+def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
+    """Write the sweep's end into sweep.lock (its jobs wrote their own entries); report."""
+    from naga.launch.progress import summary_lines
+    from naga.launch.sweepers.record import records_from
+    from naga.launch.sweeplock import now_iso
+    from naga.launch.sweepsync import update_jobs
+    from naga.lock.format import try_read
+
+    top: dict[str, Any] = {"finished_at": now_iso(), "duration_s": duration}
+    if error:
+        top["sweeper_error"] = error
+    update_jobs(state.root, {}, sweep_id=state.sweep_id, top=top)
+    data = try_read(state.path) or {}
+    state.jobs = records_from(data, state.root)
+    state.duration_s = duration
+    bad = any(job.status != "completed" for job in state.jobs)
+    state.status = "failed" if bad or error else "completed"
+    update_jobs(state.root, {}, sweep_id=state.sweep_id, top={"status": state.status})
+    for line in summary_lines(state):
+        print(line, file=sys.stderr)
+    if error:
+        print(f"[naga] the {target} sweeper stopped: {error}", file=sys.stderr)
+    return 1 if state.status != "completed" else 0
+
+
+def register_job(
+    root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
+) -> None:
+    """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
+    from naga.launch.sweeplock import now_iso
+    from naga.launch.sweepsync import update_jobs
+
+    entry = {
+        "num": num,
+        "overrides": [str(item) for item in overrides],
+        "save_dir": name,
+        "status": "running",
+        "started_at": now_iso(),
+        "duration_s": None,
+        "error": None,
+    }
+    update_jobs(root, {name: entry}, sweep_id=sweep_id, add=True)
+
+
+def job_ended(root: Path, sweep_id: str, name: str) -> None:
+    """The job's entry takes its final run.lock's status, times, error and run id."""
+    from naga.launch.sweepsync import entry_from_run_lock, update_jobs
+    from naga.lock.format import LOCK_NAME, try_read
+
+    lock = try_read(root / name / LOCK_NAME, head=True)
+    if lock:
+        update_jobs(root, {name: entry_from_run_lock(lock)}, sweep_id=sweep_id, add=True)
