@@ -55,6 +55,10 @@ class App:
     code: tuple[str, dict[str, Any]] | None = None  # (key, repos entry) taken at submission
     command: list[str] | None = None  # None: the job's own process's command line
 
+    def command_line(self) -> list[str]:
+        """What the user typed: ``command``, else this process's ``sys.argv``."""
+        return list(self.command) if self.command is not None else list(sys.argv)
+
 
 def resolve_once(cfg: Any) -> Any:
     """Resolve every interpolation once, so the function and run.lock see the same values.

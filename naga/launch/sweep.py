@@ -129,7 +129,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             jobs=records,
             launcher=session.launcher_name,
             app=app.name,
-            command=list(app.command) if app.command is not None else list(sys.argv),
+            command=app.command_line(),
             overrides=list(overrides),
             tasks=tasks_info,
         )

@@ -17,7 +17,6 @@ is submitted as a small Slurm job (naga.launch.sweepers.detached).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +165,7 @@ def run_study(
         jobs=[],
         launcher=session.launcher_name,
         app=app.name,
-        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
+        command=app.command_line(),
         overrides=list(overrides),
     )
     state.given_root = str(given_root)

@@ -50,7 +50,7 @@ def run_hydra_sweeper(
         jobs=[],
         launcher=session.launcher_name,
         app=app.name,
-        command=list(app.command) if getattr(app, "command", None) is not None else list(sys.argv),
+        command=app.command_line(),
         overrides=list(overrides),
     )
     state.given_root = str(given_root)
