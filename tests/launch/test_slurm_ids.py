@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from helpers import one_line_error
+from slurm_jobs import load, status_of, wait_for
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -31,26 +30,6 @@ def tmp_path(tmp_path: Path) -> Path:
     """pytest's own tmp dir: submitit writes job paths into line-based #SBATCH directives,
     where a newline or a space would split them (a limit of sbatch scripts, not of naga)."""
     return tmp_path.parent
-
-
-def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
-
-
-def status_of(path: Path) -> str | None:
-    try:
-        return load(path)["status"]
-    except (OSError, TypeError, KeyError, yaml.YAMLError):
-        return None
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def squeue_ids(env: dict[str, str]) -> str:
