@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._locks import VOLATILE_CONFIG_KEYS, parse_time
+from naga.commands._locks import STATUSES, VOLATILE_CONFIG_KEYS, parse_time
 from naga.results.query import is_number, render
 
 Row = dict[str, Any]
@@ -29,6 +29,20 @@ BLOCK_HEAD = (("run", "RUN"), ("status", "STATUS"), ("finished_at", "FINISHED"),
 _VOLATILE = {f"config.{key}" for key in VOLATILE_CONFIG_KEYS}
 # `tree:<40 hex>` shown as `tree:<12 hex>`, as the commit column shows commits.
 _SHORT_CODE = re.compile(r"\b(tree|commit):([0-9a-f]{12})[0-9a-f]+")
+
+
+def add_filters(parser: Any) -> None:
+    """``--where`` and ``--status``, as ``naga plot`` and ``naga report`` take them."""
+    parser.add_argument(
+        "--where",
+        metavar="EXPR",
+        action="append",
+        default=[],
+        help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, as in naga ls",
+    )
+    parser.add_argument(
+        "--status", choices=STATUSES, action="append", help="only runs with this status"
+    )
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import STATUSES
+from naga.commands._results import add_filters
 
 BANDS = ("minmax", "std", "none")
 
@@ -35,16 +35,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--x", required=True, metavar="KEY", help="the x axis, e.g. lr")
     parser.add_argument("--y", required=True, metavar="KEY", help="the y axis, e.g. loss")
     parser.add_argument("--hue", metavar="KEY", help="one line per value of this key")
-    parser.add_argument(
-        "--where",
-        metavar="EXPR",
-        action="append",
-        default=[],
-        help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, as in naga ls",
-    )
-    parser.add_argument(
-        "--status", choices=STATUSES, action="append", help="only runs with this status"
-    )
+    add_filters(parser)
     parser.add_argument(
         "--band", choices=BANDS, default="minmax", help="spread shown around the mean"
     )

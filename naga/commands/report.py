@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import STATUSES
+from naga.commands._results import add_filters
 
 DEFAULT_OUTPUT = "report.html"
 
@@ -41,16 +41,7 @@ def add_parser(subparsers: Any) -> None:
         default=DEFAULT_OUTPUT,
         help=f"the HTML file to write (default: {DEFAULT_OUTPUT})",
     )
-    parser.add_argument(
-        "--where",
-        metavar="EXPR",
-        action="append",
-        default=[],
-        help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, as in naga ls",
-    )
-    parser.add_argument(
-        "--status", choices=STATUSES, action="append", help="only runs with this status"
-    )
+    add_filters(parser)
     parser.add_argument(
         "--group-by",
         metavar="KEY[,KEY]",
