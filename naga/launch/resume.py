@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from naga.launch.job import App
+    from naga.launch.options import SweepOptions
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.record.relaunch import LaunchRecord
+    from naga.launch.record.status import JobView, SweepView
+    from naga.launch.record.sweeplock import JobRecord
 
 __all__ = ["run_resumed", "to_resume"]
 
 
-def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
+def to_resume(view: SweepView) -> tuple[list[JobView], list[JobView]]:
     """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
     from naga.launch.record.status import RESUMABLE
 
@@ -32,7 +42,9 @@ def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
     return again, live
 
 
-def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") -> dict[str, Any]:
+def check_resumable(
+    view: SweepView, *, detach: bool, command: str = "naga resume"
+) -> LaunchRecord:
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:
@@ -46,17 +58,17 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
             f"which a newer sweep took over; resume the newest one (naga resume {view.root}) "
             "or run the earlier sweep's command again with another save_dir"
         )
-    launch = view.data.get("launch")
+    launch: LaunchRecord | None = view.data.get("launch")
     if not isinstance(launch, dict) or not (launch.get("args") or launch.get("start")):
         raise UsageError(
             f"{command} {view.root}: its sweep.lock records no launch command (written by an "
             "older naga); run the sweep's command again with --skip-completed"
         )
     if detach:
-        from naga.launch.launchers.submitit.detach import check_launcher
+        from naga.launch.launchers.registry import require_detach
 
         try:
-            check_launcher(view.launcher)
+            require_detach(view.launcher)
         except UsageError as exc:
             raise UsageError(f"{command} --detach: {exc}; resume without --detach") from None
     _, live = to_resume(view)
@@ -69,9 +81,11 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
     return launch
 
 
-def run_resumed(app: Any, options: Any) -> int:
+def run_resumed(app: App, options: SweepOptions) -> int:
     """Run the sweep in ``options.resume`` again, for the jobs that did not complete."""
     from naga.launch.dispatch import dispatch
+    from naga.launch.launchers import registry
+    from naga.launch.launchers.base import Launch
     from naga.launch.plan import hydra_session
     from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.handoff import JobOverride
@@ -79,6 +93,7 @@ def run_resumed(app: Any, options: Any) -> int:
     from naga.launch.record.status import read_sweep
     from naga.launch.record.sweeplock import SweepState
 
+    assert options.resume is not None  # run_sweep comes here for --resume only
     root = Path(options.resume).absolute()
     view = read_sweep(root, command="--resume")
     launch = check_resumable(view, detach=options.detach, command="--resume")
@@ -94,8 +109,8 @@ def run_resumed(app: Any, options: Any) -> int:
     try:
         given_root = str(launch.get("given_root") or root)
         hydra_session.set_sweep_dir(session, given_root)
-        # joblib jobs run with naga's start_job in the worker: their task config travels too.
-        with_task = session.launcher_name == "joblib"
+        launcher = registry.launcher_for(session)
+        with_task = launcher.capabilities.carries_task
         records = _records(view, root, rerun)
         # The jobs to run again get their configs as a new sweep's do: derived from one
         # composed base (naga.launch.plan.compose), each carried to its job by its last
@@ -116,7 +131,7 @@ def run_resumed(app: Any, options: Any) -> int:
         state = SweepState(
             root=root,
             jobs=records,
-            launcher=session.launcher_name,
+            launcher=launcher.name,
             app=app.name,
             command=list(data.get("command") or []),
             overrides=list(data.get("overrides") or []),
@@ -126,14 +141,10 @@ def run_resumed(app: Any, options: Any) -> int:
         state.started_at = str(data.get("started_at") or state.started_at)
         state.given_root = given_root
         return dispatch(
-            session,
-            app,
-            state,
-            _ByNumber(configs, index_of),
-            launch_lists,
+            Launch(session, app, state, _ByNumber(configs, index_of), launch_lists),
+            launcher,
             options,
             list(launch["hydra_overrides"]),
-            debug=False,
             tasks_per_job=int(launch.get("tasks_per_job") or 1),
             todo=[record for record in records if record.name in rerun],
         )
@@ -141,7 +152,7 @@ def run_resumed(app: Any, options: Any) -> int:
         hydra_session.close()
 
 
-def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
+def _records(view: SweepView, root: Path, rerun: set[str]) -> list[JobRecord]:
     """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
     from naga.launch.record.sweeplock import JobRecord, run_lock_stat
 
@@ -174,13 +185,13 @@ def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
 class _ByNumber:
     """The configs of the jobs run again, looked up by job number (as a new sweep's are)."""
 
-    def __init__(self, configs: Any, index_of: dict[int, int]) -> None:
+    def __init__(self, configs: JobConfigs, index_of: dict[int, int]) -> None:
         self._configs, self._index_of = configs, index_of
 
-    def config(self, num: int) -> Any:
+    def config(self, num: int) -> DictConfig:
         """Job ``num``'s config, ``hydra`` node included."""
         return self._configs.config(self._index_of[num])
 
-    def task_config(self, num: int) -> Any:
+    def task_config(self, num: int) -> DictConfig:
         """Job ``num``'s config without ``hydra``."""
         return self._configs.task_config(self._index_of[num])

@@ -26,20 +26,66 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from naga.launch.launchers.base import Capabilities, JobSource, Launch, Launcher, StopSweep
 from naga.launch.plan import hydra_session
-from naga.launch.plan.compose import JobConfigs
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+
+    from naga.launch.record.progress import Monitor
+    from naga.launch.record.sweeplock import JobRecord
+
+
+class InProcess(Launcher):
+    """The basic launcher: the jobs one after another in the sweep's own process.
+
+    Args:
+        name: The launcher's short name (``basic``; another one under NAGA_DEBUG).
+        stop_at_failure: NAGA_DEBUG: the first failed job stops the sweep with its own
+            exception (for the debugger).
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(in_process=True)
+
+    def __init__(self, name: str, *, stop_at_failure: bool = False) -> None:
+        super().__init__(name)
+        self.stop_at_failure = stop_at_failure
+
+    def run(self, sweep: Launch, todo: Sequence[JobRecord], monitor: Monitor) -> None:
+        """Run the ``todo`` jobs here, telling the monitor as each starts and ends."""
+        from naga.launch.job import job_failed
+        from naga.launch.record.outcome import apply_results
+        from naga.launch.record.sweeplock import now_iso
+
+        state = monitor.state
+        by_num = {job.num: job for job in todo}
+
+        def started(num: int) -> None:
+            with state.lock:
+                job = by_num[num]
+                job.status, job.started_at = "running", now_iso()
+            monitor.changed()
+
+        def ended(num: int, ret: JobReturn) -> None:
+            apply_results([by_num[num]], {num: ret}, monitor)
+            failure = job_failed(ret)
+            if self.stop_at_failure and failure is not None:
+                raise StopSweep(failure)
+
+        task = sweep.task(in_process=True)
+        launch(sweep.session, sweep.configs, task, list(by_num), on_start=started, on_end=ended)
 
 
 def launch(
     session: hydra_session.Session,
-    configs: JobConfigs,
+    configs: JobSource,
     task_function: Callable[[Any], Any],
     nums: Sequence[int],
     *,
     on_start: Callable[[int], None] | None = None,
-    on_end: Callable[[int, Any], None] | None = None,
+    on_end: Callable[[int, JobReturn], None] | None = None,
 ) -> None:
     """Run jobs ``nums`` of the sweep in this process, in order.
 

@@ -25,23 +25,52 @@ from __future__ import annotations
 import pickle
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from naga.launch.launchers.base import Capabilities, Launch
 from naga.launch.launchers.inprocess import run_job
+from naga.launch.launchers.plugin import HydraPlugin
 from naga.launch.plan import hydra_session
 from naga.launch.plan.compose import refresh_process_facts
-from naga.launch.plan.handoff import JobOverride
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+    from hydra.experimental.callback import Callback
+    from hydra.plugins.launcher import Launcher as HydraLauncher
+
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.record.sweeplock import JobRecord
+
+
+class JoblibPool(HydraPlugin):
+    """The joblib launcher: loky workers with the plugin's settings, fed by naga."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(carries_task=True)
+
+    def launch(
+        self,
+        sweep: Launch,
+        todo: Sequence[JobRecord],
+        plugin: HydraLauncher,
+        task: SweepTask,
+        callbacks: Callback,
+    ) -> Mapping[int, JobReturn]:
+        """Run the jobs in the pool; each job's ``JobReturn`` by number."""
+        jobs = [(job.num, sweep.launch_lists[job.num][-1]) for job in todo]
+        returns = launch(sweep.session, plugin, task, callbacks, jobs)  # type: ignore[arg-type]
+        return {job.num: ret for job, ret in zip(todo, returns, strict=False)}
 
 
 def launch(
     session: hydra_session.Session,
-    launcher: Any,
+    launcher: HydraLauncher,
     task_function: Callable[[Any], Any],
-    callbacks: Any,
+    callbacks: Callback,
     jobs: Sequence[tuple[int, JobOverride]],
-) -> list[Any]:
+) -> list[JobReturn]:
     """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each.
 
     Args:
@@ -60,10 +89,11 @@ def launch(
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     shared = Shared(task_function, callbacks)
     parallel = Parallel(**hydra_session.joblib_params(launcher))
-    return list(parallel(delayed(_run)(num, job, shared) for num, job in jobs))
+    return list(parallel(delayed(run_carried)(num, job, shared) for num, job in jobs))
 
 
-def _run(num: int, job: JobOverride, shared: Shared) -> Any:
+def run_carried(num: int, job: JobOverride, shared: Shared) -> JobReturn:
+    """Run job ``num`` in a worker with the config it carries; its ``JobReturn``."""
     task_function, callbacks = shared.get()
     config = job.config()
     refresh_process_facts(config)

@@ -21,9 +21,6 @@ from typing import Any
 
 from naga import _hydra_compat as compat
 from naga.errors import ConfigError, UsageError
-from naga.launch.plan.naming import launcher_name
-
-IN_PROCESS = ("basic",)
 
 
 @dataclass
@@ -33,11 +30,6 @@ class Session:
     hydra: Any
     config_name: str
     cfg: Any  # the multirun config, hydra node included
-
-    @property
-    def launcher_name(self) -> str:
-        """Short name of the configured launcher (basic, joblib, submitit_slurm, ...)."""
-        return launcher_name(self.cfg) or "unknown"
 
 
 def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:

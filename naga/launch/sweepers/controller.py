@@ -144,8 +144,9 @@ def run_study(
             resume that changes the question (unless ``hydra.sweeper.force``).
         UsageError: A new study into a folder that holds one (resume it instead).
     """
-    from naga.launch.dispatch import launch_info
+    from naga.launch.launchers import registry
     from naga.launch.plan import hydra_session
+    from naga.launch.record.relaunch import launch_info
     from naga.launch.record.sweeplock import SweepState
     from naga.launch.sweepers.optuna_study import open_study
 
@@ -157,13 +158,14 @@ def run_study(
     if not resumed:
         from naga.launch.record.claim import refuse_if_live
 
-        refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
+        # A folder whose sweep still runs is not taken.
+        refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
     state = SweepState(
         root=root,
         jobs=[],
-        launcher=session.launcher_name,
+        launcher=registry.session_launcher(session),
         app=app.name,
         command=app.command_line(),
         overrides=list(overrides),

@@ -19,10 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from naga.launch.sweepers.optuna_loop import TrialJob, TrialOutcome
 from naga.launch.sweepers.record import finished_outcome, outcome_of, trial_name
+
+if TYPE_CHECKING:
+    from naga.launch.launchers.submitit.launcher import SubmititLauncher
 
 #: ``prepare(job)``: derive the trial's config; returns its launch list (JobOverride last).
 Prepare = Callable[[TrialJob], list[Any]]
@@ -137,10 +140,11 @@ class JoblibSlots:
 
     def start(self, job: TrialJob) -> None:
         """Send the trial (its carried config) to the pool."""
-        from naga.launch.launchers.joblib_pool import _run
+        from naga.launch.launchers.joblib_pool import run_carried
 
         carried = self.prepare(job)[-1]
-        self.futures[self.executor.submit(_run, job.number, carried, self.shared)] = job.number
+        future = self.executor.submit(run_carried, job.number, carried, self.shared)
+        self.futures[future] = job.number
 
     def wait_any(self) -> list[TrialOutcome]:
         """Block until any trial ends (a pool's or an adopted one)."""
@@ -175,16 +179,16 @@ class SubmititSlots:
         self,
         session: Any,
         task: Any,
-        submitter: Any,
+        launcher: SubmititLauncher,
         watch: Watch,
         prepare: Prepare,
         *,
         on_job_id: Callable[[int, str], None],
     ) -> None:
-        self.session, self.task, self.submitter = session, task, submitter
+        self.session, self.task, self.submitter = session, task, launcher.submitter
         self.watch, self.prepare, self.on_job_id = watch, prepare, on_job_id
         self.jobs: dict[int, Any] = {}
-        self.slurm = session.launcher_name == "submitit_slurm"
+        self.slurm = launcher.capabilities.queue
 
     def start(self, job: TrialJob) -> None:
         """Submit the trial's job (one submitit job, not an array)."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["job_ended", "register_job", "run_hydra_sweeper"]
+__all__ = ["run_hydra_sweeper"]
 
 
 def run_hydra_sweeper(
@@ -34,21 +34,23 @@ def run_hydra_sweeper(
     from hydra.types import HydraContext
     from omegaconf import OmegaConf
 
-    from naga.launch.dispatch import launch_info
+    from naga.launch.launchers import registry
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.record.claim import refuse_if_live
+    from naga.launch.record.relaunch import launch_info
     from naga.launch.record.sweeplock import SweepState, error_line
 
     root = given_root.absolute()
-    refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
+    # A folder whose sweep still runs is not taken.
+    refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
     hydra_session.set_sweep_dir(session, str(given_root))
     target = hydra_session.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
     state = SweepState(
         root=root,
         jobs=[],
-        launcher=session.launcher_name,
+        launcher=registry.session_launcher(session),
         app=app.name,
         command=app.command_line(),
         overrides=list(overrides),
@@ -69,7 +71,7 @@ def run_hydra_sweeper(
     state.write()
     task = SweepTask(
         app=app,
-        launcher=session.launcher_name,
+        launcher=state.launcher,
         sweep_id=state.sweep_id,
         root=str(root),
         in_process=False,  # the sweeper reads failures from JobReturns, never our exceptions
@@ -117,32 +119,3 @@ def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
     if error:
         print(f"[naga] the {target} sweeper stopped: {error}", file=sys.stderr)
     return 1 if state.status != "completed" else 0
-
-
-def register_job(
-    root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
-) -> None:
-    """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
-    from naga.launch.record.sweeplock import now_iso
-    from naga.launch.record.sync import update_jobs
-
-    entry = {
-        "num": num,
-        "overrides": [str(item) for item in overrides],
-        "save_dir": name,
-        "status": "running",
-        "started_at": now_iso(),
-        "duration_s": None,
-        "error": None,
-    }
-    update_jobs(root, {name: entry}, sweep_id=sweep_id, add=True)
-
-
-def job_ended(root: Path, sweep_id: str, name: str) -> None:
-    """The job's entry takes its final run.lock's status, times, error and run id."""
-    from naga.launch.record.sync import entry_from_run_lock, update_jobs
-    from naga.lock.format import LOCK_NAME, try_read
-
-    lock = try_read(root / name / LOCK_NAME, head=True)
-    if lock:
-        update_jobs(root, {name: entry_from_run_lock(lock)}, sweep_id=sweep_id, add=True)
