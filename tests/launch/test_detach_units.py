@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from naga.errors import UsageError
-from naga.launch.dispatch import own_args
+from naga.launch.record.relaunch import own_args
 from naga.launch.launchers.submitit.arrays import cut, pack, share
 from naga.launch.launchers.submitit.queue import QueueView, slurm_queue
 from naga.launch.launchers.submitit.settings import naga_settings, slurm_overrides
