@@ -5,7 +5,7 @@ ends. naga keeps what the plugin is good at -- its parameters (``hydra.launcher.
 ``--slurm_config`` file) and its ``__call__``, the body of each job (compose the job's
 config, run naga's task) -- and does the submission itself, so that it can
 
-- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.detach),
+- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.launcher),
 - pack ``tasks_per_job`` jobs into one array element and cut arrays to the cluster's
   ``MaxArraySize`` (naga.launch.launchers.submitit.arrays),
 - make every job import the code that was submitted (naga.launch.launchers.submitit.isolate),
