@@ -42,9 +42,7 @@ def to_resume(view: SweepView) -> tuple[list[JobView], list[JobView]]:
     return again, live
 
 
-def check_resumable(
-    view: SweepView, *, detach: bool, command: str = "naga resume"
-) -> LaunchRecord:
+def check_resumable(view: SweepView, *, detach: bool, command: str = "naga resume") -> LaunchRecord:
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:

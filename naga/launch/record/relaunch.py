@@ -28,6 +28,7 @@ class LaunchRecord(TypedDict, total=False):
     isolate: bool
     code: str | None  # the commit or snapshot the jobs import (None: not isolated)
 
+
 #: Flags that say how this command runs, not which sweep it is: left out of ``launch.args``.
 _OWN_FLAGS = ("--detach",)
 _OWN_VALUED = ("--resume",)
