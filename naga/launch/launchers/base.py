@@ -57,22 +57,14 @@ class JobSource(Protocol):
 
 @dataclass
 class Launch:
-    """One sweep's jobs, ready to start: everything a launcher is given.
+    """One sweep's jobs, ready to start: everything a launcher is given."""
 
-    Attributes:
-        session: The sweep's Hydra session (its multirun config, the launcher plugin's).
-        app: The function the jobs run (with the submitted code when isolated).
-        state: The sweep (sweep.lock's records).
-        configs: Every job's precomposed config.
-        launch_lists: Every job's launcher overrides, by job number; the last one of each
-            job to start is its :class:`naga.launch.plan.handoff.JobOverride` (a ``str``),
-            which carries the job's config to wherever it runs.
-    """
-
-    session: Session
-    app: App
-    state: SweepState
-    configs: JobSource
+    session: Session  # the sweep's Hydra session (multirun config, launcher plugin)
+    app: App  # the function the jobs run (with the submitted code when isolated)
+    state: SweepState  # sweep.lock's records
+    configs: JobSource  # every job's precomposed config
+    #: Every job's launcher overrides, by job number; the last one of each job to start is
+    #: its JobOverride (naga.launch.plan.handoff), which carries the job's config.
     launch_lists: Sequence[Sequence[str]]
 
     def task(self, *, in_process: bool) -> SweepTask:
@@ -109,13 +101,10 @@ class Launcher:
         self.name = name
 
     def prepare(self, app: App, root: Path, *, tasks_per_job: int, isolate: bool) -> App:
-        """Get ready for a sweep into ``root``; the app its jobs run.
+        """Get ready for a sweep into ``root`` (absolute); the app its jobs run.
 
-        Args:
-            app: The decorated function.
-            root: The sweep root, absolute.
-            tasks_per_job: Jobs run one after another by each submitted job.
-            isolate: The jobs import the code as submitted (not the live work tree).
+        ``tasks_per_job``: jobs run one after another by each submitted job; ``isolate``:
+        the jobs import the code as submitted, not the live work tree.
         """
         del root, tasks_per_job, isolate
         return app

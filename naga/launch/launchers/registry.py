@@ -97,12 +97,10 @@ def require_detach(name: str) -> Launcher:
     """
     launcher = by_name(name)
     if not launcher.capabilities.detaches:
-        able = [other for other in LAUNCHERS if by_name(other).capabilities.detaches]
         raise UsageError(
-            f"--detach needs a launcher that runs jobs without this command "
-            f"({' or '.join(able)}), but this sweep uses the {name} launcher; add "
-            "--slurm_config FILE or hydra/launcher=submitit_slurm (or submitit_local), "
-            "or drop --detach"
+            "--detach needs a launcher that runs jobs without this command (submitit_slurm "
+            f"or submitit_local), but this sweep uses the {name} launcher; add --slurm_config "
+            "FILE or hydra/launcher=submitit_slurm (or submitit_local), or drop --detach"
         )
     return launcher
 
