@@ -26,13 +26,19 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from naga.launch.launchers.base import Capabilities, JobSource, Launch, Launcher, StopSweep
 from naga.launch.plan import hydra_session
 
 if TYPE_CHECKING:
+    from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import JobReturn
+    from hydra.experimental.callback import Callback
+    from omegaconf import DictConfig
+
+    #: A job's work: called with its config (without ``hydra``).
+    TaskFunction = Callable[[DictConfig], object]
 
     from naga.launch.record.progress import Monitor
     from naga.launch.record.sweeplock import JobRecord
@@ -81,7 +87,7 @@ class InProcess(Launcher):
 def launch(
     session: hydra_session.Session,
     configs: JobSource,
-    task_function: Callable[[Any], Any],
+    task_function: TaskFunction,
     nums: Sequence[int],
     *,
     on_start: Callable[[int], None] | None = None,
@@ -116,7 +122,7 @@ def launch(
                 on_end(num, ret)
 
 
-def _save_hydra_files(config: Any, task_cfg: Any, hydra_cfg: Any) -> None:
+def _save_hydra_files(config: DictConfig, task_cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     """The ``.hydra/`` copies Hydra's run_job writes, when ``hydra.output_subdir`` asks."""
     from omegaconf import OmegaConf
 
@@ -130,14 +136,14 @@ def _save_hydra_files(config: Any, task_cfg: Any, hydra_cfg: Any) -> None:
 
 
 def run_job(
-    config: Any,
-    task_cfg: Any,
-    task_function: Callable[[Any], Any],
-    callbacks: Any,
+    config: DictConfig,
+    task_cfg: DictConfig,
+    task_function: TaskFunction,
+    callbacks: Callback,  # Hydra's Callbacks: every hydra.callbacks entry
     *,
     num: int,
-    job_id: Any,
-) -> Any:
+    job_id: int | str,
+) -> JobReturn:
     """Run one job with its config installed as Hydra's; returns its ``JobReturn``.
 
     Args:
@@ -202,7 +208,7 @@ def run_job(
             os.chdir(old_cwd)
 
 
-def _install(hydra_config: Any, config: Any) -> Any:
+def _install(hydra_config: HydraConfig, config: DictConfig) -> DictConfig:
     """Make ``config``'s ``hydra`` node the current Hydra config, without copying it.
 
     As ``HydraConfig.set_config`` does, the node is read-only and sits in a root of its
@@ -213,16 +219,17 @@ def _install(hydra_config: Any, config: Any) -> Any:
     from omegaconf import DictConfig, OmegaConf, flag_override
 
     node = config._get_node("hydra")
+    assert node is not None  # every job's config has its hydra node
     OmegaConf.set_readonly(node, True)
     root = DictConfig(content={})
     with flag_override(root, "no_deepcopy_set_nodes", True):
         root["hydra"] = node
     node._set_parent(config)
-    hydra_config.cfg = root
+    hydra_config.cfg = root  # type: ignore[assignment]  # as HydraConfig.set_config does
     return root
 
 
-def _chdir(config: Any) -> bool:
+def _chdir(config: DictConfig) -> bool:
     from hydra import version
 
     chdir = config.hydra.job.chdir

@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from naga.launch.launchers.base import Capabilities, Launch
 from naga.launch.launchers.inprocess import run_job
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from hydra.experimental.callback import Callback
     from hydra.plugins.launcher import Launcher as HydraLauncher
 
+    from naga.launch.launchers.inprocess import TaskFunction
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan.handoff import JobOverride
     from naga.launch.record.sweeplock import JobRecord
@@ -67,7 +68,7 @@ class JoblibPool(HydraPlugin):
 def launch(
     session: hydra_session.Session,
     launcher: HydraLauncher,
-    task_function: Callable[[Any], Any],
+    task_function: TaskFunction,
     callbacks: Callback,
     jobs: Sequence[tuple[int, JobOverride]],
 ) -> list[JobReturn]:
@@ -107,17 +108,17 @@ def run_carried(num: int, job: JobOverride, shared: Shared) -> JobReturn:
 class Shared:
     """What every job of a sweep needs in a worker, unpacked there once per sweep."""
 
-    def __init__(self, task_function: Callable[[Any], Any], callbacks: Any) -> None:
+    def __init__(self, task_function: TaskFunction, callbacks: Callback) -> None:
         self.token = uuid.uuid4().hex
         self._local = (task_function, callbacks)
         self._blob: bytes | None = None
         self._lock = threading.Lock()  # joblib pickles batches in a feeder thread
 
-    def get(self) -> tuple[Callable[[Any], Any], Any]:
+    def get(self) -> tuple[TaskFunction, Callback]:
         """The task function and callbacks (in the parent: the objects themselves)."""
         return self._local
 
-    def __reduce__(self) -> tuple[Any, tuple[str, bytes]]:
+    def __reduce__(self) -> tuple[Callable[[str, bytes], Shared], tuple[str, bytes]]:
         with self._lock:
             if self._blob is None:
                 import cloudpickle  # what loky pickles with
