@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from naga.launch.launchers.base import Capabilities, Launch, Launcher
-from naga.launch.launchers.submitit.submit import Submitted, Submitter
+from naga.launch.launchers.submitit.submit import Submitter
 
 if TYPE_CHECKING:
     from naga.launch.job import App
@@ -138,30 +138,27 @@ class SubmititLauncher(Launcher):
             on_array=record_ids,
         )
         shown = _shown(state.root)
-        print(self.submitted_line(len(todo), submitted))
+        count = len(todo)
+        jobs = f"{count} job{'s' if count != 1 else ''}"
+        they = "they run" if count != 1 else "it runs"
+        if self.capabilities.queue:
+            ids = ", ".join(submitted.arrays)
+            elements = len(submitted.jobs)
+            packed = f" in {elements} array elements" if elements != count else ""
+            label = "Slurm jobs" if len(submitted.arrays) > 1 else "Slurm job"
+            print(f"submitted {jobs}{packed} ({label} {ids}); {they} without this command")
+        else:
+            print(f"started {jobs} on this machine ({self.name}); {they} without this command")
         print(f"sweep: {shown}")
         print(f"follow it: naga status {shlex.quote(shown)} --watch")
         sys.stdout.flush()
         return 0
-
-    def submitted_line(self, count: int, submitted: Submitted) -> str:
-        """What ``--detach`` says it did."""
-        raise NotImplementedError
 
 
 class Slurm(SubmititLauncher):
     """submitit_slurm: the jobs are Slurm array elements."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(detaches=True, queue=True)
-
-    def submitted_line(self, count: int, submitted: Submitted) -> str:
-        """``submitted 3 jobs (Slurm job 12); they run without this command``."""
-        jobs, they = _jobs(count)
-        ids = ", ".join(submitted.arrays)
-        elements = len(submitted.jobs)
-        packed = f" in {elements} array elements" if elements != count else ""
-        label = "Slurm jobs" if len(submitted.arrays) > 1 else "Slurm job"
-        return f"submitted {jobs}{packed} ({label} {ids}); {they} without this command"
 
     def stop_hint(self, ids: Sequence[str]) -> str:
         """``, cancel it (scancel <array ids>)``."""
@@ -174,18 +171,9 @@ class Local(SubmititLauncher):
 
     capabilities: ClassVar[Capabilities] = Capabilities(detaches=True)
 
-    def submitted_line(self, count: int, submitted: Submitted) -> str:
-        """``started 3 jobs on this machine (submitit_local); ...``."""
-        jobs, they = _jobs(count)
-        return f"started {jobs} on this machine ({self.name}); {they} without this command"
-
     def stop_hint(self, ids: Sequence[str]) -> str:
         """``, stop it (kill <pids>)``."""
         return f", stop it (kill {' '.join(sorted(ids, key=_numeric))})"
-
-
-def _jobs(count: int) -> tuple[str, str]:
-    return f"{count} job{'s' if count != 1 else ''}", "they run" if count != 1 else "it runs"
 
 
 def _numeric(text: str) -> tuple[int, str]:
