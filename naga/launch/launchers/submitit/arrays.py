@@ -20,9 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.launch.launchers.submitit.isolate import Isolation
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+    from submitit.helpers import DelayedSubmission
 
 __all__ = ["Element", "cut", "pack", "share"]
 
@@ -48,7 +52,7 @@ class Element:
     sweep_id: str
     isolation: Isolation | None = None
 
-    def __call__(self) -> list[Any]:
+    def __call__(self) -> list[JobReturn | None]:
         """Run the jobs; returns each one's Hydra ``JobReturn`` (``None``: ran earlier)."""
         if self.isolation is not None:
             self.isolation.enter()
@@ -64,7 +68,7 @@ class Element:
         launcher, singleton_state = cloudpickle.loads(self.payload)
         root = Path(self.root)
         job_id = slurm_id()
-        results: list[Any] = []
+        results: list[JobReturn | None] = []
         for name, num, carried in self.jobs:
             if requeue.finished_earlier(root / name):
                 results.append(None)
@@ -90,7 +94,7 @@ class Element:
                 break  # a signal stops the element; the jobs after it stay queued
         return results
 
-    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+    def checkpoint(self, *args: object, **kwargs: object) -> DelayedSubmission:
         """Resubmit this element as it is (submitit calls it before requeueing the job)."""
         import submitit
 
