@@ -63,10 +63,10 @@ def check_resumable(view: SweepView, *, detach: bool, command: str = "naga resum
             "older naga); run the sweep's command again with --skip-completed"
         )
     if detach:
-        from naga.launch.launchers.registry import require_detach
+        from naga.launch.launchers import registry
 
         try:
-            require_detach(view.launcher)
+            registry.require_detach(registry.by_name(view.launcher))
         except UsageError as exc:
             raise UsageError(f"{command} --detach: {exc}; resume without --detach") from None
     _, live = to_resume(view)

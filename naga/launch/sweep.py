@@ -280,10 +280,11 @@ def _launcher(session: Session, *, debug: bool, detach: bool) -> Launcher:
     Raises:
         UsageError: ``--detach`` with a launcher whose jobs need this process.
     """
-    name = registry.session_launcher(session)
-    launcher = registry.require_detach(name) if detach else registry.by_name(name)
+    launcher = registry.launcher_for(session)
+    if detach:
+        registry.require_detach(launcher)
     if not debug:
         return launcher
     from naga.launch.launchers.inprocess import InProcess
 
-    return InProcess(name, stop_at_failure=True)
+    return InProcess(launcher.name, stop_at_failure=True)

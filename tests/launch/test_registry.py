@@ -58,10 +58,10 @@ def test_any_other_hydra_launcher_runs_through_its_plugin() -> None:
 
 
 def test_only_launchers_that_run_jobs_without_this_command_detach() -> None:
-    assert registry.require_detach("submitit_slurm").capabilities.detaches
+    registry.require_detach(registry.by_name("submitit_slurm"))
     for name in ("basic", "joblib", "RayLauncher"):
         with pytest.raises(UsageError, match=rf"this sweep uses the {name} launcher"):
-            registry.require_detach(name)
+            registry.require_detach(registry.by_name(name))
 
 
 def test_how_to_stop_live_jobs_is_the_launchers_word() -> None:

@@ -32,7 +32,6 @@ __all__ = [
     "launcher_for",
     "launcher_name",
     "require_detach",
-    "session_launcher",
     "stop_hint",
 ]
 
@@ -81,28 +80,22 @@ def by_name(name: str) -> Launcher:
 
 def launcher_for(session: Session) -> Launcher:
     """The launcher of a sweep's session (its ``hydra/launcher``)."""
-    return by_name(session_launcher(session))
+    return by_name(launcher_name(session.cfg) or "unknown")
 
 
-def session_launcher(session: Session) -> str:
-    """The short name of a sweep session's launcher (``unknown`` when its config names none)."""
-    return launcher_name(session.cfg) or "unknown"
-
-
-def require_detach(name: str) -> Launcher:
-    """The launcher ``name``, once it can run jobs without this command (``--detach``).
+def require_detach(launcher: Launcher) -> None:
+    """Refuse ``--detach`` for a launcher whose jobs run in this process or its children.
 
     Raises:
-        UsageError: Its jobs run in this process or its children.
+        UsageError: The launcher cannot run jobs without this command.
     """
-    launcher = by_name(name)
     if not launcher.capabilities.detaches:
         raise UsageError(
             "--detach needs a launcher that runs jobs without this command (submitit_slurm "
-            f"or submitit_local), but this sweep uses the {name} launcher; add --slurm_config "
-            "FILE or hydra/launcher=submitit_slurm (or submitit_local), or drop --detach"
+            f"or submitit_local), but this sweep uses the {launcher.name} launcher; add "
+            "--slurm_config FILE or hydra/launcher=submitit_slurm (or submitit_local), or "
+            "drop --detach"
         )
-    return launcher
 
 
 def flag_launcher(flag: str, chosen: str | None) -> list[str]:

@@ -165,7 +165,7 @@ def run_study(
     state = SweepState(
         root=root,
         jobs=[],
-        launcher=registry.session_launcher(session),
+        launcher=registry.launcher_for(session).name,
         app=app.name,
         command=app.command_line(),
         overrides=list(overrides),

@@ -51,7 +51,7 @@ def run_hydra_sweeper(
     state = SweepState(
         root=root,
         jobs=[],
-        launcher=registry.session_launcher(session),
+        launcher=registry.launcher_for(session).name,
         app=app.name,
         command=app.command_line(),
         overrides=list(overrides),

@@ -67,11 +67,6 @@ class SubmititLauncher(Launcher):
                 else:
                     record.extra["job_id"] = ids[record.num]
 
-    @property
-    def id_key(self) -> str:
-        """sweep.lock's key of a job's id: ``slurm_job_id``, or a local job's ``job_id``."""
-        return "slurm_job_id" if self.capabilities.queue else "job_id"
-
     def run(self, sweep: Launch, todo: Sequence[JobRecord], monitor: Monitor) -> None:
         """Submit the ``todo`` jobs, wait, and record how each ended.
 
@@ -126,7 +121,8 @@ class SubmititLauncher(Launcher):
         def record_ids(ids: dict[int, str]) -> None:
             # The jobs of an array may already be updating sweep.lock: merge under its lock.
             self.note_ids(todo, ids)
-            changes = {names[num]: {self.id_key: job_id} for num, job_id in ids.items()}
+            key = "slurm_job_id" if self.capabilities.queue else "job_id"
+            changes = {names[num]: {key: job_id} for num, job_id in ids.items()}
             update_jobs(state.root, changes, sweep_id=state.sweep_id)
 
         submitted, _ = self.submitter.submit(
