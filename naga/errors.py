@@ -98,20 +98,3 @@ def first_line(exc: BaseException) -> str:
     """
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
-
-
-def error_line(error: object) -> str | None:
-    """One line for an error: ``Type: first line of the message``.
-
-    ``error`` is an exception, a receipt's ``error`` record (``type``, ``message``) or text.
-    """
-    if error is None:
-        return None
-    if isinstance(error, BaseException):
-        kind, message = type(error).__name__, str(error)
-    elif isinstance(error, dict):
-        kind, message = str(error.get("type") or "Error"), str(error.get("message") or "")
-    else:
-        return " ".join(str(error).split())[:300]
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-    return f"{kind}: {first}"[:300] if first else kind

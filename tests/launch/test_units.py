@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from naga.errors import UsageError, error_line
+from naga.errors import UsageError
 from naga.launch.launchers.submitit.settings import slurm_overrides
 from naga.launch.plan.naming import job_names, safe_name
 from naga.launch.plan.tasks import (
@@ -20,7 +20,7 @@ from naga.launch.plan.tasks import (
     tasks_from_file,
     tasks_from_items,
 )
-from naga.launch.record.sweeplock import JobRecord, SweepState
+from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
 from naga.lock.format import try_read
 
 

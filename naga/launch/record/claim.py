@@ -26,9 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError
-from naga.launch.record.paths import HISTORY_DIR, HISTORY_SUFFIX, SWEEP_LOCK
+from naga.launch.record.sweeplock import SWEEP_LOCK
 
-__all__ = ["refuse_if_live", "take_over"]
+__all__ = ["HISTORY_DIR", "history", "refuse_if_live", "take_over"]
+
+#: Where the records of a folder's earlier sweeps go, relative to the folder.
+HISTORY_DIR = Path(".naga-sweep") / "history"
+_SUFFIX = ".lock"
 #: ``stop_hint(launcher name, live job ids)``: how to stop them, from the launcher
 #: (naga.launch.launchers.registry.stop_hint), e.g. ``, cancel it (scancel 12)``.
 StopHint = Callable[[str, Sequence[str]], str]
@@ -89,6 +93,26 @@ def take_over(root: Path, sweep_id: str) -> Path | None:
     return target
 
 
+def history(root: Path) -> list[Path]:
+    """The records of the earlier sweeps of ``root``, oldest first."""
+    folder = root / HISTORY_DIR
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(_SUFFIX))
+    except OSError:
+        return []
+    return [folder / name for name in names]
+
+
+def is_history(path: Path) -> bool:
+    """True for a record in a folder's history (``<root>/.naga-sweep/history/x.lock``)."""
+    return path.name.endswith(_SUFFIX) and path.parent.parts[-2:] == HISTORY_DIR.parts
+
+
+def history_root(path: Path) -> Path:
+    """The sweep folder a history record belongs to."""
+    return path.parent.parent.parent
+
+
 def _live_view(root: Path) -> Any:
     from naga.launch.record.status import read_sweep
 
@@ -117,11 +141,11 @@ def _how_to_stop(view: Any, pending: list[Any], stop_hint: StopHint | None) -> s
 def _history_path(root: Path, data: dict[str, Any], path: Path) -> Path:
     started = _stamp(data.get("started_at"), path)
     sweep_id = "".join(ch for ch in str(data.get("sweep_id") or "unknown") if ch.isalnum())
-    target = root / HISTORY_DIR / f"{started}_{sweep_id or 'unknown'}{HISTORY_SUFFIX}"
+    target = root / HISTORY_DIR / f"{started}_{sweep_id or 'unknown'}{_SUFFIX}"
     number = 1
     while target.exists():  # the same record twice (copied folders): keep both
         number += 1
-        target = target.with_name(f"{started}_{sweep_id}.{number}{HISTORY_SUFFIX}")
+        target = target.with_name(f"{started}_{sweep_id}.{number}{_SUFFIX}")
     return target
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from naga.errors import error_line
 from naga.launch.job import job_failed
 from naga.launch.record.progress import apply_run_lock
+from naga.launch.record.sweeplock import error_line
 
 if TYPE_CHECKING:
     from typing import TypeAlias

@@ -19,8 +19,13 @@ import time
 from pathlib import Path
 from typing import IO
 
-from naga.errors import error_line
-from naga.launch.record.sweeplock import TERMINAL, JobRecord, SweepState, run_lock_stat
+from naga.launch.record.sweeplock import (
+    TERMINAL,
+    JobRecord,
+    SweepState,
+    error_line,
+    run_lock_stat,
+)
 from naga.lock.format import LOCK_NAME, try_read
 
 PREFIX = "[naga]"

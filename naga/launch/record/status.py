@@ -32,8 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from naga.errors import UsageError, error_line
-from naga.launch.record.paths import SWEEP_LOCK, history_root, is_history
+from naga.errors import UsageError
+from naga.launch.record.sweeplock import SWEEP_LOCK, error_line
 from naga.lock.slurm import PENDING, RUNNING, QueueView, slurm_queue
 
 __all__ = ["COUNTED", "RESUMABLE", "JobView", "SweepView", "read_sweep"]
@@ -141,6 +141,8 @@ def record_path(given: Path) -> tuple[Path, Path]:
     The argument is the folder, its sweep.lock, or a record of an earlier sweep in the
     folder's history (naga.launch.record.claim).
     """
+    from naga.launch.record.claim import history_root, is_history
+
     if given.name == SWEEP_LOCK:
         return given.parent, given
     if is_history(given) and given.is_file():

@@ -20,9 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.errors import error_line
-from naga.launch.record.paths import SWEEP_LOCK
-from naga.launch.record.sweeplock import TERMINAL, now_iso
+from naga.launch.record.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
 
 __all__ = ["entry_from_run_lock", "update_jobs"]
 

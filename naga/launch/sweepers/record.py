@@ -30,8 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naga.errors import error_line
-from naga.launch.record.sweeplock import JobRecord, SweepState
+from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
 
 if TYPE_CHECKING:

@@ -159,7 +159,7 @@ class JoblibSlots:
                 return ended
 
     def _outcome(self, future: Any) -> TrialOutcome:
-        from naga.errors import error_line
+        from naga.launch.record.sweeplock import error_line
 
         number = self.futures.pop(future)
         error = future.exception()

@@ -34,13 +34,12 @@ def run_hydra_sweeper(
     from hydra.types import HydraContext
     from omegaconf import OmegaConf
 
-    from naga.errors import error_line
     from naga.launch.launchers import registry
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.record.claim import refuse_if_live
     from naga.launch.record.relaunch import launch_info
-    from naga.launch.record.sweeplock import SweepState
+    from naga.launch.record.sweeplock import SweepState, error_line
 
     root = given_root.absolute()
     # A folder whose sweep still runs is not taken.
