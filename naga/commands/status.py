@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Show the sweep (once, or until it is over); return 0, 1 or 3 as documented."""
     from naga.errors import UsageError
-    from naga.launch.record.claim import history
+    from naga.launch.record.files import history
     from naga.launch.record.status import read_sweep
 
     if args.interval <= 0:

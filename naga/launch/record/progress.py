@@ -20,13 +20,8 @@ from pathlib import Path
 from typing import IO
 
 from naga.launch.launchers.task import MARKER_DIR, marker_path
-from naga.launch.record.sweeplock import (
-    TERMINAL,
-    JobRecord,
-    SweepState,
-    error_line,
-    run_lock_stat,
-)
+from naga.launch.record.files import error_line
+from naga.launch.record.sweeplock import TERMINAL, JobRecord, SweepState, run_lock_stat
 from naga.lock.format import LOCK_NAME, try_read
 
 PREFIX = "[naga]"

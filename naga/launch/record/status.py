@@ -34,7 +34,7 @@ from typing import Any
 
 from naga.errors import UsageError
 from naga.launch.launchers.submitit.queue import PENDING, RUNNING, QueueView, slurm_queue
-from naga.launch.record.sweeplock import SWEEP_LOCK, error_line
+from naga.launch.record.files import SWEEP_LOCK, error_line, history_root, is_history
 
 __all__ = ["COUNTED", "RESUMABLE", "JobView", "SweepView", "read_sweep"]
 
@@ -141,8 +141,6 @@ def record_path(given: Path) -> tuple[Path, Path]:
     The argument is the folder, its sweep.lock, or a record of an earlier sweep in the
     folder's history (naga.launch.record.claim).
     """
-    from naga.launch.record.claim import history_root, is_history
-
     if given.name == SWEEP_LOCK:
         return given.parent, given
     if is_history(given) and given.is_file():

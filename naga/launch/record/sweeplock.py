@@ -60,11 +60,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from naga.launch.record.files import SWEEP_LOCK
 from naga.lock.atomic import remove_stale_temps, write_atomic
 from naga.lock.format import LOCK_NAME, dumps
 from naga.lock.record import utc_now
 
-SWEEP_LOCK = "sweep.lock"
 SWEEP_SCHEMA_VERSION = 1
 #: A temp file of sweep.lock older than this was left by a sweep killed mid-write.
 _STALE_TEMP_S = 60.0
@@ -219,17 +219,3 @@ def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def error_line(error: Any) -> str | None:
-    """One line for a job's error: ``Type: first line of the message``."""
-    if error is None:
-        return None
-    if isinstance(error, BaseException):
-        kind, message = type(error).__name__, str(error)
-    elif isinstance(error, dict):
-        kind, message = str(error.get("type") or "Error"), str(error.get("message") or "")
-    else:
-        return " ".join(str(error).split())[:300]
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-    return f"{kind}: {first}"[:300] if first else kind

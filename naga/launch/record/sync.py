@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.launch.record.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
+from naga.launch.record.files import SWEEP_LOCK, error_line
+from naga.launch.record.sweeplock import TERMINAL, now_iso
 
 __all__ = ["entry_from_run_lock", "update_jobs"]
 

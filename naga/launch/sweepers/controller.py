@@ -120,7 +120,7 @@ def plan_of(session: Any) -> StudyPlan:
 
 def recorded_study(root: Path) -> dict[str, Any] | None:
     """The ``sweeper`` record of the study in ``root``'s sweep.lock, or None (not a study)."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK) or {}
@@ -204,7 +204,7 @@ def run_study(
 
 def _recorded(root: Path, *, resumed: bool) -> dict[str, Any] | None:
     """A resumed study's sweep.lock; a new study must not land in a study's folder."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK)

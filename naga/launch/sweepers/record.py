@@ -30,7 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
+from naga.launch.record.files import error_line
+from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
 
 if TYPE_CHECKING:

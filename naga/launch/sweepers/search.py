@@ -63,7 +63,7 @@ def run_search(
 
 def _recorded_root(root: Path) -> Path:
     """The save_dir the resumed study was started with (as given: relative to its cwd)."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     launch = (try_read(root / SWEEP_LOCK) or {}).get("launch") or {}

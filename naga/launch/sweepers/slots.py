@@ -155,7 +155,7 @@ class JoblibSlots:
                 return ended
 
     def _outcome(self, future: Any) -> TrialOutcome:
-        from naga.launch.record.sweeplock import error_line
+        from naga.launch.record.files import error_line
 
         number = self.futures.pop(future)
         error = future.exception()

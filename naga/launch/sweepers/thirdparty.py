@@ -38,7 +38,8 @@ def run_hydra_sweeper(
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.record.claim import refuse_if_live
-    from naga.launch.record.sweeplock import SweepState, error_line
+    from naga.launch.record.files import error_line
+    from naga.launch.record.sweeplock import SweepState
 
     root = given_root.absolute()
     refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken

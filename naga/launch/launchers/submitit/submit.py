@@ -263,8 +263,8 @@ def assign_ids(records: Sequence[Any], ids: dict[int, str], *, local: bool) -> N
 def apply_results(batch: Sequence[Any], results: dict[int, Any], monitor: Any) -> None:
     """Final state of each job: its run.lock, then what its element returned."""
     from naga.launch.job import job_failed
+    from naga.launch.record.files import error_line
     from naga.launch.record.progress import apply_run_lock
-    from naga.launch.record.sweeplock import error_line
 
     with monitor.state.lock:
         for job in batch:
