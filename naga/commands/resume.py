@@ -49,6 +49,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the sweep's command for its unfinished jobs; its exit code is ours."""
     from naga.commands.status import counts_line
+    from naga.launch.record.files import as_list, as_mapping
     from naga.launch.record.status import read_sweep
     from naga.launch.resume import check_resumable, to_resume
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if not todo:
             print(headline)
             return 0
-        launch = view.data["launch"]
+        launch = as_mapping(view.data["launch"])
     else:
         if args.overrides:
             raise UsageError(
@@ -90,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         )
     command = [
         str(launch.get("python") or sys.executable),
-        *[str(item) for item in launch.get("start") or []],
-        *[str(item) for item in launch.get("args") or []],
+        *[str(item) for item in as_list(launch.get("start"))],
+        *[str(item) for item in as_list(launch.get("args"))],
         *args.overrides,  # a study's changed settings: the last value of a key wins
         "--resume",
         str(view.root),

@@ -21,10 +21,13 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
-from naga.launch.record.files import SWEEP_LOCK, history_path
+from naga.launch.record.files import SWEEP_LOCK, as_mapping, history_path
+
+if TYPE_CHECKING:
+    from naga.launch.record.status import JobView, SweepView
 
 __all__ = ["refuse_if_live", "take_over"]
 
@@ -82,7 +85,7 @@ def take_over(root: Path, sweep_id: str) -> Path | None:
     return target
 
 
-def _live_view(root: Path) -> Any:
+def _live_view(root: Path) -> SweepView | None:
     from naga.launch.record.status import read_sweep
 
     if not (root / SWEEP_LOCK).exists():
@@ -94,18 +97,16 @@ def _live_view(root: Path) -> Any:
     return view if view.pending else None
 
 
-def _how_to_stop(view: Any, pending: list[Any]) -> str:
+def _how_to_stop(view: SweepView, pending: list[JobView]) -> str:
     ids = sorted({str(job.job_id) for job in pending if job.job_id})
     if view.launcher == "submitit_slurm" and ids:
         arrays = sorted({job_id.split("_", 1)[0] for job_id in ids}, key=_numeric)
         return f", cancel it (scancel {' '.join(arrays)})"
     if view.launcher == "submitit_local" and ids:
         return f", stop it (kill {' '.join(sorted(ids, key=_numeric))})"
-    launch = view.data.get("launch") or {}
-    if isinstance(launch.get("pid"), int) and not launch.get("detached"):
-        return (
-            f", stop it (Ctrl-C in its terminal, or kill {launch['pid']} on {launch.get('host')})"
-        )
+    launch = as_mapping(view.data.get("launch"))
+    if isinstance(pid := launch.get("pid"), int) and not launch.get("detached"):
+        return f", stop it (Ctrl-C in its terminal, or kill {pid} on {launch.get('host')})"
     return ""
 
 

@@ -17,11 +17,14 @@ from pathlib import Path
 __all__ = [
     "HISTORY_DIR",
     "SWEEP_LOCK",
+    "as_list",
+    "as_mapping",
     "error_line",
     "history",
     "history_path",
     "history_root",
     "is_history",
+    "text_or_none",
 ]
 
 SWEEP_LOCK = "sweep.lock"
@@ -84,3 +87,18 @@ def error_line(error: object) -> str | None:
         return " ".join(str(error).split())[:300]
     first = next((line.strip() for line in message.splitlines() if line.strip()), "")
     return f"{kind}: {first}"[:300] if first else kind
+
+
+def as_list(value: object) -> list[object]:
+    """``value`` when it is a list (of a YAML record), else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def as_mapping(value: object) -> dict[str, object]:
+    """``value`` when it is a mapping (a block of a YAML record), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def text_or_none(value: object) -> str | None:
+    """A record's value as text; ``None`` stays ``None``."""
+    return None if value is None else str(value)
