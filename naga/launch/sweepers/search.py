@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from naga.launch.job import App
+    from naga.launch.options import SweepOptions
+    from naga.launch.plan.hydra_session import Session
 
 __all__ = ["run_search"]
 
 
 def run_search(
-    session: Any,
-    app: Any,
+    session: Session,
+    app: App,
     overrides: Sequence[str],
-    options: Any,
+    options: SweepOptions,
     session_overrides: Sequence[str],
     *,
     given_root: Path,

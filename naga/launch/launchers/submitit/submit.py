@@ -22,7 +22,7 @@ it runs (naga.launch.plan.compose).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,9 @@ class Submitter:
         self,
         session: Any,
         task: Any,
-        launch_lists: Sequence[Sequence[str]],
+        launch_lists: Sequence[Sequence[str]] | Mapping[int, Sequence[str]],
         nums: Sequence[int],
-        names: Sequence[str],
+        names: Sequence[str] | Mapping[int, str],
         *,
         on_array: Any = None,
     ) -> tuple[Submitted, Any]:
