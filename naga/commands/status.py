@@ -101,10 +101,9 @@ def table(view: Any) -> list[str]:
 
 def header(view: Any) -> str:
     """``sweep results/x  (submitit_slurm, 4 jobs, id 3f2a1c9e)``."""
-    import os
+    from naga.launch.record.files import shown_path
 
-    relative = os.path.relpath(view.root)
-    shown = _printable(str(view.root) if relative.startswith("..") else relative)
+    shown = _printable(shown_path(view.root))
     sweep_id = str(view.data.get("sweep_id") or "")[:8]
     when = ""
     if view.archived:  # a record of the folder's history, not its current sweep

@@ -18,13 +18,12 @@ A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, th
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
-from naga.launch.record.files import SWEEP_LOCK, as_mapping, history_path
+from naga.launch.record.files import SWEEP_LOCK, as_mapping, history_path, shown_path
 
 if TYPE_CHECKING:
     from naga.launch.record.status import JobView, SweepView
@@ -78,7 +77,7 @@ def take_over(root: Path, sweep_id: str) -> Path | None:
     data = try_read(path) or {}
     if str(data.get("sweep_id")) == sweep_id:
         return None
-    refuse_if_live(root, shown=_shown(root))
+    refuse_if_live(root, shown=shown_path(root))
     target = history_path(root, data, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     path.replace(target)
@@ -112,8 +111,3 @@ def _how_to_stop(view: SweepView, pending: list[JobView]) -> str:
 
 def _numeric(text: str) -> tuple[int, str]:
     return (int(text), text) if text.isdigit() else (0, text)
-
-
-def _shown(root: Path) -> str:
-    relative = os.path.relpath(root)
-    return str(root) if relative.startswith("..") else relative

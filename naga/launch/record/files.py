@@ -24,6 +24,7 @@ __all__ = [
     "history_path",
     "history_root",
     "is_history",
+    "shown_path",
     "text_or_none",
 ]
 
@@ -87,6 +88,12 @@ def error_line(error: object) -> str | None:
         return " ".join(str(error).split())[:300]
     first = next((line.strip() for line in message.splitlines() if line.strip()), "")
     return f"{kind}: {first}"[:300] if first else kind
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as the user would type it: relative to the current directory, unless outside."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def as_list(value: object) -> list[object]:

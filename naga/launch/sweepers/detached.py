@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
-from naga.launch.record.files import as_list, as_mapping
+from naga.launch.record.files import as_list, as_mapping, shown_path
+from naga.launch.sweepers.optuna_study import SWEEPER_NAME
 
 if TYPE_CHECKING:
     from naga.launch.plan.hydra_session import Session
@@ -108,7 +109,7 @@ def submit_controller(session: Session, state: SweepState, root: Path, *, resume
         where = f"process {process.pid} on this machine"
     _write(state, resumed=resumed)
     sweeper = as_mapping(state.extra["sweeper"])
-    shown = _shown(root)
+    shown = shown_path(root)
     print(
         f"submitted the study controller ({where}): {sweeper['n_trials']} trials, "
         f"{sweeper['n_jobs']} at a time, without this command"
@@ -230,17 +231,15 @@ def study_lines(view: SweepView) -> list[str]:
         state = "finished"
     if state != "unknown":
         unfinished = state == "stopped" and data.get("status") != "completed"
-        hint = (
-            f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
-        )
+        again = shlex.quote(shown_path(view.root))
+        hint = f"; continue it with naga resume {again}" if unfinished else ""
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
 
 
 def is_study(data: Mapping[str, object]) -> bool:
     """True for the sweep.lock of a ``naga_optuna`` study."""
-    sweeper = data.get("sweeper")
-    return isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"
+    return as_mapping(data.get("sweeper")).get("name") == SWEEPER_NAME
 
 
 def study_exit_code(view: SweepView) -> int:
@@ -268,7 +267,7 @@ def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, 
     if state in ("running", "queued") and view.data.get("status") == "running":
         raise UsageError(
             f"naga resume {view.root}: the study's controller is still {state} ({where}); "
-            f"follow it with naga status {shlex.quote(_shown(view.root))} --watch, or stop it "
+            f"follow it with naga status {shlex.quote(shown_path(view.root))} --watch, or stop it "
             "first (scancel, kill)"
         )
     sweeper = as_mapping(view.data["sweeper"])
@@ -288,11 +287,6 @@ def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, 
             f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})",
         )
     return True, (
-        f"resuming study {sweeper.get('study')} in {_shown(view.root)}: {counted} of {n_trials} "
-        f"trials done ({detail or 'none started'})"
+        f"resuming study {sweeper.get('study')} in {shown_path(view.root)}: {counted} of "
+        f"{n_trials} trials done ({detail or 'none started'})"
     )
-
-
-def _shown(root: Path) -> str:
-    relative = os.path.relpath(root)
-    return str(root) if relative.startswith("..") else relative

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from naga.launch.record.files import as_list, as_mapping, error_line
+from naga.launch.record.files import as_list, as_mapping, error_line, shown_path
 from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
 
@@ -258,16 +258,11 @@ def summary_line(state: SweepState, *, n_trials: int) -> str:
     best_text = ""
     if isinstance(best, dict):
         shown = ", ".join(f"{k}={v:.6g}" for k, v in best["values"].items())
-        where = _shown(state.root / str(best["save_dir"]))
+        where = shown_path(state.root / str(best["save_dir"]))
         best_text = f"; best trial {best['trial']}: {shown} ({where})"
     elif isinstance(best, list):
         best_text = f"; {len(best)} trials on the Pareto front"
     return (
         f"{PREFIX} study {state.status}{took}: {parts or 'no trials'} of {n_trials} trials"
-        f"{best_text}; see {_shown(state.path)}"
+        f"{best_text}; see {shown_path(state.path)}"
     )
-
-
-def _shown(path: Path) -> str:
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
