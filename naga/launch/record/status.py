@@ -190,9 +190,7 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
     """
     data = load_sweep_lock(root, command=command)
     root, record = record_path(root)
-    jobs = data["jobs"]
-    assert isinstance(jobs, list)  # load_sweep_lock checked it
-    entries = [entry for entry in jobs if isinstance(entry, dict)]
+    entries = [entry for entry in as_list(data["jobs"]) if isinstance(entry, dict)]
     slurm = data.get("launcher") == "submitit_slurm" or any(
         entry.get("slurm_job_id") for entry in entries
     )
