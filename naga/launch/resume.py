@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from naga.launch.job import App
     from naga.launch.options import SweepOptions
     from naga.launch.plan.compose import JobConfigs
-    from naga.launch.record.relaunch import LaunchRecord
     from naga.launch.record.status import JobView, SweepView
     from naga.launch.record.sweeplock import JobRecord
 
@@ -42,7 +41,9 @@ def to_resume(view: SweepView) -> tuple[list[JobView], list[JobView]]:
     return again, live
 
 
-def check_resumable(view: SweepView, *, detach: bool, command: str = "naga resume") -> LaunchRecord:
+def check_resumable(
+    view: SweepView, *, detach: bool, command: str = "naga resume"
+) -> dict[str, object]:
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:
@@ -56,7 +57,7 @@ def check_resumable(view: SweepView, *, detach: bool, command: str = "naga resum
             f"which a newer sweep took over; resume the newest one (naga resume {view.root}) "
             "or run the earlier sweep's command again with another save_dir"
         )
-    launch: LaunchRecord | None = view.data.get("launch")
+    launch = view.data.get("launch")
     if not isinstance(launch, dict) or not (launch.get("args") or launch.get("start")):
         raise UsageError(
             f"{command} {view.root}: its sweep.lock records no launch command (written by an "
@@ -88,6 +89,7 @@ def run_resumed(app: App, options: SweepOptions) -> int:
     from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.handoff import JobOverride
     from naga.launch.plan.tasks import override_value
+    from naga.launch.record.files import as_list
     from naga.launch.record.status import read_sweep
     from naga.launch.record.sweeplock import SweepState
 
@@ -103,7 +105,8 @@ def run_resumed(app: App, options: SweepOptions) -> int:
         )
         return 0
     rerun = {job.name for job in again}
-    session = hydra_session.open_session(app.base, app.name, list(launch["hydra_overrides"]))
+    session_overrides = [str(item) for item in as_list(launch.get("hydra_overrides"))]
+    session = hydra_session.open_session(app.base, app.name, session_overrides)
     try:
         given_root = str(launch.get("given_root") or root)
         hydra_session.set_sweep_dir(session, given_root)
@@ -131,9 +134,9 @@ def run_resumed(app: App, options: SweepOptions) -> int:
             jobs=records,
             launcher=launcher.name,
             app=app.name,
-            command=list(data.get("command") or []),
-            overrides=list(data.get("overrides") or []),
-            tasks=data.get("tasks"),
+            command=[str(item) for item in as_list(data.get("command"))],
+            overrides=[str(item) for item in as_list(data.get("overrides"))],
+            tasks=tasks if isinstance(tasks := data.get("tasks"), dict) else None,
         )
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)
@@ -142,8 +145,8 @@ def run_resumed(app: App, options: SweepOptions) -> int:
             Launch(session, app, state, _ByNumber(configs, index_of), launch_lists),
             launcher,
             options,
-            list(launch["hydra_overrides"]),
-            tasks_per_job=int(launch.get("tasks_per_job") or 1),
+            session_overrides,
+            tasks_per_job=int(str(launch.get("tasks_per_job") or 1)),
             todo=[record for record in records if record.name in rerun],
         )
     finally:
@@ -152,9 +155,12 @@ def run_resumed(app: App, options: SweepOptions) -> int:
 
 def _records(view: SweepView, root: Path, rerun: set[str]) -> list[JobRecord]:
     """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
+    from naga.launch.record.files import as_list, as_mapping, text_or_none
     from naga.launch.record.sweeplock import JobRecord, run_lock_stat
 
-    entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}
+    entries = {
+        str(entry.get("name")): entry for entry in map(as_mapping, as_list(view.data["jobs"]))
+    }
     records = []
     for job in view.jobs:
         record = JobRecord(
@@ -170,8 +176,8 @@ def _records(view: SweepView, root: Path, rerun: set[str]) -> list[JobRecord]:
             record.started_at = job.started_at
             record.duration_s = job.duration_s
             record.error = job.error
-            record.slurm_job_id = entry.get("slurm_job_id")
-            record.run_id = entry.get("run_id")
+            record.slurm_job_id = text_or_none(entry.get("slurm_job_id"))
+            record.run_id = text_or_none(entry.get("run_id"))
             # Every other key of the entry stays as recorded: a local job's pid (job_id),
             # attempts, and whatever a newer naga records there.
             own = set(record.as_dict(root))

@@ -34,8 +34,9 @@ from naga.launch.plan import hydra_session
 if TYPE_CHECKING:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import JobReturn
-    from hydra.experimental.callback import Callback
     from omegaconf import DictConfig
+
+    from naga._hydra_compat import Callbacks
 
     #: A job's work: called with its config (without ``hydra``).
     TaskFunction = Callable[[DictConfig], object]
@@ -139,7 +140,7 @@ def run_job(
     config: DictConfig,
     task_cfg: DictConfig,
     task_function: TaskFunction,
-    callbacks: Callback,  # Hydra's Callbacks: every hydra.callbacks entry
+    callbacks: Callbacks,
     *,
     num: int,
     job_id: int | str,

@@ -37,9 +37,9 @@ from naga.launch.plan.compose import refresh_process_facts
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn
-    from hydra.experimental.callback import Callback
     from hydra.plugins.launcher import Launcher as HydraLauncher
 
+    from naga._hydra_compat import Callbacks
     from naga.launch.launchers.inprocess import TaskFunction
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan.handoff import JobOverride
@@ -57,7 +57,7 @@ class JoblibPool(HydraPlugin):
         todo: Sequence[JobRecord],
         plugin: HydraLauncher,
         task: SweepTask,
-        callbacks: Callback,
+        callbacks: Callbacks,
     ) -> Mapping[int, JobReturn]:
         """Run the jobs in the pool; each job's ``JobReturn`` by number."""
         jobs = [(job.num, sweep.launch_lists[job.num][-1]) for job in todo]
@@ -69,7 +69,7 @@ def launch(
     session: hydra_session.Session,
     launcher: HydraLauncher,
     task_function: TaskFunction,
-    callbacks: Callback,
+    callbacks: Callbacks,
     jobs: Sequence[tuple[int, JobOverride]],
 ) -> list[JobReturn]:
     """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each.
@@ -108,13 +108,13 @@ def run_carried(num: int, job: JobOverride, shared: Shared) -> JobReturn:
 class Shared:
     """What every job of a sweep needs in a worker, unpacked there once per sweep."""
 
-    def __init__(self, task_function: TaskFunction, callbacks: Callback) -> None:
+    def __init__(self, task_function: TaskFunction, callbacks: Callbacks) -> None:
         self.token = uuid.uuid4().hex
         self._local = (task_function, callbacks)
         self._blob: bytes | None = None
         self._lock = threading.Lock()  # joblib pickles batches in a feeder thread
 
-    def get(self) -> tuple[TaskFunction, Callback]:
+    def get(self) -> tuple[TaskFunction, Callbacks]:
         """The task function and callbacks (in the parent: the objects themselves)."""
         return self._local
 

@@ -15,9 +15,9 @@ from naga.launch.launchers.base import Launch, Launcher
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn
-    from hydra.experimental.callback import Callback
     from hydra.plugins.launcher import Launcher as HydraLauncher
 
+    from naga._hydra_compat import Callbacks
     from naga.launch.launchers.task import SweepTask
     from naga.launch.record.progress import Monitor
     from naga.launch.record.sweeplock import JobRecord
@@ -46,7 +46,7 @@ class HydraPlugin(Launcher):
         todo: Sequence[JobRecord],
         plugin: HydraLauncher,
         task: SweepTask,
-        callbacks: Callback,  # Hydra's Callbacks: every hydra.callbacks entry
+        callbacks: Callbacks,
     ) -> Mapping[int, JobReturn]:
         """Run the jobs with the plugin set up for them; each job's ``JobReturn`` by number."""
         del task, callbacks

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from naga.launch.job import job_failed
+from naga.launch.record.files import error_line
 from naga.launch.record.progress import apply_run_lock
-from naga.launch.record.sweeplock import error_line
 
 if TYPE_CHECKING:
     from typing import TypeAlias

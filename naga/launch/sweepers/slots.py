@@ -19,16 +19,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from naga.launch.sweepers.optuna_loop import TrialJob, TrialOutcome
 from naga.launch.sweepers.record import finished_outcome, outcome_of, trial_name
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from hydra.core.utils import JobReturn
+    from submitit import Job
+
+    from naga._hydra_compat import Callbacks
     from naga.launch.launchers.submitit.launcher import SubmititLauncher
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.plan.hydra_session import Session
 
 #: ``prepare(job)``: derive the trial's config; returns its launch list (JobOverride last).
-Prepare = Callable[[TrialJob], list[Any]]
+Prepare = Callable[[TrialJob], list[str]]
 #: Seconds a Slurm job may be gone from the queue before its trial is taken as lost.
 _GONE_GRACE_S = 20.0
 
@@ -90,15 +100,17 @@ class Watch:
 class InProcessSlots:
     """The basic launcher: each trial runs here, one after another."""
 
-    def __init__(self, session: Any, configs: Any, task: Any, watch: Watch, prepare: Prepare):
+    def __init__(
+        self, session: Session, configs: JobConfigs, task: SweepTask, watch: Watch, prepare: Prepare
+    ) -> None:
         self.session, self.configs, self.task = session, configs, task
         self.watch, self.prepare = watch, prepare
-        self.callbacks: Any = None
-        self._waiting: list[tuple[TrialJob, Any]] = []
+        self.callbacks: Callbacks | None = None
+        self._waiting: list[tuple[TrialJob, JobOverride]] = []
 
     def start(self, job: TrialJob) -> None:
         """Derive the trial's config now; it runs when the loop waits."""
-        self._waiting.append((job, self.prepare(job)[-1]))
+        self._waiting.append((job, _carried(self.prepare(job))))
 
     def wait_any(self) -> list[TrialOutcome]:
         """Run the next trial here (after any adopted trial has ended)."""
@@ -109,6 +121,7 @@ class InProcessSlots:
         if self.watch.watched:
             return self.watch.wait(poll=0.5)
         job, carried = self._waiting.pop(0)
+        assert self.callbacks is not None  # set by the study before any trial starts
         run_job(
             carried.config(),
             carried.task_config(),
@@ -127,7 +140,7 @@ class JoblibSlots:
     """The joblib launcher: a loky pool; one future per trial, a free worker takes the next."""
 
     def __init__(
-        self, task: Any, callbacks: Any, n_jobs: int, watch: Watch, prepare: Prepare
+        self, task: SweepTask, callbacks: Callbacks, n_jobs: int, watch: Watch, prepare: Prepare
     ) -> None:
         from joblib.externals.loky import get_reusable_executor
 
@@ -136,13 +149,13 @@ class JoblibSlots:
         self.executor = get_reusable_executor(max_workers=n_jobs)
         self.shared = Shared(task, callbacks)
         self.watch, self.prepare = watch, prepare
-        self.futures: dict[Any, int] = {}
+        self.futures: dict[Future[JobReturn], int] = {}
 
     def start(self, job: TrialJob) -> None:
         """Send the trial (its carried config) to the pool."""
         from naga.launch.launchers.joblib_pool import run_carried
 
-        carried = self.prepare(job)[-1]
+        carried = _carried(self.prepare(job))
         future = self.executor.submit(run_carried, job.number, carried, self.shared)
         self.futures[future] = job.number
 
@@ -158,8 +171,8 @@ class JoblibSlots:
             if ended:
                 return ended
 
-    def _outcome(self, future: Any) -> TrialOutcome:
-        from naga.launch.record.sweeplock import error_line
+    def _outcome(self, future: Future[JobReturn]) -> TrialOutcome:
+        from naga.launch.record.files import error_line
 
         number = self.futures.pop(future)
         error = future.exception()
@@ -177,8 +190,8 @@ class SubmititSlots:
 
     def __init__(
         self,
-        session: Any,
-        task: Any,
+        session: Session,
+        task: SweepTask,
         launcher: SubmititLauncher,
         watch: Watch,
         prepare: Prepare,
@@ -187,7 +200,7 @@ class SubmititSlots:
     ) -> None:
         self.session, self.task, self.submitter = session, task, launcher.submitter
         self.watch, self.prepare, self.on_job_id = watch, prepare, on_job_id
-        self.jobs: dict[int, Any] = {}
+        self.jobs: dict[int, Job[object]] = {}
         self.slurm = launcher.capabilities.queue
 
     def start(self, job: TrialJob) -> None:
@@ -223,3 +236,11 @@ class SubmititSlots:
             if ended:
                 return ended
             time.sleep(1.0 if self.slurm else 0.3)
+
+
+def _carried(launch: list[str]) -> JobOverride:
+    """The trial's JobOverride: the last of its launch list (naga.launch.plan.handoff)."""
+    from naga.launch.plan.handoff import JobOverride
+
+    assert isinstance(launch[-1], JobOverride)
+    return launch[-1]

@@ -101,7 +101,7 @@ class SubmititLauncher(Launcher):
 
     def detach(self, sweep: Launch, todo: Sequence[JobRecord]) -> int:
         """Submit the ``todo`` jobs and return 0 once all are queued (``--detach``)."""
-        from naga.launch.record.sweeplock import SWEEP_LOCK
+        from naga.launch.record.files import SWEEP_LOCK
         from naga.launch.record.sync import update_jobs
         from naga.lock.format import try_read
 

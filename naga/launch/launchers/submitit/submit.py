@@ -33,10 +33,10 @@ from naga.launch.launchers.submitit.isolate import Isolation
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hydra.experimental.callback import Callback
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
     from submitit import Executor, Job
 
+    from naga._hydra_compat import Callbacks
     from naga.launch.job import App
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan.hydra_session import Session
@@ -97,7 +97,7 @@ class Submitter:
         names: Sequence[str] | Mapping[int, str],
         *,
         on_array: Callable[[dict[int, str]], None] | None = None,
-    ) -> tuple[Submitted, Callback]:
+    ) -> tuple[Submitted, Callbacks]:
         """Submit jobs ``nums`` and return them with Hydra's callbacks (multirun started).
 
         Args:
