@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from naga.launch.launchers.base import Capabilities, Launch, Launcher
-from naga.launch.launchers.submitit.submit import Submitter
+from naga.launch.launchers.submitit.submit import Submitted, Submitter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from naga._hydra_compat import Callbacks
     from naga.launch.job import App
     from naga.launch.record.progress import Monitor
     from naga.launch.record.sweeplock import JobRecord
@@ -76,24 +79,15 @@ class SubmititLauncher(Launcher):
         from naga.launch.record.outcome import apply_results
 
         state = monitor.state
-        names = {job.num: job.name for job in state.jobs}
 
         def record_ids(ids: dict[int, str]) -> None:
             with state.lock:
                 self.note_ids(todo, ids)
                 state.write()
 
-        submitter = self.submitter
-        submitted, callbacks = submitter.submit(
-            sweep.session,
-            sweep.task(in_process=False),
-            sweep.launch_lists,
-            [job.num for job in todo],
-            [names.get(num, "") for num in range(max(names) + 1)],
-            on_array=record_ids,
-        )
+        submitted, callbacks = self._submit(sweep, todo, record_ids)
         try:
-            results = submitter.wait(submitted)
+            results = self.submitter.wait(submitted)
         finally:
             session = sweep.session
             callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
@@ -116,7 +110,7 @@ class SubmititLauncher(Launcher):
             update_jobs(state.root, fresh, sweep_id=state.sweep_id, top=launch)
         else:
             state.write()  # before submitting: a job may start, and update it, right away
-        names = [job.name for job in sorted(state.jobs, key=lambda job: job.num)]
+        names = {job.num: job.name for job in state.jobs}
 
         def record_ids(ids: dict[int, str]) -> None:
             # The jobs of an array may already be updating sweep.lock: merge under its lock.
@@ -125,14 +119,7 @@ class SubmititLauncher(Launcher):
             changes = {names[num]: {key: job_id} for num, job_id in ids.items()}
             update_jobs(state.root, changes, sweep_id=state.sweep_id)
 
-        submitted, _ = self.submitter.submit(
-            sweep.session,
-            sweep.task(in_process=False),
-            sweep.launch_lists,
-            [job.num for job in todo],
-            names,
-            on_array=record_ids,
-        )
+        submitted, _ = self._submit(sweep, todo, record_ids)
         shown = _shown(state.root)
         count = len(todo)
         jobs = f"{count} job{'s' if count != 1 else ''}"
@@ -149,6 +136,16 @@ class SubmititLauncher(Launcher):
         print(f"follow it: naga status {shlex.quote(shown)} --watch")
         sys.stdout.flush()
         return 0
+
+    def _submit(
+        self, sweep: Launch, todo: Sequence[JobRecord], on_array: Callable[[dict[int, str]], None]
+    ) -> tuple[Submitted, Callbacks]:
+        names = {job.num: job.name for job in sweep.state.jobs}
+        nums = [job.num for job in todo]
+        task = sweep.task(in_process=False)
+        return self.submitter.submit(
+            sweep.session, task, sweep.launch_lists, nums, names, on_array=on_array
+        )
 
 
 class Slurm(SubmititLauncher):

@@ -57,14 +57,6 @@ class Submitted:
     jobs: list[Job[object]]  # submitit Job per element
     arrays: list[str] = field(default_factory=list)  # Slurm array (or job) id per array
 
-    def job_ids(self) -> dict[int, str]:
-        """The launcher's job id of each job number (``<array>_<index>`` on Slurm)."""
-        return {
-            num: str(job.job_id)
-            for nums, job in zip(self.elements, self.jobs, strict=True)
-            for num in nums
-        }
-
 
 @dataclass
 class Submitter:
