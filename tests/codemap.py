@@ -328,6 +328,18 @@ def layer_violations(tables: list[Table], imports: list[Import]) -> list[str]:
     return list(found)
 
 
+def unused_permissions(tables: list[Table], base: str = "naga") -> list[str]:
+    """Each ``may import`` entry no import needed (after :func:`layer_violations` ran)."""
+    return [
+        f"{table.title!r} line {row.line}: {row.label} may import "
+        f"`{token.removeprefix(base + '.')}`"
+        for table in tables
+        for row in table.rows
+        for token in row.allowed
+        if token not in row.used
+    ]
+
+
 def _covers(token: str, module: str) -> bool:
     return module == token or module.startswith(token + ".")
 

@@ -18,6 +18,7 @@ from codemap import (
     load_modules,
     private_violations,
     read_layers,
+    unused_permissions,
 )
 from helpers import REPO_ROOT
 
@@ -55,13 +56,7 @@ def test_every_permission_of_the_layer_tables_is_used() -> None:
     """The tables say what is, not what once was: a permission nothing uses goes."""
     tables, _ = read_layers(DOC.read_text(encoding="utf-8"), MODULES)
     layer_violations(tables, IMPORTS)
-    unused = [
-        f"{table.title!r} line {row.line}: {row.label} may import `{token.removeprefix('naga.')}`"
-        for table in tables
-        for row in table.rows
-        for token in row.allowed
-        if token not in row.used
-    ]
+    unused = unused_permissions(tables)
     assert not unused, _report("permissions no import uses (remove them from the docs)", unused)
 
 
@@ -115,6 +110,7 @@ LAYERS = """
 | --- | --- | --- |
 | `pkg/top.py` | the top | `low` |
 | `pkg/low/` | the room below | `base` |
+| `pkg/mid.py` | needs nothing it may import | `base` |
 | `pkg/base.py`, `pkg/__init__.py` | the floor | nothing |
 
 ## Inside low
@@ -137,6 +133,7 @@ def test_layers_catch_upward_and_unlisted_imports(tmp_path: Path) -> None:
             "pkg/low/x.py": "from pkg.low.inner import y\nimport pkg.base\n",  # both fine
             "pkg/low/inner/__init__.py": "",
             "pkg/low/inner/y.py": "def f():\n    from pkg.low import x\n",  # up, inside low
+            "pkg/mid.py": "",
         },
     )
     tables, problems = read_layers(LAYERS, modules, base="pkg")
@@ -149,7 +146,10 @@ def test_layers_catch_upward_and_unlisted_imports(tmp_path: Path) -> None:
         ["pkg/top.py", "2"],
     ]
     assert "`pkg/base.py`, `pkg/__init__.py` may not import `pkg/top.py`" in found[0]
-    assert "(table 'Inside low', line 15)" in found[1]
+    assert "(table 'Inside low', line 16)" in found[1]
+    assert unused_permissions(tables, base="pkg") == [
+        "'Layers' line 8: `pkg/mid.py` may import `base`"
+    ]
 
 
 def test_layer_tables_that_lie_are_refused(tmp_path: Path) -> None:
