@@ -8,9 +8,12 @@ with each fault, so that each check is seen to catch what it exists for.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from codemap import (
+    Import,
+    Module,
     cycles,
     imports_of,
     launcher_comparisons,
@@ -28,8 +31,12 @@ LAUNCHER_NAMES = frozenset({"basic", "joblib", "submitit_local", "submitit_slurm
 PACKAGES = ("naga", "hydra_plugins")
 DOC = REPO_ROOT / "docs" / "architecture.md"
 
-MODULES = load_modules(REPO_ROOT, PACKAGES)
-IMPORTS = imports_of(MODULES)
+
+@cache
+def _naga() -> tuple[dict[str, Module], list[Import]]:
+    """naga's modules and imports, parsed once, when a test first asks (not at collection)."""
+    modules = load_modules(REPO_ROOT, PACKAGES)
+    return modules, imports_of(modules)
 
 
 def _report(what: str, found: list[str]) -> str:
@@ -37,36 +44,41 @@ def _report(what: str, found: list[str]) -> str:
 
 
 def test_no_import_cycle() -> None:
-    found = cycles(IMPORTS)
+    _, imports = _naga()
+    found = cycles(imports)
     assert not found, _report("import cycles (each arrow at its file:line)", found)
 
 
 def test_layer_tables_of_the_docs_are_well_formed() -> None:
-    _, problems = read_layers(DOC.read_text(encoding="utf-8"), MODULES)
+    modules, _ = _naga()
+    _, problems = read_layers(DOC.read_text(encoding="utf-8"), modules)
     assert not problems, _report("problems in docs/architecture.md's layer tables", problems)
 
 
 def test_imports_follow_the_layers_of_the_docs() -> None:
-    tables, _ = read_layers(DOC.read_text(encoding="utf-8"), MODULES)
-    found = layer_violations(tables, IMPORTS)
+    modules, imports = _naga()
+    tables, _ = read_layers(DOC.read_text(encoding="utf-8"), modules)
+    found = layer_violations(tables, imports)
     assert not found, _report("imports across layers the docs forbid", found)
 
 
 def test_every_permission_of_the_layer_tables_is_used() -> None:
     """The tables say what is, not what once was: a permission nothing uses goes."""
-    tables, _ = read_layers(DOC.read_text(encoding="utf-8"), MODULES)
-    layer_violations(tables, IMPORTS)
+    modules, imports = _naga()
+    tables, _ = read_layers(DOC.read_text(encoding="utf-8"), modules)
+    layer_violations(tables, imports)
     unused = unused_permissions(tables)
     assert not unused, _report("permissions no import uses (remove them from the docs)", unused)
 
 
 def test_no_private_name_across_modules() -> None:
-    found = private_violations(MODULES, IMPORTS)
+    found = private_violations(*_naga())
     assert not found, _report("private names used across modules", found)
 
 
 def test_launcher_names_are_compared_only_in_the_registry() -> None:
-    outside = {k: m for k, m in MODULES.items() if m.path not in LAUNCHER_REGISTRY}
+    modules, _ = _naga()
+    outside = {k: m for k, m in modules.items() if m.path not in LAUNCHER_REGISTRY}
     found = launcher_comparisons(outside, LAUNCHER_NAMES)
     assert not found, _report(f"launcher-name comparisons outside {LAUNCHER_REGISTRY}", found)
 
@@ -74,7 +86,7 @@ def test_launcher_names_are_compared_only_in_the_registry() -> None:
 # --- each check on a package made to fail it ------------------------------------------------
 
 
-def _package(root: Path, files: dict[str, str]) -> dict:
+def _package(root: Path, files: dict[str, str]) -> dict[str, Module]:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
