@@ -1,22 +1,28 @@
 """Every use of Hydra's private API, in one place (hydra-core is pinned at 1.3.8).
 
 naga drives Hydra a little below its public surface: a sweep is run the way
-``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch.plan.hydra_session), and a single
-run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
-Those steps need ``hydra._internal``, one private attribute of ``JobReturn`` and one of the
-submitit launcher plugin (naga submits submitit sweeps itself,
-naga.launch.launchers.submitit.submit); they are
-all here, so a Hydra upgrade is checked in one file. Hydra is imported inside each
-function: importing this module costs nothing.
+``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch.plan.hydra_session), and a
+single run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
+Those steps need ``hydra._internal``, private attributes of ``JobReturn`` and ``Override``,
+and one of the submitit launcher plugin (naga submits submitit sweeps itself,
+naga.launch.launchers.submitit.submit); they are all here, so a Hydra upgrade is checked
+in one file. Hydra is imported inside each function: importing this module costs nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # For annotations elsewhere too (naga.launch.plan.hydra_session): Hydra's own classes.
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.hydra import Hydra
+    from hydra.core.override_parser.types import Override
+    from hydra.core.utils import JobReturn
 
 
-def create_main_hydra(app_name: str) -> Any:
+def create_main_hydra(app_name: str) -> Hydra:
     """A fresh global ``Hydra`` instance for ``app_name`` with the default search path."""
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
@@ -34,7 +40,7 @@ def split_sweep(parsed: Sequence[Any]) -> list[list[str]]:
     return [list(job) for job in batches[0]]
 
 
-def callbacks(cfg: Any) -> Any:
+def callbacks(cfg: Any) -> Callbacks:
     """The ``hydra.callbacks`` of ``cfg``, instantiated as Hydra's launcher loop expects them."""
     from hydra._internal.callbacks import Callbacks
 
@@ -78,14 +84,35 @@ def joblib_params(launcher: Any) -> dict[str, Any]:
     return dict(params)
 
 
-def job_failed(ret: Any) -> BaseException | None:
+def job_failed(ret: JobReturn) -> BaseException | None:
     """The exception of a failed ``JobReturn``, else None."""
     from hydra.core.utils import JobStatus
 
     if ret.status == JobStatus.FAILED:
-        value = ret._return_value  # the stored exception; `.return_value` would raise it
+        value = returned_value(ret)
         return value if isinstance(value, BaseException) else RuntimeError(str(value))
     return None
+
+
+def returned_value(ret: JobReturn) -> object:
+    """What a job's task returned, or the exception it raised, as ``JobReturn`` stores it.
+
+    The public ``.return_value`` raises a failed job's exception and asserts on an
+    ``UNKNOWN`` status.
+    """
+    return getattr(ret, "_return_value", None)
+
+
+def with_quoted_text(parsed: Override, text: str, line: str) -> Override:
+    """``parsed``, an override whose value is one quoted string, with ``text`` as that string.
+
+    ``Override`` keeps its parsed value in the private field ``_value`` (a ``QuotedString``);
+    no public call builds an ``Override`` without running the parser.
+    """
+    import dataclasses
+
+    value = dataclasses.replace(parsed._value, text=text)  # type: ignore[type-var]
+    return dataclasses.replace(parsed, _value=value, input_line=line)
 
 
 def submitit_executor(launcher: Any) -> tuple[Any, str]:

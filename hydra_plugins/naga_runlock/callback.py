@@ -63,11 +63,11 @@ class RunLockCallback(Callback):
             return
         error = job_failed(job_return)
         if error is None:
+            from naga._hydra_compat import returned_value
             from naga.launch.job import returned_metrics
 
-            # A task function's return value is its result, as for @clicfg (docs/results.md);
-            # `.return_value` asserts on an UNKNOWN status, the stored value does not.
-            returned = getattr(job_return, "_return_value", None)
+            # A task function's return value is its result, as for @clicfg (docs/results.md).
+            returned = returned_value(job_return)
             ctx.metrics.update(returned_metrics(returned, ctx.function or "task"))
         finish_run(
             ctx,

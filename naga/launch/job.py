@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from naga._hydra_compat import job_failed
+from naga._omegaconf_compat import node_at
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
@@ -91,7 +92,7 @@ def _first_unresolvable(cfg: Any, prefix: str = "") -> str | None:
     keys: list[Any] = list(cfg.keys()) if isinstance(cfg, DictConfig) else list(range(len(cfg)))
     for key in keys:
         path = prefix + str(key)
-        child = cfg._get_node(key)
+        child = node_at(cfg, key)
         if isinstance(child, (DictConfig, ListConfig)):
             found = _first_unresolvable(child, f"{path}.")
             if found:

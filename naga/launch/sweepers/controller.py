@@ -103,7 +103,7 @@ def plan_of(session: Any) -> StudyPlan:
     )
     params = node.get("params") or {}
     # The command line's overrides add to `params` and win over the same key.
-    given = hydra_session._override_lines(session.cfg.hydra.overrides.task)
+    given = hydra_session.override_lines(session.cfg.hydra.overrides.task)
     keys = {line.split("=", 1)[0].lstrip("+~") for line in given}
     lines = [f"{key}={value}" for key, value in params.items() if key not in keys] + given
     space = parse_space(lines)
@@ -146,7 +146,7 @@ def run_study(
     """
     from naga.launch.dispatch import launch_info
     from naga.launch.plan import hydra_session
-    from naga.launch.record.sweeplock import SweepState
+    from naga.launch.plan.jobs import sweep_state
     from naga.launch.sweepers.optuna_study import open_study
 
     require_optuna()
@@ -160,15 +160,7 @@ def run_study(
         refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
-    state = SweepState(
-        root=root,
-        jobs=[],
-        launcher=session.launcher_name,
-        app=app.name,
-        command=app.command_line(),
-        overrides=list(overrides),
-    )
-    state.given_root = str(given_root)
+    state = sweep_state(session, app, root, str(given_root), overrides)
     if recorded:
         from naga.launch.sweepers.record import records_from
 
