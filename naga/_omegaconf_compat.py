@@ -1,11 +1,9 @@
 """Every use of OmegaConf's private API, in one place (omegaconf 2.3).
 
 OmegaConf's public API hands out *values*: ``cfg[key]`` and ``OmegaConf.select`` resolve
-interpolations and raise on ``???``. naga sometimes needs the *node* instead: to walk a
-config without resolving it, to move a node with its type and flags into another config,
-or to read an interpolation's text. Those steps use OmegaConf's underscore methods; they
-are all here, so an OmegaConf upgrade is checked in one file. OmegaConf is not imported:
-importing this module costs nothing.
+interpolations and raise on ``???``. Walking a config without resolving it, moving a node
+with its type and flags, or reading an interpolation's text needs the *node*, through
+OmegaConf's underscore methods: so an OmegaConf upgrade is checked in this one file.
 """
 
 from __future__ import annotations
@@ -17,35 +15,26 @@ if TYPE_CHECKING:
 
 
 def node_at(container: Container, key: DictKeyType | int) -> Node:
-    """The node stored at ``key`` (a key ``container`` has), not its value.
-
-    No public call returns the node: ``cfg[key]`` resolves an interpolation and raises on
-    ``???``; walking a config to list its keys or find what fails must do neither.
-    """
-    return container._get_node(key)  # type: ignore[return-value]
+    """The node at ``key`` (a key ``container`` has); ``cfg[key]`` would resolve it."""
+    return container._get_node(key)  # type: ignore[return-value]  # a list for slices only
 
 
 def holds_keys(node: Container) -> bool:
-    """True when a config node has content: neither ``None`` nor ``???``.
+    """True when a config node is neither ``None`` nor ``???``.
 
-    ``OmegaConf.is_missing`` asks the parent about one key, and the public ``is_none`` is
-    deprecated; the node itself knows both.
+    ``OmegaConf.is_missing`` asks a parent about a key; the public ``is_none`` is deprecated.
     """
     return not node._is_none() and not node._is_missing()
 
 
 def raw_value(node: Node) -> object:
-    """A leaf node's value as stored: an interpolation's ``${...}`` text, unresolved.
-
-    ``OmegaConf.to_container(..., resolve=False)`` gives it only for a whole container.
-    """
+    """A leaf's value as stored (``${...}`` unresolved); public only for whole containers."""
     return node._value()
 
 
 def set_parent(node: Node, parent: Container) -> None:
-    """Make ``parent`` the config ``node``'s interpolations are resolved in.
+    """Resolve ``node``'s interpolations in ``parent``, as ``HydraConfig.set_config`` does.
 
-    ``HydraConfig.set_config`` does the same to a copy of the ``hydra`` node; naga installs
-    a job's own node without copying it (naga.launch.launchers.inprocess).
+    Hydra does it to a copy; naga installs a job's own ``hydra`` node, without copying.
     """
     node._set_parent(parent)

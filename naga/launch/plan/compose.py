@@ -119,8 +119,7 @@ class Template(Generic[C]):
         """A fresh copy of the config."""
         if self._bytes is None:
             return copy.deepcopy(self._cfg)
-        loaded: C = _ClassesFromList(self._bytes, self._objects).load()
-        return loaded
+        return _ClassesFromList(self._bytes, self._objects).load()
 
 
 @dataclass

@@ -21,18 +21,15 @@ The launcher plugins run unchanged: they set ``hydra.job.id``/``num``, call Hydr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+# Hydra's loader interface imports these anyway: nothing more is loaded here.
 from hydra.core.config_loader import ConfigLoader
+from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.object_type import ObjectType
+from hydra.plugins.config_source import ConfigSource
+from hydra.types import RunMode
+from omegaconf import DictConfig
 
 from naga.launch.plan.compose import JobConfigs, refresh_process_facts
-
-if TYPE_CHECKING:
-    from hydra.core.config_search_path import ConfigSearchPath
-    from hydra.plugins.config_source import ConfigSource
-    from hydra.types import RunMode
-    from omegaconf import DictConfig
 
 
 class JobOverride(str):

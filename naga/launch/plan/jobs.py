@@ -1,11 +1,9 @@
 """The jobs of a sweep made ready to launch: one builder for new, resumed and searched sweeps.
 
-A job is its number, its overrides and its name (its folder below the sweep's). Made
-ready, it is checked against the sweep's one composed base and kept for deriving its
-config (:class:`naga.launch.plan.compose.JobConfigs`, by job number), and it has a *launch
-list*: its overrides, then ``hydra.sweep.subdir=<name>`` as the
+Each job is checked against the sweep's one composed base and kept for deriving its config
+(:class:`naga.launch.plan.compose.JobConfigs`, by job number); its *launch list* is its
+overrides, then ``hydra.sweep.subdir=<name>`` as the
 :class:`naga.launch.plan.handoff.JobOverride` that carries its config to wherever it runs.
-The sweep's record starts from :func:`job_records` and :func:`sweep_state`.
 """
 
 from __future__ import annotations
@@ -23,8 +21,6 @@ if TYPE_CHECKING:
     from naga.launch.plan.hydra_session import Session
     from naga.launch.record.sweeplock import JobRecord, SweepState
 
-__all__ = ["job_configs", "job_records", "launch_list", "sweep_state"]
-
 
 def launch_list(
     configs: JobConfigs,
@@ -35,15 +31,14 @@ def launch_list(
     carries_task: bool,
     what: str | None = None,
 ) -> list[str]:
-    """Check job ``num`` against the base and keep it; its launch list (JobOverride last).
+    """Check job ``num`` (folder ``name``) and keep it in ``configs``; its launch list.
 
     Args:
         configs: The sweep's job configs.
-        num: The job's number in the sweep.
+        num: The job's number.
         overrides: The job's overrides.
         name: The job's folder below the sweep's.
-        carries_task: The job's task config travels too (the launcher runs the job with
-            naga's ``run_job`` in another process).
+        carries_task: The task config travels too (the job runs naga's ``run_job`` elsewhere).
         what: How errors name the job (default: ``job <num> (<overrides>)``).
 
     Raises:
@@ -52,8 +47,7 @@ def launch_list(
     subdir = f"hydra.sweep.subdir={override_value(name)}"
     what = what or f"job {num} ({' '.join(overrides) or 'no overrides'})"
     configs.add([*overrides, subdir], what=what, num=num)
-    carried = JobOverride(subdir, configs=configs, index=num, with_task=carries_task)
-    return [*overrides, carried]
+    return [*overrides, JobOverride(subdir, configs=configs, index=num, with_task=carries_task)]
 
 
 def job_configs(
@@ -64,18 +58,10 @@ def job_configs(
     carries_task: bool = False,
     derive: Container[str] | None = None,
 ) -> tuple[JobConfigs, list[list[str]]]:
-    """Every job's launch list, by job number, and the configs of the jobs to derive.
+    """The jobs' configs and launch lists, by job number (:func:`launch_list` for each).
 
-    Args:
-        session: The sweep's Hydra session (``hydra.sweep.dir`` set).
-        jobs: Each job's overrides, by job number.
-        names: Each job's folder name, by job number.
-        carries_task: As for :func:`launch_list`.
-        derive: The names of the jobs to check and derive (default: all); the others (a
-            resumed sweep's completed jobs) are neither checked nor derived.
-
-    Raises:
-        ConfigError: A job's overrides do not fit the config, naming the job.
+    ``derive``: the names of the jobs to check and derive (default: all); the others (a
+    resumed sweep's completed jobs) get a plain ``hydra.sweep.subdir`` and no config.
     """
     configs = JobConfigs(session)
     launch_lists = [
@@ -92,13 +78,7 @@ def job_records(root: Path, jobs: Sequence[Sequence[str]], names: Sequence[str])
     from naga.launch.record.sweeplock import JobRecord, run_lock_stat
 
     return [
-        JobRecord(
-            num=num,
-            name=name,
-            overrides=list(job),
-            save_dir=root / name,
-            stale_stat=run_lock_stat(root / name),
-        )
+        JobRecord(num, name, list(job), root / name, stale_stat=run_lock_stat(root / name))
         for num, (job, name) in enumerate(zip(jobs, names, strict=True))
     ]
 
@@ -113,17 +93,7 @@ def sweep_state(
     jobs: list[JobRecord] | None = None,
     tasks: dict[str, object] | None = None,
 ) -> SweepState:
-    """The state of a sweep about to start (sweep.lock is written when it starts).
-
-    Args:
-        session: The sweep's Hydra session.
-        app: The decorated function (its name, the command the user typed).
-        root: The sweep's folder, absolute.
-        given_root: ``save_dir`` as the config gave it.
-        overrides: The sweep's overrides as given.
-        jobs: The jobs' records (default: none yet: a search adds them as it goes).
-        tasks: Where the tasks came from (``--tasks``, ``--tasks-key``).
-    """
+    """A sweep about to start (``root`` absolute, ``given_root`` as the config gave it)."""
     from naga.launch.record.sweeplock import SweepState
 
     return SweepState(
