@@ -165,15 +165,9 @@ class JobConfigs:
         self._lock = threading.Lock()
 
     def add(self, overrides: Sequence[str], *, what: str, num: int | None = None) -> int:
-        """Check one job's overrides against the base and keep them as job ``num``.
+        """Check one job's overrides against the base and keep them; returns its number.
 
-        Args:
-            overrides: The job's override strings.
-            what: How errors name the job (``job 3 (param=3)``).
-            num: The job's number (default: the number of jobs added before it).
-
-        Returns:
-            The job's number.
+        ``num`` defaults to the number of jobs added before; ``what`` names the job in errors.
 
         Raises:
             ConfigError: An override that does not parse or does not fit, naming ``what``.

@@ -33,13 +33,8 @@ def launch_list(
 ) -> list[str]:
     """Check job ``num`` (folder ``name``) and keep it in ``configs``; its launch list.
 
-    Args:
-        configs: The sweep's job configs.
-        num: The job's number.
-        overrides: The job's overrides.
-        name: The job's folder below the sweep's.
-        carries_task: The task config travels too (the job runs naga's ``run_job`` elsewhere).
-        what: How errors name the job (default: ``job <num> (<overrides>)``).
+    ``carries_task``: the task config travels too (the job runs naga's ``run_job`` in another
+    process); ``what`` names the job in errors (default: ``job <num> (<overrides>)``).
 
     Raises:
         ConfigError: The job's overrides do not fit the config, naming the job.
