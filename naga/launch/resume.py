@@ -104,11 +104,11 @@ def run_resumed(app: Any, options: Any) -> int:
         )
         data = view.data
         state = sweep_state(
-            session,
             app,
             root,
             given_root,
             data.get("overrides") or [],
+            launcher=session.launcher_name,
             jobs=records,
             tasks=data.get("tasks"),
         )

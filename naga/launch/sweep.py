@@ -118,7 +118,13 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
 
             skip_completed(records, configs, str(given_root))
         state = sweep_state(
-            session, app, root, str(given_root), overrides, jobs=records, tasks=tasks_info
+            app,
+            root,
+            str(given_root),
+            overrides,
+            launcher=session.launcher_name,
+            jobs=records,
+            tasks=tasks_info,
         )
         from naga.launch.dispatch import dispatch
 

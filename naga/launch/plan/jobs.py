@@ -79,12 +79,12 @@ def job_records(root: Path, jobs: Sequence[Sequence[str]], names: Sequence[str])
 
 
 def sweep_state(
-    session: Session,
     app: App,
     root: Path,
     given_root: str,
     overrides: Sequence[str],
     *,
+    launcher: str,
     jobs: list[JobRecord] | None = None,
     tasks: dict[str, object] | None = None,
 ) -> SweepState:
@@ -94,7 +94,7 @@ def sweep_state(
     return SweepState(
         root=root,
         jobs=[] if jobs is None else jobs,
-        launcher=session.launcher_name,
+        launcher=launcher,
         app=app.name,
         command=app.command_line(),
         overrides=list(overrides),

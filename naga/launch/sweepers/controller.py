@@ -160,7 +160,7 @@ def run_study(
         refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
-    state = sweep_state(session, app, root, str(given_root), overrides)
+    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
     if recorded:
         from naga.launch.sweepers.record import records_from
 

@@ -46,7 +46,7 @@ def run_hydra_sweeper(
     hydra_session.set_sweep_dir(session, str(given_root))
     target = hydra_session.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
-    state = sweep_state(session, app, root, str(given_root), overrides)
+    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
     choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
     name = str(choice or target.rsplit(".", 1)[-1])
     state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
