@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    # For annotations elsewhere too (naga.launch.plan.hydra_session): Hydra's own classes.
+    # For annotations elsewhere too (naga.launch.plan, naga.launch.sweepers): Hydra's own classes.
     from hydra._internal.callbacks import Callbacks
     from hydra._internal.hydra import Hydra
     from hydra.core.override_parser.types import Override

@@ -74,6 +74,7 @@ def run_resumed(app: Any, options: Any) -> int:
     from naga.launch.dispatch import dispatch
     from naga.launch.plan import hydra_session
     from naga.launch.plan.jobs import job_configs, sweep_state
+    from naga.launch.record.files import as_list
     from naga.launch.record.status import read_sweep
 
     root = Path(options.resume).absolute()
@@ -107,12 +108,12 @@ def run_resumed(app: Any, options: Any) -> int:
             app,
             root,
             given_root,
-            data.get("overrides") or [],
+            [str(item) for item in as_list(data.get("overrides"))],
             launcher=session.launcher_name,
             jobs=records,
-            tasks=data.get("tasks"),
+            tasks=tasks if isinstance(tasks := data.get("tasks"), dict) else None,
         )
-        state.command = list(data.get("command") or [])
+        state.command = [str(item) for item in as_list(data.get("command"))]
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)
         return dispatch(
