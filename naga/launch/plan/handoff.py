@@ -69,10 +69,11 @@ class JobOverride(str):
         assert self._config is not None, "built with neither the sweep's configs nor a config"
         return self._config
 
-    def task_config(self) -> DictConfig | None:
+    def task_config(self) -> DictConfig:
         """The job's config without ``hydra`` (only carried ``with_task``)."""
         if self._configs is not None:
             return self._configs.task_config(self._index)
+        assert self._task is not None, "the task config travels only with_task"
         return self._task
 
     def __reduce__(self) -> tuple[object, tuple[str, DictConfig, DictConfig | None]]:
