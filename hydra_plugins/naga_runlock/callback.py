@@ -63,8 +63,7 @@ class RunLockCallback(Callback):
             return
         error = job_failed(job_return)
         if error is None:
-            from naga._hydra_compat import returned_value
-            from naga.launch.job import returned_metrics
+            from naga.launch.job import returned_metrics, returned_value
 
             # A task function's return value is its result, as for @clicfg (docs/results.md).
             returned = returned_value(job_return)

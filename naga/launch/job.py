@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from naga._hydra_compat import job_failed
+from naga._hydra_compat import job_failed, returned_value
 from naga._omegaconf_compat import node_at
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
@@ -34,6 +34,7 @@ __all__ = [
     "job_failed",
     "job_save_dir",
     "resolve_once",
+    "returned_value",
     "start_job",
     "status_of",
 ]
