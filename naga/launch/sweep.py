@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from naga.launch.launchers.base import Launcher
-    from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.hydra_session import Session
     from naga.launch.record.sweeplock import JobRecord
 
@@ -64,8 +63,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch.plan import hydra_session
+    from naga.launch.plan.jobs import job_configs, job_records, sweep_state
     from naga.launch.record.claim import refuse_if_live
-    from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
 
     if _resumes_grid(options):  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
@@ -108,20 +107,10 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         tasks, tasks_info = _task_overrides(session.cfg, options)
         jobs = [[*cell, *task] for cell in grid for task in tasks] if tasks else grid
         names = job_names(jobs)
-        records = [
-            JobRecord(
-                num=num,
-                name=name,
-                overrides=job,
-                save_dir=root / name,
-                stale_stat=run_lock_stat(root / name),
-            )
-            for num, (job, name) in enumerate(zip(jobs, names, strict=True))
-        ]
+        records = job_records(root, jobs, names)
         _check_distinct_dirs(records, root)
-        configs, launch_lists = _job_configs(
-            session, jobs, names, with_task=launcher.capabilities.carries_task
-        )
+        carries_task = launcher.capabilities.carries_task
+        configs, launch_lists = job_configs(session, jobs, names, carries_task=carries_task)
         if options.print_configs:  # --cfg: what each job would run with, nothing run
             from naga.launch.plan.preview import print_configs
 
@@ -131,16 +120,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             from naga.launch.plan.skip import skip_completed
 
             skip_completed(records, configs, str(given_root))
-        state = SweepState(
-            root=root,
-            jobs=records,
+        state = sweep_state(
+            app,
+            root,
+            str(given_root),
+            overrides,
             launcher=launcher.name,
-            app=app.name,
-            command=app.command_line(),
-            overrides=list(overrides),
+            jobs=records,
             tasks=tasks_info,
         )
-        state.given_root = str(given_root)
         from naga.launch.dispatch import dispatch
         from naga.launch.launchers.base import Launch
 
@@ -157,36 +145,6 @@ def _resumes_grid(options: SweepOptions) -> bool:
     from naga.launch.sweepers.controller import recorded_study
 
     return recorded_study(options.resume) is None
-
-
-def _job_configs(
-    session: Session,
-    jobs: Sequence[Sequence[str]],
-    names: Sequence[str],
-    *,
-    with_task: bool = False,
-) -> tuple[JobConfigs, list[list[str]]]:
-    """Every job checked and kept for deriving its config, and its launcher overrides.
-
-    The last override of each job is its :class:`naga.launch.plan.handoff.JobOverride`
-    (``hydra.sweep.subdir=<name>``), which carries the job's config to wherever it runs
-    (``with_task``: its task config too, for launchers that run it with naga's run_job).
-
-    Raises:
-        ConfigError: A job's overrides do not fit the config, naming the job.
-    """
-    from naga.launch.plan.compose import JobConfigs
-    from naga.launch.plan.handoff import JobOverride
-    from naga.launch.plan.tasks import override_value
-
-    configs = JobConfigs(session)
-    launch_lists: list[list[str]] = []
-    for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
-        subdir = f"hydra.sweep.subdir={override_value(name)}"
-        configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
-        carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
-        launch_lists.append([*job, carried])
-    return configs, launch_lists
 
 
 def _check_distinct_dirs(records: Sequence[JobRecord], root: Path) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from naga._omegaconf_compat import node_at, set_parent
 from naga.launch.launchers.base import Capabilities, JobSource, Launch, Launcher, StopSweep
 from naga.launch.plan import hydra_session
 
@@ -219,13 +220,12 @@ def _install(hydra_config: HydraConfig, config: DictConfig) -> DictConfig:
     """
     from omegaconf import DictConfig, OmegaConf, flag_override
 
-    node = config._get_node("hydra")
-    assert node is not None  # every job's config has its hydra node
+    node = node_at(config, "hydra")
     OmegaConf.set_readonly(node, True)
     root = DictConfig(content={})
     with flag_override(root, "no_deepcopy_set_nodes", True):
         root["hydra"] = node
-    node._set_parent(config)
+    set_parent(node, config)
     hydra_config.cfg = root  # type: ignore[assignment]  # as HydraConfig.set_config does
     return root
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from naga._hydra_compat import joblib_params
 from naga.launch.launchers.base import Capabilities, Launch
 from naga.launch.launchers.inprocess import run_job
 from naga.launch.launchers.plugin import HydraPlugin
@@ -89,7 +90,7 @@ def launch(
     configure_log(master.hydra.hydra_logging, master.hydra.verbose)
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     shared = Shared(task_function, callbacks)
-    parallel = Parallel(**hydra_session.joblib_params(launcher))
+    parallel = Parallel(**joblib_params(launcher))
     return list(parallel(delayed(run_carried)(num, job, shared) for num, job in jobs))
 
 

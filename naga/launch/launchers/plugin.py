@@ -36,7 +36,8 @@ class HydraPlugin(Launcher):
 
         task = sweep.task(in_process=False)
         loader = PrecomposedLoader(sweep.session.hydra.config_loader)
-        with hydra_session.launcher_of(sweep.session, task, loader=loader) as (plugin, callbacks):
+        with hydra_session.multirun_callbacks(sweep.session) as callbacks:
+            plugin = hydra_session.make_launcher(sweep.session, task, callbacks, loader=loader)
             results = self.launch(sweep, todo, plugin, task, callbacks)
         apply_results(todo, results, monitor)
 

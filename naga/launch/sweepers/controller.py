@@ -79,7 +79,7 @@ def plan_of(session: Session) -> StudyPlan:
     )
     params = node.get("params") or {}
     # The command line's overrides add to `params` and win over the same key.
-    given = hydra_session._override_lines(session.cfg.hydra.overrides.task)
+    given = hydra_session.override_lines(session.cfg.hydra.overrides.task)
     keys = {line.split("=", 1)[0].lstrip("+~") for line in given}
     lines = [f"{key}={value}" for key, value in params.items() if key not in keys] + given
     space = parse_space(lines)
@@ -122,9 +122,9 @@ def run_study(
     """
     from naga.launch.launchers import registry
     from naga.launch.plan import hydra_session
+    from naga.launch.plan.jobs import sweep_state
     from naga.launch.record.files import as_list
     from naga.launch.record.relaunch import launch_info
-    from naga.launch.record.sweeplock import SweepState
     from naga.launch.sweepers.optuna_study import open_study
 
     require_optuna()
@@ -139,15 +139,9 @@ def run_study(
         refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
-    state = SweepState(
-        root=root,
-        jobs=[],
-        launcher=registry.launcher_for(session).name,
-        app=app.name,
-        command=app.command_line(),
-        overrides=list(overrides),
+    state = sweep_state(
+        app, root, str(given_root), overrides, launcher=registry.launcher_for(session).name
     )
-    state.given_root = str(given_root)
     if recorded:
         from naga.launch.sweepers.record import records_from
 
