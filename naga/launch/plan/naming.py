@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from naga.launch.job import SAVE_DIR_KEY
-
-if TYPE_CHECKING:
-    pass
 
 MAX_NAME = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-]")
