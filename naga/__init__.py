@@ -16,7 +16,6 @@ from naga._version import __version__ as __version__
 # needed from it is TYPE_CHECKING, which type checkers treat as True whatever its source.
 TYPE_CHECKING = False
 
-
 __all__ = ["clicfg", "mlflow_lock", "runlock", "runs", "unsafe_debug"]
 
 _LAZY = {
