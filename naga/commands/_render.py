@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from naga.commands._locks import parse_time
+from naga.results.receipts import parse_time
 
 
 def value(obj: Any) -> str:

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._locks import STATUSES, VOLATILE_CONFIG_KEYS, parse_time
+from naga.lock.status import RUN
 from naga.results.query import is_number, render
+from naga.results.receipts import VOLATILE_CONFIG_KEYS, parse_time
 
 Row = dict[str, Any]
 FORMATS = ("table", "csv", "json", "markdown")
@@ -40,9 +41,7 @@ def add_filters(parser: Any) -> None:
         default=[],
         help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, as in naga ls",
     )
-    parser.add_argument(
-        "--status", choices=STATUSES, action="append", help="only runs with this status"
-    )
+    parser.add_argument("--status", choices=RUN, action="append", help="only runs with this status")
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:

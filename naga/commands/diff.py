@@ -23,9 +23,16 @@ from typing import Any
 from naga.commands import _render as r
 from naga.commands._clone import ensure_code, locate
 from naga.commands._compare import ABSENT, canon, mapping_lines, metric_lines
-from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 from naga.errors import NagaError
 from naga.lock.git.recorded import ResolvedTree, changed_files, resolve_tree, try_open_repo
+from naga.results.receipts import (
+    Run,
+    as_dict,
+    code_state,
+    comparable_config,
+    display_path,
+    load_run,
+)
 
 # environment fields that name this machine rather than the software that ran.
 _VOLATILE_ENV = frozenset({"executable"})

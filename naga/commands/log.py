@@ -200,15 +200,15 @@ def _runs_of(dirs: list[Path]) -> list[_Target]:
     empty MLflow run, and an active one): the runs below it stand for it, after a note
     saying so; with none below, it is one line reported skipped.
     """
-    from naga.commands._locks import display_path, iter_lock_files
     from naga.lock.format import LOCK_NAME
+    from naga.results.receipts import display_path, find_lock_files
 
     out: list[_Target] = []
     for directory in dirs:
         if (directory / LOCK_NAME).is_file():
             out.append(_Target(str(directory), directory))
             continue
-        below = [path.parent for path in iter_lock_files([directory])]
+        below = [Path(path).parent for path, _, _ in find_lock_files([directory])[0]]
         shown = display_path(directory) if directory.is_absolute() else str(directory)
         if not below:
             out.append(_Target(shown, None))

@@ -10,7 +10,7 @@ Reading is the slow part of a cold ``naga ls`` (libyaml builds every installed p
 of the ``environment`` section, and an ``upstream`` section repeats whole receipts), so
 :func:`read_row` parses the text without those two top-level blocks, which a row never
 uses. Whenever that shortcut does not give a well-formed receipt of a known version, the
-full reader of :mod:`naga.commands._locks` reads the file and decides (and words the
+full reader (:func:`naga.lock.format.read_lock`) reads the file and decides (and words the
 error): the shortcut can only make a good receipt faster, never accept a bad one.
 """
 
@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import as_dict, flatten
 from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock, without_blocks
 from naga.lock.git.recorded import run_code
-from naga.lock.liveness import ASKS_QUEUE
+from naga.lock.metrics import flatten
+from naga.lock.status import ASKS_QUEUE
+from naga.results.receipts import as_dict
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
 _SKIPPED_BLOCKS = ("environment", "upstream")

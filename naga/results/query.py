@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from naga.errors import UsageError, did_you_mean
+from naga.lock.status import RUN
 from naga.results._read import BASE_COLUMNS, PREFIXES
 
 __all__ = [
@@ -186,8 +187,6 @@ def parse_where(
 
 #: Operators typed the other way round, or doubled, and the one meant.
 _OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "=!": "!=", "<>": "!=", "!==": "!=", "===": "="}
-#: Every status a row can hold (run.lock's recorded ones, and `lost`, derived when read).
-RUN_STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 
 def _check_operator(expression: str, key: str, op: str, text: str, cells: Sequence[Any]) -> None:
@@ -215,7 +214,7 @@ def _check_equality(
     Comparing it would silently select nothing (or everything, with ``!=``).
     """
     if column == "status":
-        known = sorted({*RUN_STATUSES, *map(str, cells)})
+        known = sorted({*RUN, *map(str, cells)})
         if text not in known:
             raise UsageError(
                 f"--where '{expression}': '{text}' is not a run status."

@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import as_dict
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock, without_blocks
 from naga.results._read import row_of
+from naga.results.receipts import as_dict
 
 __all__ = ["Cards", "card_of", "cards"]
 
