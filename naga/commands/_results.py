@@ -19,7 +19,7 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.lock.status import RUN
-from naga.results.query import is_number, render
+from naga.results.query import is_number, render, short_column
 from naga.results.receipts import VOLATILE_CONFIG_KEYS, parse_time
 
 Row = dict[str, Any]
@@ -103,7 +103,7 @@ def headers(columns: Sequence[str], *, block: bool = False) -> list[str]:
 
     With ``block``, the first columns are those of a per-script block (RUN, STATUS, ...).
     """
-    short = [_short(column) for column in columns]
+    short = [short_column(column) for column in columns]
     counts = Counter(short)
     out = [
         name if counts[name] == 1 and (name == column or name not in columns) else column
@@ -112,13 +112,6 @@ def headers(columns: Sequence[str], *, block: bool = False) -> list[str]:
     if block:
         out[: len(BLOCK_HEAD)] = [head for _, head in BLOCK_HEAD]
     return out
-
-
-def _short(column: str) -> str:
-    for prefix in ("config.", "metrics."):
-        if column.startswith(prefix):
-            return column[len(prefix) :]
-    return column
 
 
 def formatter(column: str) -> Callable[[Any], str]:

@@ -240,6 +240,7 @@ def _log_one(
     args: argparse.Namespace,
 ) -> tuple[str, str]:
     """Log one run directory; return (outcome, detail) with outcome logged/skipped/failed."""
+    from naga.lock.status import UNDER_WAY
     from naga.tracking._lifecycle import outcome_of, run_status
     from naga.tracking._receipt import read_receipt
     from naga.tracking.mlflow_lock import mlflow_lock
@@ -247,7 +248,7 @@ def _log_one(
     try:
         receipt = read_receipt(directory)
         status = run_status(receipt)
-        if status in ("running", "requeued"):
+        if status in UNDER_WAY:
             return "skipped", f": the run is still {status}; a run is logged once it has ended"
         outcome = outcome_of(receipt)
         current = _already_logged(client, exp_id, receipt, outcome.naga_status)

@@ -27,6 +27,8 @@ FINAL = (COMPLETED, FAILED, INTERRUPTED)
 ENDED = (*FINAL, REQUEUED)
 #: Every status a reader shows of a run.lock: the recorded ones and ``lost``, derived.
 RUN = (RUNNING, *FINAL, REQUEUED, LOST)
+#: A run not over as readers show it: it runs, or Slurm runs it again.
+UNDER_WAY = (RUNNING, REQUEUED)
 #: Receipt statuses a reader checks against Slurm's queue before believing them.
 ASKS_QUEUE = (RUNNING, REQUEUED, INTERRUPTED)
 #: A run that did not complete and never will by itself: shown in red, run again by resume.

@@ -263,15 +263,31 @@ def _equal(cell: Any, value: Any, text: str) -> bool:
     return render(cell) == text
 
 
-def render(value: Any) -> str:
-    """A value as text, YAML-like: numbers as Python writes them, ``true``, ``null``, JSON."""
+def render(value: Any, *, quote: bool = False) -> str:
+    """A config, metric or lock value as text, YAML-like (``true``, ``null``, ``[1, 2]``).
+
+    Numbers are written as Python writes them, lists and mappings as JSON. With ``quote``,
+    a string that would read as another value (empty, padded, ``null``, ``true``...) is
+    shown in quotes: where a value is shown without its column's other values.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        return str(value) if isinstance(value, str) else repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        ambiguous = value.lower() in {"", "null", "true", "false", "~"} or value != value.strip()
+        return json.dumps(value, ensure_ascii=False) if quote and ambiguous else value
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+
+
+def short_column(column: str) -> str:
+    """``lr`` for ``config.lr``, ``loss`` for ``metrics.loss``: column names for people."""
+    for prefix in ("config.", "metrics."):
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return column
 
 
 def filter_rows(rows: Iterable[Row], conditions: Sequence[Condition]) -> list[Row]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from naga.errors import TrackingError
-from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LOST, REQUEUED, RUNNING
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LOST, UNDER_WAY
 from naga.tracking._receipt import Receipt
 
 __all__ = ["LIFECYCLE", "Outcome", "outcome_of", "run_status"]
@@ -75,7 +75,7 @@ def outcome_of(receipt: Receipt) -> Outcome:
     if outcome is not None:
         return outcome
     where = receipt.save_dir / "run.lock"
-    if status in (RUNNING, REQUEUED):
+    if status in UNDER_WAY:
         raise TrackingError(
             f"'{receipt.save_dir}': its run is still {status} ({where} says so and its "
             "process or Slurm job is alive); log it once it has ended"
