@@ -1,10 +1,11 @@
 """Every use of Hydra's private API, in one place (hydra-core is pinned at 1.3.8).
 
 naga drives Hydra a little below its public surface: a sweep is run the way
-``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch._hydra), and a single
+``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch.plan.hydra_session), and a single
 run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
 Those steps need ``hydra._internal``, one private attribute of ``JobReturn`` and one of the
-submitit launcher plugin (naga submits submitit sweeps itself, naga.launch.submit); they are
+submitit launcher plugin (naga submits submitit sweeps itself,
+naga.launch.launchers.submitit.submit); they are
 all here, so a Hydra upgrade is checked in one file. Hydra is imported inside each
 function: importing this module costs nothing.
 """

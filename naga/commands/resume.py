@@ -49,8 +49,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the sweep's command for its unfinished jobs; its exit code is ours."""
     from naga.commands.status import counts_line
+    from naga.launch.record.status import read_sweep
     from naga.launch.resume import check_resumable, to_resume
-    from naga.launch.status import read_sweep
 
     root = Path(args.sweep)
     view = read_sweep(root, command="naga resume")

@@ -2,7 +2,7 @@
 
 One line per job (name, status, Slurm job id, duration, the error's first line) and the
 counts queued / running / completed / failed / interrupted / lost, from the sweep's
-sweep.lock, its jobs' run.locks and Slurm's queue (naga.launch.status). Exit status: 0 when
+sweep.lock, its jobs' run.locks and Slurm's queue (naga.launch.record.status). Exit status: 0 when
 every job completed, 1 when none is pending but some failed, were interrupted or lost, 3
 while jobs are still queued or running. ``--watch`` redraws until the sweep is over (a
 progress bar on a terminal, one line per change otherwise) and exits the same way.
@@ -56,8 +56,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Show the sweep (once, or until it is over); return 0, 1 or 3 as documented."""
     from naga.errors import UsageError
-    from naga.launch.status import read_sweep
-    from naga.launch.sweepclaim import history
+    from naga.launch.record.claim import history
+    from naga.launch.record.status import read_sweep
 
     if args.interval <= 0:
         raise UsageError(f"--interval {args.interval}: give a positive number of seconds")
@@ -129,7 +129,7 @@ def history_line(view: Any, earlier: list[Path]) -> str:
 
 def counts_line(view: Any) -> str:
     """``4 jobs: 1 queued, 1 running, 1 completed, 1 failed, 0 interrupted, 0 lost``."""
-    from naga.launch.status import COUNTED
+    from naga.launch.record.status import COUNTED
 
     counts = view.counts()
     parts = ", ".join(f"{counts[status]} {status}" for status in COUNTED)
@@ -153,7 +153,7 @@ def _cells(job: Any) -> list[str]:
 
 
 def _watch(root: Path, view: Any, args: argparse.Namespace) -> int:
-    from naga.launch.status import read_sweep
+    from naga.launch.record.status import read_sweep
 
     stream = sys.stdout
     live = stream.isatty() and not args.json

@@ -3,12 +3,14 @@
 Shared by a new sweep (naga.launch.sweep) and a resumed one (naga.launch.resume):
 
 - submitit launchers (Slurm, submitit_local) are submitted by naga itself
-  (naga.launch.submit: isolation of the submitted code, arrays, requeue); basic runs in
-  this process (naga.launch._inprocess), joblib and other plugins through Hydra's launcher
+  (naga.launch.launchers.submitit.submit: isolation of the submitted code, arrays, requeue); basic
+  runs in
+  this process (naga.launch.launchers.inprocess), joblib and other plugins through Hydra's launcher
   plugin (naga.launch.sweep._launch); on every path each job gets the config derived for it
-  (``configs``, naga.launch._precompose) and carried by its last override
-  (naga.launch._handoff), so no job composes its config again;
-- ``--detach`` returns once every job is queued (naga.launch.detach); otherwise the sweep's
+  (``configs``, naga.launch.plan.compose) and carried by its last override
+  (naga.launch.plan.handoff), so no job composes its config again;
+- ``--detach`` returns once every job is queued (naga.launch.launchers.submitit.detach); otherwise
+the sweep's
   process waits, shows progress and reports (naga.launch.sweep);
 - sweep.lock records, under ``launch``, how to start the sweep again (``naga resume``).
 """
@@ -47,9 +49,9 @@ def dispatch(  # noqa: PLR0917 - the sweep's parts, as run_sweep has them
         session: The sweep's Hydra session.
         app: The decorated function.
         state: The sweep (sweep.lock records).
-        configs: The jobs' precomposed configs (naga.launch._precompose.JobConfigs).
+        configs: The jobs' precomposed configs (naga.launch.plan.compose.JobConfigs).
         launch_lists: Every job's launcher overrides, by job number; the last one of each
-            job to start is its :class:`naga.launch._handoff.JobOverride`, which carries
+            job to start is its :class:`naga.launch.plan.handoff.JobOverride`, which carries
             the job's config to wherever it runs (no job composes its config again).
         options: The sweep flags.
         session_overrides: What the session was composed from (recorded for resume).
@@ -57,12 +59,12 @@ def dispatch(  # noqa: PLR0917 - the sweep's parts, as run_sweep has them
         tasks_per_job: Jobs per array element; default: the ``--slurm_config`` file's.
         todo: The jobs to submit (``--detach``); default: every job not done.
     """
-    from naga.launch.progress import Monitor, summary_lines
-    from naga.launch.submit import SUBMITIT, Submitter
+    from naga.launch.launchers.submitit.submit import SUBMITIT, Submitter
+    from naga.launch.record.progress import Monitor, summary_lines
     from naga.launch.sweep import _run
 
     if tasks_per_job is None:
-        from naga.launch.slurm import naga_settings
+        from naga.launch.launchers.submitit.settings import naga_settings
 
         tasks_per_job = int(naga_settings(options.slurm_config)["tasks_per_job"])
     submitter = None
@@ -80,8 +82,8 @@ def dispatch(  # noqa: PLR0917 - the sweep's parts, as run_sweep has them
         commit=submitter.isolation.commit if submitter and submitter.isolation else None,
     )
     if options.detach:
-        from naga.launch._task import SweepTask
-        from naga.launch.detach import detach
+        from naga.launch.launchers.submitit.detach import detach
+        from naga.launch.launchers.task import SweepTask
 
         task = SweepTask(
             app=app,

@@ -25,7 +25,7 @@ __all__ = ["run_resumed", "to_resume"]
 
 def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
     """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
-    from naga.launch.status import RESUMABLE
+    from naga.launch.record.status import RESUMABLE
 
     again = [job for job in view.jobs if job.status in RESUMABLE]
     live = [job for job in view.jobs if job.status in ("queued", "running")]
@@ -53,7 +53,7 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
             "older naga); run the sweep's command again with --skip-completed"
         )
     if detach:
-        from naga.launch.detach import check_launcher
+        from naga.launch.launchers.submitit.detach import check_launcher
 
         try:
             check_launcher(view.launcher)
@@ -71,13 +71,13 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
 
 def run_resumed(app: Any, options: Any) -> int:
     """Run the sweep in ``options.resume`` again, for the jobs that did not complete."""
-    from naga.launch import _hydra
-    from naga.launch._handoff import JobOverride
-    from naga.launch._precompose import JobConfigs
     from naga.launch.dispatch import dispatch
-    from naga.launch.status import read_sweep
-    from naga.launch.sweeplock import SweepState
-    from naga.launch.tasks import override_value
+    from naga.launch.plan import hydra_session
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.plan.tasks import override_value
+    from naga.launch.record.status import read_sweep
+    from naga.launch.record.sweeplock import SweepState
 
     root = Path(options.resume).absolute()
     view = read_sweep(root, command="--resume")
@@ -90,16 +90,16 @@ def run_resumed(app: Any, options: Any) -> int:
         )
         return 0
     rerun = {job.name for job in again}
-    session = _hydra.open_session(app.base, app.name, list(launch["hydra_overrides"]))
+    session = hydra_session.open_session(app.base, app.name, list(launch["hydra_overrides"]))
     try:
         given_root = str(launch.get("given_root") or root)
-        _hydra.set_sweep_dir(session, given_root)
+        hydra_session.set_sweep_dir(session, given_root)
         # joblib jobs run with naga's start_job in the worker: their task config travels too.
         with_task = session.launcher_name == "joblib"
         records = _records(view, root, rerun)
         # The jobs to run again get their configs as a new sweep's do: derived from one
-        # composed base (naga.launch._precompose), each carried to its job by its last
-        # override (naga.launch._handoff). Jobs left alone are neither checked nor derived.
+        # composed base (naga.launch.plan.compose), each carried to its job by its last
+        # override (naga.launch.plan.handoff). Jobs left alone are neither checked nor derived.
         configs = JobConfigs(session)
         index_of: dict[int, int] = {}
         launch_lists: list[list[str]] = []
@@ -138,12 +138,12 @@ def run_resumed(app: Any, options: Any) -> int:
             todo=[record for record in records if record.name in rerun],
         )
     finally:
-        _hydra.close()
+        hydra_session.close()
 
 
 def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
     """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
-    from naga.launch.sweeplock import JobRecord, run_lock_stat
+    from naga.launch.record.sweeplock import JobRecord, run_lock_stat
 
     entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}
     records = []

@@ -4,9 +4,9 @@ clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
 grammar and every job is checked up front (so a bad value fails before anything runs).
 The sweep's config is composed once and each job's config derived from it
-(:mod:`naga.launch._precompose`); the jobs run in this process (basic launcher,
-:mod:`naga.launch._inprocess`) or go to Hydra's launcher plugin (joblib, submitit_local,
-submitit_slurm) carrying their finished configs (:mod:`naga.launch._handoff`). Each job
+(:mod:`naga.launch.plan.compose`); the jobs run in this process (basic launcher,
+:mod:`naga.launch.launchers.inprocess`) or go to Hydra's launcher plugin (joblib, submitit_local,
+submitit_slurm) carrying their finished configs (:mod:`naga.launch.plan.handoff`). Each job
 writes its run.lock in its own process; the parent keeps ``sweep.lock`` current, shows
 progress and ends with a summary.
 """
@@ -24,8 +24,8 @@ from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
 from naga.launch.job import SAVE_DIR_KEY, App, checked_save_dir, job_failed
-from naga.launch.naming import is_hydra_key, job_names, override_key
 from naga.launch.options import SweepOptions
+from naga.launch.plan.naming import is_hydra_key, job_names, override_key
 
 _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
 # naga's defaults for Hydra's own settings; a user override of the same key wins.
@@ -55,9 +55,9 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         ConfigError: An override or task that does not fit the config.
     """
     from naga.config.compose import parse_overrides
-    from naga.launch import _hydra
-    from naga.launch.sweepclaim import refuse_if_live
-    from naga.launch.sweeplock import JobRecord, SweepState, run_lock_stat
+    from naga.launch.plan import hydra_session
+    from naga.launch.record.claim import refuse_if_live
+    from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
 
     if _resumes_grid(options):  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
@@ -82,14 +82,14 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     defaults = [line for key, line in _HYDRA_DEFAULTS.items() if key not in given]
 
     session_overrides = [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
-    session = _hydra.open_session(app.base, app.name, session_overrides)
+    session = hydra_session.open_session(app.base, app.name, session_overrides)
     try:
         if options.detach:
-            from naga.launch.detach import check_launcher
+            from naga.launch.launchers.submitit.detach import check_launcher
 
             check_launcher(session.launcher_name)
         given_root = _sweep_root(session.cfg, app.name)
-        if not _hydra.sweeper_target(session).endswith("BasicSweeper"):
+        if not hydra_session.sweeper_target(session).endswith("BasicSweeper"):
             from naga.launch.sweepers.search import run_search  # Optuna, or another sweeper
 
             return run_search(
@@ -98,8 +98,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         root = given_root.absolute()
         # Before anything is written: a folder whose sweep still runs is not taken over.
         refuse_if_live(root, shown=str(given_root))
-        _hydra.set_sweep_dir(session, str(given_root))
-        grid = _hydra.expand(session)
+        hydra_session.set_sweep_dir(session, str(given_root))
+        grid = hydra_session.expand(session)
         tasks, tasks_info = _task_overrides(session.cfg, options)
         jobs = [[*cell, *task] for cell in grid for task in tasks] if tasks else grid
         names = job_names(jobs)
@@ -116,12 +116,12 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         _check_distinct_dirs(records, root)
         configs, launch_lists = _job_configs(session, jobs, names)
         if options.print_configs:  # --cfg: what each job would run with, nothing run
-            from naga.launch.preview import print_configs
+            from naga.launch.plan.preview import print_configs
 
             print_configs(configs, records, str(given_root))
             return 0
         if options.skip_completed:
-            from naga.launch.skip import skip_completed
+            from naga.launch.plan.skip import skip_completed
 
             skip_completed(records, configs, str(given_root))
         state = SweepState(
@@ -140,7 +140,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             session, app, state, configs, launch_lists, options, session_overrides, debug=debug
         )
     finally:
-        _hydra.close()
+        hydra_session.close()
 
 
 def _resumes_grid(options: SweepOptions) -> bool:
@@ -157,15 +157,15 @@ def _job_configs(
 ) -> tuple[Any, list[list[str]]]:
     """Every job checked and kept for deriving its config, and its launcher overrides.
 
-    The last override of each job is its :class:`naga.launch._handoff.JobOverride`
+    The last override of each job is its :class:`naga.launch.plan.handoff.JobOverride`
     (``hydra.sweep.subdir=<name>``), which carries the job's config to wherever it runs.
 
     Raises:
         ConfigError: A job's overrides do not fit the config, naming the job.
     """
-    from naga.launch._handoff import JobOverride
-    from naga.launch._precompose import JobConfigs
-    from naga.launch.tasks import override_value
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.plan.tasks import override_value
 
     configs = JobConfigs(session)
     launch_lists: list[list[str]] = []
@@ -191,12 +191,12 @@ def _run(
     summary: Any,
     submitter: Any = None,
 ) -> int:
-    from naga.launch import _hydra
-    from naga.launch._task import SweepTask
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan import hydra_session
     from naga.lock.interrupt import Interrupted, SignalGuard
 
     todo = [job for job in state.jobs if not job.done]
-    in_process = state.launcher in _hydra.IN_PROCESS
+    in_process = state.launcher in hydra_session.IN_PROCESS
     task = SweepTask(
         app=app,
         launcher=state.launcher,
@@ -250,15 +250,16 @@ def _launch(
 ) -> None:
     """Run the jobs in process, through the launcher plugin or naga's own submission.
 
-    ``submitter`` (naga.launch.submit) submits the jobs of a submitit sweep; each job
-    carries its precomposed config all the same (naga.launch._handoff).
+    ``submitter`` (naga.launch.launchers.submitit.submit) submits the jobs of a submitit sweep;
+    each job
+    carries its precomposed config all the same (naga.launch.plan.handoff).
 
     Raises:
         BaseException: In debug mode, the first job failure (for the debugger); a signal
             or Ctrl-C that stops the sweep.
     """
-    from naga.launch.progress import apply_run_lock
-    from naga.launch.sweeplock import error_line
+    from naga.launch.record.progress import apply_run_lock
+    from naga.launch.record.sweeplock import error_line
 
     try:
         if submitter is not None:  # submitit: naga submits, waits and records each job
@@ -284,7 +285,7 @@ def _launch(
 
 def _finish(state: Any, started: float, *, interrupted: bool) -> None:
     """Write the final status: interrupted while jobs were open, else failed or completed."""
-    from naga.launch.sweeplock import now_iso
+    from naga.launch.record.sweeplock import now_iso
 
     counts = state.counts()
     state.finished_at = now_iso()
@@ -311,8 +312,8 @@ class _DebugStop(Exception):
 def _run_in_process(
     session: Any, configs: Any, task: Any, todo: Sequence[Any], monitor: Any, *, debug: bool
 ) -> None:
-    from naga.launch import _inprocess
-    from naga.launch.sweeplock import now_iso
+    from naga.launch.launchers import inprocess
+    from naga.launch.record.sweeplock import now_iso
 
     state = monitor.state
     by_num = {job.num: job for job in todo}
@@ -329,7 +330,7 @@ def _run_in_process(
         if debug and failure is not None:
             raise _DebugStop(failure)
 
-    _inprocess.launch(
+    inprocess.launch(
         session, configs, task, [job.num for job in todo], on_start=started, on_end=ended
     )
 
@@ -337,16 +338,16 @@ def _run_in_process(
 def _run_with_plugin(
     session: Any, task: Any, todo: Sequence[Any], launch_lists: list[list[str]]
 ) -> list[Any]:
-    from naga.launch import _hydra
-    from naga.launch._handoff import PrecomposedLoader
+    from naga.launch.plan import hydra_session
+    from naga.launch.plan.handoff import PrecomposedLoader
 
     loader = PrecomposedLoader(session.hydra.config_loader)
-    with _hydra.launcher_of(session, task, loader=loader) as (launcher, callbacks):
+    with hydra_session.launcher_of(session, task, loader=loader) as (launcher, callbacks):
         if session.launcher_name == "joblib":
-            from naga.launch import _joblib
+            from naga.launch.launchers import joblib_pool
 
             jobs = [(job.num, launch_lists[job.num][-1]) for job in todo]
-            return _joblib.launch(session, launcher, task, callbacks, jobs)
+            return joblib_pool.launch(session, launcher, task, callbacks, jobs)
         return list(launcher.launch([launch_lists[job.num] for job in todo], initial_job_idx=0))
 
 
@@ -370,8 +371,8 @@ def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
 
 def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:
     """Final state of each job: the JobReturn decides; run.lock adds times and ids."""
-    from naga.launch.progress import apply_run_lock
-    from naga.launch.sweeplock import error_line
+    from naga.launch.record.progress import apply_run_lock
+    from naga.launch.record.sweeplock import error_line
 
     with monitor.state.lock:
         for job, ret in zip(batch, results, strict=False):
@@ -403,7 +404,7 @@ def _sweep_root(cfg: Any, app_name: str) -> Path:
 def _task_overrides(
     cfg: Any, options: SweepOptions
 ) -> tuple[list[list[str]], dict[str, Any] | None]:
-    from naga.launch.tasks import (
+    from naga.launch.plan.tasks import (
         check_task_lines,
         check_task_to,
         tasks_from_config,
@@ -451,7 +452,7 @@ def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -
             raise UsageError(
                 f"--slurm_config submits to Slurm, but {chosen[0]} was given; drop one"
             )
-        from naga.launch.slurm import slurm_overrides
+        from naga.launch.launchers.submitit.settings import slurm_overrides
 
         picked = [] if chosen else ["hydra/launcher=submitit_slurm"]
         return [*picked, *slurm_overrides(Path(options.slurm_config))]

@@ -134,7 +134,8 @@ _recorder: Recorder | None = None
 #: The handler naga's replaced, per signal, while a run is open.
 _replaced: dict[int, Any] = {}
 #: Asked first, with the handler naga replaced, when a signal arrives during a run; set by
-#: naga.launch.requeue in a submitit job. It requeues the job and raises :class:`Requeued`
+#: naga.launch.launchers.submitit.requeue in a submitit job. It requeues the job and raises
+#: :class:`Requeued`
 #: when the replaced handler is submitit's checkpoint-and-requeue and the job may be
 #: requeued; otherwise it returns and the run is recorded interrupted as usual.
 requeue_hook: Callable[[int, FrameType | None, Any], None] | None = None

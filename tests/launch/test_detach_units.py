@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from naga.errors import UsageError
-from naga.launch import status as status_mod
-from naga.launch.arrays import cut, pack, share
 from naga.launch.dispatch import own_args
-from naga.launch.queue import QueueView, slurm_queue
-from naga.launch.slurm import naga_settings, slurm_overrides
-from naga.launch.sweepsync import entry_from_run_lock, update_jobs
+from naga.launch.launchers.submitit.arrays import cut, pack, share
+from naga.launch.launchers.submitit.queue import QueueView, slurm_queue
+from naga.launch.launchers.submitit.settings import naga_settings, slurm_overrides
+from naga.launch.record import status as status_mod
+from naga.launch.record.sync import entry_from_run_lock, update_jobs
 from naga.lock.attempts import continued_attempt
 from naga.lock.writer import dumps
 
@@ -328,7 +328,7 @@ def test_a_new_attempt_of_the_same_slurm_job_continues_the_run(
 def test_jobs_import_the_submitted_tree(
     tmp_path: Path, make_git_repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from naga.launch.isolate import prepare
+    from naga.launch.launchers.submitit.isolate import prepare
     from naga.lock.origin import Origin
 
     repo = make_git_repo(
@@ -366,7 +366,7 @@ def test_jobs_import_the_submitted_tree(
 
 
 def test_code_outside_git_is_not_isolated(tmp_path: Path) -> None:
-    from naga.launch.isolate import prepare
+    from naga.launch.launchers.submitit.isolate import prepare
     from naga.lock.origin import Origin
 
     (tmp_path / "main.py").write_text("")
@@ -401,7 +401,7 @@ def test_an_editable_install_s_import_hook_is_redirected_too(
     import importlib
     import types
 
-    from naga.launch.isolate import prepare
+    from naga.launch.launchers.submitit.isolate import prepare
     from naga.lock.origin import Origin
 
     repo = make_git_repo(
@@ -488,16 +488,17 @@ def test_submitted_jobs_carry_their_precomposed_configs(
     import cloudpickle
 
     from naga.config.structured import to_structured
-    from naga.launch import _hydra, submit
-    from naga.launch._handoff import JobOverride, PrecomposedLoader
-    from naga.launch._task import SweepTask
+    from naga.launch.launchers.submitit import submit
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan import hydra_session
+    from naga.launch.plan.handoff import JobOverride, PrecomposedLoader
+    from naga.launch.plan.tasks import override_value
     from naga.launch.sweep import _job_configs
-    from naga.launch.tasks import override_value
 
     fake = _FakeExecutor()
     monkeypatch.setattr(submit, "_executor", lambda launcher: (fake, "local", 4))
     root = tmp_path / "multirun"
-    session = _hydra.open_session(
+    session = hydra_session.open_session(
         to_structured(_SubmitConfig),
         "app",
         [
@@ -507,7 +508,7 @@ def test_submitted_jobs_carry_their_precomposed_configs(
         ],
     )
     try:
-        jobs = _hydra.expand(session)
+        jobs = hydra_session.expand(session)
         names = [f"param={num + 1}" for num in range(len(jobs))]
         _, launch_lists = _job_configs(session, jobs, names)
         submitter = submit.Submitter(app=None, root=root, tasks_per_job=2)
@@ -520,9 +521,9 @@ def test_submitted_jobs_carry_their_precomposed_configs(
         )
         submitted, _ = submitter.submit(session, task, launch_lists, [0, 1, 2], names)
     finally:
-        _hydra.close()
+        hydra_session.close()
     assert submitted.elements == [[0, 1], [2]]
-    # Each element writes into its own sweep's sweep.lock only (naga.launch.sweepsync).
+    # Each element writes into its own sweep's sweep.lock only (naga.launch.record.sync).
     assert {element.sweep_id for element in fake.elements} == {"s1"}
     launcher, _ = cloudpickle.loads(fake.elements[0].payload)
     assert isinstance(launcher.hydra_context.config_loader, PrecomposedLoader)

@@ -3,9 +3,9 @@
 Differential: for each sweep below, Hydra's own ``Hydra.multirun`` (BasicSweeper +
 BasicLauncher, composing every job with ``load_sweep_config``) runs a task that records
 what the job sees; then naga runs the same sweep from the same base config, deriving each
-job's config (:mod:`naga.launch._precompose`) and running it with its in-process launcher
-(:mod:`naga.launch._inprocess`), or through Hydra's BasicLauncher with the configs carried
-and pickled as joblib and submitit carry them (:mod:`naga.launch._handoff`). What the
+job's config (:mod:`naga.launch.plan.compose`) and running it with its in-process launcher
+(:mod:`naga.launch.launchers.inprocess`), or through Hydra's BasicLauncher with the configs carried
+and pickled as joblib and submitit carry them (:mod:`naga.launch.plan.handoff`). What the
 jobs see must be equal: the task's config (unresolved and resolved, so ``${hydra:...}``
 and ``${now:...}`` are evaluated inside the job), the Hydra config (``hydra.job.num``,
 ``override_dirname``, ``overrides.task``, ``runtime.output_dir``, ...), the types, flags
@@ -33,11 +33,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from naga.config.compose import primary_config_name
 from naga.config.structured import to_structured
 from naga.errors import ConfigError
-from naga.launch import _hydra, _inprocess
-from naga.launch._handoff import JobOverride, PrecomposedLoader
-from naga.launch._precompose import JobConfigs, Template, subdir_override
 from naga.launch.job import job_failed
-from naga.launch.tasks import override_value
+from naga.launch.launchers import inprocess
+from naga.launch.plan import hydra_session
+from naga.launch.plan.compose import JobConfigs, Template, subdir_override
+from naga.launch.plan.handoff import JobOverride, PrecomposedLoader
+from naga.launch.plan.tasks import override_value
 
 
 class Model:
@@ -194,8 +195,8 @@ def hydra_multirun(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]] | s
 
 
 def naga_session(tmp_path: Path, sweep: list[str]) -> tuple[Any, list[list[str]], JobConfigs]:
-    session = _hydra.open_session(to_structured(Config), "app", _overrides(tmp_path, sweep))
-    jobs = _hydra.expand(session)
+    session = hydra_session.open_session(to_structured(Config), "app", _overrides(tmp_path, sweep))
+    jobs = hydra_session.expand(session)
     configs = JobConfigs(session)
     for num, job in enumerate(jobs):
         configs.add(job, what=f"job {num}")
@@ -207,7 +208,7 @@ def naga_in_process(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]] | 
     records: list[dict[str, Any]] = []
     try:
         session, jobs, configs = naga_session(tmp_path, sweep)
-        _inprocess.launch(
+        inprocess.launch(
             session,
             configs,
             lambda cfg: records.append(_record(cfg)),
@@ -217,7 +218,7 @@ def naga_in_process(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]] | 
     except ConfigError:
         return "rejected"
     finally:
-        _hydra.close()
+        hydra_session.close()
     return records
 
 
@@ -238,13 +239,13 @@ def naga_carried(tmp_path: Path, sweep: list[str]) -> list[dict[str, Any]]:
         ]
         assert all(isinstance(job[-1], JobOverride) and job[-1]._configs is None for job in shipped)
         loader = PrecomposedLoader(session.hydra.config_loader)
-        results = _hydra.launch(
+        results = hydra_session.launch(
             session, lambda cfg: records.append(_record(cfg)), shipped, loader=loader
         )
         for ret in results:
             _raise_failure(ret)
     finally:
-        _hydra.close()
+        hydra_session.close()
     return records
 
 
@@ -298,23 +299,25 @@ def test_only_group_overrides_are_composed_by_hydra(tmp_path: Path) -> None:
     try:
         assert [job.parsed is None for job in configs._jobs] == [True] * 4
     finally:
-        _hydra.close()
+        hydra_session.close()
     _, _, configs = naga_session(tmp_path, ["param=1,2", "+new=3"])
     try:
         assert [job.parsed is None for job in configs._jobs] == [False] * 2
     finally:
-        _hydra.close()
+        hydra_session.close()
 
 
 def test_a_bad_job_is_named_before_anything_runs(tmp_path: Path) -> None:
-    session = _hydra.open_session(to_structured(Config), "app", _overrides(tmp_path, ["param=1,x"]))
+    session = hydra_session.open_session(
+        to_structured(Config), "app", _overrides(tmp_path, ["param=1,x"])
+    )
     try:
         configs = JobConfigs(session)
         configs.add(["param=1"], what="job 0 (param=1)")
         with pytest.raises(ConfigError, match=r"^job 1 \(param=x\): .*param=x"):
             configs.add(["param=x"], what="job 1 (param=x)")
     finally:
-        _hydra.close()
+        hydra_session.close()
 
 
 def test_each_config_is_a_new_object(tmp_path: Path) -> None:
@@ -325,7 +328,7 @@ def test_each_config_is_a_new_object(tmp_path: Path) -> None:
         first.param = 5
         assert configs.config(0).param == 1
     finally:
-        _hydra.close()
+        hydra_session.close()
 
 
 def test_template_copies_are_independent_and_keep_generated_classes() -> None:
@@ -368,4 +371,4 @@ def test_a_carried_job_is_not_composed_again(tmp_path: Path) -> None:
         with pytest.raises(AssertionError, match="composed"):
             loader.load_sweep_config(None, list(jobs[1]))  # nothing carried: Hydra composes
     finally:
-        _hydra.close()
+        hydra_session.close()

@@ -1,4 +1,4 @@
-"""One sweep per folder at a time; the records of the earlier ones kept (naga.launch.sweepclaim).
+"""One sweep per folder at a time; the records of the earlier ones kept (naga.launch.record.claim).
 
 The reproduction of issue 20, through real processes: a detached submitit_local sweep
 still running in ``results/busy``, then at once a second sweep into the same folder. The
@@ -21,9 +21,9 @@ import yaml
 from helpers import one_line_error
 
 from naga.errors import UsageError
-from naga.launch.sweepclaim import HISTORY_DIR, history
-from naga.launch.sweeplock import JobRecord, SweepState
-from naga.launch.sweepsync import update_jobs
+from naga.launch.record.claim import HISTORY_DIR, history
+from naga.launch.record.sweeplock import JobRecord, SweepState
+from naga.launch.record.sync import update_jobs
 from naga.lock.format import dumps
 from naga.lock.liveness import pid_start
 from naga.lock.record import host

@@ -12,10 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from naga.errors import UsageError
-from naga.launch.naming import job_names, safe_name
-from naga.launch.slurm import slurm_overrides
-from naga.launch.sweeplock import JobRecord, SweepState, error_line
-from naga.launch.tasks import check_task_lines, override_value, tasks_from_file, tasks_from_items
+from naga.launch.launchers.submitit.settings import slurm_overrides
+from naga.launch.plan.naming import job_names, safe_name
+from naga.launch.plan.tasks import (
+    check_task_lines,
+    override_value,
+    tasks_from_file,
+    tasks_from_items,
+)
+from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
 from naga.lock.format import try_read
 
 
@@ -180,8 +185,8 @@ def test_importing_naga_launch_is_cheap():
     import sys
 
     code = (
-        "import sys, naga.launch, naga.launch.sweep, naga.launch.tasks\n"
-        "import naga.launch.naming, naga.launch.progress\n"
+        "import sys, naga.launch, naga.launch.sweep, naga.launch.plan.tasks\n"
+        "import naga.launch.plan.naming, naga.launch.record.progress\n"
         "heavy = ('hydra', 'omegaconf', 'pygit2', 'mlflow', 'submitit', 'joblib')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
@@ -190,7 +195,7 @@ def test_importing_naga_launch_is_cheap():
 
 
 def test_the_readme_slurm_config_file_is_valid():
-    from naga.launch.slurm import slurm_overrides
+    from naga.launch.launchers.submitit.settings import slurm_overrides
 
     path = Path(__file__).resolve().parents[2] / "conf" / "slurm.yml"
     assert slurm_overrides(path) == [

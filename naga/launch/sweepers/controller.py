@@ -77,7 +77,7 @@ def plan_of(session: Any) -> StudyPlan:
     """
     from omegaconf import OmegaConf
 
-    from naga.launch import _hydra
+    from naga.launch.plan import hydra_session
     from naga.launch.sweepers.optuna_space import parse_space
     from naga.launch.sweepers.optuna_study import StudySettings
 
@@ -103,7 +103,7 @@ def plan_of(session: Any) -> StudyPlan:
     )
     params = node.get("params") or {}
     # The command line's overrides add to `params` and win over the same key.
-    given = _hydra._override_lines(session.cfg.hydra.overrides.task)
+    given = hydra_session._override_lines(session.cfg.hydra.overrides.task)
     keys = {line.split("=", 1)[0].lstrip("+~") for line in given}
     lines = [f"{key}={value}" for key, value in params.items() if key not in keys] + given
     space = parse_space(lines)
@@ -120,7 +120,7 @@ def plan_of(session: Any) -> StudyPlan:
 
 def recorded_study(root: Path) -> dict[str, Any] | None:
     """The ``sweeper`` record of the study in ``root``'s sweep.lock, or None (not a study)."""
-    from naga.launch.sweeplock import SWEEP_LOCK
+    from naga.launch.record.sweeplock import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK) or {}
@@ -144,10 +144,10 @@ def run_study(
             resume that changes the question (unless ``hydra.sweeper.force``).
         UsageError: A new study into a folder that holds one (resume it instead).
     """
-    from naga.launch import _hydra
     from naga.launch.dispatch import launch_info
+    from naga.launch.plan import hydra_session
+    from naga.launch.record.sweeplock import SweepState
     from naga.launch.sweepers.optuna_study import open_study
-    from naga.launch.sweeplock import SweepState
 
     require_optuna()
     plan = plan_of(session)
@@ -155,10 +155,10 @@ def run_study(
     root = given_root.absolute()
     recorded = _recorded(root, resumed=resumed)
     if not resumed:
-        from naga.launch.sweepclaim import refuse_if_live
+        from naga.launch.record.claim import refuse_if_live
 
         refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
-    _hydra.set_sweep_dir(session, str(given_root))
+    hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
     state = SweepState(
         root=root,
@@ -204,7 +204,7 @@ def run_study(
 
 def _recorded(root: Path, *, resumed: bool) -> dict[str, Any] | None:
     """A resumed study's sweep.lock; a new study must not land in a study's folder."""
-    from naga.launch.sweeplock import SWEEP_LOCK
+    from naga.launch.record.sweeplock import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK)

@@ -47,7 +47,7 @@ def note_controller(state: Any) -> None:
     ``SLURM_*`` variables (CPUs, memory, the job id) must not leak into their sbatch, so
     they are dropped from this process's environment once recorded.
     """
-    from naga.launch.sweeplock import now_iso
+    from naga.launch.record.sweeplock import now_iso
     from naga.lock.record import host
 
     job_id = os.environ.get("SLURM_JOB_ID") if os.environ.get(CONTROLLER_ENV) else None
@@ -154,7 +154,7 @@ def _sbatch(
 
 
 def _write(state: Any, *, resumed: bool) -> None:
-    from naga.launch.sweepsync import update_jobs
+    from naga.launch.record.sync import update_jobs
 
     if resumed and (state.root / "sweep.lock").exists():
         # The trials of the stopped controller may still be updating their entries.
@@ -166,7 +166,7 @@ def _write(state: Any, *, resumed: bool) -> None:
 
 def controller_state(data: dict[str, Any]) -> tuple[str, str]:
     """``(running|queued|stopped|unknown, where)`` of a study's recorded controller."""
-    from naga.launch.queue import PENDING, RUNNING, slurm_queue
+    from naga.launch.launchers.submitit.queue import PENDING, RUNNING, slurm_queue
 
     controller = data.get("controller") or {}
     job_id = controller.get("slurm_job_id")

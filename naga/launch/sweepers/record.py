@@ -18,7 +18,7 @@ interrupted study still says which trial was best so far::
       trial: {number: 7, state: complete, params: {lr: 0.0031}, values: {loss: 0.0123}}
 
 The controller is the only writer of a study's sweep.lock except the trials' own Slurm
-jobs, which update their entries under its lock file (naga.launch.sweepsync); the
+jobs, which update their entries under its lock file (naga.launch.record.sync); the
 controller writes under the same lock, so neither update is lost.
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
-from naga.launch.sweeplock import JobRecord, SweepState, error_line
 
 if TYPE_CHECKING:
     from naga.launch.sweepers.optuna_study import StudySettings
@@ -121,7 +121,7 @@ class StudyRecord:
 
     def trial_told(self, outcome: TrialOutcome, state: str, reason: str | None) -> None:
         """The trial's result was told: its entry takes the run.lock's facts and the verdict."""
-        from naga.launch.progress import apply_run_lock
+        from naga.launch.record.progress import apply_run_lock
         from naga.launch.sweepers.optuna_study import objective_values
 
         with self.state.lock:
@@ -174,7 +174,7 @@ class StudyRecord:
     def write(self) -> None:
         """Rewrite sweep.lock under its lock file (the trials' Slurm jobs update it too)."""
         from naga.errors import LockError
-        from naga.launch.progress import apply_run_lock
+        from naga.launch.record.progress import apply_run_lock
         from naga.lock.writer import locked
 
         with self.state.lock:  # what the open trials' run.locks say (started, times, ids)

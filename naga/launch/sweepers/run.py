@@ -30,12 +30,12 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
         ConfigError: A search-space key the config does not have; an objective that names
             no metric of the first completed trial (did-you-mean); a changed question.
     """
-    from naga.launch._handoff import JobOverride
-    from naga.launch._precompose import JobConfigs
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.plan.tasks import override_value
     from naga.launch.sweepers.optuna_loop import TrialJob, optimize
     from naga.launch.sweepers.optuna_study import open_study
     from naga.launch.sweepers.slots import Watch
-    from naga.launch.tasks import override_value
     from naga.lock.interrupt import Interrupted, SignalGuard
 
     launcher = session.launcher_name
@@ -113,13 +113,13 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
 
 def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
     """naga's task for the trials, and the Submitter of a submitit launcher (else None)."""
-    from naga.launch import _hydra
-    from naga.launch._task import SweepTask
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan import hydra_session
 
     launcher = session.launcher_name
     submitter = None
     if launcher in ("submitit_slurm", "submitit_local"):
-        from naga.launch.submit import Submitter
+        from naga.launch.launchers.submitit.submit import Submitter
 
         submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
         app = submitter.app
@@ -130,7 +130,7 @@ def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
         launcher=launcher,
         sweep_id=state.sweep_id,
         root=state.given_root,
-        in_process=launcher in _hydra.IN_PROCESS,
+        in_process=launcher in hydra_session.IN_PROCESS,
         study=state.extra["sweeper"]["study"],
     )
     return submitter, task
@@ -147,7 +147,7 @@ def _probe(space: Any) -> dict[str, Any]:
 
 def _classify(state: Any) -> dict[int, str]:
     """Each unfinished trial of an earlier controller: ``ended``, ``alive`` or ``lost``."""
-    from naga.launch.queue import slurm_queue
+    from naga.launch.launchers.submitit.queue import slurm_queue
     from naga.lock.format import LOCK_NAME, try_read
     from naga.lock.liveness import effective_status
 
@@ -218,7 +218,7 @@ def _slots(
 
     from hydra.core.utils import configure_log, setup_globals
 
-    from naga.launch import _hydra
+    from naga.launch.plan import hydra_session
     from naga.launch.sweepers import slots
 
     master = session.cfg
@@ -233,7 +233,7 @@ def _slots(
 
         yield slots.SubmititSlots(session, task, submitter, watch, prepare, on_job_id=on_job_id)
         return
-    with _hydra.multirun_callbacks(session) as callbacks:
+    with hydra_session.multirun_callbacks(session) as callbacks:
         setup_globals()
         configure_log(master.hydra.hydra_logging, master.hydra.verbose)
         if session.launcher_name == "joblib":
@@ -278,8 +278,8 @@ def _finish(
 
     ``stopped``: a wrong setting ended the study (its error is the report).
     """
-    from naga.launch.progress import apply_run_lock
-    from naga.launch.sweeplock import now_iso
+    from naga.launch.record.progress import apply_run_lock
+    from naga.launch.record.sweeplock import now_iso
 
     with state.lock:
         open_ = [job for job in state.jobs if job.status in ("running", "queued")]

@@ -32,10 +32,10 @@ def run_search(
         ConfigError: The sweeper's settings or search space are wrong.
     """
     from naga.errors import UsageError
-    from naga.launch import _hydra
+    from naga.launch.plan import hydra_session
     from naga.launch.sweepers.controller import OPTUNA_TARGET, run_study
 
-    target = _hydra.sweeper_target(session)
+    target = hydra_session.sweeper_target(session)
     name = str(session.cfg.hydra.runtime.choices.get("hydra/sweeper") or target.rsplit(".", 1)[-1])
     for flag, given in (
         ("--tasks", options.tasks is not None or options.tasks_key is not None),
@@ -63,7 +63,7 @@ def run_search(
 
 def _recorded_root(root: Path) -> Path:
     """The save_dir the resumed study was started with (as given: relative to its cwd)."""
-    from naga.launch.sweeplock import SWEEP_LOCK
+    from naga.launch.record.sweeplock import SWEEP_LOCK
     from naga.lock.format import try_read
 
     launch = (try_read(root / SWEEP_LOCK) or {}).get("launch") or {}

@@ -1,14 +1,14 @@
 """Where a study's trials run: one :class:`TrialSlots` per launcher.
 
 - :class:`InProcessSlots` (basic launcher): one trial at a time, in this process, with
-  naga's ``run_job`` (naga.launch._inprocess);
+  naga's ``run_job`` (naga.launch.launchers.inprocess);
 - :class:`JoblibSlots` (joblib): a loky process pool with one future per trial, so a slot
   frees as soon as any trial ends (not ``joblib.Parallel``, which hands out batches);
 - :class:`SubmititSlots` (submitit_slurm, submitit_local): each trial submitted as its own
-  job by naga's Submitter (naga.launch.submit), watched through its run.lock.
+  job by naga's Submitter (naga.launch.launchers.submitit.submit), watched through its run.lock.
 
-Every trial's config is derived in this process (naga.launch._precompose) and carried to
-its job by the last override (naga.launch._handoff), as for a grid sweep. All of them also
+Every trial's config is derived in this process (naga.launch.plan.compose) and carried to
+its job by the last override (naga.launch.plan.handoff), as for a grid sweep. All of them also
 wait for *adopted* trials: trials of an earlier controller whose jobs are still running
 (a Slurm job that outlived its controller's ``scancel``), watched through their run.locks.
 """
@@ -45,7 +45,7 @@ class Watch:
 
     def poll(self) -> list[TrialOutcome]:
         """The watched trials that ended since the last look."""
-        from naga.launch.queue import slurm_queue
+        from naga.launch.launchers.submitit.queue import slurm_queue
         from naga.lock.format import LOCK_NAME, try_read
         from naga.lock.liveness import effective_status
 
@@ -101,7 +101,7 @@ class InProcessSlots:
         """Run the next trial here (after any adopted trial has ended)."""
         from hydra.core.utils import configure_log
 
-        from naga.launch._inprocess import run_job
+        from naga.launch.launchers.inprocess import run_job
 
         if self.watch.watched:
             return self.watch.wait(poll=0.5)
@@ -128,7 +128,7 @@ class JoblibSlots:
     ) -> None:
         from joblib.externals.loky import get_reusable_executor
 
-        from naga.launch._joblib import Shared
+        from naga.launch.launchers.joblib_pool import Shared
 
         self.executor = get_reusable_executor(max_workers=n_jobs)
         self.shared = Shared(task, callbacks)
@@ -137,7 +137,7 @@ class JoblibSlots:
 
     def start(self, job: TrialJob) -> None:
         """Send the trial (its carried config) to the pool."""
-        from naga.launch._joblib import _run
+        from naga.launch.launchers.joblib_pool import _run
 
         carried = self.prepare(job)[-1]
         self.futures[self.executor.submit(_run, job.number, carried, self.shared)] = job.number
@@ -155,7 +155,7 @@ class JoblibSlots:
                 return ended
 
     def _outcome(self, future: Any) -> TrialOutcome:
-        from naga.launch.sweeplock import error_line
+        from naga.launch.record.sweeplock import error_line
 
         number = self.futures.pop(future)
         error = future.exception()

@@ -3,9 +3,9 @@
 The sweep runs as ``Hydra.multirun`` runs it: the sweeper plugin is instantiated by Hydra's
 ``Plugins`` with naga's task function, sets up the configured launcher itself, and is
 given the command line's overrides (``sweeper.sweep(arguments)``); it decides the jobs as
-it goes. Each job is naga's (naga.launch._task.SweepTask): its own run.lock, and, since
+it goes. Each job is naga's (naga.launch.launchers.task.SweepTask): its own run.lock, and, since
 nobody knew the job up front, its own entry in ``sweep.lock``, added when it starts and
-updated when it ends, under sweep.lock's lock file (naga.launch.sweepsync). ``sweep.lock``
+updated when it ends, under sweep.lock's lock file (naga.launch.record.sync). ``sweep.lock``
 also records the sweeper and its settings (``sweeper``).
 """
 
@@ -34,16 +34,16 @@ def run_hydra_sweeper(
     from hydra.types import HydraContext
     from omegaconf import OmegaConf
 
-    from naga.launch import _hydra
-    from naga.launch._task import SweepTask
     from naga.launch.dispatch import launch_info
-    from naga.launch.sweepclaim import refuse_if_live
-    from naga.launch.sweeplock import SweepState, error_line
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan import hydra_session
+    from naga.launch.record.claim import refuse_if_live
+    from naga.launch.record.sweeplock import SweepState, error_line
 
     root = given_root.absolute()
     refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
-    _hydra.set_sweep_dir(session, str(given_root))
-    target = _hydra.sweeper_target(session)
+    hydra_session.set_sweep_dir(session, str(given_root))
+    target = hydra_session.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
     state = SweepState(
         root=root,
@@ -78,15 +78,15 @@ def run_hydra_sweeper(
     started = time.monotonic()
     error: str | None = None
     setup_globals()
-    with _hydra.multirun_callbacks(session) as callbacks:
+    with hydra_session.multirun_callbacks(session) as callbacks:
         context = HydraContext(config_loader=session.hydra.config_loader, callbacks=callbacks)
-        sweeper = _hydra.guard(
+        sweeper = hydra_session.guard(
             lambda: Plugins.instance().instantiate_sweeper(
                 config=session.cfg, hydra_context=context, task_function=task
             ),
             f"hydra/sweeper={state.extra['sweeper']['name']}",
         )
-        arguments = _hydra._override_lines(session.cfg.hydra.overrides.task)
+        arguments = hydra_session._override_lines(session.cfg.hydra.overrides.task)
         try:
             sweeper.sweep(arguments=arguments)
         except Exception as exc:  # the sweeper's own failure (e.g. a job's error re-raised)
@@ -96,10 +96,10 @@ def run_hydra_sweeper(
 
 def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
     """Write the sweep's end into sweep.lock (its jobs wrote their own entries); report."""
-    from naga.launch.progress import summary_lines
+    from naga.launch.record.progress import summary_lines
+    from naga.launch.record.sweeplock import now_iso
+    from naga.launch.record.sync import update_jobs
     from naga.launch.sweepers.record import records_from
-    from naga.launch.sweeplock import now_iso
-    from naga.launch.sweepsync import update_jobs
     from naga.lock.format import try_read
 
     top: dict[str, Any] = {"finished_at": now_iso(), "duration_s": duration}
@@ -123,8 +123,8 @@ def register_job(
     root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
 ) -> None:
     """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
-    from naga.launch.sweeplock import now_iso
-    from naga.launch.sweepsync import update_jobs
+    from naga.launch.record.sweeplock import now_iso
+    from naga.launch.record.sync import update_jobs
 
     entry = {
         "num": num,
@@ -140,7 +140,7 @@ def register_job(
 
 def job_ended(root: Path, sweep_id: str, name: str) -> None:
     """The job's entry takes its final run.lock's status, times, error and run id."""
-    from naga.launch.sweepsync import entry_from_run_lock, update_jobs
+    from naga.launch.record.sync import entry_from_run_lock, update_jobs
     from naga.lock.format import LOCK_NAME, try_read
 
     lock = try_read(root / name / LOCK_NAME, head=True)

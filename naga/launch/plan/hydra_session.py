@@ -7,7 +7,7 @@ every job up front (Hydra's "validate batch" step), then hand the jobs to the la
 naga keeps the loop so that one failure never hides the others (Hydra's BasicSweeper
 raises on the first).
 
-Each job's config is derived from one composed base (:mod:`naga.launch._precompose`)
+Each job's config is derived from one composed base (:mod:`naga.launch.plan.compose`)
 with the pieces of ``ConfigLoaderImpl`` exposed here: :func:`compose_base`,
 :func:`group_checker`, :func:`apply_overrides`, :func:`overrides_dirname`.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from naga import _hydra_compat as compat
 from naga.errors import ConfigError, UsageError
-from naga.launch.naming import launcher_name
+from naga.launch.plan.naming import launcher_name
 
 IN_PROCESS = ("basic",)
 
@@ -72,7 +72,7 @@ def set_sweep_dir(session: Session, root: str) -> None:
     """Point ``hydra.sweep.dir`` at ``root``, as if given on the command line."""
     from omegaconf import read_write
 
-    from naga.launch.tasks import override_value
+    from naga.launch.plan.tasks import override_value
 
     with read_write(session.cfg.hydra):
         session.cfg.hydra.sweep.dir = root
@@ -100,7 +100,7 @@ def expand(session: Session) -> list[list[str]]:
 def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any:
     """Compose one job's config (hydra node included) from scratch, as Hydra's launchers do.
 
-    Only for the jobs whose overrides change the defaults list (naga.launch._precompose).
+    Only for the jobs whose overrides change the defaults list (naga.launch.plan.compose).
 
     Raises:
         ConfigError: Naming the job (``what``) and Hydra's reason.
@@ -188,7 +188,8 @@ def launcher_of(
 def make_launcher(session: Session, task_function: Any, *, loader: Any = None) -> tuple[Any, Any]:
     """The configured launcher plugin, set up as :func:`launcher_of` sets it up, and callbacks.
 
-    For naga's own submission of submitit sweeps (naga.launch.submit): the plugin's
+    For naga's own submission of submitit sweeps (naga.launch.launchers.submitit.submit): the
+    plugin's
     ``__call__`` is the job body and its ``params`` the executor's settings. The callbacks'
     ``on_multirun_start`` has been called; the caller calls ``on_multirun_end`` (a detached
     sweep never does: nobody waits for its end).
@@ -197,7 +198,7 @@ def make_launcher(session: Session, task_function: Any, *, loader: Any = None) -
         session: The sweep's Hydra instance and multirun config.
         task_function: Called by the launcher with each job's config.
         loader: The config loader the launcher gives each job its config with
-            (:class:`naga.launch._handoff.PrecomposedLoader`; default: Hydra's).
+            (:class:`naga.launch.plan.handoff.PrecomposedLoader`; default: Hydra's).
     """
     from hydra.core.utils import setup_globals
 

@@ -10,8 +10,9 @@ Arrays larger than the cluster's ``MaxArraySize`` are cut into several arrays; t
 
 :class:`Element` is what naga submits to submitit for each array element. It holds the
 launcher plugin pickled once for the whole sweep (bytes, unpickled in the job only after
-the job has switched to the submitted code, naga.launch.isolate) and keeps sweep.lock
-current from the job itself (naga.launch.sweepsync).
+the job has switched to the submitted code, naga.launch.launchers.submitit.isolate) and keeps
+sweep.lock
+current from the job itself (naga.launch.record.sync).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.launch.isolate import Isolation
+from naga.launch.launchers.submitit.isolate import Isolation
 
 __all__ = ["Element", "cut", "pack", "share"]
 
@@ -35,7 +36,7 @@ class Element:
             by every element of the sweep.
         jobs: ``(name, num, overrides)`` of each job this element runs; the overrides are
             ``cloudpickle`` bytes of the job's override list, whose last item (a
-            :class:`naga.launch._handoff.JobOverride`) carries the job's finished config.
+            :class:`naga.launch.plan.handoff.JobOverride`) carries the job's finished config.
         root: The sweep root (absolute).
         sweep_id: The sweep's id: the jobs update sweep.lock only while it is this sweep's.
         isolation: Where the submitted code is, or ``None`` (``--no-isolate``).
@@ -51,9 +52,9 @@ class Element:
         """Run the jobs; returns each one's Hydra ``JobReturn`` (``None``: ran earlier)."""
         if self.isolation is not None:
             self.isolation.enter()
-        from naga.launch import requeue
-        from naga.launch.sweeplock import now_iso
-        from naga.launch.sweepsync import entry_from_run_lock, update_jobs
+        from naga.launch.launchers.submitit import requeue
+        from naga.launch.record.sweeplock import now_iso
+        from naga.launch.record.sync import entry_from_run_lock, update_jobs
         from naga.lock.format import LOCK_NAME, try_read
         from naga.lock.liveness import slurm_id
 

@@ -1,7 +1,8 @@
 """The state of a sweep now: sweep.lock, the jobs' run.locks and what Slurm says.
 
 ``naga status``, ``naga resume`` and a resumed sweep all ask :func:`read_sweep`. The order
-matters: Slurm is asked first (one ``squeue`` call for the whole sweep, naga.launch.queue),
+matters: Slurm is asked first (one ``squeue`` call for the whole sweep,
+naga.launch.launchers.submitit.queue),
 the files are read after, so a job that ends in between is seen ended, never lost.
 
 For each job, in this order:
@@ -32,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError
-from naga.launch.queue import PENDING, RUNNING, QueueView, slurm_queue
-from naga.launch.sweeplock import SWEEP_LOCK, error_line
+from naga.launch.launchers.submitit.queue import PENDING, RUNNING, QueueView, slurm_queue
+from naga.launch.record.sweeplock import SWEEP_LOCK, error_line
 
 __all__ = ["COUNTED", "RESUMABLE", "JobView", "SweepView", "read_sweep"]
 
@@ -138,9 +139,9 @@ def record_path(given: Path) -> tuple[Path, Path]:
     """``(sweep folder, record)`` of a SWEEP_DIR argument.
 
     The argument is the folder, its sweep.lock, or a record of an earlier sweep in the
-    folder's history (naga.launch.sweepclaim).
+    folder's history (naga.launch.record.claim).
     """
-    from naga.launch.sweepclaim import history_root, is_history
+    from naga.launch.record.claim import history_root, is_history
 
     if given.name == SWEEP_LOCK:
         return given.parent, given

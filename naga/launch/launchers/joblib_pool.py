@@ -15,7 +15,7 @@ and calls ``joblib.Parallel`` itself, so that
   config, derived in the parent when joblib pickles it);
 - the shared state travels as bytes pickled once, and each worker unpacks it and
   installs Hydra's singletons once per sweep, not once per job;
-- the job runs with naga's ``run_job`` (:mod:`naga.launch._inprocess`): the semantics of
+- the job runs with naga's ``run_job`` (:mod:`naga.launch.launchers.inprocess`): the semantics of
   Hydra's, without its copies (the job's config is its own, fresh from the pickle);
   ``hydra.job.id`` is ``<job name>_<num>`` as the plugin sets it.
 """
@@ -29,14 +29,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.launch import _hydra
-from naga.launch._handoff import JobOverride
-from naga.launch._inprocess import run_job
-from naga.launch._precompose import refresh_process_facts
+from naga.launch.launchers.inprocess import run_job
+from naga.launch.plan import hydra_session
+from naga.launch.plan.compose import refresh_process_facts
+from naga.launch.plan.handoff import JobOverride
 
 
 def launch(
-    session: _hydra.Session,
+    session: hydra_session.Session,
     launcher: Any,
     task_function: Callable[[Any], Any],
     callbacks: Any,
@@ -59,7 +59,7 @@ def launch(
     configure_log(master.hydra.hydra_logging, master.hydra.verbose)
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     shared = Shared(task_function, callbacks)
-    parallel = Parallel(**_hydra.joblib_params(launcher))
+    parallel = Parallel(**hydra_session.joblib_params(launcher))
     return list(parallel(delayed(_run)(num, job, shared) for num, job in jobs))
 
 

@@ -2,7 +2,8 @@
 
 submitit submits every Slurm job with ``--signal=USR2@<signal_delay_s>`` and, in the job,
 handles SIGUSR2 with ``checkpoint_and_try_requeue``: it asks the submitted callable for a
-checkpoint (naga's array element, :class:`naga.launch.arrays.Element`, resubmits itself),
+checkpoint (naga's array element, :class:`naga.launch.launchers.submitit.arrays.Element`, resubmits
+itself),
 counts a time limit against ``max_num_timeout`` (a preemption is free), and then either
 requeues the job (``scontrol requeue``) and exits, or raises ``UncompletedJobError`` when
 the budget is spent. While a run is open naga's own signal handler is in place (so that

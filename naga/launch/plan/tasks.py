@@ -239,7 +239,7 @@ def check_task_to(cfg: Any, task_to: str) -> None:
 def _app_keys(cfg: Any) -> list[str]:
     """The config's dotted keys, without Hydra's own tree (present in a sweep's config)."""
     from naga.config.compose import dotted_keys
-    from naga.launch.naming import is_hydra_key
+    from naga.launch.plan.naming import is_hydra_key
 
     return [key for key in dotted_keys(cfg) if not is_hydra_key(key)]
 

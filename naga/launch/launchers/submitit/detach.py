@@ -4,7 +4,7 @@ Researchers submit from a login node and go home. With ``--detach`` the command 
 ``sweep.lock`` with every job ``queued`` (each with its Slurm job id once submitted),
 prints the sweep directory and the command that follows it, and exits 0 without waiting.
 From then on the jobs keep their run.locks and their entries of sweep.lock up to date
-themselves (naga.launch.sweepsync); ``naga status`` shows the sweep, ``naga resume``
+themselves (naga.launch.record.sync); ``naga status`` shows the sweep, ``naga resume``
 submits again what did not complete.
 """
 
@@ -27,7 +27,7 @@ def check_launcher(launcher: str) -> None:
     Raises:
         UsageError: The launcher is not submitit's (Slurm or local).
     """
-    from naga.launch.submit import SUBMITIT
+    from naga.launch.launchers.submitit.submit import SUBMITIT
 
     if launcher not in SUBMITIT:
         raise UsageError(
@@ -47,9 +47,9 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
     todo: Sequence[Any],
 ) -> int:
     """Submit the ``todo`` jobs (sweep.lock records) and return 0 once all are queued."""
-    from naga.launch.submit import assign_ids
-    from naga.launch.sweeplock import SWEEP_LOCK
-    from naga.launch.sweepsync import update_jobs
+    from naga.launch.launchers.submitit.submit import assign_ids
+    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.sync import update_jobs
     from naga.lock.format import try_read
 
     local = session.launcher_name != "submitit_slurm"

@@ -4,9 +4,9 @@ YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a j
 state, so a reader never sees half a file and a killed sweep still leaves the state it
 reached; read it with :func:`naga.lock.format.try_read`. The sweep's process writes it;
 the jobs of a submitit sweep (always, and alone once it is detached) rewrite their own
-entries under a lock file (naga.launch.sweepsync), as long as the file is their sweep's. A
+entries under a lock file (naga.launch.record.sync), as long as the file is their sweep's. A
 folder holds the newest sweep's record; the first write of a new sweep moves the previous
-one to ``.naga-sweep/history/`` (naga.launch.sweepclaim)::
+one to ``.naga-sweep/history/`` (naga.launch.record.claim)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex
@@ -177,7 +177,7 @@ class SweepState:
     def write(self) -> Path:
         """Write sweep.lock atomically and durably and return its path.
 
-        The first write takes the folder over (naga.launch.sweepclaim): another sweep's
+        The first write takes the folder over (naga.launch.record.claim): another sweep's
         record moves to the folder's history, unless that sweep has live jobs.
 
         Raises:
@@ -194,7 +194,7 @@ class SweepState:
             if self._written:
                 write_atomic(self.path, dumps(data))
                 return self.path
-            from naga.launch.sweepclaim import take_over
+            from naga.launch.record.claim import take_over
             from naga.lock.writer import locked
 
             remove_stale_temps(self.path, min_age_s=_STALE_TEMP_S)

@@ -40,8 +40,8 @@ def skip_completed(jobs: Sequence[Any], configs: Any, given_root: str) -> None:
     """Mark the jobs that completed unchanged ``skipped``; say why the other completed ones run.
 
     Args:
-        jobs: The sweep's :class:`naga.launch.sweeplock.JobRecord` list (marked in place).
-        configs: The sweep's :class:`naga.launch._precompose.JobConfigs`.
+        jobs: The sweep's :class:`naga.launch.record.sweeplock.JobRecord` list (marked in place).
+        configs: The sweep's :class:`naga.launch.plan.compose.JobConfigs`.
         given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
     """
     clear_cache()
@@ -80,7 +80,7 @@ def rerun_reason(composed: Any, save_dir: Path, *, given: str) -> str | None:
 
 
 def _config_change(composed: Any, save_dir: str, old: dict[str, Any]) -> str | None:
-    from naga.launch.preview import run_config
+    from naga.launch.plan.preview import run_config
     from naga.lock.record import to_plain
     from naga.lock.redact import SecretMatcher, redact_config
 

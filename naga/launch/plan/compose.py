@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.launch import _hydra
+from naga.launch.plan import hydra_session
 
 #: ``hydra.*`` keys whose values Hydra's compose reads or sets itself: a job overriding one
 #: is composed by Hydra.
@@ -135,17 +135,17 @@ class JobConfigs:
         ConfigError: The base cannot be composed.
     """
 
-    def __init__(self, session: _hydra.Session) -> None:
+    def __init__(self, session: hydra_session.Session) -> None:
         from hydra.core.override_parser.overrides_parser import OverridesParser
         from omegaconf import open_dict, read_write
 
         self._session = session
-        base = _hydra.compose_base(session)
+        base = hydra_session.compose_base(session)
         self._full = Template(base)
         with read_write(base), open_dict(base):
             del base["hydra"]
         self._app = Template(base)
-        self._group_exists = _hydra.group_checker(session)
+        self._group_exists = hydra_session.group_checker(session)
         self._groups: dict[str, bool] = {}
         self._parser = OverridesParser.create()
         self._parsed: dict[str, Any] = {}
@@ -163,13 +163,13 @@ class JobConfigs:
             ConfigError: An override that does not parse or does not fit, naming ``what``.
         """
         texts = [str(text) for text in overrides]
-        parsed = _hydra.guard(lambda: [self._parse(text) for text in texts], what)
+        parsed = hydra_session.guard(lambda: [self._parse(text) for text in texts], what)
         if self._needs_compose(parsed):
-            composed = _hydra.compose_job(self._session, texts, what=what)
+            composed = hydra_session.compose_job(self._session, texts, what=what)
             self._jobs.append(_Job(what, None, composed))
         else:
             app = [override for override in parsed if not override.is_hydra_override()]
-            _hydra.guard(lambda: _hydra.apply_overrides(app, self._app.copy()), what)
+            hydra_session.guard(lambda: hydra_session.apply_overrides(app, self._app.copy()), what)
             self._jobs.append(_Job(what, parsed))
         return len(self._jobs) - 1
 
@@ -190,7 +190,7 @@ class JobConfigs:
             else:
                 cfg = self._full.copy()
                 parsed = job.parsed
-                _hydra.guard(lambda: _hydra.apply_overrides(parsed, cfg), job.what)
+                hydra_session.guard(lambda: hydra_session.apply_overrides(parsed, cfg), job.what)
                 self._record_overrides(cfg, parsed)
             OmegaConf.copy_cache(from_config=self._session.cfg, to_config=cfg)
         return cfg
@@ -212,7 +212,7 @@ class JobConfigs:
             else:
                 cfg = self._app.copy()
                 app = [override for override in job.parsed if not override.is_hydra_override()]
-                _hydra.guard(lambda: _hydra.apply_overrides(app, cfg), job.what)
+                hydra_session.guard(lambda: hydra_session.apply_overrides(app, cfg), job.what)
         return cfg
 
     def _parse(self, text: str) -> Any:
@@ -247,7 +247,7 @@ class JobConfigs:
                 cfg.hydra.overrides.task.append(override.input_line)
                 app.append(override)
         refresh_process_facts(cfg)
-        cfg.hydra.job.override_dirname = _hydra.overrides_dirname(app, cfg)
+        cfg.hydra.job.override_dirname = hydra_session.overrides_dirname(app, cfg)
 
 
 _SUBDIR_TEMPLATE: list[Any] = []
@@ -256,7 +256,7 @@ _SUBDIR_TEMPLATE: list[Any] = []
 def subdir_override(text: str) -> Any:
     """``hydra.sweep.subdir='<name>'`` (every job has one) as parsed, without the parser.
 
-    A job name holds only ``[A-Za-z0-9._=,+-]`` (naga.launch.naming), so quoted it parses
+    A job name holds only ``[A-Za-z0-9._=,+-]`` (naga.launch.plan.naming), so quoted it parses
     to its own text: the parser's result for one name is reused with another (~0.1 ms a
     job saved, 0.1 s before the first job of a 1,000-job sweep). None for other overrides.
     """

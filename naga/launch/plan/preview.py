@@ -1,9 +1,9 @@
 """The config each job of a sweep runs with, before it runs: ``--cfg`` with ``-m``/``--tasks``.
 
-A job's config is its composed config (:mod:`naga.launch._precompose`) without the
+A job's config is its composed config (:mod:`naga.launch.plan.compose`) without the
 ``hydra`` node, with ``save_dir`` set to the job's own directory and every interpolation
 resolved under the job's Hydra config, exactly as the job's process makes it.
-``--skip-completed`` (:mod:`naga.launch.skip`) compares the same config with the one a
+``--skip-completed`` (:mod:`naga.launch.plan.skip`) compares the same config with the one a
 completed run recorded.
 """
 
@@ -48,8 +48,8 @@ def print_configs(configs: Any, jobs: Sequence[Any], given_root: str) -> None:
     """Print every job's config as one YAML document per job, each headed by a comment.
 
     Args:
-        configs: The sweep's :class:`naga.launch._precompose.JobConfigs`.
-        jobs: The sweep's :class:`naga.launch.sweeplock.JobRecord` list.
+        configs: The sweep's :class:`naga.launch.plan.compose.JobConfigs`.
+        jobs: The sweep's :class:`naga.launch.record.sweeplock.JobRecord` list.
         given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
     """
     from naga.config.structured import to_yaml

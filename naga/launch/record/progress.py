@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import IO
 
-from naga.launch._task import MARKER_DIR, marker_path
-from naga.launch.sweeplock import (
+from naga.launch.launchers.task import MARKER_DIR, marker_path
+from naga.launch.record.sweeplock import (
     TERMINAL,
     JobRecord,
     SweepState,

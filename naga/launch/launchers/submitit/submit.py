@@ -5,18 +5,18 @@ ends. naga keeps what the plugin is good at -- its parameters (``hydra.launcher.
 ``--slurm_config`` file) and its ``__call__``, the body of each job (compose the job's
 config, run naga's task) -- and does the submission itself, so that it can
 
-- return as soon as every job is queued (``--detach``, naga.launch.detach),
+- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.detach),
 - pack ``tasks_per_job`` jobs into one array element and cut arrays to the cluster's
-  ``MaxArraySize`` (naga.launch.arrays),
-- make every job import the code that was submitted (naga.launch.isolate),
+  ``MaxArraySize`` (naga.launch.launchers.submitit.arrays),
+- make every job import the code that was submitted (naga.launch.launchers.submitit.isolate),
 - let a job be requeued through submitit's checkpointing (``Element.checkpoint``) and
 - wait for each job on its own, so one job that died never hides the others' results.
 
 The executor is built from the plugin's parameters exactly as the plugin builds it
 (``naga._hydra_compat.submitit_executor``). Each job carries its precomposed config as its
-last override (a :class:`naga.launch._handoff.JobOverride`), and the plugin is given a
-:class:`naga.launch._handoff.PrecomposedLoader`, so no job composes its config again where
-it runs (naga.launch._precompose).
+last override (a :class:`naga.launch.plan.handoff.JobOverride`), and the plugin is given a
+:class:`naga.launch.plan.handoff.PrecomposedLoader`, so no job composes its config again where
+it runs (naga.launch.plan.compose).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from naga.launch.arrays import Element, cut, pack, share
-from naga.launch.isolate import Isolation
+from naga.launch.launchers.submitit.arrays import Element, cut, pack, share
+from naga.launch.launchers.submitit.isolate import Isolation
 
 __all__ = ["SUBMITIT", "Submitted", "Submitter"]
 
@@ -70,7 +70,7 @@ class Submitter:
         """Prepare a sweep: take and write the submitted code (unless ``isolate`` is off)."""
         isolation = None
         if isolate and app.track_code:
-            from naga.launch.isolate import prepare
+            from naga.launch.launchers.submitit.isolate import prepare
 
             prepared = prepare(app.origin, root)
             if prepared is not None:
@@ -101,19 +101,19 @@ class Submitter:
         import cloudpickle
         from hydra.core.singleton import Singleton
 
-        from naga.launch import _hydra
-        from naga.launch._handoff import PrecomposedLoader
+        from naga.launch.plan import hydra_session
+        from naga.launch.plan.handoff import PrecomposedLoader
 
-        # Each job's last override is its JobOverride (naga.launch._handoff): pickled into
+        # Each job's last override is its JobOverride (naga.launch.plan.handoff): pickled into
         # the job's element, it carries the job's finished config, which this loader hands
         # to the plugin's job body instead of composing the job again on the node.
         loader = PrecomposedLoader(session.hydra.config_loader)
-        launcher, callbacks = _hydra.make_launcher(session, task, loader=loader)
+        launcher, callbacks = hydra_session.make_launcher(session, task, loader=loader)
         executor, kind, parallelism = _executor(launcher)
         payload = cloudpickle.dumps((launcher, Singleton.get_state()))
         elements = pack(list(nums), self.tasks_per_job)
         if kind == "slurm":
-            from naga.launch.queue import max_array_size
+            from naga.launch.launchers.submitit.queue import max_array_size
 
             ranges = cut(len(elements), max_array_size())
         else:
@@ -162,7 +162,8 @@ class Submitter:
     ) -> None:
         """Submit the jobs of ``batch`` (sweep.lock records), wait, and record how each ended.
 
-        The blocking sweep's counterpart of :mod:`naga.launch.detach`; ``monitor`` shows
+        The blocking sweep's counterpart of :mod:`naga.launch.launchers.submitit.detach`;
+        ``monitor`` shows
         progress from the run.locks meanwhile.
         """
         state = monitor.state
@@ -198,7 +199,7 @@ class Submitter:
         every job of an element that ended without a result (killed, lost) to the
         exception saying so; their run.locks tell the rest.
         """
-        from naga.launch.queue import slurm_queue
+        from naga.launch.launchers.submitit.queue import slurm_queue
 
         results: dict[int, Any] = {}
         open_ = dict(enumerate(submitted.jobs))
@@ -262,8 +263,8 @@ def assign_ids(records: Sequence[Any], ids: dict[int, str], *, local: bool) -> N
 def apply_results(batch: Sequence[Any], results: dict[int, Any], monitor: Any) -> None:
     """Final state of each job: its run.lock, then what its element returned."""
     from naga.launch.job import job_failed
-    from naga.launch.progress import apply_run_lock
-    from naga.launch.sweeplock import error_line
+    from naga.launch.record.progress import apply_run_lock
+    from naga.launch.record.sweeplock import error_line
 
     with monitor.state.lock:
         for job in batch:
@@ -292,7 +293,8 @@ def _carried(overrides: Sequence[str]) -> bytes:
     """A job's overrides pickled now: its JobOverride derives and carries the job's config.
 
     Bytes, so the job unpickles them (and any class of the user's a structured config
-    refers to) only after it has switched to the submitted code (naga.launch.isolate).
+    refers to) only after it has switched to the submitted code
+    (naga.launch.launchers.submitit.isolate).
     """
     import cloudpickle
 

@@ -5,7 +5,7 @@ A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, th
 
 - **A folder whose sweep still has live jobs is refused.** Before a new sweep writes
   anything, :func:`refuse_if_live` asks where the folder's current sweep stands (its
-  sweep.lock, its jobs' run.locks and Slurm's queue, naga.launch.status); while any of its
+  sweep.lock, its jobs' run.locks and Slurm's queue, naga.launch.record.status); while any of its
   jobs is queued or running, the new sweep stops with one line naming the folder, the live
   sweep and what to do.
 - **A finished sweep's record is kept.** When the new sweep writes its first sweep.lock
@@ -13,7 +13,7 @@ A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, th
   record is moved, as it is, to ``.naga-sweep/history/<started>_<sweep_id>.lock`` beside
   it (``<started>`` as ``20261207T175402Z``, so the names sort oldest first).
   ``naga status FILE`` shows one of them; its jobs, which only ever write into their own
-  sweep's record (naga.launch.sweepsync matches the sweep id), leave the new one alone.
+  sweep's record (naga.launch.record.sync matches the sweep id), leave the new one alone.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError
-from naga.launch.sweeplock import SWEEP_LOCK
+from naga.launch.record.sweeplock import SWEEP_LOCK
 
 __all__ = ["HISTORY_DIR", "history", "refuse_if_live", "take_over"]
 
@@ -108,7 +108,7 @@ def history_root(path: Path) -> Path:
 
 
 def _live_view(root: Path) -> Any:
-    from naga.launch.status import read_sweep
+    from naga.launch.record.status import read_sweep
 
     if not (root / SWEEP_LOCK).exists():
         return None

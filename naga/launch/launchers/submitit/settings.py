@@ -44,7 +44,7 @@ def slurm_overrides(path: Path) -> list[str]:
     Raises:
         UsageError: The file is missing, not a YAML mapping, or names an unknown parameter.
     """
-    from naga.launch.tasks import override_value
+    from naga.launch.plan.tasks import override_value
 
     data = _read(path)
     valid = slurm_parameters()

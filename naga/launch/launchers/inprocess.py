@@ -4,7 +4,7 @@ Hydra's ``BasicLauncher`` composes each job (``load_sweep_config``, ~180 ms), an
 ``hydra.core.utils.run_job`` then copies the job's config twice (the task's config without
 ``hydra``, the Hydra config) and installs the Hydra config through a third copy (~12 ms
 together). Here every job gets a config derived for it alone
-(:mod:`naga.launch._precompose`), so its ``hydra`` node is installed as ``HydraConfig``
+(:mod:`naga.launch.plan.compose`), so its ``hydra`` node is installed as ``HydraConfig``
 as it is, and the task's config is the job's app part, derived beside it.
 
 The jobs run one after another in this process, each as ``BasicLauncher`` and ``run_job``
@@ -28,12 +28,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.launch import _hydra
-from naga.launch._precompose import JobConfigs
+from naga.launch.plan import hydra_session
+from naga.launch.plan.compose import JobConfigs
 
 
 def launch(
-    session: _hydra.Session,
+    session: hydra_session.Session,
     configs: JobConfigs,
     task_function: Callable[[Any], Any],
     nums: Sequence[int],
@@ -56,7 +56,7 @@ def launch(
     from hydra.core.utils import configure_log, setup_globals
 
     master = session.cfg
-    with _hydra.multirun_callbacks(session) as callbacks:
+    with hydra_session.multirun_callbacks(session) as callbacks:
         setup_globals()
         configure_log(master.hydra.hydra_logging, master.hydra.verbose)
         Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)

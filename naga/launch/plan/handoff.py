@@ -9,7 +9,7 @@ joblib pickles it into its batches, submitit into each job's pickle. So naga
 - puts, as the last override of every job, a :class:`JobOverride`: a ``str`` equal to
   ``hydra.sweep.subdir=<name>`` that also carries the job's config. Pickled, it carries
   the finished config itself, derived in the parent at that moment
-  (:mod:`naga.launch._precompose`), so the job travels with its own config and nothing
+  (:mod:`naga.launch.plan.compose`), so the job travels with its own config and nothing
   else is added to the launcher's payload;
 - gives the launcher a :class:`PrecomposedLoader`, whose ``load_sweep_config`` returns
   that config instead of composing, and which hands everything else (and any job without
@@ -25,7 +25,7 @@ from typing import Any
 
 from hydra.core.config_loader import ConfigLoader
 
-from naga.launch._precompose import JobConfigs, refresh_process_facts
+from naga.launch.plan.compose import JobConfigs, refresh_process_facts
 
 
 class JobOverride(str):
@@ -34,7 +34,7 @@ class JobOverride(str):
     In the parent it refers to the sweep's :class:`JobConfigs` and derives the config
     when asked (or pickled); once unpickled it holds the config. With ``with_task``, the
     job's task config (without ``hydra``) travels too, for launchers that run the job with
-    naga's own ``run_job`` (:mod:`naga.launch._joblib`).
+    naga's own ``run_job`` (:mod:`naga.launch.launchers.joblib_pool`).
     """
 
     _configs: JobConfigs | None

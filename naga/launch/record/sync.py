@@ -8,7 +8,7 @@ nodes of a shared filesystem), so no job's update is lost. The counts and, once 
 has ended, the sweep's own status and end time are recomputed on each update.
 
 A job writes only into its own sweep's record: when the sweep.lock in the folder belongs
-to another sweep (a newer one took the folder over, naga.launch.sweepclaim), the update is
+to another sweep (a newer one took the folder over, naga.launch.record.claim), the update is
 dropped and the file is left as it is.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.launch.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
+from naga.launch.record.sweeplock import SWEEP_LOCK, TERMINAL, error_line, now_iso
 
 __all__ = ["entry_from_run_lock", "update_jobs"]
 
