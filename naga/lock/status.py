@@ -39,3 +39,8 @@ LIVE = (QUEUED, RUNNING)
 DONE = (COMPLETED, FAILED, INTERRUPTED, LOST, SKIPPED)
 #: Every status of a sweep.lock job.
 JOB = (*DONE, RUNNING, QUEUED)
+
+
+def job_status(status: str) -> str:
+    """A run's status as its sweep.lock job's: a requeued job waits in the queue again."""
+    return QUEUED if status == REQUEUED else status

@@ -26,6 +26,7 @@ from typing import Any
 
 from naga.errors import UsageError
 from naga.launch.record.sweeplock import SWEEP_LOCK
+from naga.lock.status import LIVE
 
 __all__ = ["HISTORY_DIR", "history", "refuse_if_live", "take_over"]
 
@@ -47,7 +48,7 @@ def refuse_if_live(root: Path, *, shown: str) -> None:
     view = _live_view(root)
     if view is None:
         return
-    pending = [job for job in view.jobs if job.status in ("queued", "running")]
+    pending = [job for job in view.jobs if job.status in LIVE]
     count = f"{len(pending)} job{'s' if len(pending) != 1 else ''}"
     sweep_id = str(view.data.get("sweep_id") or "?")[:8]
     stop = _how_to_stop(view, pending)
