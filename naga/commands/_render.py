@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from naga.results.locks import parse_time
 from naga.results.query import render
-from naga.results.receipts import parse_time
 
 
 def value(obj: Any) -> str:

@@ -35,7 +35,7 @@ from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, PREVIOUS_SUFFIX, read_lock
 from naga.lock.metrics import flatten
 from naga.lock.status import COMPLETED
-from naga.results.receipts import Run, as_dict, display_path
+from naga.results.locks import Run, as_dict, display_path
 
 #: Files naga itself keeps in a run directory: the receipt, the previous one, its lock.
 RECEIPT_FILES = frozenset({LOCK_NAME, LOCK_NAME + PREVIOUS_SUFFIX, f".{LOCK_NAME}.lock"})

@@ -19,8 +19,8 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.lock.status import RUN
+from naga.results.locks import VOLATILE_CONFIG_KEYS, parse_time
 from naga.results.query import is_number, render, short_column
-from naga.results.receipts import VOLATILE_CONFIG_KEYS, parse_time
 
 Row = dict[str, Any]
 FORMATS = ("table", "csv", "json", "markdown")

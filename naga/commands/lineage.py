@@ -18,13 +18,7 @@ from naga.commands import _render as r
 from naga.errors import LockError, UsageError
 from naga.lock.format import LOCK_NAME, read_lock
 from naga.lock.status import BAD
-from naga.results.receipts import (
-    Run,
-    as_dict,
-    display_path,
-    load_run,
-    parse_time,
-)
+from naga.results.locks import Run, as_dict, display_path, load_run, parse_time
 
 FORMATS = ("tree", "dot", "mermaid")
 _RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -113,8 +107,7 @@ def build_graph(run: Run) -> tuple[dict[str, Node], str]:
             continue
         seen.add(rid)
         node = nodes[rid]
-        prevs = (node.lock or {}).get("prevs")
-        for key, raw in (prevs if isinstance(prevs, dict) else {}).items():
+        for key, raw in as_dict((node.lock or {}).get("prevs")).items():
             prev = as_dict(raw)
             prev_id = str(prev.get("run_id") or f"unknown:{node.run_id}:{key}")
             if prev_id not in nodes:

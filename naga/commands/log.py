@@ -201,7 +201,7 @@ def _runs_of(dirs: list[Path]) -> list[_Target]:
     saying so; with none below, it is one line reported skipped.
     """
     from naga.lock.format import LOCK_NAME
-    from naga.results.receipts import display_path, find_lock_files
+    from naga.results.locks import display_path, find_lock_files
 
     out: list[_Target] = []
     for directory in dirs:

@@ -16,7 +16,7 @@ from typing import Any
 
 from naga.commands._clone import RepoCode, code_by_repository, count_code
 from naga.errors import RepoError, UsageError
-from naga.results.receipts import display_path, find_runs
+from naga.results.locks import display_path, find_runs
 
 
 def add_parser(subparsers: Any) -> None:

@@ -11,7 +11,7 @@ from naga.commands._compare import metric_text
 from naga.lock.git.recorded import run_code
 from naga.lock.liveness import recorded_slurm_id
 from naga.lock.status import LOST, REQUEUED, RUNNING
-from naga.results.receipts import Run, as_dict, code_state, display_path, load_run
+from naga.results.locks import Run, as_dict, code_state, display_path, load_run
 
 
 def add_parser(subparsers: Any) -> None:
@@ -95,7 +95,7 @@ def summary(run: Run) -> str:
         # the same tree.
         lines.append(f"  ran  {run_code(repos) or 'unknown (dirty without a snapshot)'}")
     for key, entry in repos.items():
-        lines.append(f"  {key}  {_repo_line(entry if isinstance(entry, dict) else {})}")
+        lines.append(f"  {key}  {_repo_line(as_dict(entry))}")
         if isinstance(entry, dict):
             for note in entry.get("not_captured") or []:
                 lines.append(f"      not captured: {note}")

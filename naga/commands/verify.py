@@ -27,13 +27,7 @@ from naga.errors import LockError, NagaError
 from naga.lock.format import DIGEST_KEY, LOCK_NAME, check_digest, read_lock
 from naga.lock.git.recorded import has_commit, kept_by_a_ref, try_open_repo
 from naga.lock.status import COMPLETED, LOST, RUNNING
-from naga.results.receipts import (
-    Run,
-    as_dict,
-    data_abspath,
-    display_path,
-    load_run,
-)
+from naga.results.locks import Run, as_dict, data_abspath, display_path, load_run
 
 OK = "ok"
 

@@ -9,13 +9,11 @@ Module map (docs/architecture.md has the whole house)::
       record.py       the value of each field: config as plain data, environment, error, times
       origin.py       which file, function and command line a run is (decided where it is
                       launched)
-      metrics.py      the metrics section; flatten(), nested mappings as dotted keys (naga's
-                      one, also for configs shown by the commands and MLflow params)
+      metrics.py      the metrics section; flatten(): nested mappings as dotted keys
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
-      status.py       the status vocabulary (running, completed, ... lost, queued, skipped)
-                      and its groups (FINAL, RUN, BAD, LIVE...), defined once for all of naga
+      status.py       the status vocabulary (running, completed, ... queued, skipped), once
       interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued` when
                       Slurm will run the job again), then stop
       liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the

@@ -141,9 +141,8 @@ def number_or_none(value: Any) -> Number | None:
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``).
 
-    How metrics are recorded, and how naga shows configs. Lists stay whole values (a
-    changed list reads better as one ``old → new`` line); an empty mapping is a value of its
-    own; anything but a mapping flattens to ``{}``.
+    Lists stay whole values (a changed list reads better as one ``old → new`` line), and so
+    does an empty mapping; anything but a mapping flattens to ``{}``.
     """
     flat: dict[str, Any] = {}
     if isinstance(tree, Mapping):

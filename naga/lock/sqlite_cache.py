@@ -1,22 +1,15 @@
-"""The plumbing of naga's two SQLite caches: the hash cache and the receipt index.
+"""The plumbing of naga's two SQLite caches, the hash cache and the receipt index.
 
-Both keep, in a file of naga's cache directory, what reading a file again would give, keyed
-by the file's ``(device, inode, size, mtime_ns, ctime_ns)`` and stored only when those
-stamps are older than :data:`RACY_WINDOW_NS` (git's racy-timestamp rule), so a file changed
-later always misses. Both are an optimisation only: a file that cannot be created or opened
-means working without it, a corrupt one (or one of another schema version) is replaced,
-and each cache warns about it once per process (:func:`warn_once`).
-
-SQLite's WAL journal plus a busy timeout makes a cache safe for many processes of one host;
-WAL's shared-memory index does not work between hosts, so on a network file system (an NFS
-home shared by cluster nodes) the rollback journal is used, whose POSIX locks the file
-server arbitrates. A process killed mid-write leaves the database consistent (SQLite's own
-crash guarantee).
+Both are an optimisation only: a file that cannot be created or opened means working
+without it, a corrupt one (or one of another schema version) is replaced, and each cache
+warns about it once per process. WAL plus a busy timeout makes a cache safe for many
+processes of one host; WAL's shared memory does not work between hosts, so on a network
+file system (an NFS home shared by cluster nodes) the rollback journal is used, whose POSIX
+locks the file server arbitrates. A process killed mid-write leaves the file consistent.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import re
@@ -24,22 +17,9 @@ import sqlite3
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-__all__ = [
-    "BATCH",
-    "RACY_WINDOW_NS",
-    "CacheFile",
-    "busy",
-    "is_network_fs",
-    "mount_fs_type",
-    "reading",
-    "s64",
-    "u64",
-    "warn_once",
-]
 
 #: Stamps newer than ``scan start - RACY_WINDOW_NS`` are never cached. Two seconds covers
 #: the coarsest common timestamp granularity (FAT, some NFS servers) and small clock skew.
@@ -104,20 +84,6 @@ def busy(exc: sqlite3.DatabaseError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def warn_once(owner: str, category: type[Warning], message: str) -> None:
-    """Warn about one cache at most once per process.
-
-    Args:
-        owner: The module of that cache; its ``_warned`` attribute remembers the warning.
-        category: The cache's warning class.
-        message: What happened, and what naga does instead.
-    """
-    module = sys.modules[owner]
-    if not getattr(module, "_warned", False):
-        module._warned = True  # type: ignore[attr-defined]
-        warnings.warn(message, category, stacklevel=4)
-
-
 @dataclass(frozen=True)
 class CacheFile:
     """One cache's layout, and how it names itself in warnings.
@@ -125,12 +91,12 @@ class CacheFile:
     Attributes:
         what: The cache as warnings name it (``naga hash cache``).
         fallback: What naga does without it (``hashing without a cache``).
-        version: The schema version (``PRAGMA user_version``); a file of any other version
-            is emptied and laid out anew.
-        tables: Each table's name and definition (``(columns) [options]``); every table
-            has a ``stored`` column (seconds since the epoch) for pruning.
+        version: The schema version; a file of any other one is emptied and laid out anew.
+        tables: Each table's definition (``(columns) [options]``) by name; every table has
+            a ``stored`` column (seconds since the epoch) for pruning.
         timeout: Seconds to wait for another process's lock.
-        warn: Called with a warning's text (:func:`warn_once` for the owning module).
+        owner: The cache's module; its ``_warned`` says whether it warned already.
+        category: The cache's warning class.
     """
 
     what: str
@@ -138,14 +104,20 @@ class CacheFile:
     version: int
     tables: Mapping[str, str]
     timeout: float
-    warn: Callable[[str], None]
+    owner: str
+    category: type[Warning]
+
+    def warn(self, message: str) -> None:
+        """Warn about this cache, at most once per process."""
+        module = sys.modules[self.owner]
+        if not getattr(module, "_warned", False):
+            module._warned = True  # type: ignore[attr-defined]
+            warnings.warn(message, self.category, stacklevel=4)
 
     def open(self, path: Path, *, network: bool) -> sqlite3.Connection | None:
         """Open (creating) the file; ``None`` when it cannot be used (after a warning).
 
-        Args:
-            path: The cache file.
-            network: The file is on a network file system (:func:`is_network_fs`).
+        ``network``: the file is on a network file system (:func:`is_network_fs`).
         """
         try:
             return self.connect(path, network=network)
@@ -168,14 +140,9 @@ class CacheFile:
             self.warn(f"{self.what} {path} cannot be opened ({exc}); {self.fallback}")
             return None
         self.warn(f"{self.what} {path} is unusable ({exc}); recreating it (nothing is lost)")
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                Path(f"{path}{suffix}").unlink()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                return None
         try:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
             return self.connect(path, network=network)
         except (sqlite3.DatabaseError, OSError):
             return None
@@ -252,13 +219,3 @@ class CacheFile:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-
-@contextlib.contextmanager
-def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One read transaction: every query inside sees the same snapshot."""
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("COMMIT")

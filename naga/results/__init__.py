@@ -2,9 +2,8 @@
 
 Module map:
 
-- ``receipts``: the run.lock files on disk: the one walk that finds them below some
-  directories, :class:`~naga.results.receipts.Run` and its loaders, which every ``naga``
-  subcommand starts from.
+- ``locks``: run.lock files on disk: the one walk finding them, ``Run`` and its loaders,
+  where every ``naga`` subcommand starts.
 - ``_read``: one run.lock as one flat row (``config.*``, ``metrics.*``, ``data.*`` columns).
 - ``index``: every run.lock below some directories, through an index of rows in naga's
   cache, validated per file, so that an unchanged receipt is never parsed twice.

@@ -21,13 +21,12 @@ reader needs, it is read from a receipt once per change of that receipt.
 The index is an optimisation only: with ``NAGA_NO_CACHE=1``, or when the file cannot be
 opened or written, every receipt is parsed and nothing else changes. A corrupt file is
 replaced (after one warning): the SQLite plumbing is :mod:`naga.lock.sqlite_cache`'s, shared
-with the hash cache. The receipts are found by :func:`naga.results.receipts.find_lock_files`.
+with the hash cache. The receipts are found by :func:`naga.results.locks.find_lock_files`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sqlite3
@@ -39,20 +38,10 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock._cache_dir import cache_dir, cache_enabled
-from naga.lock.sqlite_cache import (
-    BATCH,
-    RACY_WINDOW_NS,
-    CacheFile,
-    busy,
-    is_network_fs,
-    reading,
-    s64,
-    u64,
-    warn_once,
-)
+from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64, u64
 from naga.lock.status import ASKS_QUEUE, RUNNING
 from naga.results._read import LIVENESS_KEYS, read_row
-from naga.results.receipts import Stamps, Walked, find_lock_files
+from naga.results.locks import Stamps, Walked, find_lock_files
 
 __all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path", "live_status"]
 
@@ -65,7 +54,7 @@ class IndexWarning(UserWarning):
     """The receipt index could not be used; listing continues without it."""
 
 
-_warned = False  # one IndexWarning per process (naga.lock.sqlite_cache.warn_once)
+_warned = False  # one IndexWarning per process (CacheFile.warn)
 _FILE = CacheFile(
     what="naga receipt index",
     fallback="reading every run.lock",
@@ -81,7 +70,8 @@ _FILE = CacheFile(
         " ctime_ns INTEGER, row TEXT NOT NULL, stored INTEGER NOT NULL)",
     ),
     timeout=10,
-    warn=functools.partial(warn_once, __name__, IndexWarning),
+    owner=__name__,
+    category=IndexWarning,
 )
 
 
@@ -251,7 +241,8 @@ def _load(
     query = f"SELECT path, dev, ino, size, mtime_ns, ctime_ns, row FROM {table}"
     rows: dict[str, tuple[Stamps, str]] = {}
     try:
-        with reading(conn):
+        conn.execute("BEGIN")
+        try:
             # Every path below "<dir>/" sorts between "<dir>/" and "<dir>0" ('0' follows '/').
             for prefix in ranges:
                 cursor = conn.execute(
@@ -266,6 +257,8 @@ def _load(
                     f"{query} WHERE path IN ({marks})", batch
                 ):
                     rows[path] = ((u64(dev), u64(ino), size, mtime, ctime), row)
+        finally:
+            conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         if not busy(exc):
             _FILE.warn(f"{_FILE.what} {index_path()} could not be read ({exc}); {_FILE.fallback}")

@@ -264,11 +264,9 @@ def _equal(cell: Any, value: Any, text: str) -> bool:
 
 
 def render(value: Any, *, quote: bool = False) -> str:
-    """A config, metric or lock value as text, YAML-like (``true``, ``null``, ``[1, 2]``).
+    """A value as text, YAML-like: numbers as Python writes them, ``true``, ``null``, JSON.
 
-    Numbers are written as Python writes them, lists and mappings as JSON. With ``quote``,
-    a string that would read as another value (empty, padded, ``null``, ``true``...) is
-    shown in quotes: where a value is shown without its column's other values.
+    With ``quote``, a string reading as another value (``""``, ``"true"``...) is quoted.
     """
     if value is None:
         return "null"

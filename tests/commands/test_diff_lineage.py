@@ -11,7 +11,7 @@ import pytest
 
 from naga.commands.diff import compare
 from naga.lock.metrics import flatten
-from naga.results.receipts import Run
+from naga.results.locks import Run
 
 
 def test_diff_reports_a_changed_config_key_and_exits_1(pipeline):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from naga.commands import _render as r
 from naga.commands.diff import compare
 from naga.lock.metrics import flatten
-from naga.results.receipts import Run, comparable_config
+from naga.results.locks import Run, comparable_config
 
 
 def test_duration_forms():

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import os
 import sqlite3
 import struct
@@ -42,16 +41,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from naga.lock._cache_dir import cache_dir, cache_enabled
-from naga.lock.sqlite_cache import (
-    BATCH,
-    RACY_WINDOW_NS,
-    CacheFile,
-    busy,
-    is_network_fs,
-    reading,
-    s64,
-    warn_once,
-)
+from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64
 
 # A file's cache key: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns).
 Key = tuple[int, int, int, int, int]
@@ -103,7 +93,7 @@ def cache_path() -> Path:
     return cache_dir() / "hashes.sqlite"
 
 
-_warned = False  # one CacheWarning per process (naga.lock.sqlite_cache.warn_once)
+_warned = False  # one CacheWarning per process (CacheFile.warn)
 _FILE = CacheFile(
     what="naga hash cache",
     fallback="hashing without a cache",
@@ -121,7 +111,8 @@ _FILE = CacheFile(
         " WITHOUT ROWID",
     },
     timeout=30,
-    warn=functools.partial(warn_once, __name__, CacheWarning),
+    owner=__name__,
+    category=CacheWarning,
 )
 
 
@@ -181,7 +172,8 @@ class HashCache:
             if conn is None:
                 return found
             try:
-                with reading(conn):
+                conn.execute("BEGIN")
+                try:
                     for dev, inos in by_dev.items():
                         ino_list = sorted(inos)  # B-tree order: fewer pages touched
                         for start in range(0, len(ino_list), BATCH):
@@ -203,6 +195,8 @@ class HashCache:
                         if row is not None and len(row[0]) % ENTRY.size == 0:
                             for *stamps, digest in ENTRY.iter_unpack(row[0]):
                                 found[tuple(stamps)] = digest
+                finally:
+                    conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._recover(exc)
         return found

@@ -71,13 +71,11 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
-        config = self.lock.get("config")
-        return config if isinstance(config, dict) else {}
+        return as_dict(self.lock.get("config"))
 
     def section(self, name: str) -> dict[str, Any]:
         """Return a mapping section (``repos``, ``data``, ``prevs``, ``upstream``), or ``{}``."""
-        value = self.lock.get(name)
-        return value if isinstance(value, dict) else {}
+        return as_dict(self.lock.get(name))
 
     @property
     def cwd(self) -> Path:
@@ -153,16 +151,11 @@ Walked = list[tuple[str, str, Stamps]]
 def find_lock_files(
     roots: Sequence[str | os.PathLike[str]],
 ) -> tuple[Walked, list[str], list[str]]:
-    """Every run.lock below ``roots``, each once (by device and inode), in walk order.
-
-    Args:
-        roots: Directories to search (:data:`SKIP_DIRS` are skipped, symlinked directories
-            are not followed), or run.lock files.
+    """Every run.lock below ``roots`` (directories or run.lock files), each once, in walk order.
 
     Returns:
-        ``(path, directory relative to its root, stamps)`` of every run.lock (the path
-        absolute, symlinks kept, as walked); the directories walked (as ``/``-terminated
-        prefixes); the files named.
+        ``(path, directory relative to its root, stamps)`` of every run.lock (absolute,
+        symlinks kept); the directories walked (``/``-terminated); the files named.
 
     Raises:
         LockError: A root does not exist.
