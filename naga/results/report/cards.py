@@ -21,7 +21,8 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME
-from naga.results._read import read_without, row_of, text_or_none
+from naga.results._read import read_without as _read  # every card read goes through it
+from naga.results._read import row_of, text_or_none
 from naga.results.locks import as_dict
 
 __all__ = ["Cards", "card_of", "cards"]
@@ -48,13 +49,13 @@ class Cards:
         Raises:
             LockError: The file cannot be read as a run.lock.
         """
-        lock = read_without(path, _ROW_SKIPPED)
+        lock = _read(path, _ROW_SKIPPED)
         self._parsed[os.path.abspath(path)] = _card(lock, self._changes)  # noqa: PTH100
         return row_of(lock)
 
     def _card_of(self, path: Path) -> dict[str, Any]:
         kept = self._parsed.pop(os.path.abspath(path), None)  # noqa: PTH100
-        return kept if kept is not None else _card(read_without(path, _SKIPPED), self._changes)
+        return kept if kept is not None else _card(_read(path, _SKIPPED), self._changes)
 
     def read(self, run_dirs: Sequence[str], run_ids: Sequence[Any]) -> list[dict[str, Any]]:
         """The card of every run, upstream runs linked to their index when in the report.
@@ -99,7 +100,7 @@ def card_of(path: Path) -> dict[str, Any]:
     Raises:
         LockError: The file cannot be read as a run.lock.
     """
-    return _card(read_without(path, _SKIPPED), _Changes())
+    return _card(_read(path, _SKIPPED), _Changes())
 
 
 def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
