@@ -81,7 +81,7 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
     logs = root / _LOG_DIR
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, CONTROLLER_ENV: "1"}
-    state.status = "running"
+    state.status = RUNNING
     if session.launcher_name == "submitit_slurm":
         job_id = _sbatch(
             session, command, cwd, logs, env, name=str(state.extra["sweeper"]["study"])
