@@ -13,7 +13,11 @@ function: importing this module costs nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # For annotations elsewhere too (naga.launch.sweepers.slots): Hydra's own classes.
+    from hydra._internal.callbacks import Callbacks
 
 
 def create_main_hydra(app_name: str) -> Any:
@@ -34,7 +38,7 @@ def split_sweep(parsed: Sequence[Any]) -> list[list[str]]:
     return [list(job) for job in batches[0]]
 
 
-def callbacks(cfg: Any) -> Any:
+def callbacks(cfg: Any) -> Callbacks:
     """The ``hydra.callbacks`` of ``cfg``, instantiated as Hydra's launcher loop expects them."""
     from hydra._internal.callbacks import Callbacks
 

@@ -179,7 +179,7 @@ def _upstream_dirs(runs: list[Run], roots: list[Path], anchor: Path) -> list[Pat
 
 
 def _is_receipt(path: Path) -> bool:
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
 
     return path.name in (LOCK_NAME, SWEEP_LOCK)
 

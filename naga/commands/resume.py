@@ -10,14 +10,16 @@ sweeps run again here.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from naga.errors import UsageError
+
+if TYPE_CHECKING:
+    from naga.launch.record.status import SweepView
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,6 +51,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the sweep's command for its unfinished jobs; its exit code is ours."""
     from naga.commands.status import counts_line
+    from naga.launch.record.files import as_list, as_mapping, shown_path
     from naga.launch.record.status import read_sweep
     from naga.launch.resume import check_resumable, to_resume
 
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         if not todo:
             print(headline)
             return 0
-        launch = view.data["launch"]
+        launch = as_mapping(view.data["launch"])
     else:
         if args.overrides:
             raise UsageError(
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             kinds[job.status] = kinds.get(job.status, 0) + 1
         detail = ", ".join(f"{count} {status}" for status, count in kinds.items())
         headline = (
-            f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {_shown(view.root)}"
+            f"resuming {len(again)} of {len(view.jobs)} jobs ({detail}) in {shown_path(view.root)}"
         )
     cwd = Path(str(launch.get("cwd") or "."))
     if not cwd.is_dir():
@@ -90,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
         )
     command = [
         str(launch.get("python") or sys.executable),
-        *[str(item) for item in launch.get("start") or []],
-        *[str(item) for item in launch.get("args") or []],
+        *[str(item) for item in as_list(launch.get("start"))],
+        *[str(item) for item in as_list(launch.get("args"))],
         *args.overrides,  # a study's changed settings: the last value of a key wins
         "--resume",
         str(view.root),
@@ -109,15 +112,7 @@ def run(args: argparse.Namespace) -> int:
         ) from exc
 
 
-def _study(view: Any, overrides: list[str]) -> tuple[bool, str] | None:
-    sweeper = view.data.get("sweeper")
-    if not (isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"):
-        return None
-    from naga.launch.sweepers.detached import resume_study
+def _study(view: SweepView, overrides: list[str]) -> tuple[bool, str] | None:
+    from naga.launch.sweepers.detached import is_study, resume_study
 
-    return resume_study(view, overrides)
-
-
-def _shown(root: Path) -> str:
-    relative = os.path.relpath(root)
-    return str(root) if relative.startswith("..") else relative
+    return resume_study(view, overrides) if is_study(view.data) else None

@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Show the sweep (once, or until it is over); return 0, 1 or 3 as documented."""
     from naga.errors import UsageError
-    from naga.launch.record.claim import history
+    from naga.launch.record.files import history
     from naga.launch.record.status import read_sweep
 
     if args.interval <= 0:
@@ -103,10 +103,9 @@ def table(view: Any) -> list[str]:
 
 def header(view: Any) -> str:
     """``sweep results/x  (submitit_slurm, 4 jobs, id 3f2a1c9e)``."""
-    import os
+    from naga.launch.record.files import shown_path
 
-    relative = os.path.relpath(view.root)
-    shown = _printable(str(view.root) if relative.startswith("..") else relative)
+    shown = _printable(shown_path(view.root))
     sweep_id = str(view.data.get("sweep_id") or "")[:8]
     when = ""
     if view.archived:  # a record of the folder's history, not its current sweep

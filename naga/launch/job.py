@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from naga._hydra_compat import job_failed
 from naga.errors import ConfigError, first_line
@@ -20,9 +20,12 @@ from naga.lock.origin import Origin
 from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, REQUEUED
 
 if TYPE_CHECKING:
+    from omegaconf import Container, DictConfig, DictKeyType
+
     from naga.lock.session import RunContext
 
 SAVE_DIR_KEY = "save_dir"
+R = TypeVar("R")  # what the user's function returns
 __all__ = [
     "SAVE_DIR_KEY",
     "App",
@@ -37,7 +40,7 @@ __all__ = [
 
 
 @dataclass
-class App:
+class App(Generic[R]):
     """A decorated function and its base config; pickled to launcher workers.
 
     ``origin`` is taken in the launching process: a worker sees a launcher's bootstrap as
@@ -49,12 +52,12 @@ class App:
     every job of every launcher records it, not the launcher's bootstrap.
     """
 
-    function: Callable[..., Any]
-    base: Any  # struct DictConfig: class defaults + --config files + --experiment, unresolved
+    function: Callable[[DictConfig], R]
+    base: DictConfig  # struct: class defaults + --config files + --experiment, unresolved
     origin: Origin
     name: str
     track_code: bool = True
-    code: tuple[str, dict[str, Any]] | None = None  # (key, repos entry) taken at submission
+    code: tuple[str, dict[str, object]] | None = None  # (key, repos entry) taken at submission
     command: list[str] | None = None  # None: the job's own process's command line
 
     def command_line(self) -> list[str]:
@@ -62,7 +65,7 @@ class App:
         return list(self.command) if self.command is not None else list(sys.argv)
 
 
-def resolve_once(cfg: Any) -> Any:
+def resolve_once(cfg: DictConfig) -> DictConfig:
     """Resolve every interpolation once, so the function and run.lock see the same values.
 
     ``${now:...}`` would otherwise be evaluated at each access; the declared-tracking
@@ -85,11 +88,13 @@ def resolve_once(cfg: Any) -> Any:
     return resolved
 
 
-def _first_unresolvable(cfg: Any, prefix: str = "") -> str | None:
+def _first_unresolvable(cfg: Container, prefix: str = "") -> str | None:
     """The dotted key of the first value that fails to resolve (OmegaConf may not say)."""
     from omegaconf import DictConfig, ListConfig
 
-    keys: list[Any] = list(cfg.keys()) if isinstance(cfg, DictConfig) else list(range(len(cfg)))
+    keys: list[DictKeyType] = list(cfg.keys()) if isinstance(cfg, DictConfig) else []
+    if isinstance(cfg, ListConfig):
+        keys = list(range(len(cfg)))
     for key in keys:
         path = prefix + str(key)
         child = cfg._get_node(key)
@@ -105,7 +110,7 @@ def _first_unresolvable(cfg: Any, prefix: str = "") -> str | None:
     return None
 
 
-def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:
+def job_save_dir(cfg: DictConfig, job_dir_name: str | None) -> Path | None:
     """The job's save_dir: ``<save_dir>/<job_dir_name>`` inside a sweep, else ``save_dir``."""
     if SAVE_DIR_KEY not in cfg or cfg[SAVE_DIR_KEY] is None:
         return None
@@ -113,7 +118,7 @@ def job_save_dir(cfg: Any, job_dir_name: str | None) -> Path | None:
     return base / job_dir_name if job_dir_name else base
 
 
-def checked_save_dir(value: Any) -> Path:
+def checked_save_dir(value: str | os.PathLike[str]) -> Path:
     """``save_dir`` as a path, refusing an empty one.
 
     An empty ``save_dir`` (``save_dir=`` on the command line) would put run.lock, and the
@@ -133,14 +138,14 @@ def checked_save_dir(value: Any) -> Path:
 
 
 def start_job(
-    app: App,
-    cfg: Any,
+    app: App[R],
+    cfg: DictConfig,
     *,
     launcher: str | None = None,
     job_dir_name: str | None = None,
-    extra: Mapping[str, Any] | None = None,
+    extra: Mapping[str, object] | None = None,
     resolved: bool = False,
-) -> Job:
+) -> Job[R]:
     """Open the job's run (its ``running`` receipt is written); ``.call()`` then runs it.
 
     ``start_job(app, cfg).call()`` calls ``app.function(cfg)`` and records the outcome in
@@ -177,14 +182,14 @@ def start_job(
 
 
 @dataclass
-class Job:
+class Job(Generic[R]):
     """A started run of the user's function: :meth:`call` runs it and closes the run."""
 
-    app: App
-    cfg: Any
+    app: App[R]
+    cfg: DictConfig
     ctx: RunContext
 
-    def call(self) -> Any:
+    def call(self) -> R:
         """Call the function and write the final receipt; its exception is re-raised."""
         from naga.lock.session import finish_run
 
@@ -202,7 +207,7 @@ class Job:
         return result
 
 
-def returned_metrics(result: Any, name: str) -> dict[str, int | float]:
+def returned_metrics(result: object, name: str) -> dict[str, int | float]:
     """The metrics in a function's return value (docs/results.md), warning about non-numbers.
 
     A bare number is recorded as ``metrics.value``; a mapping's number values under their

@@ -75,6 +75,7 @@ def run_resumed(app: Any, options: Any) -> int:
     from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.handoff import JobOverride
     from naga.launch.plan.tasks import override_value
+    from naga.launch.record.files import as_list
     from naga.launch.record.status import read_sweep
     from naga.launch.record.sweeplock import SweepState
 
@@ -117,9 +118,9 @@ def run_resumed(app: Any, options: Any) -> int:
             jobs=records,
             launcher=session.launcher_name,
             app=app.name,
-            command=list(data.get("command") or []),
-            overrides=list(data.get("overrides") or []),
-            tasks=data.get("tasks"),
+            command=[str(item) for item in as_list(data.get("command"))],
+            overrides=[str(item) for item in as_list(data.get("overrides"))],
+            tasks=tasks if isinstance(tasks := data.get("tasks"), dict) else None,
         )
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)

@@ -259,8 +259,8 @@ def _launch(
         BaseException: In debug mode, the first job failure (for the debugger); a signal
             or Ctrl-C that stops the sweep.
     """
+    from naga.launch.record.files import error_line
     from naga.launch.record.progress import apply_run_lock
-    from naga.launch.record.sweeplock import error_line
 
     try:
         if submitter is not None:  # submitit: naga submits, waits and records each job
@@ -372,8 +372,8 @@ def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
 
 def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:
     """Final state of each job: the JobReturn decides; run.lock adds times and ids."""
+    from naga.launch.record.files import error_line
     from naga.launch.record.progress import apply_run_lock
-    from naga.launch.record.sweeplock import error_line
 
     with monitor.state.lock:
         for job, ret in zip(batch, results, strict=False):

@@ -21,7 +21,7 @@ import yaml
 from helpers import one_line_error
 
 from naga.errors import UsageError
-from naga.launch.record.claim import HISTORY_DIR, history
+from naga.launch.record.files import HISTORY_DIR, history
 from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.record.sync import update_jobs
 from naga.lock.format import dumps

@@ -20,7 +20,8 @@ from naga.launch.plan.tasks import (
     tasks_from_file,
     tasks_from_items,
 )
-from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
+from naga.launch.record.files import error_line
+from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.lock.format import try_read
 
 

@@ -49,7 +49,7 @@ class SweepTask:
         from hydra.core.hydra_config import HydraConfig
         from omegaconf import open_dict
 
-        from naga.launch.record.sweeplock import error_line
+        from naga.launch.record.files import error_line
 
         hydra_cfg = HydraConfig.get()
         name = str(hydra_cfg.sweep.subdir)

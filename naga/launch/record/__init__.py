@@ -1,5 +1,7 @@
 """What a sweep leaves and how it is read: ``sweep.lock``, progress, status.
 
+- ``files.py``: where the records are (``sweep.lock``, the folder's history of earlier
+  sweeps) and a job's error as one line; the floor the other modules stand on.
 - ``sweeplock.py``: the file (``SweepState``, ``JobRecord``), read and written atomically.
 - ``sync.py``: a job keeps its own entry current, from any node.
 - ``claim.py``: one sweep per folder; finished sweeps' records kept in history.

@@ -18,21 +18,18 @@ A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, th
 
 from __future__ import annotations
 
-import os
 import shlex
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
-from naga.launch.record.sweeplock import SWEEP_LOCK
+from naga.launch.record.files import SWEEP_LOCK, as_mapping, history_path, shown_path
 from naga.lock.status import LIVE
 
-__all__ = ["HISTORY_DIR", "history", "refuse_if_live", "take_over"]
+if TYPE_CHECKING:
+    from naga.launch.record.status import JobView, SweepView
 
-#: Where the records of a folder's earlier sweeps go, relative to the folder.
-HISTORY_DIR = Path(".naga-sweep") / "history"
-_SUFFIX = ".lock"
+__all__ = ["refuse_if_live", "take_over"]
 
 
 def refuse_if_live(root: Path, *, shown: str) -> None:
@@ -81,34 +78,14 @@ def take_over(root: Path, sweep_id: str) -> Path | None:
     data = try_read(path) or {}
     if str(data.get("sweep_id")) == sweep_id:
         return None
-    refuse_if_live(root, shown=_shown(root))
-    target = _history_path(root, data, path)
+    refuse_if_live(root, shown=shown_path(root))
+    target = history_path(root, data, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     path.replace(target)
     return target
 
 
-def history(root: Path) -> list[Path]:
-    """The records of the earlier sweeps of ``root``, oldest first."""
-    folder = root / HISTORY_DIR
-    try:
-        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(_SUFFIX))
-    except OSError:
-        return []
-    return [folder / name for name in names]
-
-
-def is_history(path: Path) -> bool:
-    """True for a record in a folder's history (``<root>/.naga-sweep/history/x.lock``)."""
-    return path.name.endswith(_SUFFIX) and path.parent.parts[-2:] == HISTORY_DIR.parts
-
-
-def history_root(path: Path) -> Path:
-    """The sweep folder a history record belongs to."""
-    return path.parent.parent.parent
-
-
-def _live_view(root: Path) -> Any:
+def _live_view(root: Path) -> SweepView | None:
     from naga.launch.record.status import read_sweep
 
     if not (root / SWEEP_LOCK).exists():
@@ -120,46 +97,18 @@ def _live_view(root: Path) -> Any:
     return view if view.pending else None
 
 
-def _how_to_stop(view: Any, pending: list[Any]) -> str:
+def _how_to_stop(view: SweepView, pending: list[JobView]) -> str:
     ids = sorted({str(job.job_id) for job in pending if job.job_id})
     if view.launcher == "submitit_slurm" and ids:
         arrays = sorted({job_id.split("_", 1)[0] for job_id in ids}, key=_numeric)
         return f", cancel it (scancel {' '.join(arrays)})"
     if view.launcher == "submitit_local" and ids:
         return f", stop it (kill {' '.join(sorted(ids, key=_numeric))})"
-    launch = view.data.get("launch") or {}
-    if isinstance(launch.get("pid"), int) and not launch.get("detached"):
-        return (
-            f", stop it (Ctrl-C in its terminal, or kill {launch['pid']} on {launch.get('host')})"
-        )
+    launch = as_mapping(view.data.get("launch"))
+    if isinstance(pid := launch.get("pid"), int) and not launch.get("detached"):
+        return f", stop it (Ctrl-C in its terminal, or kill {pid} on {launch.get('host')})"
     return ""
 
 
 def _numeric(text: str) -> tuple[int, str]:
     return (int(text), text) if text.isdigit() else (0, text)
-
-
-def _history_path(root: Path, data: dict[str, Any], path: Path) -> Path:
-    started = _stamp(data.get("started_at"), path)
-    sweep_id = "".join(ch for ch in str(data.get("sweep_id") or "unknown") if ch.isalnum())
-    target = root / HISTORY_DIR / f"{started}_{sweep_id or 'unknown'}{_SUFFIX}"
-    number = 1
-    while target.exists():  # the same record twice (copied folders): keep both
-        number += 1
-        target = target.with_name(f"{started}_{sweep_id}.{number}{_SUFFIX}")
-    return target
-
-
-def _stamp(value: Any, path: Path) -> str:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        moment = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _shown(root: Path) -> str:
-    relative = os.path.relpath(root)
-    return str(root) if relative.startswith("..") else relative

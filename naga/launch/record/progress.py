@@ -20,12 +20,8 @@ from pathlib import Path
 from typing import IO
 
 from naga.launch.launchers.task import MARKER_DIR, marker_path
-from naga.launch.record.sweeplock import (
-    JobRecord,
-    SweepState,
-    error_line,
-    run_lock_stat,
-)
+from naga.launch.record.files import error_line, shown_path, text_or_none
+from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
 from naga.lock import status as st
 from naga.lock.format import LOCK_NAME, try_read
 
@@ -173,15 +169,13 @@ def apply_run_lock(job: JobRecord) -> bool:
     job.started_at = data.get("started_at") or job.started_at
     job.duration_s = data.get("duration_s", job.duration_s)
     job.error = error_line(data.get("error")) or job.error
-    job.slurm_job_id = _str_or_none(data.get("slurm_job_id")) or job.slurm_job_id
+    job.slurm_job_id = text_or_none(data.get("slurm_job_id")) or job.slurm_job_id
     job.run_id = data.get("run_id") or job.run_id
     return (job.status, job.duration_s, job.error) != before
 
 
 def summary_lines(state: SweepState) -> list[str]:
     """The end-of-sweep report: counts, then one line per failed job."""
-    import os
-
     counts = state.counts()
     took = f" in {state.duration_s:.1f}s" if state.duration_s is not None else ""
     parts = [f"{counts['completed']} completed", f"{counts['failed']} failed"]
@@ -199,11 +193,6 @@ def summary_lines(state: SweepState) -> list[str]:
     ]
     for job in state.jobs:
         if job.status in st.BAD:
-            relative = os.path.relpath(job.save_dir)
-            where = job.save_dir if relative.startswith("..") else relative
+            where = shown_path(job.save_dir)
             lines.append(f"{PREFIX}   {job.status}: {where}: {job.error or 'no error recorded'}")
     return lines
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -30,12 +30,20 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from naga.errors import UsageError
 from naga.launch.launchers.submitit.queue import PENDING, RUNNING, QueueView, slurm_queue
-from naga.launch.record.sweeplock import SWEEP_LOCK, error_line
+from naga.launch.record.files import (
+    SWEEP_LOCK,
+    as_list,
+    as_mapping,
+    error_line,
+    history_root,
+    is_history,
+    text_or_none,
+)
 from naga.lock import status as st
+from naga.lock.metrics import number_or_none
 
 __all__ = ["COUNTED", "JobView", "SweepView", "read_sweep"]
 
@@ -58,7 +66,7 @@ class JobView:
     error: str | None = None
     attempts: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """The job for ``naga status --json``."""
         return {
             "num": self.num,
@@ -79,7 +87,7 @@ class SweepView:
     """A sweep as it stands now."""
 
     root: Path
-    data: dict[str, Any]  # sweep.lock as read
+    data: dict[str, object]  # sweep.lock as read
     jobs: list[JobView]
     #: The record read: ``root/sweep.lock``, or an earlier sweep's in the folder's history.
     record: Path | None = None
@@ -121,7 +129,7 @@ class SweepView:
         """``running`` while jobs are pending, else ``completed`` or ``failed``."""
         return {0: st.COMPLETED, 1: st.FAILED, 3: st.RUNNING}[self.exit_code]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """The sweep for ``naga status --json``."""
         return {
             "sweep_dir": str(self.root),
@@ -139,8 +147,6 @@ def record_path(given: Path) -> tuple[Path, Path]:
     The argument is the folder, its sweep.lock, or a record of an earlier sweep in the
     folder's history (naga.launch.record.claim).
     """
-    from naga.launch.record.claim import history_root, is_history
-
     if given.name == SWEEP_LOCK:
         return given.parent, given
     if is_history(given) and given.is_file():
@@ -148,7 +154,7 @@ def record_path(given: Path) -> tuple[Path, Path]:
     return given, given / SWEEP_LOCK
 
 
-def load_sweep_lock(root: Path, *, command: str) -> dict[str, Any]:
+def load_sweep_lock(root: Path, *, command: str) -> dict[str, object]:
     """sweep.lock of ``root`` (a sweep directory, its sweep.lock, or an earlier record).
 
     Raises:
@@ -182,7 +188,7 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
     """
     data = load_sweep_lock(root, command=command)
     root, record = record_path(root)
-    entries = [entry for entry in data["jobs"] if isinstance(entry, dict)]
+    entries = [entry for entry in as_list(data["jobs"]) if isinstance(entry, dict)]
     slurm = data.get("launcher") == "submitit_slurm" or any(
         entry.get("slurm_job_id") for entry in entries
     )
@@ -195,23 +201,24 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
 @dataclass
 class _Context:
     root: Path
-    data: dict[str, Any]
+    data: dict[str, object]
     queue: QueueView | None
 
-    def job(self, index: int, entry: dict[str, Any]) -> JobView:
+    def job(self, index: int, entry: dict[str, object]) -> JobView:
         name = str(entry.get("name") or f"job-{index}")
         local_id = entry.get("job_id")
+        num, attempts = entry.get("num", index), entry.get("attempts")
         view = JobView(
-            num=int(entry.get("num", index)),
+            num=num if isinstance(num, int) else index,
             name=name,
             status=str(entry.get("status") or st.QUEUED),
             save_dir=self.root / str(entry.get("save_dir") or name),
-            overrides=[str(item) for item in entry.get("overrides") or []],
+            overrides=[str(item) for item in as_list(entry.get("overrides"))],
             job_id=_text(entry.get("slurm_job_id")) or _text(local_id),
-            started_at=entry.get("started_at"),
-            duration_s=entry.get("duration_s"),
-            error=entry.get("error"),
-            attempts=entry.get("attempts") if isinstance(entry.get("attempts"), int) else None,
+            started_at=text_or_none(entry.get("started_at")),
+            duration_s=number_or_none(entry.get("duration_s")),
+            error=text_or_none(entry.get("error")),
+            attempts=attempts if isinstance(attempts, int) else None,
         )
         slurm_id = _text(entry.get("slurm_job_id"))
         held = self.queue.state(slurm_id) if self.queue is not None else None
@@ -239,7 +246,7 @@ class _Context:
         elif gone:
             view.status = st.LOST
             view.error = view.error or "left the Slurm queue without writing a final run.lock"
-        elif local_id and not _local_alive(str(local_id), self.data.get("launch") or {}):
+        elif local_id and not _local_alive(str(local_id), as_mapping(self.data.get("launch"))):
             view.status = st.LOST
             view.error = view.error or "its submitit_local job ended without a final run.lock"
         elif not slurm_id and not local_id and not self._sweep_process_alive():
@@ -250,23 +257,24 @@ class _Context:
             self._running_time(view)
         return view
 
-    def _ours(self, lock: dict[str, Any]) -> bool:
+    def _ours(self, lock: dict[str, object]) -> bool:
         # A run.lock an earlier sweep left in the same directory says nothing about this one.
         extra = lock.get("extra")
         sweep = extra.get("sweep") if isinstance(extra, dict) else None
         return isinstance(sweep, dict) and sweep.get("sweep_id") == self.data.get("sweep_id")
 
-    def _from_run_lock(self, view: JobView, lock: dict[str, Any], *, slurm_gone: bool) -> None:
+    def _from_run_lock(self, view: JobView, lock: dict[str, object], *, slurm_gone: bool) -> None:
         from naga.lock.liveness import effective_status, recorded_slurm_id
 
         status = str(lock.get("status") or st.RUNNING)
         # sweep.lock's id when it has one; else the one scancel takes, as the job recorded it.
         view.job_id = view.job_id or recorded_slurm_id(lock)
-        view.started_at = lock.get("started_at") or view.started_at
-        view.duration_s = lock.get("duration_s", view.duration_s)
+        view.started_at = text_or_none(lock.get("started_at")) or view.started_at
+        view.duration_s = number_or_none(lock.get("duration_s", view.duration_s))
         view.error = error_line(lock.get("error")) or view.error
-        if isinstance(lock.get("attempts"), int):
-            view.attempts = lock["attempts"]
+        attempts = lock.get("attempts")
+        if isinstance(attempts, int):
+            view.attempts = attempts
         if status in st.UNDER_WAY:
             if slurm_gone:
                 view.status = st.LOST
@@ -288,7 +296,7 @@ class _Context:
             view.duration_s = round(time.time() - begun, 1)
 
     def _sweep_process_alive(self) -> bool:
-        launch = self.data.get("launch") or {}
+        launch = as_mapping(self.data.get("launch"))
         if launch.get("detached"):
             return False  # nothing waits on a detached sweep's behalf
         if self.data.get("status") != st.RUNNING:
@@ -302,7 +310,7 @@ class _Context:
         return is_alive(process) is not False
 
 
-def _local_alive(job_id: str, launch: dict[str, Any]) -> bool:
+def _local_alive(job_id: str, launch: dict[str, object]) -> bool:
     # A submitit_local job id is the pid of its controller process on the submitting host.
     if launch.get("host") != os.uname().nodename or not job_id.isdigit():
         return True
@@ -315,7 +323,7 @@ def _local_alive(job_id: str, launch: dict[str, Any]) -> bool:
     return True
 
 
-def _read_head(path: Path) -> dict[str, Any] | None:
+def _read_head(path: Path) -> dict[str, object] | None:
     """The fields of a run.lock above ``environment`` (status, times, error, ids, extra)."""
     from naga.lock.format import loads
 
@@ -334,5 +342,5 @@ def _read_head(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return None if value in (None, "") else str(value)

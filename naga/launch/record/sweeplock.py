@@ -58,14 +58,13 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from naga.launch.record.files import SWEEP_LOCK
 from naga.lock.atomic import remove_stale_temps, write_atomic
 from naga.lock.format import LOCK_NAME, dumps
 from naga.lock.record import utc_now
 from naga.lock.status import DONE, JOB, QUEUED, RUNNING
 
-SWEEP_LOCK = "sweep.lock"
 SWEEP_SCHEMA_VERSION = 1
 #: A temp file of sweep.lock older than this was left by a sweep killed mid-write.
 _STALE_TEMP_S = 60.0
@@ -88,14 +87,14 @@ class JobRecord:
     # (mtime_ns, size) of a run.lock left by an earlier sweep: ignored until it changes.
     stale_stat: tuple[int, int] | None = None
     #: More keys of the entry (``attempts`` of a requeued job, a local job's ``job_id``).
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
         """True once the job reached a final status."""
         return self.status in DONE
 
-    def as_dict(self, root: Path) -> dict[str, Any]:
+    def as_dict(self, root: Path) -> dict[str, object]:
         """The job's entry in sweep.lock."""
         try:
             shown = os.path.relpath(self.save_dir, root)
@@ -126,7 +125,7 @@ class SweepState:
     app: str
     command: list[str]
     overrides: list[str]
-    tasks: dict[str, Any] | None = None
+    tasks: dict[str, object] | None = None
     sweep_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = RUNNING
     started_at: str = field(default_factory=lambda: now_iso())  # noqa: PLW0108 - defined below
@@ -134,7 +133,7 @@ class SweepState:
     duration_s: float | None = None
     given_root: str = ""  # save_dir as the config gave it (relative to the cwd, usually)
     #: More top-level keys: ``launch``, what ``naga resume`` needs to submit jobs again.
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _written: bool = field(default=False, repr=False)
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -152,7 +151,7 @@ class SweepState:
                 out[job.status] = out.get(job.status, 0) + 1
             return out
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """The whole sweep.lock document."""
         with self.lock:
             return {
@@ -218,17 +217,3 @@ def run_lock_stat(save_dir: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def error_line(error: Any) -> str | None:
-    """One line for a job's error: ``Type: first line of the message``."""
-    if error is None:
-        return None
-    if isinstance(error, BaseException):
-        kind, message = type(error).__name__, str(error)
-    elif isinstance(error, dict):
-        kind, message = str(error.get("type") or "Error"), str(error.get("message") or "")
-    else:
-        return " ".join(str(error).split())[:300]
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-    return f"{kind}: {first}"[:300] if first else kind

@@ -18,9 +18,9 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from naga.launch.record.sweeplock import SWEEP_LOCK, error_line, now_iso
+from naga.launch.record.files import SWEEP_LOCK, error_line
+from naga.launch.record.sweeplock import now_iso
 from naga.lock.status import BAD, COMPLETED, DONE, FAILED, FINAL, JOB, REQUEUED, RUNNING, job_status
 
 __all__ = ["entry_from_run_lock", "update_jobs"]
@@ -28,10 +28,10 @@ __all__ = ["entry_from_run_lock", "update_jobs"]
 
 def update_jobs(
     root: Path,
-    changes: Mapping[str, Mapping[str, Any]],
+    changes: Mapping[str, Mapping[str, object]],
     *,
     sweep_id: str,
-    top: Mapping[str, Any] | None = None,
+    top: Mapping[str, object] | None = None,
     add: bool = False,
 ) -> bool:
     """Merge ``changes`` (job name -> fields) into the job entries of ``root/sweep.lock``.
@@ -76,7 +76,7 @@ def update_jobs(
                 data["jobs"].extend(
                     {"name": name, **new} for name, new in changes.items() if name not in known
                 )
-            _recount(data)
+            _recount(data, data["jobs"])
             write_atomic(path, dumps(data))
     except (LockError, OSError, ValueError) as exc:
         _warn(f"naga could not update {path}: {exc}")
@@ -87,10 +87,10 @@ def update_jobs(
     return True
 
 
-def entry_from_run_lock(lock: Mapping[str, Any]) -> dict[str, Any]:
+def entry_from_run_lock(lock: Mapping[str, object]) -> dict[str, object]:
     """The sweep.lock fields a job's run.lock decides (status, times, error, ids)."""
     status = str(lock.get("status") or RUNNING)
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         # A requeued job waits in the queue again: sweep.lock reports the job once, queued.
         "status": job_status(status),
         "started_at": lock.get("started_at"),
@@ -104,8 +104,7 @@ def entry_from_run_lock(lock: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _recount(data: dict[str, Any]) -> None:
-    jobs = data["jobs"]
+def _recount(data: dict[str, object], jobs: list[dict[str, object]]) -> None:
     counts = {"total": len(jobs)} | dict.fromkeys(JOB, 0)
     for entry in jobs:
         status = str(entry.get("status"))
@@ -121,7 +120,7 @@ def _recount(data: dict[str, Any]) -> None:
         data["finished_at"] = data["duration_s"] = None
 
 
-def _since(started: Any) -> float | None:
+def _since(started: object) -> float | None:
     from datetime import datetime
 
     try:

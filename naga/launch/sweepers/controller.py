@@ -18,44 +18,20 @@ is submitted as a small Slurm job (naga.launch.sweepers.detached).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import ConfigError, UsageError
+from naga.launch.sweepers.optuna_study import SWEEPER_NAME, StudyPlan
 
-__all__ = ["OPTUNA_TARGET", "StudyPlan", "recorded_study", "run_study"]
+if TYPE_CHECKING:
+    from naga.launch.job import App
+    from naga.launch.options import SweepOptions
+    from naga.launch.plan.hydra_session import Session
+
+__all__ = ["OPTUNA_TARGET", "recorded_study", "run_study"]
 
 OPTUNA_TARGET = "hydra_plugins.naga_optuna.sweeper.NagaOptunaSweeper"
-SWEEPER_NAME = "naga_optuna"
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    """The sweeper's settings, checked: the study's question and its budget."""
-
-    settings: Any  # naga.launch.sweepers.optuna_study.StudySettings
-    space: Any  # naga.launch.sweepers.optuna_space.SearchSpace
-    n_trials: int
-    n_jobs: int
-    force: bool
-    expressions: tuple[tuple[str, str], ...] = ()  # each searched key as the user wrote it
-
-    def describe(self, study_name: str) -> dict[str, Any]:
-        """sweep.lock's ``sweeper`` record."""
-        return {
-            "name": SWEEPER_NAME,
-            "study": study_name,
-            "n_trials": self.n_trials,
-            "n_jobs": self.n_jobs,
-            "objective": list(self.settings.objectives),
-            "direction": list(self.settings.directions),
-            "sampler": self.settings.sampler,
-            "seed": self.settings.seed,
-            "storage": self.settings.storage or ".naga-sweep/optuna.journal",
-            "space": dict(self.expressions),
-            "fixed": list(self.space.fixed),
-        }
 
 
 def require_optuna() -> None:
@@ -69,7 +45,7 @@ def require_optuna() -> None:
         ) from exc
 
 
-def plan_of(session: Any) -> StudyPlan:
+def plan_of(session: Session) -> StudyPlan:
     """The study's settings and search space from ``hydra.sweeper`` and the command line.
 
     Raises:
@@ -118,9 +94,9 @@ def plan_of(session: Any) -> StudyPlan:
     return StudyPlan(settings, space, n_trials, n_jobs, bool(node.get("force")), expressions)
 
 
-def recorded_study(root: Path) -> dict[str, Any] | None:
+def recorded_study(root: Path) -> dict[str, object] | None:
     """The ``sweeper`` record of the study in ``root``'s sweep.lock, or None (not a study)."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK) or {}
@@ -129,10 +105,10 @@ def recorded_study(root: Path) -> dict[str, Any] | None:
 
 
 def run_study(
-    session: Any,
-    app: Any,
+    session: Session,
+    app: App,
     overrides: Sequence[str],
-    options: Any,
+    options: SweepOptions,
     session_overrides: Sequence[str],
     *,
     given_root: Path,
@@ -146,6 +122,7 @@ def run_study(
     """
     from naga.launch.dispatch import launch_info
     from naga.launch.plan import hydra_session
+    from naga.launch.record.files import as_list
     from naga.launch.record.sweeplock import SweepState
     from naga.launch.sweepers.optuna_study import open_study
 
@@ -175,8 +152,10 @@ def run_study(
         state.jobs = records_from(recorded, root)
         state.sweep_id = str(recorded.get("sweep_id") or state.sweep_id)
         state.started_at = str(recorded.get("started_at") or state.started_at)
-        state.command = list(recorded.get("command") or state.command)
-        state.overrides = list(recorded.get("overrides") or state.overrides)
+        state.command = [str(item) for item in as_list(recorded.get("command"))] or state.command
+        state.overrides = [str(item) for item in as_list(recorded.get("overrides"))] or (
+            state.overrides
+        )
     state.extra["sweeper"] = plan.describe(study_name)
     if recorded and recorded.get("best") is not None:
         state.extra["best"] = recorded["best"]
@@ -202,9 +181,9 @@ def run_study(
     return run_trials(session, app, state, plan, options)
 
 
-def _recorded(root: Path, *, resumed: bool) -> dict[str, Any] | None:
+def _recorded(root: Path, *, resumed: bool) -> dict[str, object] | None:
     """A resumed study's sweep.lock; a new study must not land in a study's folder."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     data = try_read(root / SWEEP_LOCK)

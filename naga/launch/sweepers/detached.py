@@ -20,12 +20,19 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
+from naga.launch.record.files import as_list, as_mapping, shown_path
+from naga.launch.sweepers.optuna_study import SWEEPER_NAME
 from naga.lock.status import COMPLETED, FAILED, LIVE, RUNNING
+
+if TYPE_CHECKING:
+    from naga.launch.plan.hydra_session import Session
+    from naga.launch.record.status import SweepView
+    from naga.launch.record.sweeplock import SweepState
 
 __all__ = [
     "is_study",
@@ -41,7 +48,7 @@ CONTROLLER_ENV = "NAGA_STUDY_CONTROLLER"
 _LOG_DIR = ".naga-sweep"
 
 
-def note_controller(state: Any) -> None:
+def note_controller(state: SweepState) -> None:
     """Record this process as the study's controller (and its Slurm job, when it is one).
 
     A controller running as a Slurm job submits the trials from inside it: the job's own
@@ -67,13 +74,13 @@ def note_controller(state: Any) -> None:
                 del os.environ[key]
 
 
-def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) -> int:
+def submit_controller(session: Session, state: SweepState, root: Path, *, resumed: bool) -> int:
     """Start the study's controller without this command; 0 once it is queued."""
-    launch = state.extra["launch"]
+    launch = as_mapping(state.extra["launch"])
     command = [
         str(launch["python"]),
-        *[str(item) for item in launch["start"]],
-        *[str(item) for item in launch["args"]],
+        *[str(item) for item in as_list(launch["start"])],
+        *[str(item) for item in as_list(launch["args"])],
         "--resume",
         str(root),
     ]
@@ -84,7 +91,7 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
     state.status = RUNNING
     if session.launcher_name == "submitit_slurm":
         job_id = _sbatch(
-            session, command, cwd, logs, env, name=str(state.extra["sweeper"]["study"])
+            session, command, cwd, logs, env, name=str(as_mapping(state.extra["sweeper"])["study"])
         )
         state.extra["controller"] = {"slurm_job_id": job_id, "host": None, "pid": None}
         where = f"Slurm job {job_id}"
@@ -102,8 +109,8 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
         state.extra["controller"] = {"slurm_job_id": None, "pid": process.pid}
         where = f"process {process.pid} on this machine"
     _write(state, resumed=resumed)
-    sweeper = state.extra["sweeper"]
-    shown = _shown(root)
+    sweeper = as_mapping(state.extra["sweeper"])
+    shown = shown_path(root)
     print(
         f"submitted the study controller ({where}): {sweeper['n_trials']} trials, "
         f"{sweeper['n_jobs']} at a time, without this command"
@@ -115,7 +122,7 @@ def submit_controller(session: Any, state: Any, root: Path, *, resumed: bool) ->
 
 
 def _sbatch(
-    session: Any, command: list[str], cwd: str, logs: Path, env: dict[str, str], *, name: str
+    session: Session, command: list[str], cwd: str, logs: Path, env: dict[str, str], *, name: str
 ) -> str:
     """Submit ``command`` as a one-CPU Slurm job in the trials' partition; its job id."""
     from omegaconf import OmegaConf
@@ -154,7 +161,7 @@ def _sbatch(
     return done.stdout.strip().split(";", 1)[0]
 
 
-def _write(state: Any, *, resumed: bool) -> None:
+def _write(state: SweepState, *, resumed: bool) -> None:
     from naga.launch.record.sync import update_jobs
 
     if resumed and (state.root / "sweep.lock").exists():
@@ -165,11 +172,11 @@ def _write(state: Any, *, resumed: bool) -> None:
     state.write()
 
 
-def controller_state(data: dict[str, Any]) -> tuple[str, str]:
+def controller_state(data: Mapping[str, object]) -> tuple[str, str]:
     """``(running|queued|stopped|unknown, where)`` of a study's recorded controller."""
     from naga.launch.launchers.submitit.queue import PENDING, RUNNING, slurm_queue
 
-    controller = data.get("controller") or {}
+    controller = as_mapping(data.get("controller"))
     job_id = controller.get("slurm_job_id")
     if job_id:
         held = slurm_queue([str(job_id)]).state(str(job_id))
@@ -193,12 +200,13 @@ def controller_state(data: dict[str, Any]) -> tuple[str, str]:
     return "unknown", "another machine"
 
 
-def study_lines(view: Any) -> list[str]:
+def study_lines(view: SweepView) -> list[str]:
     """``naga status`` lines of a study: trials per state, the best, its controller."""
     data = view.data
     sweeper = data.get("sweeper")
     if not is_study(data):
         return [f"sweeper: {sweeper['name']}"] if isinstance(sweeper, dict) else []
+    sweeper = as_mapping(sweeper)
     states: dict[str, int] = {}
     for job in view.jobs:
         states[job.status] = states.get(job.status, 0) + 1
@@ -222,20 +230,18 @@ def study_lines(view: Any) -> list[str]:
         state = "finished"
     if state != "unknown":
         unfinished = state == "stopped" and data.get("status") != COMPLETED
-        hint = (
-            f"; continue it with naga resume {shlex.quote(_shown(view.root))}" if unfinished else ""
-        )
+        again = shlex.quote(shown_path(view.root))
+        hint = f"; continue it with naga resume {again}" if unfinished else ""
         lines.append(f"controller: {where}, {state}{hint}")
     return lines
 
 
-def is_study(data: dict[str, Any]) -> bool:
+def is_study(data: Mapping[str, object]) -> bool:
     """True for the sweep.lock of a ``naga_optuna`` study."""
-    sweeper = data.get("sweeper")
-    return isinstance(sweeper, dict) and sweeper.get("name") == "naga_optuna"
+    return as_mapping(data.get("sweeper")).get("name") == SWEEPER_NAME
 
 
-def study_exit_code(view: Any) -> int:
+def study_exit_code(view: SweepView) -> int:
     """``naga status`` of a study: 3 while it runs, 0 completed, 1 stopped short or failed.
 
     Trials lost with an earlier controller and asked again do not make a completed study
@@ -246,7 +252,7 @@ def study_exit_code(view: Any) -> int:
     return 0 if view.data.get("status") == COMPLETED else 1
 
 
-def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:
+def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, str]:
     """``(anything to do, the line to show)`` for ``naga resume`` of a study.
 
     Trials still running are no obstacle (the resumed controller waits for them); a
@@ -260,11 +266,11 @@ def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:
     if state in ("running", "queued") and view.data.get("status") == RUNNING:
         raise UsageError(
             f"naga resume {view.root}: the study's controller is still {state} ({where}); "
-            f"follow it with naga status {shlex.quote(_shown(view.root))} --watch, or stop it "
+            f"follow it with naga status {shlex.quote(shown_path(view.root))} --watch, or stop it "
             "first (scancel, kill)"
         )
-    sweeper = view.data["sweeper"]
-    n_trials = int(sweeper.get("n_trials") or 0)
+    sweeper = as_mapping(view.data["sweeper"])
+    n_trials = recorded if isinstance(recorded := sweeper.get("n_trials"), int) else 0
     for item in overrides:
         key, _, value = item.partition("=")
         if key.lstrip("+") == "hydra.sweeper.n_trials" and value.strip().isdigit():
@@ -280,11 +286,6 @@ def resume_study(view: Any, overrides: Sequence[str] = ()) -> tuple[bool, str]:
             f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})",
         )
     return True, (
-        f"resuming study {sweeper.get('study')} in {_shown(view.root)}: {counted} of {n_trials} "
-        f"trials done ({detail or 'none started'})"
+        f"resuming study {sweeper.get('study')} in {shown_path(view.root)}: {counted} of "
+        f"{n_trials} trials done ({detail or 'none started'})"
     )
-
-
-def _shown(root: Path) -> str:
-    relative = os.path.relpath(root)
-    return str(root) if relative.startswith("..") else relative

@@ -48,6 +48,8 @@ SAMPLERS = {
     "qmc": "QMCSampler",
 }
 DIRECTIONS = ("minimize", "maximize")
+#: The sweeper's name in sweep.lock (``hydra/sweeper=naga_optuna``).
+SWEEPER_NAME = "naga_optuna"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,34 @@ class StudySettings:
                 f"{_did_you_mean(sampler, SAMPLERS)}; choose one of {', '.join(SAMPLERS)}"
             )
         return cls(objectives, directions, sampler, seed, storage, study_name)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """The sweeper's settings, checked: the study's question and its budget."""
+
+    settings: StudySettings
+    space: SearchSpace
+    n_trials: int
+    n_jobs: int
+    force: bool
+    expressions: tuple[tuple[str, str], ...] = ()  # each searched key as the user wrote it
+
+    def describe(self, study_name: str) -> dict[str, object]:
+        """sweep.lock's ``sweeper`` record."""
+        return {
+            "name": SWEEPER_NAME,
+            "study": study_name,
+            "n_trials": self.n_trials,
+            "n_jobs": self.n_jobs,
+            "objective": list(self.settings.objectives),
+            "direction": list(self.settings.directions),
+            "sampler": self.settings.sampler,
+            "seed": self.settings.seed,
+            "storage": self.settings.storage or ".naga-sweep/optuna.journal",
+            "space": dict(self.expressions),
+            "fixed": list(self.space.fixed),
+        }
 
 
 def open_study(

@@ -28,9 +28,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from naga.launch.record.sweeplock import JobRecord, SweepState, error_line
+from naga.launch.record.files import as_list, as_mapping, error_line, shown_path
+from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
 from naga.lock.status import COMPLETED, FAILED, FINAL, LIVE, LOST, QUEUED, RUNNING
 
@@ -139,8 +140,7 @@ class StudyRecord:
                 if record.status == COMPLETED:  # ran, but returned no objective
                     record.status = FAILED
                 record.error = reason or outcome.error
-            block = record.extra["trial"]
-            block.update(state=state, values=shown)
+            as_mapping(record.extra["trial"]).update(state=state, values=shown)
         self.write()
         self._report(record, shown)
 
@@ -154,7 +154,7 @@ class StudyRecord:
                 record.status = LOST
                 record.error = record.error or "its controller stopped before the trial ended"
                 record.extra.setdefault("trial", _trial_block(number, "fail", {}))
-                record.extra["trial"]["state"] = "fail"
+                as_mapping(record.extra["trial"])["state"] = "fail"
         self.write()
 
     def best_changed(self, best: Best) -> None:
@@ -195,7 +195,7 @@ class StudyRecord:
         done = sum(
             1
             for job in self.state.jobs
-            if (job.extra.get("trial") or {}).get("state") == "complete"
+            if as_mapping(job.extra.get("trial")).get("state") == "complete"
         )
         took = (
             f" in {record.duration_s:.2f}s" if isinstance(record.duration_s, (int, float)) else ""
@@ -216,14 +216,14 @@ class StudyRecord:
         print(line, file=sys.stderr, flush=True)
 
 
-def _trial_block(number: int, state: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def _trial_block(number: int, state: str, params: Mapping[str, object]) -> dict[str, object]:
     return {"number": number, "state": state, "params": dict(params), "values": None}
 
 
-def records_from(data: Mapping[str, Any], root: Path) -> list[JobRecord]:
+def records_from(data: Mapping[str, object], root: Path) -> list[JobRecord]:
     """The trial entries of a study's sweep.lock as records (a resumed study keeps them)."""
     records = []
-    for entry in data.get("jobs") or []:
+    for entry in as_list(data.get("jobs")):
         if not isinstance(entry, dict) or not isinstance(entry.get("num"), int):
             continue
         name = str(entry.get("name") or trial_name(entry["num"]))
@@ -259,16 +259,11 @@ def summary_line(state: SweepState, *, n_trials: int) -> str:
     best_text = ""
     if isinstance(best, dict):
         shown = ", ".join(f"{k}={v:.6g}" for k, v in best["values"].items())
-        where = _shown(state.root / str(best["save_dir"]))
+        where = shown_path(state.root / str(best["save_dir"]))
         best_text = f"; best trial {best['trial']}: {shown} ({where})"
     elif isinstance(best, list):
         best_text = f"; {len(best)} trials on the Pareto front"
     return (
         f"{PREFIX} study {state.status}{took}: {parts or 'no trials'} of {n_trials} trials"
-        f"{best_text}; see {_shown(state.path)}"
+        f"{best_text}; see {shown_path(state.path)}"
     )
-
-
-def _shown(path: Path) -> str:
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative

@@ -15,16 +15,34 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import NagaError
+from naga.launch.record.files import as_mapping
 from naga.launch.sweepers.record import StudyRecord, summary_line, trial_name
 from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LIVE, LOST, RUNNING
+
+if TYPE_CHECKING:
+    import optuna
+
+    from naga.launch.job import App
+    from naga.launch.launchers.submitit.submit import Submitter
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.options import SweepOptions
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.hydra_session import Session
+    from naga.launch.record.sweeplock import SweepState
+    from naga.launch.sweepers.optuna_loop import TrialSlots
+    from naga.launch.sweepers.optuna_space import Primitive, SearchSpace
+    from naga.launch.sweepers.optuna_study import StudyPlan
+    from naga.launch.sweepers.slots import Prepare, Watch
 
 __all__ = ["run_trials"]
 
 
-def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> int:
+def run_trials(
+    session: Session, app: App, state: SweepState, plan: StudyPlan, options: SweepOptions
+) -> int:
     """Run the study of ``state`` until ``plan.n_trials`` trials count; the exit code.
 
     Raises:
@@ -60,7 +78,7 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     state.status, state.finished_at, state.duration_s = RUNNING, None, None
     record.write()
 
-    def prepare(job: TrialJob) -> list[Any]:
+    def prepare(job: TrialJob) -> list[str]:
         subdir = f"hydra.sweep.subdir={override_value(trial_name(job.number))}"
         index = configs.add([*job.overrides, subdir], what=f"trial {job.number}")
         carried = JobOverride(subdir, configs=configs, index=index, with_task=with_task)
@@ -112,7 +130,9 @@ def run_trials(session: Any, app: Any, state: Any, plan: Any, options: Any) -> i
     return 0 if state.status == COMPLETED else 1
 
 
-def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
+def _task(
+    session: Session, app: App, state: SweepState, options: SweepOptions
+) -> tuple[Submitter | None, SweepTask]:
     """naga's task for the trials, and the Submitter of a submitit launcher (else None)."""
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
@@ -125,34 +145,40 @@ def _task(session: Any, app: Any, state: Any, options: Any) -> tuple[Any, Any]:
         submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
         app = submitter.app
         if submitter.isolation is not None:
-            state.extra["launch"]["code"] = submitter.isolation.commit
+            as_mapping(state.extra["launch"])["code"] = submitter.isolation.commit
     task = SweepTask(
         app=app,
         launcher=launcher,
         sweep_id=state.sweep_id,
         root=state.given_root,
         in_process=launcher in hydra_session.IN_PROCESS,
-        study=state.extra["sweeper"]["study"],
+        study=str(as_mapping(state.extra["sweeper"])["study"]),
     )
     return submitter, task
 
 
-def _probe(space: Any) -> dict[str, Any]:
+def _probe(space: SearchSpace) -> dict[str, Primitive]:
     """One value of every distribution (its low end, or first choice)."""
-    values: dict[str, Any] = {}
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    values: dict[str, Primitive] = {}
     for key, dist in space.distributions.items():
-        choices = getattr(dist, "choices", None)
-        values[key] = choices[0] if choices is not None else dist.low
+        if isinstance(dist, (FloatDistribution, IntDistribution)):
+            values[key] = dist.low
+        elif isinstance(dist, CategoricalDistribution) and dist.choices[0] is not None:
+            values[key] = dist.choices[0]  # never None: optuna_space takes plain values only
     return values
 
 
-def _classify(state: Any) -> dict[int, str]:
+def _classify(state: SweepState) -> dict[int, str]:
     """Each unfinished trial of an earlier controller: ``ended``, ``alive`` or ``lost``."""
     from naga.launch.launchers.submitit.queue import slurm_queue
     from naga.lock.format import LOCK_NAME, try_read
     from naga.lock.liveness import effective_status
 
-    open_ = [job for job in state.jobs if (job.extra.get("trial") or {}).get("state") == "running"]
+    open_ = [
+        job for job in state.jobs if as_mapping(job.extra.get("trial")).get("state") == "running"
+    ]
     ids = [job.slurm_job_id for job in open_ if job.slurm_job_id]
     queue = slurm_queue(ids) if ids else None
     kinds: dict[int, str] = {}
@@ -172,7 +198,7 @@ def _classify(state: Any) -> dict[int, str]:
     return kinds
 
 
-def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
+def _adopt(study: optuna.Study, watch: Watch, record: StudyRecord) -> dict[int, optuna.Trial]:
     """Trials still ``RUNNING`` in the journal are waited for; sweep.lock follows the journal.
 
     An entry sweep.lock still shows running may have been told before its controller
@@ -181,11 +207,11 @@ def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
     import optuna
 
     states = optuna.trial.TrialState
-    adopted: dict[int, Any] = {}
+    adopted: dict[int, optuna.Trial] = {}
     lost: list[int] = []
     by_number = {frozen.number: frozen for frozen in study.get_trials(deepcopy=False)}
     for number, job in record.by_number.items():
-        block = job.extra.get("trial") or {}
+        block = as_mapping(job.extra.get("trial"))
         frozen = by_number.get(number)
         if block.get("state") != "running":
             continue
@@ -205,16 +231,16 @@ def _adopt(study: Any, watch: Any, record: StudyRecord) -> dict[int, Any]:
 
 @contextlib.contextmanager
 def _slots(
-    session: Any,
+    session: Session,
     *,
-    configs: Any,
-    task: Any,
-    submitter: Any,
-    watch: Any,
-    prepare: Any,
+    configs: JobConfigs,
+    task: SweepTask,
+    submitter: Submitter | None,
+    watch: Watch,
+    prepare: Prepare,
     record: StudyRecord,
-    plan: Any,
-) -> Iterator[Any]:
+    plan: StudyPlan,
+) -> Iterator[TrialSlots]:
     from pathlib import Path
 
     from hydra.core.utils import configure_log, setup_globals
@@ -267,7 +293,7 @@ def _slots(
 
 
 def _finish(
-    state: Any,
+    state: SweepState,
     record: StudyRecord,
     started: float,
     *,
@@ -290,7 +316,7 @@ def _finish(
             state.status = FAILED
             for job in open_:
                 apply_run_lock(job)
-                job.extra["trial"]["state"] = "fail"
+                as_mapping(job.extra["trial"])["state"] = "fail"
         elif interrupted or open_:
             state.status = INTERRUPTED
             for job in open_:

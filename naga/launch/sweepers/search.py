@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from naga.launch.job import App
+    from naga.launch.options import SweepOptions
+    from naga.launch.plan.hydra_session import Session
 
 __all__ = ["run_search"]
 
 
 def run_search(
-    session: Any,
-    app: Any,
+    session: Session,
+    app: App,
     overrides: Sequence[str],
-    options: Any,
+    options: SweepOptions,
     session_overrides: Sequence[str],
     *,
     given_root: Path,
@@ -63,7 +68,7 @@ def run_search(
 
 def _recorded_root(root: Path) -> Path:
     """The save_dir the resumed study was started with (as given: relative to its cwd)."""
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.lock.format import try_read
 
     launch = (try_read(root / SWEEP_LOCK) or {}).get("launch") or {}

@@ -19,14 +19,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.launch.sweepers.optuna_loop import TrialJob, TrialOutcome
 from naga.launch.sweepers.record import finished_outcome, outcome_of, trial_name
 from naga.lock.status import LOST
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from hydra.core.utils import JobReturn
+    from submitit import Job
+
+    from naga._hydra_compat import Callbacks
+    from naga.launch.launchers.submitit.submit import Submitter
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.plan.hydra_session import Session
+
 #: ``prepare(job)``: derive the trial's config; returns its launch list (JobOverride last).
-Prepare = Callable[[TrialJob], list[Any]]
+Prepare = Callable[[TrialJob], list[str]]
 #: Seconds a Slurm job may be gone from the queue before its trial is taken as lost.
 _GONE_GRACE_S = 20.0
 
@@ -88,15 +101,17 @@ class Watch:
 class InProcessSlots:
     """The basic launcher: each trial runs here, one after another."""
 
-    def __init__(self, session: Any, configs: Any, task: Any, watch: Watch, prepare: Prepare):
+    def __init__(
+        self, session: Session, configs: JobConfigs, task: SweepTask, watch: Watch, prepare: Prepare
+    ) -> None:
         self.session, self.configs, self.task = session, configs, task
         self.watch, self.prepare = watch, prepare
-        self.callbacks: Any = None
-        self._waiting: list[tuple[TrialJob, Any]] = []
+        self.callbacks: Callbacks | None = None
+        self._waiting: list[tuple[TrialJob, JobOverride]] = []
 
     def start(self, job: TrialJob) -> None:
         """Derive the trial's config now; it runs when the loop waits."""
-        self._waiting.append((job, self.prepare(job)[-1]))
+        self._waiting.append((job, _carried(self.prepare(job))))
 
     def wait_any(self) -> list[TrialOutcome]:
         """Run the next trial here (after any adopted trial has ended)."""
@@ -125,7 +140,7 @@ class JoblibSlots:
     """The joblib launcher: a loky pool; one future per trial, a free worker takes the next."""
 
     def __init__(
-        self, task: Any, callbacks: Any, n_jobs: int, watch: Watch, prepare: Prepare
+        self, task: SweepTask, callbacks: Callbacks, n_jobs: int, watch: Watch, prepare: Prepare
     ) -> None:
         from joblib.externals.loky import get_reusable_executor
 
@@ -134,13 +149,13 @@ class JoblibSlots:
         self.executor = get_reusable_executor(max_workers=n_jobs)
         self.shared = Shared(task, callbacks)
         self.watch, self.prepare = watch, prepare
-        self.futures: dict[Any, int] = {}
+        self.futures: dict[Future[JobReturn], int] = {}
 
     def start(self, job: TrialJob) -> None:
         """Send the trial (its carried config) to the pool."""
         from naga.launch.launchers.joblib_pool import _run
 
-        carried = self.prepare(job)[-1]
+        carried = _carried(self.prepare(job))
         self.futures[self.executor.submit(_run, job.number, carried, self.shared)] = job.number
 
     def wait_any(self) -> list[TrialOutcome]:
@@ -155,8 +170,8 @@ class JoblibSlots:
             if ended:
                 return ended
 
-    def _outcome(self, future: Any) -> TrialOutcome:
-        from naga.launch.record.sweeplock import error_line
+    def _outcome(self, future: Future[JobReturn]) -> TrialOutcome:
+        from naga.launch.record.files import error_line
 
         number = self.futures.pop(future)
         error = future.exception()
@@ -174,9 +189,9 @@ class SubmititSlots:
 
     def __init__(
         self,
-        session: Any,
-        task: Any,
-        submitter: Any,
+        session: Session,
+        task: SweepTask,
+        submitter: Submitter,
         watch: Watch,
         prepare: Prepare,
         *,
@@ -184,7 +199,7 @@ class SubmititSlots:
     ) -> None:
         self.session, self.task, self.submitter = session, task, submitter
         self.watch, self.prepare, self.on_job_id = watch, prepare, on_job_id
-        self.jobs: dict[int, Any] = {}
+        self.jobs: dict[int, Job[object]] = {}
         self.slurm = session.launcher_name == "submitit_slurm"
 
     def start(self, job: TrialJob) -> None:
@@ -220,3 +235,11 @@ class SubmititSlots:
             if ended:
                 return ended
             time.sleep(1.0 if self.slurm else 0.3)
+
+
+def _carried(launch: list[str]) -> JobOverride:
+    """The trial's JobOverride: the last of its launch list (naga.launch.plan.handoff)."""
+    from naga.launch.plan.handoff import JobOverride
+
+    assert isinstance(launch[-1], JobOverride)
+    return launch[-1]

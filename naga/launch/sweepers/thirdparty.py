@@ -15,7 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from naga.launch.job import App
+    from naga.launch.plan.hydra_session import Session
+    from naga.launch.record.sweeplock import SweepState
 
 from naga.lock.status import COMPLETED, FAILED, RUNNING
 
@@ -23,8 +28,8 @@ __all__ = ["job_ended", "register_job", "run_hydra_sweeper"]
 
 
 def run_hydra_sweeper(
-    session: Any,
-    app: Any,
+    session: Session,
+    app: App,
     overrides: Sequence[str],
     session_overrides: Sequence[str],
     *,
@@ -40,7 +45,8 @@ def run_hydra_sweeper(
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.record.claim import refuse_if_live
-    from naga.launch.record.sweeplock import SweepState, error_line
+    from naga.launch.record.files import error_line
+    from naga.launch.record.sweeplock import SweepState
 
     root = given_root.absolute()
     refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
@@ -86,7 +92,7 @@ def run_hydra_sweeper(
             lambda: Plugins.instance().instantiate_sweeper(
                 config=session.cfg, hydra_context=context, task_function=task
             ),
-            f"hydra/sweeper={state.extra['sweeper']['name']}",
+            f"hydra/sweeper={name}",
         )
         arguments = hydra_session._override_lines(session.cfg.hydra.overrides.task)
         try:
@@ -96,7 +102,7 @@ def run_hydra_sweeper(
     return _finish(state, round(time.monotonic() - started, 3), error, target)
 
 
-def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
+def _finish(state: SweepState, duration: float, error: str | None, target: str) -> int:
     """Write the sweep's end into sweep.lock (its jobs wrote their own entries); report."""
     from naga.launch.record.progress import summary_lines
     from naga.launch.record.sweeplock import now_iso
@@ -104,7 +110,7 @@ def _finish(state: Any, duration: float, error: str | None, target: str) -> int:
     from naga.launch.sweepers.record import records_from
     from naga.lock.format import try_read
 
-    top: dict[str, Any] = {"finished_at": now_iso(), "duration_s": duration}
+    top: dict[str, object] = {"finished_at": now_iso(), "duration_s": duration}
     if error:
         top["sweeper_error"] = error
     update_jobs(state.root, {}, sweep_id=state.sweep_id, top=top)

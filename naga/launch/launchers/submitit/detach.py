@@ -49,7 +49,7 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
 ) -> int:
     """Submit the ``todo`` jobs (sweep.lock records) and return 0 once all are queued."""
     from naga.launch.launchers.submitit.submit import assign_ids
-    from naga.launch.record.sweeplock import SWEEP_LOCK
+    from naga.launch.record.files import SWEEP_LOCK
     from naga.launch.record.sync import update_jobs
     from naga.lock.format import try_read
 

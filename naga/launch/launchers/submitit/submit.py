@@ -22,7 +22,7 @@ it runs (naga.launch.plan.compose).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -83,9 +83,9 @@ class Submitter:
         self,
         session: Any,
         task: Any,
-        launch_lists: Sequence[Sequence[str]],
+        launch_lists: Sequence[Sequence[str]] | Mapping[int, Sequence[str]],
         nums: Sequence[int],
-        names: Sequence[str],
+        names: Sequence[str] | Mapping[int, str],
         *,
         on_array: Any = None,
     ) -> tuple[Submitted, Any]:
@@ -264,8 +264,8 @@ def assign_ids(records: Sequence[Any], ids: dict[int, str], *, local: bool) -> N
 def apply_results(batch: Sequence[Any], results: dict[int, Any], monitor: Any) -> None:
     """Final state of each job: its run.lock, then what its element returned."""
     from naga.launch.job import job_failed
+    from naga.launch.record.files import error_line
     from naga.launch.record.progress import apply_run_lock
-    from naga.launch.record.sweeplock import error_line
 
     with monitor.state.lock:
         for job in batch:
