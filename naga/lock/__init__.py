@@ -36,7 +36,7 @@ Module map (docs/architecture.md has the whole house)::
                       remotes.py / publish.py / bundle.py fetch, push and bundle them
       hashing/        files are hashed here: hash_path(), hash_file() and their cache
 
-The rooms lean one way: ``hashing/`` needs only ``_cache_dir`` and ``sqlite_cache``;
+The rooms lean one way: ``hashing/`` needs only ``sqlite_cache`` (and its ``_cache_dir``);
 ``git/`` needs ``hashing/`` (large untracked files are recorded by hash) and ``redact``
 (remote URLs); the receipt uses both, never the other way round. pygit2 and blake3 are
 imported inside the functions that use them, so importing ``naga.lock`` stays cheap.

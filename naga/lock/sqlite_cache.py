@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from naga.lock._cache_dir import cache_dir, cache_enabled
+
 #: Stamps newer than ``scan start - RACY_WINDOW_NS`` are never cached. Two seconds covers
 #: the coarsest common timestamp granularity (FAT, some NFS servers) and small clock skew.
 RACY_WINDOW_NS = 2_000_000_000
@@ -89,6 +91,7 @@ class CacheFile:
     """One cache's layout, and how it names itself in warnings.
 
     Attributes:
+        name: Its file name in naga's cache directory (``hashes.sqlite``).
         what: The cache as warnings name it (``naga hash cache``).
         fallback: What naga does without it (``hashing without a cache``).
         version: The schema version; a file of any other one is emptied and laid out anew.
@@ -99,6 +102,7 @@ class CacheFile:
         category: The cache's warning class.
     """
 
+    name: str
     what: str
     fallback: str
     version: int
@@ -106,6 +110,15 @@ class CacheFile:
     timeout: float
     owner: str
     category: type[Warning]
+
+    def path(self) -> Path:
+        """The file, in naga's cache directory (``NAGA_CACHE_DIR``)."""
+        return cache_dir() / self.name
+
+    @staticmethod
+    def enabled(use_cache: bool | None) -> bool:
+        """Whether to use it: an explicit ``use_cache`` wins over ``NAGA_NO_CACHE``."""
+        return cache_enabled(use_cache)
 
     def warn(self, message: str) -> None:
         """Warn about this cache, at most once per process."""

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import LockError
-from naga.lock._cache_dir import cache_dir, cache_enabled
 from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64, u64
 from naga.lock.status import ASKS_QUEUE, RUNNING
 from naga.results._read import LIVENESS_KEYS, read_row
@@ -56,6 +55,7 @@ class IndexWarning(UserWarning):
 
 _warned = False  # one IndexWarning per process (CacheFile.warn)
 _FILE = CacheFile(
+    name="receipts.sqlite",
     what="naga receipt index",
     fallback="reading every run.lock",
     # Bump when the row format (naga.results._read), the card format or a table changes:
@@ -94,7 +94,7 @@ class Found:
 
 def index_path() -> Path:
     """The index file: ``receipts.sqlite`` in naga's cache directory."""
-    return cache_dir() / "receipts.sqlite"
+    return _FILE.path()
 
 
 def collect(
@@ -124,7 +124,7 @@ def collect(
     walked, ranges, files = find_lock_files(roots)
     assert table in TABLES, table
     reader = reader or read_row
-    if not cache_enabled(use_cache):
+    if not _FILE.enabled(use_cache):
         return [_parse(path, rel, reader) for path, rel, _ in walked]
     with _open_index() as conn:
         stored = _load(conn, ranges, files, table) if conn is not None else {}

@@ -40,7 +40,6 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from naga.lock._cache_dir import cache_dir, cache_enabled
 from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64
 
 # A file's cache key: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns).
@@ -90,11 +89,12 @@ def small_entries(items: Iterable[tuple[Key, bytes]], scan_start: int) -> bytes:
 
 def cache_path() -> Path:
     """Return the cache file, ``hashes.sqlite`` in naga's cache directory."""
-    return cache_dir() / "hashes.sqlite"
+    return _FILE.path()
 
 
 _warned = False  # one CacheWarning per process (CacheFile.warn)
 _FILE = CacheFile(
+    name="hashes.sqlite",
     what="naga hash cache",
     fallback="hashing without a cache",
     version=3,  # 1 had no roots table, 2 a row per file in directories too
@@ -282,7 +282,7 @@ _cache_lock = threading.Lock()
 def get_cache(use_cache: bool | None) -> HashCache | None:
     """Return this process's cache connection, or None when caching is off or impossible."""
     global _cache
-    if not cache_enabled(use_cache):
+    if not _FILE.enabled(use_cache):
         return None
     path = cache_path()
     with _cache_lock:
