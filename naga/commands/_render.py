@@ -16,8 +16,7 @@ from naga.results.query import render
 
 
 def value(obj: Any) -> str:
-    """Render a config or lock value alone, YAML-like: a string reading as another value is
-    quoted (``"true"``, ``""``); see :func:`naga.results.query.render`."""
+    """Render a config or lock value alone: :func:`naga.results.query.render`, quoted."""
     return render(obj, quote=True)
 
 

@@ -27,8 +27,7 @@ Module map (docs/architecture.md has the whole house)::
       atomic.py       the one atomic, durable file writer (run.lock, sweep.lock, caches)
       _flock.py       the inter-process lock around read-merge-write
       _cache_dir.py   NAGA_CACHE_DIR / NAGA_NO_CACHE, for both caches
-      sqlite_cache.py the SQLite plumbing of the hash cache and the receipt index: journal by
-                      file system, schema version, a corrupt file replaced, warned once
+      sqlite_cache.py the SQLite plumbing of the hash cache and the receipt index
       _packages.py    installed distributions, cached (environment.packages)
       git/            git state: repo_state() and snapshots; find_repo_root(); recorded.py
                       looks up recorded commits, snapshot refs and the tree of the code

@@ -139,11 +139,8 @@ def number_or_none(value: Any) -> Number | None:
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``).
-
-    Lists stay whole values (a changed list reads better as one ``old → new`` line), and so
-    does an empty mapping; anything but a mapping flattens to ``{}``.
-    """
+    """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); lists
+    and empty mappings stay whole values, anything but a mapping flattens to ``{}``."""
     flat: dict[str, Any] = {}
     if isinstance(tree, Mapping):
         for key, value in tree.items():

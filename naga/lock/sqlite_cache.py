@@ -1,11 +1,9 @@
 """The plumbing of naga's two SQLite caches, the hash cache and the receipt index.
 
-Both are an optimisation only: a file that cannot be created or opened means working
-without it, a corrupt one (or one of another schema version) is replaced, and each cache
-warns about it once per process. WAL plus a busy timeout makes a cache safe for many
-processes of one host; WAL's shared memory does not work between hosts, so on a network
-file system (an NFS home shared by cluster nodes) the rollback journal is used, whose POSIX
-locks the file server arbitrates. A process killed mid-write leaves the file consistent.
+Both are an optimisation only: a file that cannot be opened means working without it, a
+corrupt one (or one of another schema) is replaced, each cache warns once per process. WAL
+makes a cache safe for many processes of one host; on a network file system (an NFS home
+shared by cluster nodes) the rollback journal is used, whose POSIX locks the server keeps.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""Find, read and take apart the run.lock files on disk.
+"""Find, read and take apart the run.lock files on disk (the results table's walk too).
 
 Every ``naga`` subcommand starts from a RUN argument (a run directory or a run.lock file) or
 from directories to search; this module turns those into :class:`Run` objects. A file that
 is not a readable run.lock of a known format version is a one-line ``LockError`` from
-:func:`naga.lock.format.read_lock`. The results table finds its receipts here too
-(:func:`find_lock_files`, the one walk below a directory).
+:func:`naga.lock.format.read_lock`.
 """
 
 from __future__ import annotations

@@ -264,10 +264,8 @@ def _equal(cell: Any, value: Any, text: str) -> bool:
 
 
 def render(value: Any, *, quote: bool = False) -> str:
-    """A value as text, YAML-like: numbers as Python writes them, ``true``, ``null``, JSON.
-
-    With ``quote``, a string reading as another value (``""``, ``"true"``...) is quoted.
-    """
+    """A value as text, YAML-like (``0.1``, ``true``, ``null``, JSON for lists and mappings);
+    with ``quote``, a string reading as another value (``""``, ``"true"``) is quoted."""
     if value is None:
         return "null"
     if isinstance(value, bool):
