@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from naga.lock.status import BAD, COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
+
 if TYPE_CHECKING:
     from naga.launch.launchers.base import Launch, Launcher
     from naga.launch.options import SweepOptions
@@ -108,7 +110,7 @@ def _wait(sweep: Launch, launcher: Launcher) -> int:
         _finish(state, started, interrupted=interrupted)
         for line in summary_lines(state):
             print(line, file=sys.stderr)
-    return 1 if state.status != "completed" else 0
+    return 1 if state.status != COMPLETED else 0
 
 
 def _finish(state: SweepState, started: float, *, interrupted: bool) -> None:
@@ -118,12 +120,12 @@ def _finish(state: SweepState, started: float, *, interrupted: bool) -> None:
     counts = state.counts()
     state.finished_at = now_iso()
     state.duration_s = round(time.monotonic() - started, 3)
-    if interrupted or counts["running"] or counts["queued"]:
-        state.status = "interrupted"
+    if interrupted or counts[RUNNING] or counts[QUEUED]:
+        state.status = INTERRUPTED
         for job in state.jobs:
-            if job.status == "running":
-                job.status = "interrupted"
+            if job.status == RUNNING:
+                job.status = INTERRUPTED
     else:
-        bad = counts["failed"] + counts["interrupted"] + counts["lost"]
-        state.status = "failed" if bad else "completed"
+        bad = sum(counts[status] for status in BAD)
+        state.status = FAILED if bad else COMPLETED
     state.write()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
+from naga.lock.status import BAD, LIVE
 
 if TYPE_CHECKING:
     from naga.launch.job import App
@@ -31,10 +32,8 @@ __all__ = ["run_resumed", "to_resume"]
 
 def to_resume(view: SweepView) -> tuple[list[JobView], list[JobView]]:
     """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
-    from naga.launch.record.status import RESUMABLE
-
-    again = [job for job in view.jobs if job.status in RESUMABLE]
-    live = [job for job in view.jobs if job.status in ("queued", "running")]
+    again = [job for job in view.jobs if job.status in BAD]
+    live = [job for job in view.jobs if job.status in LIVE]
     return again, live
 
 

@@ -66,6 +66,7 @@ class InProcess(Launcher):
         from naga.launch.job import job_failed
         from naga.launch.record.outcome import apply_results
         from naga.launch.record.sweeplock import now_iso
+        from naga.lock.status import RUNNING
 
         state = monitor.state
         by_num = {job.num: job for job in todo}
@@ -73,7 +74,7 @@ class InProcess(Launcher):
         def started(num: int) -> None:
             with state.lock:
                 job = by_num[num]
-                job.status, job.started_at = "running", now_iso()
+                job.status, job.started_at = RUNNING, now_iso()
             monitor.changed()
 
         def ended(num: int, ret: JobReturn) -> None:

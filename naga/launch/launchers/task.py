@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from naga.launch.job import App, start_job
 from naga.launch.record.progress import mark_started
 from naga.lock.interrupt import Interrupted
+from naga.lock.status import RUNNING
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -104,7 +105,7 @@ def _register_job(
         "num": num,
         "overrides": [str(item) for item in overrides],
         "save_dir": name,
-        "status": "running",
+        "status": RUNNING,
         "started_at": now_iso(),
         "duration_s": None,
         "error": None,

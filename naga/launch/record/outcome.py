@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from naga.launch.job import job_failed
 from naga.launch.record.files import error_line
 from naga.launch.record.progress import apply_run_lock
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -65,15 +66,15 @@ def apply_results(
                 pass  # never started (stays queued), or ran in an earlier attempt: run.lock
             elif isinstance(ret, BaseException):
                 if not job.done:
-                    job.status = "failed"
+                    job.status = FAILED
                     job.error = f"launcher error: {error_line(ret)}"
             else:
                 failure = job_failed(ret)
                 if failure is not None:
-                    job.status = "failed" if job.status != "interrupted" else "interrupted"
+                    job.status = FAILED if job.status != INTERRUPTED else INTERRUPTED
                     job.error = job.error or error_line(failure)
                 else:
-                    job.status, job.error = "completed", None
+                    job.status, job.error = COMPLETED, None
             if job.done and not was_done:
                 monitor.job_finished(job)
     monitor.changed()
@@ -90,5 +91,5 @@ def launcher_failed(jobs: Sequence[JobRecord], error: BaseException, state: Swee
             if not job.done:
                 apply_run_lock(job)
             if not job.done:
-                job.status = "failed"
+                job.status = FAILED
                 job.error = f"launcher error: {error_line(error)}"

@@ -98,10 +98,11 @@ class SubmititLauncher(Launcher):
         from naga.launch.record.files import SWEEP_LOCK
         from naga.launch.record.sync import update_jobs
         from naga.lock.format import try_read
+        from naga.lock.status import QUEUED
 
         state = sweep.state
         for job in todo:
-            job.status = "queued"
+            job.status = QUEUED
         if (try_read(state.root / SWEEP_LOCK) or {}).get("sweep_id") == state.sweep_id:
             # A resumed sweep whose other jobs may still be running and writing their
             # entries: only this submission's entries (and the launch record) change.
