@@ -31,6 +31,7 @@ def check_lock(path: Path) -> int:
     return config["i"]
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_sigkill_never_leaves_partial_lock(tmp_path: Path) -> None:
     script = copy_app("kill_zygote.py", tmp_path / "zygote.py")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from naga.lock.git import strip_credentials
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_concurrent_processes_share_one_snapshot(
     tmp_path: Path, make_git_repo: Callable[..., Path]

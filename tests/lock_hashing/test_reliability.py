@@ -43,6 +43,7 @@ def reference(paths: list[str]) -> dict[str, dict]:
     return {p: hash_path(p, use_cache=False) for p in paths}
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
     # The parent dir overlaps every other path: all processes read and write the same rows.
@@ -70,6 +71,7 @@ def test_eight_processes_hash_overlapping_data(aged: list[str]) -> None:
         assert conn.execute("SELECT count(*) FROM trees").fetchone()[0] == N_DIRS + 1
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_sigkill_while_writing_never_breaks_the_cache(aged: list[str]) -> None:
     expected = reference(aged)

@@ -99,6 +99,7 @@ def test_naga_log_skips_forces_and_fails(project: Path, run_py, run_naga) -> Non
     assert len(_runs(project / "mlflow.db", other.experiment_id)) == 1
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_concurrent_processes_on_new_sqlite_store(tmp_path: Path) -> None:
     import time

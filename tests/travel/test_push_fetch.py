@@ -28,6 +28,7 @@ def snapshot_of(machine: Machine, run: str) -> dict:
     return lock(machine, run)["repos"]["."]["snapshot"]
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_runs_pushed_from_the_cluster_rerun_and_verify_on_the_laptop(world: World) -> None:
     remote = world.bare()
@@ -88,6 +89,7 @@ def test_runs_pushed_from_the_cluster_rerun_and_verify_on_the_laptop(world: Worl
     assert str(cluster.root) not in gc.stdout
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_a_missing_snapshot_names_the_push_that_would_publish_it(world: World) -> None:
     remote = world.bare()
@@ -112,6 +114,7 @@ def test_a_missing_snapshot_names_the_push_that_would_publish_it(world: World) -
     assert f"UNREACHABLE  code     .               snapshot {snap['commit'][:8]}" in shown.stdout
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_the_remote_recorded_in_the_run_lock_is_asked_first(world: World) -> None:
     remote, mirror = world.bare(), world.bare("mirror.git")
@@ -134,6 +137,7 @@ def git_refs(machine: Machine, remote: str) -> dict[str, str]:
     return {name: sha for sha, name in (line.split("\t") for line in out.splitlines())}
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_push_reaches_each_repositorys_own_remote_and_a_clean_commit_off_every_branch(
     world: World,
@@ -160,6 +164,7 @@ def test_push_reaches_each_repositorys_own_remote_and_a_clean_commit_off_every_b
     assert f"fetched commit {head[:12]} from origin" in rerun.stdout
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.slow
 def test_runs_of_two_repositories_push_each_to_its_own_remote(world: World) -> None:
     remote, lib_remote = world.bare(), world.bare("lib.git")
