@@ -179,7 +179,7 @@ def big_sweep(cwd: Path, jobs: int, repeats: int) -> None:
 #: Stages of a sweep, by the cumulative time of the functions that do them (cProfile sees
 #: the main thread only: sweep.lock writes in the progress thread are not in it).
 STAGES = (
-    ("derive the job's config and task config", ("_precompose.py", ("config", "task_config"))),
+    ("derive the job's config and task config", ("plan/compose.py", ("config", "task_config"))),
     ("resolve it once (resolve_once)", ("launch/job.py", ("resolve_once",))),
     ("git state of the script's repository", ("lock/session.py", ("_script_repo",))),
     ("run.lock writes (running + final)", ("lock/session.py", ("_write",))),

@@ -63,11 +63,10 @@ class RunLockCallback(Callback):
             return
         error = job_failed(job_return)
         if error is None:
-            from naga.launch.job import returned_metrics
+            from naga.launch.job import returned_metrics, returned_value
 
-            # A task function's return value is its result, as for @clicfg (docs/results.md);
-            # `.return_value` asserts on an UNKNOWN status, the stored value does not.
-            returned = getattr(job_return, "_return_value", None)
+            # A task function's return value is its result, as for @clicfg (docs/results.md).
+            returned = returned_value(job_return)
             ctx.metrics.update(returned_metrics(returned, ctx.function or "task"))
         finish_run(
             ctx,

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from naga._hydra_compat import apply_overrides
+from naga._omegaconf_compat import holds_keys, node_at
 from naga.errors import ConfigError, did_you_mean
 
 APP_CONFIG_NAME = "naga_app"
@@ -133,8 +134,8 @@ def dotted_keys(cfg: Any, prefix: str = "") -> Iterator[str]:
     for key in cfg:
         path = f"{prefix}{key}"
         yield path
-        child = cfg._get_node(key)
-        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+        child = node_at(cfg, key)
+        if isinstance(child, DictConfig) and holds_keys(child):
             yield from dotted_keys(child, f"{path}.")
 
 
@@ -155,7 +156,7 @@ def _select(cfg: Any, key: str) -> Any:
             # keys(), not `in`: a required value (???) is "not in" a DictConfig, yet a key.
             if part not in node.keys():  # noqa: SIM118
                 return _ABSENT
-            node = node._get_node(part)
+            node = node_at(node, part)
         else:
             return node  # a list index, or below a scalar/Any node: let Hydra judge
     return node

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from naga._omegaconf_compat import node_at, raw_value
 from naga.errors import ConfigError, did_you_mean, first_line
 
 DEFAULTS_KEY = "defaults"
@@ -91,7 +92,7 @@ def _plain_layer(files: Any, label: str, base: Any) -> Any:
     layer: Any = OmegaConf.create({})
     for name in defaults:
         layer = OmegaConf.merge(layer, _compose_section(files, name, label, ()))
-    own = {k: files._get_node(k) for k in files if k != DEFAULTS_KEY and k not in defaults}
+    own = {k: node_at(files, k) for k in files if k != DEFAULTS_KEY and k not in defaults}
     return OmegaConf.merge(layer, OmegaConf.create(own))
 
 
@@ -127,7 +128,7 @@ def _compose_section(files: Any, name: str, label: str, stack: tuple[str, ...]) 
     result: Any = OmegaConf.create({})
     for parent in _defaults_of(node, f"section '{name}'", label):
         result = OmegaConf.merge(result, _compose_section(files, parent, label, (*stack, name)))
-    own = OmegaConf.create({k: node._get_node(k) for k in node if k != DEFAULTS_KEY})
+    own = OmegaConf.create({k: node_at(node, k) for k in node if k != DEFAULTS_KEY})
     return OmegaConf.merge(result, own)
 
 
@@ -136,7 +137,7 @@ def _defaults_of(node: Any, owner: str, label: str) -> list[str]:
 
     if DEFAULTS_KEY not in node:
         return []
-    value = node._get_node(DEFAULTS_KEY)
+    value = node_at(node, DEFAULTS_KEY)
     if not isinstance(value, ListConfig) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
             f"--config {label}: `defaults` of {owner} must be a list of section names"
@@ -181,7 +182,7 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
     def visit(node: Any) -> None:
         keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
         for key in keys:
-            child = node._get_node(key)
+            child = node_at(node, key)
             if isinstance(child, (DictConfig, ListConfig)):
                 visit(child)
             elif OmegaConf.is_interpolation(node, key):  # type: ignore[arg-type]
@@ -190,7 +191,7 @@ def _resolve_against_file(merged: Any, files: Any) -> None:
                 except InterpolationKeyError:
                     if not context:
                         context.update(_plain(files))
-                    probe = OmegaConf.create({**context, "_naga_probe": child._value()})
+                    probe = OmegaConf.create({**context, "_naga_probe": raw_value(child)})
                     # Still unresolvable: reported with its key when the config is resolved.
                     with contextlib.suppress(Exception):
                         node[key] = probe._naga_probe

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from naga._hydra_compat import job_failed
+from naga._hydra_compat import job_failed, returned_value
+from naga._omegaconf_compat import node_at
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
@@ -33,6 +34,7 @@ __all__ = [
     "job_failed",
     "job_save_dir",
     "resolve_once",
+    "returned_value",
     "start_job",
     "status_of",
 ]
@@ -96,7 +98,7 @@ def _first_unresolvable(cfg: Container, prefix: str = "") -> str | None:
         keys = list(range(len(cfg)))
     for key in keys:
         path = prefix + str(key)
-        child = cfg._get_node(key)
+        child = node_at(cfg, key)
         if isinstance(child, (DictConfig, ListConfig)):
             found = _first_unresolvable(child, f"{path}.")
             if found:

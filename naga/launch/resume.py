@@ -73,12 +73,9 @@ def run_resumed(app: Any, options: Any) -> int:
     """Run the sweep in ``options.resume`` again, for the jobs that did not complete."""
     from naga.launch.dispatch import dispatch
     from naga.launch.plan import hydra_session
-    from naga.launch.plan.compose import JobConfigs
-    from naga.launch.plan.handoff import JobOverride
-    from naga.launch.plan.tasks import override_value
+    from naga.launch.plan.jobs import job_configs, sweep_state
     from naga.launch.record.files import as_list
     from naga.launch.record.status import read_sweep
-    from naga.launch.record.sweeplock import SweepState
 
     root = Path(options.resume).absolute()
     view = read_sweep(root, command="--resume")
@@ -95,42 +92,35 @@ def run_resumed(app: Any, options: Any) -> int:
     try:
         given_root = str(launch.get("given_root") or root)
         hydra_session.set_sweep_dir(session, given_root)
-        # joblib jobs run with naga's start_job in the worker: their task config travels too.
-        with_task = session.launcher_name == "joblib"
         records = _records(view, root, rerun)
-        # The jobs to run again get their configs as a new sweep's do: derived from one
-        # composed base (naga.launch.plan.compose), each carried to its job by its last
-        # override (naga.launch.plan.handoff). Jobs left alone are neither checked nor derived.
-        configs = JobConfigs(session)
-        index_of: dict[int, int] = {}
-        launch_lists: list[list[str]] = []
-        for record in records:
-            subdir = f"hydra.sweep.subdir={override_value(record.name)}"
-            if record.name not in rerun:
-                launch_lists.append([*record.overrides, subdir])
-                continue
-            what = f"job {record.num} ({' '.join(record.overrides) or 'no overrides'})"
-            index = index_of[record.num] = configs.add([*record.overrides, subdir], what=what)
-            carried = JobOverride(subdir, configs=configs, index=index, with_task=with_task)
-            launch_lists.append([*record.overrides, carried])
+        # The jobs to run again get their configs as a new sweep's do (naga.launch.plan.jobs);
+        # jobs left alone are neither checked nor derived.
+        configs, launch_lists = job_configs(
+            session,
+            [record.overrides for record in records],
+            [record.name for record in records],
+            # joblib jobs run with naga's start_job in the worker: their task config travels.
+            carries_task=session.launcher_name == "joblib",
+            derive=rerun,
+        )
         data = view.data
-        state = SweepState(
-            root=root,
-            jobs=records,
+        state = sweep_state(
+            app,
+            root,
+            given_root,
+            [str(item) for item in as_list(data.get("overrides"))],
             launcher=session.launcher_name,
-            app=app.name,
-            command=[str(item) for item in as_list(data.get("command"))],
-            overrides=[str(item) for item in as_list(data.get("overrides"))],
+            jobs=records,
             tasks=tasks if isinstance(tasks := data.get("tasks"), dict) else None,
         )
+        state.command = [str(item) for item in as_list(data.get("command"))]
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)
-        state.given_root = given_root
         return dispatch(
             session,
             app,
             state,
-            _ByNumber(configs, index_of),
+            configs,
             launch_lists,
             options,
             list(launch["hydra_overrides"]),
@@ -144,18 +134,12 @@ def run_resumed(app: Any, options: Any) -> int:
 
 def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
     """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
-    from naga.launch.record.sweeplock import JobRecord, run_lock_stat
+    from naga.launch.plan.jobs import job_records
 
     entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}
-    records = []
-    for job in view.jobs:
-        record = JobRecord(
-            num=job.num,
-            name=job.name,
-            overrides=list(job.overrides),
-            save_dir=root / job.name,
-            stale_stat=run_lock_stat(root / job.name),
-        )
+    names = [job.name for job in view.jobs]
+    records = job_records(root, [job.overrides for job in view.jobs], names)
+    for job, record in zip(view.jobs, records, strict=True):
         if job.name not in rerun:
             entry = entries.get(job.name) or {}
             record.status = job.status
@@ -168,20 +152,4 @@ def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
             # attempts, and whatever a newer naga records there.
             own = set(record.as_dict(root))
             record.extra.update({k: v for k, v in entry.items() if k not in own})
-        records.append(record)
     return records
-
-
-class _ByNumber:
-    """The configs of the jobs run again, looked up by job number (as a new sweep's are)."""
-
-    def __init__(self, configs: Any, index_of: dict[int, int]) -> None:
-        self._configs, self._index_of = configs, index_of
-
-    def config(self, num: int) -> Any:
-        """Job ``num``'s config, ``hydra`` node included."""
-        return self._configs.config(self._index_of[num])
-
-    def task_config(self, num: int) -> Any:
-        """Job ``num``'s config without ``hydra``."""
-        return self._configs.task_config(self._index_of[num])

@@ -56,8 +56,8 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """
     from naga.config.compose import parse_overrides
     from naga.launch.plan import hydra_session
+    from naga.launch.plan.jobs import job_configs, job_records, sweep_state
     from naga.launch.record.claim import refuse_if_live
-    from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
 
     if _resumes_grid(options):  # `naga resume`: the recorded sweep's unfinished jobs
         from naga.launch.resume import run_resumed
@@ -103,18 +103,11 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         tasks, tasks_info = _task_overrides(session.cfg, options)
         jobs = [[*cell, *task] for cell in grid for task in tasks] if tasks else grid
         names = job_names(jobs)
-        records = [
-            JobRecord(
-                num=num,
-                name=name,
-                overrides=job,
-                save_dir=root / name,
-                stale_stat=run_lock_stat(root / name),
-            )
-            for num, (job, name) in enumerate(zip(jobs, names, strict=True))
-        ]
+        records = job_records(root, jobs, names)
         _check_distinct_dirs(records, root)
-        configs, launch_lists = _job_configs(session, jobs, names)
+        # joblib jobs run with naga's start_job in the worker: their task config travels too.
+        carries_task = session.launcher_name == "joblib"
+        configs, launch_lists = job_configs(session, jobs, names, carries_task=carries_task)
         if options.print_configs:  # --cfg: what each job would run with, nothing run
             from naga.launch.plan.preview import print_configs
 
@@ -124,16 +117,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             from naga.launch.plan.skip import skip_completed
 
             skip_completed(records, configs, str(given_root))
-        state = SweepState(
-            root=root,
-            jobs=records,
+        state = sweep_state(
+            app,
+            root,
+            str(given_root),
+            overrides,
             launcher=session.launcher_name,
-            app=app.name,
-            command=app.command_line(),
-            overrides=list(overrides),
+            jobs=records,
             tasks=tasks_info,
         )
-        state.given_root = str(given_root)
         from naga.launch.dispatch import dispatch
 
         return dispatch(
@@ -150,33 +142,6 @@ def _resumes_grid(options: SweepOptions) -> bool:
     from naga.launch.sweepers.controller import recorded_study
 
     return recorded_study(options.resume) is None
-
-
-def _job_configs(
-    session: Any, jobs: Sequence[Sequence[str]], names: Sequence[str]
-) -> tuple[Any, list[list[str]]]:
-    """Every job checked and kept for deriving its config, and its launcher overrides.
-
-    The last override of each job is its :class:`naga.launch.plan.handoff.JobOverride`
-    (``hydra.sweep.subdir=<name>``), which carries the job's config to wherever it runs.
-
-    Raises:
-        ConfigError: A job's overrides do not fit the config, naming the job.
-    """
-    from naga.launch.plan.compose import JobConfigs
-    from naga.launch.plan.handoff import JobOverride
-    from naga.launch.plan.tasks import override_value
-
-    configs = JobConfigs(session)
-    launch_lists: list[list[str]] = []
-    # joblib jobs run with naga's start_job in the worker: their task config travels too.
-    with_task = session.launcher_name == "joblib"
-    for num, (job, name) in enumerate(zip(jobs, names, strict=True)):
-        subdir = f"hydra.sweep.subdir={override_value(name)}"
-        configs.add([*job, subdir], what=f"job {num} ({' '.join(job) or 'no overrides'})")
-        carried = JobOverride(subdir, configs=configs, index=num, with_task=with_task)
-        launch_lists.append([*job, carried])
-    return configs, launch_lists
 
 
 def _run(
@@ -342,7 +307,8 @@ def _run_with_plugin(
     from naga.launch.plan.handoff import PrecomposedLoader
 
     loader = PrecomposedLoader(session.hydra.config_loader)
-    with hydra_session.launcher_of(session, task, loader=loader) as (launcher, callbacks):
+    with hydra_session.multirun_callbacks(session) as callbacks:
+        launcher = hydra_session.make_launcher(session, task, callbacks, loader=loader)
         if session.launcher_name == "joblib":
             from naga.launch.launchers import joblib_pool
 

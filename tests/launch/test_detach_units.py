@@ -492,8 +492,8 @@ def test_submitted_jobs_carry_their_precomposed_configs(
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.plan.handoff import JobOverride, PrecomposedLoader
+    from naga.launch.plan.jobs import job_configs as _job_configs
     from naga.launch.plan.tasks import override_value
-    from naga.launch.sweep import _job_configs
 
     fake = _FakeExecutor()
     monkeypatch.setattr(submit, "_executor", lambda launcher: (fake, "local", 4))

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from naga._omegaconf_compat import node_at, set_parent
 from naga.launch.plan import hydra_session
 from naga.launch.plan.compose import JobConfigs
 
@@ -166,12 +167,12 @@ def _install(hydra_config: Any, config: Any) -> Any:
     """
     from omegaconf import DictConfig, OmegaConf, flag_override
 
-    node = config._get_node("hydra")
+    node = node_at(config, "hydra")
     OmegaConf.set_readonly(node, True)
     root = DictConfig(content={})
     with flag_override(root, "no_deepcopy_set_nodes", True):
         root["hydra"] = node
-    node._set_parent(config)
+    set_parent(node, config)
     hydra_config.cfg = root
     return root
 

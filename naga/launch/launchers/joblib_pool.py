@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from naga._hydra_compat import joblib_params
 from naga.launch.launchers.inprocess import run_job
 from naga.launch.plan import hydra_session
 from naga.launch.plan.compose import refresh_process_facts
@@ -59,7 +60,7 @@ def launch(
     configure_log(master.hydra.hydra_logging, master.hydra.verbose)
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     shared = Shared(task_function, callbacks)
-    parallel = Parallel(**hydra_session.joblib_params(launcher))
+    parallel = Parallel(**joblib_params(launcher))
     return list(parallel(delayed(_run)(num, job, shared) for num, job in jobs))
 
 

@@ -1,7 +1,9 @@
 """What a sweep will run, decided before anything runs.
 
-- ``hydra_session.py``: the sweep's Hydra session (compose once, expand the grid, the
-  launcher plugin's object).
+- ``hydra_session.py``: the sweep's Hydra session through Hydra's public API (compose
+  once, expand the grid, the launcher plugin's object); private API in ``naga._hydra_compat``.
+- ``jobs.py``: the one builder of a sweep's jobs (new, resumed, searched): configs, launch
+  lists, sweep.lock records.
 - ``compose.py``: every job's config derived from the one composed base (``JobConfigs``).
 - ``handoff.py``: the override that carries a job's config to wherever it runs
   (``JobOverride``, ``PrecomposedLoader``).

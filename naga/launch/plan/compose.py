@@ -8,8 +8,8 @@ config in RUN mode with the sweep's ``hydra.*`` overrides (``load_sweep_config``
 exactly this, plus the job's overrides). Each job's config is then a copy of the base
 
 1. with the job's overrides applied by Hydra's own routine
-   (``ConfigLoaderImpl._apply_overrides_to_config``, the step of the compose that applies
-   command-line overrides, in the same order), and
+   (``ConfigLoaderImpl._apply_overrides_to_config`` through :mod:`naga._hydra_compat`,
+   the step of the compose that applies command-line overrides, in the same order), and
 2. with the ``hydra`` node kept as that compose keeps it: the job's override lines appended
    to ``hydra.overrides.task`` / ``hydra.overrides.hydra``, ``hydra.job.override_dirname``
    computed from them, ``hydra.job.env_copy`` and ``hydra.runtime.cwd`` read again, and the
@@ -36,12 +36,19 @@ import os
 import pickle
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from naga import _hydra_compat as compat
 from naga.launch.plan import hydra_session
+
+if TYPE_CHECKING:
+    from hydra.core.override_parser.types import Override
+    from omegaconf import DictConfig
+
+C = TypeVar("C")
 
 #: ``hydra.*`` keys whose values Hydra's compose reads or sets itself: a job overriding one
 #: is composed by Hydra.
@@ -64,33 +71,41 @@ class _ClassesByReference(pickle.Pickler):
     ``persistent_id`` read-only.)
     """
 
-    def __init__(self, buffer: io.BytesIO, template: Template) -> None:
+    def __init__(self, buffer: io.BytesIO) -> None:
         super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        self._template = template
+        self.objects: list[type] = []
+        self._ids: dict[int, int] = {}
 
-    def persistent_id(self, obj: Any) -> int | None:
-        return self._template._persistent_id(obj)
+    def persistent_id(self, obj: object) -> int | None:
+        # Classes by reference: naga's generated dataclasses carry the user's class name,
+        # which pickle would look up and find to be another class.
+        if not isinstance(obj, type):
+            return None
+        index = self._ids.get(id(obj))
+        if index is None:
+            index = self._ids[id(obj)] = len(self.objects)
+            self.objects.append(obj)
+        return index
 
 
 class _ClassesFromList(pickle.Unpickler):
     """The unpickler matching :class:`_ClassesByReference`."""
 
-    def __init__(self, data: bytes, objects: list[Any]) -> None:
+    def __init__(self, data: bytes, objects: list[type]) -> None:
         super().__init__(io.BytesIO(data))
         self._objects = objects
 
-    def persistent_load(self, pid: Any) -> Any:
+    def persistent_load(self, pid: int) -> type:
         return self._objects[pid]
 
 
-class Template:
+class Template(Generic[C]):
     """A config kept as pickle bytes; each :meth:`copy` is a new, independent config."""
 
-    def __init__(self, cfg: Any) -> None:
-        self._objects: list[Any] = []
-        self._ids: dict[int, int] = {}
+    def __init__(self, cfg: C) -> None:
         buffer = io.BytesIO()
-        pickler = _ClassesByReference(buffer, self)
+        pickler = _ClassesByReference(buffer)
+        self._objects = pickler.objects
         try:
             pickler.dump(cfg)
         except (pickle.PicklingError, TypeError, AttributeError):
@@ -100,18 +115,7 @@ class Template:
         else:
             self._bytes = buffer.getvalue()
 
-    def _persistent_id(self, obj: Any) -> int | None:
-        # Classes by reference: naga's generated dataclasses carry the user's class name,
-        # which pickle would look up and find to be another class.
-        if not isinstance(obj, type):
-            return None
-        index = self._ids.get(id(obj))
-        if index is None:
-            index = self._ids[id(obj)] = len(self._objects)
-            self._objects.append(obj)
-        return index
-
-    def copy(self) -> Any:
+    def copy(self) -> C:
         """A fresh copy of the config."""
         if self._bytes is None:
             return copy.deepcopy(self._cfg)
@@ -121,12 +125,12 @@ class Template:
 @dataclass
 class _Job:
     what: str  # how errors name the job: "job 3 (param=3)"
-    parsed: list[Any] | None  # None: composed by Hydra, kept in `composed`
-    composed: Any = None
+    parsed: list[Override] | None  # None: composed by Hydra, kept in `composed`
+    composed: DictConfig | None = None
 
 
 class JobConfigs:
-    """The configs of a sweep's jobs, derived from one composed base.
+    """The configs of a sweep's jobs, derived from one composed base, by job number.
 
     Args:
         session: The sweep's Hydra instance and multirun config (``hydra.sweep.dir`` set).
@@ -145,19 +149,25 @@ class JobConfigs:
         with read_write(base), open_dict(base):
             del base["hydra"]
         self._app = Template(base)
-        self._group_exists = hydra_session.group_checker(session)
+        # The config repository a job's compose would search: the one Hydra builds for the
+        # sweep's `hydra.*` overrides, so a `hydra.searchpath` given on the command line too.
+        self._group_exists: Callable[[str], bool] = compat.group_checker(
+            session.hydra.config_loader,
+            session.cfg.hydra.job.config_name,
+            hydra_session.override_lines(session.cfg.hydra.overrides.hydra),
+        )
         self._groups: dict[str, bool] = {}
         self._parser = OverridesParser.create()
-        self._parsed: dict[str, Any] = {}
+        self._parsed: dict[str, Override] = {}
         self._jobs: list[_Job] = []
+        self._numbered: dict[int, _Job] = {}
         # Derivations may run in a launcher's thread (joblib pickles jobs in a feeder thread).
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return len(self._jobs)
+    def add(self, overrides: Sequence[str], *, what: str, num: int | None = None) -> int:
+        """Check one job's overrides against the base and keep them; returns its number.
 
-    def add(self, overrides: Sequence[str], *, what: str) -> int:
-        """Check one job's overrides against the base and keep them; returns its index.
+        ``num`` defaults to the number of jobs added before; ``what`` names the job in errors.
 
         Raises:
             ConfigError: An override that does not parse or does not fit, naming ``what``.
@@ -165,16 +175,18 @@ class JobConfigs:
         texts = [str(text) for text in overrides]
         parsed = hydra_session.guard(lambda: [self._parse(text) for text in texts], what)
         if self._needs_compose(parsed):
-            composed = hydra_session.compose_job(self._session, texts, what=what)
-            self._jobs.append(_Job(what, None, composed))
+            job = _Job(what, None, hydra_session.compose_job(self._session, texts, what=what))
         else:
             app = [override for override in parsed if not override.is_hydra_override()]
-            hydra_session.guard(lambda: hydra_session.apply_overrides(app, self._app.copy()), what)
-            self._jobs.append(_Job(what, parsed))
-        return len(self._jobs) - 1
+            hydra_session.guard(lambda: compat.apply_overrides(app, self._app.copy()), what)
+            job = _Job(what, parsed)
+        num = len(self._jobs) if num is None else num
+        self._jobs.append(job)
+        self._numbered[num] = job
+        return num
 
-    def config(self, index: int) -> Any:
-        """Job ``index``'s config, ``hydra`` node included, as ``load_sweep_config`` makes it.
+    def config(self, num: int) -> DictConfig:
+        """Job ``num``'s config, ``hydra`` node included, as ``load_sweep_config`` makes it.
 
         Each call returns a new config (``hydra.job.id``/``num`` are left to the launcher).
 
@@ -183,39 +195,39 @@ class JobConfigs:
         """
         from omegaconf import OmegaConf
 
-        job = self._jobs[index]
+        job = self._numbered[num]
         with self._lock:
-            if job.parsed is None:
+            if job.composed is not None:
                 cfg = copy.deepcopy(job.composed)
             else:
                 cfg = self._full.copy()
-                parsed = job.parsed
-                hydra_session.guard(lambda: hydra_session.apply_overrides(parsed, cfg), job.what)
+                parsed = job.parsed or []
+                hydra_session.guard(lambda: compat.apply_overrides(parsed, cfg), job.what)
                 self._record_overrides(cfg, parsed)
             OmegaConf.copy_cache(from_config=self._session.cfg, to_config=cfg)
         return cfg
 
-    def task_config(self, index: int) -> Any:
-        """Job ``index``'s config without the ``hydra`` node: what the task function gets.
+    def task_config(self, num: int) -> DictConfig:
+        """Job ``num``'s config without the ``hydra`` node: what the task function gets.
 
         It is the app part of :meth:`config`'s result; the launcher gives it that config's
         resolver cache (``${now:...}`` values) once the job's directory is resolved.
         """
         from omegaconf import open_dict, read_write
 
-        job = self._jobs[index]
+        job = self._numbered[num]
         with self._lock:
-            if job.parsed is None:
+            if job.composed is not None:
                 cfg = copy.deepcopy(job.composed)
                 with read_write(cfg), open_dict(cfg):
                     del cfg["hydra"]
             else:
                 cfg = self._app.copy()
-                app = [override for override in job.parsed if not override.is_hydra_override()]
-                hydra_session.guard(lambda: hydra_session.apply_overrides(app, cfg), job.what)
+                app = [item for item in job.parsed or [] if not item.is_hydra_override()]
+                hydra_session.guard(lambda: compat.apply_overrides(app, cfg), job.what)
         return cfg
 
-    def _parse(self, text: str) -> Any:
+    def _parse(self, text: str) -> Override:
         # The same override appears in many jobs (the values every job shares).
         parsed = self._parsed.get(text)
         if parsed is None:
@@ -223,7 +235,7 @@ class JobConfigs:
             self._parsed[text] = parsed
         return parsed
 
-    def _needs_compose(self, parsed: Sequence[Any]) -> bool:
+    def _needs_compose(self, parsed: Sequence[Override]) -> bool:
         for override in parsed:
             key = override.key_or_group
             if override.is_sweep_override() or key.startswith(_COMPOSE_TIME_KEYS):
@@ -237,7 +249,7 @@ class JobConfigs:
         return False
 
     @staticmethod
-    def _record_overrides(cfg: Any, parsed: Sequence[Any]) -> None:
+    def _record_overrides(cfg: DictConfig, parsed: Sequence[Override]) -> None:
         """The bookkeeping Hydra's compose does after applying the overrides."""
         app = []
         for override in parsed:
@@ -247,21 +259,20 @@ class JobConfigs:
                 cfg.hydra.overrides.task.append(override.input_line)
                 app.append(override)
         refresh_process_facts(cfg)
-        cfg.hydra.job.override_dirname = hydra_session.overrides_dirname(app, cfg)
+        dirname = cfg.hydra.job.config.override_dirname  # its separators and exclusions
+        cfg.hydra.job.override_dirname = compat.overrides_dirname(app, dirname)
 
 
-_SUBDIR_TEMPLATE: list[Any] = []
+_SUBDIR_TEMPLATE: list[Override] = []
 
 
-def subdir_override(text: str) -> Any:
+def subdir_override(text: str) -> Override | None:
     """``hydra.sweep.subdir='<name>'`` (every job has one) as parsed, without the parser.
 
     A job name holds only ``[A-Za-z0-9._=,+-]`` (naga.launch.plan.naming), so quoted it parses
     to its own text: the parser's result for one name is reused with another (~0.1 ms a
     job saved, 0.1 s before the first job of a 1,000-job sweep). None for other overrides.
     """
-    import dataclasses
-
     match = _SUBDIR.fullmatch(text)
     if match is None:
         return None
@@ -270,12 +281,10 @@ def subdir_override(text: str) -> Any:
 
         parser = OverridesParser.create()
         _SUBDIR_TEMPLATE.append(parser.parse_overrides(["hydra.sweep.subdir='x'"])[0])
-    template = _SUBDIR_TEMPLATE[0]
-    value = dataclasses.replace(template._value, text=match.group(1))
-    return dataclasses.replace(template, _value=value, input_line=text)
+    return compat.with_quoted_text(_SUBDIR_TEMPLATE[0], match.group(1), text)
 
 
-def refresh_process_facts(cfg: Any) -> None:
+def refresh_process_facts(cfg: DictConfig) -> None:
     """Read again what Hydra's compose reads from the process that composes the job.
 
     ``hydra.job.env_copy`` (into ``hydra.job.env_set``) and ``hydra.runtime.cwd``: a job

@@ -1,28 +1,38 @@
-"""How naga drives Hydra 1.3 (pinned at 1.3.8) for a sweep; private API via naga._hydra_compat.
+"""How naga drives Hydra 1.3 (pinned at 1.3.8) for a sweep, through its public API.
 
 A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
 compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``
 (Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), check
 every job up front (Hydra's "validate batch" step), then hand the jobs to the launcher.
 naga keeps the loop so that one failure never hides the others (Hydra's BasicSweeper
-raises on the first).
+raises on the first). What needs Hydra's private API is in :mod:`naga._hydra_compat`.
 
-Each job's config is derived from one composed base (:mod:`naga.launch.plan.compose`)
-with the pieces of ``ConfigLoaderImpl`` exposed here: :func:`compose_base`,
-:func:`group_checker`, :func:`apply_overrides`, :func:`overrides_dirname`.
+Each job's config is derived from one composed base (:mod:`naga.launch.plan.compose`,
+:func:`compose_base`); a job that changes the defaults list is composed by
+:func:`compose_job`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from naga import _hydra_compat as compat
 from naga.errors import ConfigError, UsageError
 from naga.launch.plan.naming import launcher_name
 
+if TYPE_CHECKING:
+    from hydra.core.config_loader import ConfigLoader
+    from hydra.core.utils import JobReturn
+    from hydra.plugins.launcher import Launcher
+    from hydra.types import TaskFunction
+    from omegaconf import DictConfig, ListConfig
+
+    from naga._hydra_compat import Callbacks, Hydra
+
+T = TypeVar("T")
 IN_PROCESS = ("basic",)
 
 
@@ -30,9 +40,9 @@ IN_PROCESS = ("basic",)
 class Session:
     """A Hydra instance with the composed multirun config of one sweep."""
 
-    hydra: Any
+    hydra: Hydra
     config_name: str
-    cfg: Any  # the multirun config, hydra node included
+    cfg: DictConfig  # the multirun config, hydra node included
 
     @property
     def launcher_name(self) -> str:
@@ -40,7 +50,7 @@ class Session:
         return launcher_name(self.cfg) or "unknown"
 
 
-def open_session(base: Any, app_name: str, overrides: Sequence[str]) -> Session:
+def open_session(base: DictConfig, app_name: str, overrides: Sequence[str]) -> Session:
     """Compose ``base`` + ``overrides`` in multirun mode with a fresh global Hydra.
 
     Raises:
@@ -91,13 +101,13 @@ def expand(session: Session) -> list[list[str]]:
     target = sweeper_target(session)
     if not target.endswith("BasicSweeper"):  # other sweepers: naga.launch.sweepers.search
         raise UsageError(f"hydra/sweeper={target.rsplit('.', 1)[-1]}: not a grid sweeper")
-    task = _override_lines(session.cfg.hydra.overrides.task)
+    task = override_lines(session.cfg.hydra.overrides.task)
     parser = OverridesParser.create(config_loader=session.hydra.config_loader)
     parsed = guard(lambda: parser.parse_overrides(task), "")
     return guard(lambda: compat.split_sweep(parsed), "")
 
 
-def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any:
+def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> DictConfig:
     """Compose one job's config (hydra node included) from scratch, as Hydra's launchers do.
 
     Only for the jobs whose overrides change the defaults list (naga.launch.plan.compose).
@@ -110,7 +120,7 @@ def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Any
     )
 
 
-def compose_base(session: Session) -> Any:
+def compose_base(session: Session) -> DictConfig:
     """The config every job of the sweep starts from, composed once.
 
     This is what ``load_sweep_config`` composes for a job before the job's own overrides:
@@ -126,89 +136,53 @@ def compose_base(session: Session) -> Any:
     return guard(
         lambda: loader.load_configuration(
             config_name=session.cfg.hydra.job.config_name,
-            overrides=_override_lines(session.cfg.hydra.overrides.hydra),
+            overrides=override_lines(session.cfg.hydra.overrides.hydra),
             run_mode=RunMode.RUN,
         ),
         "",
     )
 
 
-def group_checker(session: Session) -> Any:
-    """``group_exists(name)`` of the config repository a job's compose would search.
+def start_multirun(session: Session) -> Callbacks:
+    """Hydra's ``Callbacks`` of the sweep, after ``on_multirun_start`` (and Hydra's resolvers).
 
-    The repository is the one Hydra builds for the sweep's ``hydra.*`` overrides, so a
-    ``hydra.searchpath`` given on the command line is searched too.
+    The caller calls ``on_multirun_end`` (:func:`multirun_callbacks` does); a detached
+    sweep never does: nobody waits for its end.
     """
-    return compat.group_checker(
-        session.hydra.config_loader,
-        session.cfg.hydra.job.config_name,
-        _override_lines(session.cfg.hydra.overrides.hydra),
-    )
+    from hydra.core.utils import setup_globals
 
-
-def apply_overrides(overrides: Sequence[Any], cfg: Any) -> None:
-    """Apply parsed value overrides to ``cfg`` with the routine Hydra's compose uses."""
-    compat.apply_overrides(overrides, cfg)
-
-
-def overrides_dirname(overrides: Sequence[Any], cfg: Any) -> str:
-    """``hydra.job.override_dirname`` of a job with these (non-``hydra``) overrides."""
-    return compat.overrides_dirname(overrides, cfg.hydra.job.config.override_dirname)
+    setup_globals()
+    callbacks = compat.callbacks(session.cfg)
+    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    return callbacks
 
 
 @contextlib.contextmanager
-def multirun_callbacks(session: Session) -> Iterator[Any]:
+def multirun_callbacks(session: Session) -> Iterator[Callbacks]:
     """Hydra's ``Callbacks`` of the sweep, between ``on_multirun_start`` and ``_end``."""
-    callbacks = compat.callbacks(session.cfg)
-    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
+    callbacks = start_multirun(session)
     try:
         yield callbacks
     finally:
         callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
 
 
-@contextlib.contextmanager
-def launcher_of(
-    session: Session, task_function: Any, *, loader: Any = None
-) -> Iterator[tuple[Any, Any]]:
-    """The configured launcher plugin, set up, and the sweep's callbacks, while they run.
+def make_launcher(
+    session: Session,
+    task_function: TaskFunction,
+    callbacks: Callbacks,
+    *,
+    loader: ConfigLoader | None = None,
+) -> Launcher:
+    """The configured launcher plugin, set up by Hydra's ``Plugins`` as ``multirun`` does.
 
     Args:
         session: The sweep's Hydra instance and multirun config.
         task_function: Called by the launcher with each job's config.
-        loader: The config loader the launcher composes each job with (default: Hydra's).
-    """
-    from hydra.core.utils import setup_globals
-
-    setup_globals()
-    with multirun_callbacks(session) as callbacks:
-        yield _instantiate_launcher(session, task_function, callbacks, loader), callbacks
-
-
-def make_launcher(session: Session, task_function: Any, *, loader: Any = None) -> tuple[Any, Any]:
-    """The configured launcher plugin, set up as :func:`launcher_of` sets it up, and callbacks.
-
-    For naga's own submission of submitit sweeps (naga.launch.launchers.submitit.submit): the
-    plugin's
-    ``__call__`` is the job body and its ``params`` the executor's settings. The callbacks'
-    ``on_multirun_start`` has been called; the caller calls ``on_multirun_end`` (a detached
-    sweep never does: nobody waits for its end).
-
-    Args:
-        session: The sweep's Hydra instance and multirun config.
-        task_function: Called by the launcher with each job's config.
+        callbacks: The sweep's callbacks (:func:`start_multirun`, :func:`multirun_callbacks`).
         loader: The config loader the launcher gives each job its config with
             (:class:`naga.launch.plan.handoff.PrecomposedLoader`; default: Hydra's).
     """
-    from hydra.core.utils import setup_globals
-
-    callbacks = compat.callbacks(session.cfg)
-    setup_globals()
-    callbacks.on_multirun_start(config=session.cfg, config_name=session.config_name)
-    return _instantiate_launcher(session, task_function, callbacks, loader), callbacks
-
-
-def _instantiate_launcher(session: Session, task_function: Any, callbacks: Any, loader: Any) -> Any:
     from hydra.core.plugins import Plugins
     from hydra.types import HydraContext
 
@@ -222,16 +196,16 @@ def _instantiate_launcher(session: Session, task_function: Any, callbacks: Any, 
 
 
 def launch(
-    session: Session, task_function: Any, jobs: Sequence[Sequence[str]], *, loader: Any = None
-) -> list[Any]:
+    session: Session,
+    task_function: TaskFunction,
+    jobs: Sequence[Sequence[str]],
+    *,
+    loader: ConfigLoader | None = None,
+) -> list[JobReturn]:
     """Run ``jobs`` with the configured launcher plugin; returns Hydra ``JobReturn``s."""
-    with launcher_of(session, task_function, loader=loader) as (launcher, _):
+    with multirun_callbacks(session) as callbacks:
+        launcher = make_launcher(session, task_function, callbacks, loader=loader)
         return list(launcher.launch([list(job) for job in jobs], initial_job_idx=0))
-
-
-def joblib_params(launcher: Any) -> dict[str, Any]:
-    """The ``joblib.Parallel`` arguments the joblib launcher plugin would use."""
-    return compat.joblib_params(launcher)
 
 
 def close() -> None:
@@ -241,8 +215,11 @@ def close() -> None:
     GlobalHydra.instance().clear()
 
 
-def _override_lines(node: Any) -> list[str]:
-    # As Hydra reads them: unresolved (iterating the node would resolve `name=${param}`).
+def override_lines(node: ListConfig) -> list[str]:
+    """Override lines as Hydra reads them (``hydra.overrides.task``): unresolved.
+
+    Iterating the node would resolve ``name=${param}``.
+    """
     from omegaconf import OmegaConf
 
     lines = OmegaConf.to_container(node, resolve=False)
@@ -250,7 +227,7 @@ def _override_lines(node: Any) -> list[str]:
     return [str(line) for line in lines]
 
 
-def guard(fn: Any, what: str) -> Any:
+def guard(fn: Callable[[], T], what: str) -> T:
     """Call ``fn``; a Hydra/OmegaConf error becomes a one-line ``ConfigError`` naming ``what``.
 
     Raises:

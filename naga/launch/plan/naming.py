@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.launch.job import SAVE_DIR_KEY
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 MAX_NAME = 80
 #: naga's short name of each Hydra launcher class (run.lock's ``launcher``, sweep.lock's).
@@ -29,7 +32,7 @@ LAUNCHER_NAMES = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-]")
 
 
-def launcher_name(cfg: Any) -> str | None:
+def launcher_name(cfg: DictConfig) -> str | None:
     """Short name of the launcher in a config's ``hydra`` node; None when it names none."""
     target = str(cfg.hydra.launcher.get("_target_", ""))
     cls = target.rsplit(".", 1)[-1]

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import escape_newlines
 from naga.launch.job import SAVE_DIR_KEY
 
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.record.sweeplock import JobRecord
+
 __all__ = ["print_configs", "run_config"]
 
 
-def run_config(composed: Any, save_dir: str) -> Any:
+def run_config(composed: DictConfig, save_dir: str) -> DictConfig:
     """The resolved config the job of ``composed`` sees as ``cfg``.
 
     Args:
@@ -44,7 +50,7 @@ def run_config(composed: Any, save_dir: str) -> Any:
     return resolve_once(cfg)
 
 
-def print_configs(configs: Any, jobs: Sequence[Any], given_root: str) -> None:
+def print_configs(configs: JobConfigs, jobs: Sequence[JobRecord], given_root: str) -> None:
     """Print every job's config as one YAML document per job, each headed by a comment.
 
     Args:

@@ -22,21 +22,29 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from naga.errors import escape_newlines
 
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from naga.launch.plan.compose import JobConfigs
+    from naga.launch.record.sweeplock import JobRecord
+
 __all__ = ["clear_cache", "rerun_reason", "skip_completed"]
 
-#: The state of a repository now: ``(commit, snapshot tree)``, ``None`` when unreadable.
-_REPO_CACHE: dict[str, tuple[Any, Any] | None] = {}
+#: A repository's code: ``(commit, snapshot tree)`` (no snapshot: a clean work tree).
+CodeState = tuple[str | None, str | None]
+#: The state of a repository now, ``None`` when unreadable.
+_REPO_CACHE: dict[str, CodeState | None] = {}
 #: The hash of each data path now, ``None`` when it cannot be hashed.
 _DATA_CACHE: dict[str, str | None] = {}
 #: How many changed keys, files or paths a reason names before "and N more".
 _SHOWN = 5
 
 
-def skip_completed(jobs: Sequence[Any], configs: Any, given_root: str) -> None:
+def skip_completed(jobs: Sequence[JobRecord], configs: JobConfigs, given_root: str) -> None:
     """Mark the jobs that completed unchanged ``skipped``; say why the other completed ones run.
 
     Args:
@@ -59,7 +67,7 @@ def skip_completed(jobs: Sequence[Any], configs: Any, given_root: str) -> None:
         print(escape_newlines(f"{line}({_listed(names)}): {reason}"), file=sys.stderr)
 
 
-def rerun_reason(composed: Any, save_dir: Path, *, given: str) -> str | None:
+def rerun_reason(composed: DictConfig, save_dir: Path, *, given: str) -> str | None:
     """Why the job whose config is ``composed`` runs again; ``None`` when it can be skipped.
 
     Args:
@@ -79,7 +87,7 @@ def rerun_reason(composed: Any, save_dir: Path, *, given: str) -> str | None:
     return _config_change(composed, given, old) or _code_change(old) or _data_change(old)
 
 
-def _config_change(composed: Any, save_dir: str, old: dict[str, Any]) -> str | None:
+def _config_change(composed: DictConfig, save_dir: str, old: Mapping[str, object]) -> str | None:
     from naga.launch.plan.preview import run_config
     from naga.lock.record import to_plain
     from naga.lock.redact import SecretMatcher, redact_config
@@ -88,7 +96,8 @@ def _config_change(composed: Any, save_dir: str, old: dict[str, Any]) -> str | N
         plain = to_plain(run_config(composed, save_dir))
     except Exception:  # an unresolvable config cannot be proven unchanged: run it
         return "its config does not resolve now"
-    now, _ = redact_config(plain, SecretMatcher(), old.get("redacted") or ())
+    redacted = cast("list[str]", old.get("redacted") or [])
+    now, _ = redact_config(plain, SecretMatcher(), redacted)
     before, after = dict(_leaves(_normal(old.get("config")))), dict(_leaves(_normal(now)))
     changed = [
         f"{key} {_short(before.get(key, '(absent)'))} -> {_short(after.get(key, '(absent)'))}"
@@ -98,8 +107,8 @@ def _config_change(composed: Any, save_dir: str, old: dict[str, Any]) -> str | N
     return f"config changed: {_listed(changed)}" if changed else None
 
 
-def _code_change(old: dict[str, Any]) -> str | None:
-    repos = old.get("repos") or {}
+def _code_change(old: Mapping[str, object]) -> str | None:
+    repos = cast("Mapping[str, object]", old.get("repos") or {})
     for entry in repos.values():
         if not isinstance(entry, dict) or not entry.get("root"):
             return "its run.lock records no repository root, so the code cannot be compared"
@@ -115,12 +124,12 @@ def _code_change(old: dict[str, Any]) -> str | None:
     return None
 
 
-def _data_change(old: dict[str, Any]) -> str | None:
+def _data_change(old: Mapping[str, object]) -> str | None:
     from naga.lock.hashing import hash_path
 
     cwd = Path(str(old.get("cwd") or "."))
     changed = []
-    for entry in (old.get("data") or {}).values():
+    for entry in cast("Mapping[str, object]", old.get("data") or {}).values():
         if not isinstance(entry, dict) or not entry.get("path"):
             continue
         path = cwd / str(entry["path"])  # relative paths are relative to the run's cwd
@@ -136,7 +145,7 @@ def _data_change(old: dict[str, Any]) -> str | None:
     return f"data changed: {_listed(changed)}" if changed else None
 
 
-def _changed_files(root: str, recorded: tuple[Any, Any], current: tuple[Any, Any]) -> str:
+def _changed_files(root: str, recorded: CodeState, current: CodeState) -> str:
     """The files between the recorded code state and now, else the commits in words."""
     from naga.lock.git.recorded import changed_paths, tree_id, try_open_repo
 
@@ -158,7 +167,7 @@ def _changed_files(root: str, recorded: tuple[Any, Any], current: tuple[Any, Any
     return f"commit {str(recorded[0])[:8]} -> {str(current[0])[:8]}"
 
 
-def _repo_now(root: str) -> tuple[Any, Any] | None:
+def _repo_now(root: str) -> CodeState | None:
     # One git state per repository per sweep: every job of a sweep shares the code.
     key = os.path.realpath(root)
     if key not in _REPO_CACHE:
@@ -187,7 +196,7 @@ def clear_cache() -> None:
 _ABSENT = object()
 
 
-def _leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _leaves(tree: object, prefix: str = "") -> Iterator[tuple[str, object]]:
     """``(dotted key, value)`` of every leaf; an empty mapping is a leaf of its own."""
     if isinstance(tree, Mapping) and tree:
         for key, value in tree.items():
@@ -196,7 +205,7 @@ def _leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix.rstrip(".") or "(config)", tree
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -206,7 +215,7 @@ def _listed(items: Sequence[str]) -> str:
     return ", ".join(items[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
-def _normal(tree: Any) -> Any:
+def _normal(tree: object) -> object:
     # What a YAML round trip makes of it: tuples become lists, keys strings, etc.
     import yaml
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import ConfigError, UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 _TEXT_SUFFIXES = (".txt",)
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -60,7 +63,7 @@ def tasks_from_file(path: Path, *, task_to: str | None) -> list[list[str]]:
     return tasks_from_items(items, task_to=task_to, where=f"--tasks {path}")
 
 
-def tasks_from_items(items: Any, *, task_to: str | None, where: str) -> list[list[str]]:
+def tasks_from_items(items: object, *, task_to: str | None, where: str) -> list[list[str]]:
     """Turn a list of task values or mappings into one override list per task.
 
     Args:
@@ -97,7 +100,7 @@ def tasks_from_items(items: Any, *, task_to: str | None, where: str) -> list[lis
     return jobs
 
 
-def flatten_overrides(mapping: Mapping[str, Any], *, prefix: str | None) -> list[str]:
+def flatten_overrides(mapping: Mapping[str, object], *, prefix: str | None) -> list[str]:
     """Dotted ``key=value`` overrides that merge ``mapping`` into ``prefix`` (or the root).
 
     Nested mappings merge key by key (``model: {lr: 0.1}`` sets only ``model.lr``); lists
@@ -113,7 +116,7 @@ def flatten_overrides(mapping: Mapping[str, Any], *, prefix: str | None) -> list
     return out
 
 
-def override_value(value: Any) -> str:
+def override_value(value: object) -> str:
     """Write a Python value in Hydra's override grammar, so Hydra parses it back equal.
 
     Strings are always quoted (``'2'`` stays a string, ``'a,b'`` is not a sweep);
@@ -132,7 +135,7 @@ def override_value(value: Any) -> str:
     return _override_scalar(value)
 
 
-def _override_dict(value: Mapping[Any, Any]) -> str:
+def _override_dict(value: Mapping[object, object]) -> str:
     parts = []
     for key, item in value.items():
         if not isinstance(key, str) or not _PLAIN_KEY.match(key):
@@ -144,7 +147,7 @@ def _override_dict(value: Mapping[Any, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def _override_scalar(value: Any) -> str:
+def _override_scalar(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -177,7 +180,7 @@ def _text_values(path: Path) -> list[str]:
     return values
 
 
-def _load_structured(path: Path) -> Any:
+def _load_structured(path: Path) -> object:
     try:
         if path.suffix.lower() == ".json":
             import json
@@ -191,7 +194,7 @@ def _load_structured(path: Path) -> Any:
         raise UsageError(f"--tasks {path}: cannot parse the file: {detail}") from exc
 
 
-def tasks_from_config(cfg: Any, key: str, *, task_to: str | None) -> list[list[str]]:
+def tasks_from_config(cfg: DictConfig, key: str, *, task_to: str | None) -> list[list[str]]:
     """The task overrides for ``--tasks-key KEY``: the list stored at ``KEY`` in ``cfg``.
 
     Raises:
@@ -216,7 +219,7 @@ def tasks_from_config(cfg: Any, key: str, *, task_to: str | None) -> list[list[s
 _MISSING = object()
 
 
-def check_task_to(cfg: Any, task_to: str) -> None:
+def check_task_to(cfg: DictConfig, task_to: str) -> None:
     """Reject a ``--task_to`` key the config does not have, before any job is composed.
 
     Without this, a typo surfaces as Hydra's "Could not override" for job 0, with no
@@ -236,7 +239,7 @@ def check_task_to(cfg: Any, task_to: str) -> None:
     )
 
 
-def _app_keys(cfg: Any) -> list[str]:
+def _app_keys(cfg: DictConfig) -> list[str]:
     """The config's dotted keys, without Hydra's own tree (present in a sweep's config)."""
     from naga.config.compose import dotted_keys
     from naga.launch.plan.naming import is_hydra_key

@@ -79,7 +79,7 @@ def plan_of(session: Session) -> StudyPlan:
     )
     params = node.get("params") or {}
     # The command line's overrides add to `params` and win over the same key.
-    given = hydra_session._override_lines(session.cfg.hydra.overrides.task)
+    given = hydra_session.override_lines(session.cfg.hydra.overrides.task)
     keys = {line.split("=", 1)[0].lstrip("+~") for line in given}
     lines = [f"{key}={value}" for key, value in params.items() if key not in keys] + given
     space = parse_space(lines)
@@ -122,8 +122,8 @@ def run_study(
     """
     from naga.launch.dispatch import launch_info
     from naga.launch.plan import hydra_session
+    from naga.launch.plan.jobs import sweep_state
     from naga.launch.record.files import as_list
-    from naga.launch.record.sweeplock import SweepState
     from naga.launch.sweepers.optuna_study import open_study
 
     require_optuna()
@@ -137,15 +137,7 @@ def run_study(
         refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
-    state = SweepState(
-        root=root,
-        jobs=[],
-        launcher=session.launcher_name,
-        app=app.name,
-        command=app.command_line(),
-        overrides=list(overrides),
-    )
-    state.given_root = str(given_root)
+    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
     if recorded:
         from naga.launch.sweepers.record import records_from
 

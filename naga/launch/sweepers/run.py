@@ -49,8 +49,7 @@ def run_trials(
             no metric of the first completed trial (did-you-mean); a changed question.
     """
     from naga.launch.plan.compose import JobConfigs
-    from naga.launch.plan.handoff import JobOverride
-    from naga.launch.plan.tasks import override_value
+    from naga.launch.plan.jobs import launch_list
     from naga.launch.sweepers.optuna_loop import TrialJob, optimize
     from naga.launch.sweepers.optuna_study import open_study
     from naga.launch.sweepers.slots import Watch
@@ -61,7 +60,7 @@ def run_trials(
     with_task = launcher == "joblib"
     # Every key of the space is checked against the config before any trial runs.
     probe = plan.space.overrides(_probe(plan.space))
-    configs.add([*probe, "hydra.sweep.subdir=trial_probe"], what="the search space")
+    configs.add([*probe, "hydra.sweep.subdir=trial_probe"], what="the search space", num=-1)
     submitter, task = _task(session, app, state, options)
     record = StudyRecord(state, plan.settings, n_trials=plan.n_trials)
     watch = Watch(state.root, state.sweep_id)
@@ -78,10 +77,10 @@ def run_trials(
     record.write()
 
     def prepare(job: TrialJob) -> list[str]:
-        subdir = f"hydra.sweep.subdir={override_value(trial_name(job.number))}"
-        index = configs.add([*job.overrides, subdir], what=f"trial {job.number}")
-        carried = JobOverride(subdir, configs=configs, index=index, with_task=with_task)
-        return [*job.overrides, carried]
+        name, what = trial_name(job.number), f"trial {job.number}"
+        return launch_list(
+            configs, job.number, job.overrides, name, carries_task=with_task, what=what
+        )
 
     started = time.monotonic()
     interrupted = stopped = False

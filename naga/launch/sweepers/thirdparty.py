@@ -42,24 +42,16 @@ def run_hydra_sweeper(
     from naga.launch.dispatch import launch_info
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
+    from naga.launch.plan.jobs import sweep_state
     from naga.launch.record.claim import refuse_if_live
     from naga.launch.record.files import error_line
-    from naga.launch.record.sweeplock import SweepState
 
     root = given_root.absolute()
     refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
     hydra_session.set_sweep_dir(session, str(given_root))
     target = hydra_session.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
-    state = SweepState(
-        root=root,
-        jobs=[],
-        launcher=session.launcher_name,
-        app=app.name,
-        command=app.command_line(),
-        overrides=list(overrides),
-    )
-    state.given_root = str(given_root)
+    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
     choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
     name = str(choice or target.rsplit(".", 1)[-1])
     state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
@@ -92,7 +84,7 @@ def run_hydra_sweeper(
             ),
             f"hydra/sweeper={name}",
         )
-        arguments = hydra_session._override_lines(session.cfg.hydra.overrides.task)
+        arguments = hydra_session.override_lines(session.cfg.hydra.overrides.task)
         try:
             sweeper.sweep(arguments=arguments)
         except Exception as exc:  # the sweeper's own failure (e.g. a job's error re-raised)

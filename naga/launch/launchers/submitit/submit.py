@@ -108,7 +108,8 @@ class Submitter:
         # the job's element, it carries the job's finished config, which this loader hands
         # to the plugin's job body instead of composing the job again on the node.
         loader = PrecomposedLoader(session.hydra.config_loader)
-        launcher, callbacks = hydra_session.make_launcher(session, task, loader=loader)
+        callbacks = hydra_session.start_multirun(session)
+        launcher = hydra_session.make_launcher(session, task, callbacks, loader=loader)
         executor, kind, parallelism = _executor(launcher)
         payload = cloudpickle.dumps((launcher, Singleton.get_state()))
         elements = pack(list(nums), self.tasks_per_job)
