@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
+from naga._version import __version__ as __version__
+
 # `typing` (with re and collections behind it) costs ~10 ms at start-up; the only name
 # needed from it is TYPE_CHECKING, which type checkers treat as True whatever its source.
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 __all__ = ["clicfg", "mlflow_lock", "runlock", "runs", "unsafe_debug"]
 

@@ -57,6 +57,7 @@ class RunLockCallback(Callback):
         """Complete the job's run.lock: resolved config, status, error."""
         from naga.launch.job import job_failed
         from naga.lock.session import finish_run
+        from naga.lock.status import COMPLETED, FAILED
 
         ctx = self._runs.pop(str(config.hydra.runtime.output_dir), None)
         if ctx is None:
@@ -71,7 +72,7 @@ class RunLockCallback(Callback):
         finish_run(
             ctx,
             config=job_return.cfg,
-            status="completed" if error is None else "failed",
+            status=COMPLETED if error is None else FAILED,
             error=error,
             track_code=self.track_code,
         )

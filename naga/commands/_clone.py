@@ -25,9 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import Run, as_dict, code_state, display_path
 from naga.errors import RepoError
 from naga.lock.git.remotes import Need
+from naga.results.locks import Run, as_dict, code_state, display_path
 
 #: Where a moved copy of a record keeps what it was moved from (never written to disk).
 _MOVED = "_naga_moved"

@@ -6,29 +6,18 @@ no colours, no box-drawing beyond the tree connectors, stable column order.
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from naga.commands._locks import parse_time
+from naga.results.locks import parse_time
+from naga.results.query import render
 
 
 def value(obj: Any) -> str:
-    """Render a config or lock value compactly, YAML-like (``true``, ``null``, ``[1, 2]``)."""
-    if obj is None:
-        return "null"
-    if isinstance(obj, bool):
-        return "true" if obj else "false"
-    if isinstance(obj, (int, float)):
-        return repr(obj)
-    if isinstance(obj, str):
-        # Quote only what would read ambiguously (empty, padded, or looking like another type).
-        if obj == "" or obj != obj.strip() or obj.lower() in {"null", "true", "false", "~"}:
-            return json.dumps(obj, ensure_ascii=False)
-        return obj
-    return json.dumps(obj, ensure_ascii=False, default=str, separators=(", ", ": "))
+    """Render a config or lock value alone: :func:`naga.results.query.render`, quoted."""
+    return render(obj, quote=True)
 
 
 def duration(seconds: Any) -> str:

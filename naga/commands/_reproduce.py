@@ -31,9 +31,11 @@ from naga.commands._compare import (
     compare_metrics,
     mapping_lines,
 )
-from naga.commands._locks import Run, as_dict, display_path, flatten
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, PREVIOUS_SUFFIX, read_lock
+from naga.lock.metrics import flatten
+from naga.lock.status import COMPLETED
+from naga.results.locks import Run, as_dict, display_path
 
 #: Files naga itself keeps in a run directory: the receipt, the previous one, its lock.
 RECEIPT_FILES = frozenset({LOCK_NAME, LOCK_NAME + PREVIOUS_SUFFIX, f".{LOCK_NAME}.lock"})
@@ -78,7 +80,7 @@ def judge(
         The exit status: 0 reproduced, 1 not.
     """
     verdict = Verdict()
-    if original.status != "completed":
+    if original.status != COMPLETED:
         verdict.differs.append(f"the original run did not complete ({original.status})")
     if inputs_drifted:
         verdict.differs.append(
@@ -100,7 +102,7 @@ def _read_rerun(out: Path, verdict: Verdict) -> Run | None:
     except LockError as exc:
         verdict.differs.append(f"the rerun's run.lock cannot be read ({exc})")
         return None
-    if rerun.status != "completed":
+    if rerun.status != COMPLETED:
         verdict.differs.append(f"the rerun's run.lock says {rerun.status}")
     return rerun
 

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._locks import STATUSES, VOLATILE_CONFIG_KEYS, parse_time
-from naga.results.query import is_number, render
+from naga.lock.status import RUN
+from naga.results.locks import VOLATILE_CONFIG_KEYS, parse_time
+from naga.results.query import is_number, render, short_column
 
 Row = dict[str, Any]
 FORMATS = ("table", "csv", "json", "markdown")
@@ -40,9 +41,7 @@ def add_filters(parser: Any) -> None:
         default=[],
         help="only runs where KEY=VALUE (or !=, <, <=, >, >=); repeatable, as in naga ls",
     )
-    parser.add_argument(
-        "--status", choices=STATUSES, action="append", help="only runs with this status"
-    )
+    parser.add_argument("--status", choices=RUN, action="append", help="only runs with this status")
 
 
 def newest_first(rows: Sequence[Row]) -> list[Row]:
@@ -104,7 +103,7 @@ def headers(columns: Sequence[str], *, block: bool = False) -> list[str]:
 
     With ``block``, the first columns are those of a per-script block (RUN, STATUS, ...).
     """
-    short = [_short(column) for column in columns]
+    short = [short_column(column) for column in columns]
     counts = Counter(short)
     out = [
         name if counts[name] == 1 and (name == column or name not in columns) else column
@@ -113,13 +112,6 @@ def headers(columns: Sequence[str], *, block: bool = False) -> list[str]:
     if block:
         out[: len(BLOCK_HEAD)] = [head for _, head in BLOCK_HEAD]
     return out
-
-
-def _short(column: str) -> str:
-    for prefix in ("config.", "metrics."):
-        if column.startswith(prefix):
-            return column[len(prefix) :]
-    return column
 
 
 def formatter(column: str) -> Callable[[Any], str]:

@@ -23,9 +23,9 @@ from typing import Any
 from naga.commands import _render as r
 from naga.commands._clone import ensure_code, locate
 from naga.commands._compare import ABSENT, canon, mapping_lines, metric_lines
-from naga.commands._locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 from naga.errors import NagaError
 from naga.lock.git.recorded import ResolvedTree, changed_files, resolve_tree, try_open_repo
+from naga.results.locks import Run, as_dict, code_state, comparable_config, display_path, load_run
 
 # environment fields that name this machine rather than the software that ran.
 _VOLATILE_ENV = frozenset({"executable"})
@@ -92,7 +92,7 @@ def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
     if a.status != b.status:
         run_lines.append(f"status: {a.status} → {b.status}")
     for field in ("path", "function"):
-        old, new = _script(a).get(field), _script(b).get(field)
+        old, new = a.section("script").get(field), b.section("script").get(field)
         if old != new:
             run_lines.append(f"script.{field}: {r.value(old)} → {r.value(new)}")
     _put(sections, "run", run_lines)
@@ -108,11 +108,6 @@ def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
 def _put(sections: dict[str, list[str]], name: str, lines: list[str]) -> None:
     if lines:
         sections[name] = lines
-
-
-def _script(run: Run) -> dict[str, Any]:
-    script = run.lock.get("script")
-    return script if isinstance(script, dict) else {}
 
 
 def _state_label(entry: dict[str, Any]) -> str:

@@ -20,10 +20,10 @@ from typing import Any
 from naga.commands import _render as r
 from naga.commands._archive import GIT, RUNS, Writer
 from naga.commands._clone import RepoCode, code_by_repository, count_code
-from naga.commands._locks import SKIP_DIRS, Run, find_runs
 from naga.errors import RepoError, UsageError
 from naga.lock.atomic import TMP_MARK
 from naga.lock.format import LOCK_NAME
+from naga.results.locks import SKIP_DIRS, Run, find_runs
 
 
 def add_parser(subparsers: Any) -> None:
@@ -158,7 +158,7 @@ def _upstream_dirs(runs: list[Run], roots: list[Path], anchor: Path) -> list[Pat
     Only those below ``anchor`` (they must have a place in the file); an upstream stage
     elsewhere is left out, as ``naga verify`` on the imported run will then say.
     """
-    from naga.commands._locks import load_run
+    from naga.results.locks import load_run
 
     held = [Path(os.path.abspath(root)) for root in roots]  # noqa: PTH100
     found: list[Path] = []

@@ -20,9 +20,9 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._clone import locate
-from naga.commands._locks import Run, as_dict, display_path, find_runs
 from naga.errors import UsageError
 from naga.lock.git.recorded import delete_ref, snapshot_refs, try_open_repo
+from naga.results.locks import Run, as_dict, display_path, find_runs
 
 
 def add_parser(subparsers: Any) -> None:

@@ -15,15 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands import _render as r
-from naga.commands._locks import (
-    Run,
-    as_dict,
-    display_path,
-    load_run,
-    parse_time,
-)
 from naga.errors import LockError, UsageError
 from naga.lock.format import LOCK_NAME, read_lock
+from naga.lock.status import BAD
+from naga.results.locks import Run, as_dict, display_path, load_run, parse_time
 
 FORMATS = ("tree", "dot", "mermaid")
 _RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -48,10 +43,6 @@ class Node:
             f"{status}  {r.short_time(when)}",
             f"run {r.short_id(self.run_id)}",
         ]
-
-
-#: Statuses drawn in red: the run did not complete.
-UNFINISHED = frozenset({"failed", "interrupted", "lost"})
 
 
 def add_parser(subparsers: Any) -> None:
@@ -116,8 +107,7 @@ def build_graph(run: Run) -> tuple[dict[str, Node], str]:
             continue
         seen.add(rid)
         node = nodes[rid]
-        prevs = (node.lock or {}).get("prevs")
-        for key, raw in (prevs if isinstance(prevs, dict) else {}).items():
+        for key, raw in as_dict((node.lock or {}).get("prevs")).items():
             prev = as_dict(raw)
             prev_id = str(prev.get("run_id") or f"unknown:{node.run_id}:{key}")
             if prev_id not in nodes:
@@ -187,7 +177,7 @@ def to_dot(nodes: dict[str, Node], root: str) -> str:
         label = "\\n".join(_dot_escape(part) for part in node.label_parts())
         status = (node.lock or {}).get("status")
         extra = ""
-        if status in UNFINISHED:
+        if status in BAD:
             extra = ", color=red, fillcolor=mistyrose"
         elif rid == root:
             extra = ", penwidth=2"
@@ -214,7 +204,7 @@ def to_mermaid(nodes: dict[str, Node], root: str) -> str:
     for rid, node in nodes.items():
         for _key, parent in node.parents:
             lines.append(f"  {_mermaid_id(parent)} --> {_mermaid_id(rid)}")
-    failed = [rid for rid, n in nodes.items() if (n.lock or {}).get("status") in UNFINISHED]
+    failed = [rid for rid, n in nodes.items() if (n.lock or {}).get("status") in BAD]
     if failed:
         lines.append("  classDef failed stroke:#c00,fill:#fee")
         lines.append(f"  class {','.join(_mermaid_id(rid) for rid in failed)} failed")

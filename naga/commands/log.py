@@ -200,15 +200,15 @@ def _runs_of(dirs: list[Path]) -> list[_Target]:
     empty MLflow run, and an active one): the runs below it stand for it, after a note
     saying so; with none below, it is one line reported skipped.
     """
-    from naga.commands._locks import display_path, iter_lock_files
     from naga.lock.format import LOCK_NAME
+    from naga.results.locks import display_path, find_lock_files
 
     out: list[_Target] = []
     for directory in dirs:
         if (directory / LOCK_NAME).is_file():
             out.append(_Target(str(directory), directory))
             continue
-        below = [path.parent for path in iter_lock_files([directory])]
+        below = [Path(path).parent for path, _, _ in find_lock_files([directory])[0]]
         shown = display_path(directory) if directory.is_absolute() else str(directory)
         if not below:
             out.append(_Target(shown, None))
@@ -240,6 +240,7 @@ def _log_one(
     args: argparse.Namespace,
 ) -> tuple[str, str]:
     """Log one run directory; return (outcome, detail) with outcome logged/skipped/failed."""
+    from naga.lock.status import UNDER_WAY
     from naga.tracking._lifecycle import outcome_of, run_status
     from naga.tracking._receipt import read_receipt
     from naga.tracking.mlflow_lock import mlflow_lock
@@ -247,7 +248,7 @@ def _log_one(
     try:
         receipt = read_receipt(directory)
         status = run_status(receipt)
-        if status in ("running", "requeued"):
+        if status in UNDER_WAY:
             return "skipped", f": the run is still {status}; a run is logged once it has ended"
         outcome = outcome_of(receipt)
         current = _already_logged(client, exp_id, receipt, outcome.naga_status)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from naga.commands._locks import STATUSES
+from naga.lock.status import RUN
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -32,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("dirs", metavar="DIR", nargs="*", default=["."], help="where to look")
     parser.add_argument(
         "--status",
-        choices=STATUSES,
+        choices=RUN,
         action="append",
         help="only runs with this status (repeatable)",
     )

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from naga import __version__
 from naga._argparse import OneLineErrorParser
 from naga._pipes import quiet_broken_pipe
+from naga._version import __version__
 from naga.errors import NagaError
 
 SUBCOMMANDS = (

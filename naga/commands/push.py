@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from naga.commands._clone import RepoCode, code_by_repository, count_code
-from naga.commands._locks import display_path, find_runs
 from naga.errors import RepoError, UsageError
+from naga.results.locks import display_path, find_runs
 
 
 def add_parser(subparsers: Any) -> None:

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the report; exit 0, or 2 on a bad key, directory or output path."""
     import time
 
-    from naga import __version__
+    from naga._version import __version__
     from naga.errors import UsageError
     from naga.lock.atomic import write_atomic
     from naga.results.report.build import Options, build, built_at

@@ -25,16 +25,9 @@ from typing import Any
 from naga.commands import _render as r
 from naga.commands._clone import Located, ensure_code, locate
 from naga.commands._compare import Tolerance
-from naga.commands._locks import (
-    Run,
-    as_dict,
-    code_state,
-    data_abspath,
-    display_path,
-    load_run,
-)
 from naga.errors import LockError, UsageError
 from naga.lock.git.recorded import add_worktree, open_repo, remove_worktree
+from naga.results.locks import Run, as_dict, code_state, data_abspath, display_path, load_run
 
 
 def add_parser(subparsers: Any) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._compare import metric_text
-from naga.commands._locks import Run, as_dict, code_state, display_path, load_run
 from naga.lock.git.recorded import run_code
 from naga.lock.liveness import recorded_slurm_id
+from naga.lock.status import LOST, REQUEUED, RUNNING
+from naga.results.locks import Run, as_dict, code_state, display_path, load_run
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,10 +50,10 @@ def summary(run: Run) -> str:
     if script.get("repo"):
         where += f"  (repo {script['repo']})"
     status = run.status
-    if status in ("running", "lost") and lock.get("pid") is not None:
-        gone = " (gone: its receipt can no longer change)" if status == "lost" else ""
+    if status in (RUNNING, LOST) and lock.get("pid") is not None:
+        gone = " (gone: its receipt can no longer change)" if status == LOST else ""
         status += f"  pid {lock['pid']} on {lock.get('host', '?')}{gone}"
-    elif status == "requeued":
+    elif status == REQUEUED:
         status += "  (Slurm runs the job again; its next attempt continues this run)"
     head = [
         ("run", display_path(run.path)),
@@ -94,7 +95,7 @@ def summary(run: Run) -> str:
         # the same tree.
         lines.append(f"  ran  {run_code(repos) or 'unknown (dirty without a snapshot)'}")
     for key, entry in repos.items():
-        lines.append(f"  {key}  {_repo_line(entry if isinstance(entry, dict) else {})}")
+        lines.append(f"  {key}  {_repo_line(as_dict(entry))}")
         if isinstance(entry, dict):
             for note in entry.get("not_captured") or []:
                 lines.append(f"      not captured: {note}")

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LOST, QUEUED, REQUEUED, RUNNING
+
 #: Exit status while jobs are still queued or running.
 PENDING_EXIT = 3
 
@@ -138,14 +140,14 @@ def _cells(job: Any) -> list[str]:
 
     status = job.status
     note = ""
-    if status == "queued" and job.started_at:
-        note = "requeued"
+    if status == QUEUED and job.started_at:
+        note = REQUEUED
     if job.attempts and job.attempts > 1:
         note = f"attempt {job.attempts}" if not note else f"{note}, attempt {job.attempts}"
     if note:
         status = f"{status} ({note})"
-    duration = r.duration(job.duration_s) if job.status != "queued" else "-"
-    error = job.error if job.status != "completed" and job.error else ""
+    duration = r.duration(job.duration_s) if job.status != QUEUED else "-"
+    error = job.error if job.status != COMPLETED and job.error else ""
     return [job.name, status, job.job_id or "-", duration, error]
 
 
@@ -209,8 +211,7 @@ def _redraw(view: Any, stream: IO[str]) -> None:
     lines = [header(view), bar, counts_line(view)]
     # The jobs worth a look first: failures, then what runs, then the queue.
     order = {
-        status: rank
-        for rank, status in enumerate(("failed", "lost", "interrupted", "running", "queued"))
+        status: rank for rank, status in enumerate((FAILED, LOST, INTERRUPTED, RUNNING, QUEUED))
     }
     shown = sorted(
         (job for job in view.jobs if job.status in order),

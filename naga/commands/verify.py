@@ -23,16 +23,11 @@ from typing import Any
 
 from naga.commands import _render as r
 from naga.commands._clone import Located, ensure_code, locate
-from naga.commands._locks import (
-    Run,
-    as_dict,
-    data_abspath,
-    display_path,
-    load_run,
-)
 from naga.errors import LockError, NagaError
 from naga.lock.format import DIGEST_KEY, LOCK_NAME, check_digest, read_lock
 from naga.lock.git.recorded import has_commit, kept_by_a_ref, try_open_repo
+from naga.lock.status import COMPLETED, LOST, RUNNING
+from naga.results.locks import Run, as_dict, data_abspath, display_path, load_run
 
 OK = "ok"
 
@@ -133,11 +128,11 @@ def verify(run: Run) -> list[Finding]:
 def _verify_status(run: Run) -> list[Finding]:
     """A run that did not complete (failed, interrupted, still running, lost) is no result."""
     status = run.status
-    if status == "completed":
-        return [Finding("run", "status", OK, "completed")]
+    if status == COMPLETED:
+        return [Finding("run", "status", OK, COMPLETED)]
     why = {
-        "running": "still running: its outputs are not final yet",
-        "lost": "lost: the receipt says running but its process or Slurm job is gone",
+        RUNNING: "still running: its outputs are not final yet",
+        LOST: "lost: the receipt says running but its process or Slurm job is gone",
     }.get(status, f"{status}: the run did not complete")
     return [Finding("run", "status", "incomplete", why)]
 

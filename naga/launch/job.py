@@ -18,6 +18,7 @@ from naga._omegaconf_compat import node_at
 from naga.errors import ConfigError, first_line
 from naga.lock.format import LOCK_NAME
 from naga.lock.origin import Origin
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, REQUEUED
 
 if TYPE_CHECKING:
     from omegaconf import Container, DictConfig, DictKeyType
@@ -199,12 +200,12 @@ class Job(Generic[R]):
             result = self.app.function(self.cfg)
         except BaseException as exc:
             status = status_of(exc)
-            error = exc if status != "completed" else None
+            error = exc if status != COMPLETED else None
             finish_run(self.ctx, config=self.cfg, status=status, error=error, track_code=track)
             raise
         name = getattr(self.app.function, "__qualname__", self.app.name)
         self.ctx.metrics.update(returned_metrics(result, name))
-        finish_run(self.ctx, config=self.cfg, status="completed", track_code=track)
+        finish_run(self.ctx, config=self.cfg, status=COMPLETED, track_code=track)
         return result
 
 
@@ -249,9 +250,9 @@ def status_of(exc: BaseException) -> str:
     from naga.lock.interrupt import Interrupted, Requeued
 
     if isinstance(exc, Requeued):
-        return "requeued"
+        return REQUEUED
     if isinstance(exc, (Interrupted, KeyboardInterrupt)):
-        return "interrupted"
+        return INTERRUPTED
     if isinstance(exc, SystemExit) and exc.code in (0, None):
-        return "completed"
-    return "failed"
+        return COMPLETED
+    return FAILED

@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError
+from naga.lock.status import BAD, LIVE
 
 __all__ = ["run_resumed", "to_resume"]
 
 
 def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
     """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
-    from naga.launch.record.status import RESUMABLE
-
-    again = [job for job in view.jobs if job.status in RESUMABLE]
-    live = [job for job in view.jobs if job.status in ("queued", "running")]
+    again = [job for job in view.jobs if job.status in BAD]
+    live = [job for job in view.jobs if job.status in LIVE]
     return again, live
 
 

@@ -26,6 +26,7 @@ from naga.errors import UsageError
 from naga.launch.job import SAVE_DIR_KEY, App, checked_save_dir, job_failed
 from naga.launch.options import SweepOptions
 from naga.launch.plan.naming import is_hydra_key, job_names, override_key
+from naga.lock.status import BAD, COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
 
 _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
 # naga's defaults for Hydra's own settings; a user override of the same key wins.
@@ -199,7 +200,7 @@ def _run(
         _finish(state, started, interrupted=interrupted)
         for line in summary(state):
             print(line, file=sys.stderr)
-    return 1 if state.status != "completed" else 0
+    return 1 if state.status != COMPLETED else 0
 
 
 def _launch(
@@ -244,7 +245,7 @@ def _launch(
                 if not job.done:
                     apply_run_lock(job)
                 if not job.done:
-                    job.status = "failed"
+                    job.status = FAILED
                     job.error = f"launcher error: {error_line(exc)}"
 
 
@@ -255,14 +256,14 @@ def _finish(state: Any, started: float, *, interrupted: bool) -> None:
     counts = state.counts()
     state.finished_at = now_iso()
     state.duration_s = round(time.monotonic() - started, 3)
-    if interrupted or counts["running"] or counts["queued"]:
-        state.status = "interrupted"
+    if interrupted or counts[RUNNING] or counts[QUEUED]:
+        state.status = INTERRUPTED
         for job in state.jobs:
-            if job.status == "running":
-                job.status = "interrupted"
+            if job.status == RUNNING:
+                job.status = INTERRUPTED
     else:
-        bad = counts["failed"] + counts["interrupted"] + counts["lost"]
-        state.status = "failed" if bad else "completed"
+        bad = sum(counts[s] for s in BAD)
+        state.status = FAILED if bad else COMPLETED
     state.write()
 
 
@@ -286,7 +287,7 @@ def _run_in_process(
     def started(num: int) -> None:
         with state.lock:
             job = by_num[num]
-            job.status, job.started_at = "running", now_iso()
+            job.status, job.started_at = RUNNING, now_iso()
         monitor.changed()
 
     def ended(num: int, ret: Any) -> None:
@@ -346,10 +347,10 @@ def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -
             apply_run_lock(job)
             failure = job_failed(ret)
             if failure is not None:
-                job.status = "failed" if job.status != "interrupted" else "interrupted"
+                job.status = FAILED if job.status != INTERRUPTED else INTERRUPTED
                 job.error = job.error or error_line(failure)
             else:
-                job.status, job.error = "completed", None
+                job.status, job.error = COMPLETED, None
             if not was_done:
                 monitor.job_finished(job)
     monitor.changed()

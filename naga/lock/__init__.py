@@ -9,9 +9,11 @@ Module map (docs/architecture.md has the whole house)::
       record.py       the value of each field: config as plain data, environment, error, times
       origin.py       which file, function and command line a run is (decided where it is
                       launched)
+      metrics.py      the metrics section; flatten(): nested mappings as dotted keys
       lineage.py      prevs= / upstream: embed the run.locks of upstream stages
       resolvers.py    ${runlock_data:...} / ${runlock_prev:...} declared in a config
       redact.py       secrets out: config keys, command-line values, URL credentials
+      status.py       the status vocabulary (running, completed, ... queued, skipped), once
       interrupt.py    SIGTERM & co. during a run: record `interrupted` (or `requeued` when
                       Slurm will run the job again), then stop
       liveness.py     `lost`: a `running` receipt whose process or Slurm job is gone; the
@@ -25,6 +27,7 @@ Module map (docs/architecture.md has the whole house)::
       atomic.py       the one atomic, durable file writer (run.lock, sweep.lock, caches)
       _flock.py       the inter-process lock around read-merge-write
       _cache_dir.py   NAGA_CACHE_DIR / NAGA_NO_CACHE, for both caches
+      sqlite_cache.py the SQLite plumbing of the hash cache and the receipt index
       _packages.py    installed distributions, cached (environment.packages)
       git/            git state: repo_state() and snapshots; find_repo_root(); recorded.py
                       looks up recorded commits, snapshot refs and the tree of the code
@@ -32,9 +35,9 @@ Module map (docs/architecture.md has the whole house)::
                       remotes.py / publish.py / bundle.py fetch, push and bundle them
       hashing/        files are hashed here: hash_path(), hash_file() and their cache
 
-The rooms lean one way: ``hashing/`` needs only ``_cache_dir``; ``git/`` needs ``hashing/``
-(large untracked files are recorded by hash) and ``redact`` (remote URLs); the receipt
-uses both, never the other way round. pygit2 and blake3 are imported inside the functions
-that use them, so importing ``naga.lock`` stays cheap. Nothing here parses a command line
-or knows a launcher.
+The rooms lean one way: ``hashing/`` needs only ``sqlite_cache`` (and its ``_cache_dir``);
+``git/`` needs ``hashing/`` (large untracked files are recorded by hash) and ``redact``
+(remote URLs); the receipt uses both, never the other way round. pygit2 and blake3 are
+imported inside the functions that use them, so importing ``naga.lock`` stays cheap.
+Nothing here parses a command line or knows a launcher.
 """

@@ -13,6 +13,7 @@ from typing import Any
 from naga.errors import LockError
 from naga.lock.record import lock_path_for
 from naga.lock.session import RunContext, current_run
+from naga.lock.status import RUNNING
 
 __all__ = ["runlock"]
 
@@ -36,7 +37,7 @@ def _run_facts(ctx: RunContext | None, path: Path) -> dict[str, Any]:
     if ctx is not None:
         return {
             "run_id": ctx.run_id,
-            "status": "running",
+            "status": RUNNING,
             "started_at": ctx.started_at,
             "command": ctx.command,
             "origin": ctx.origin,

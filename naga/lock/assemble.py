@@ -26,6 +26,7 @@ from naga.lock.format import SCHEMA_VERSION, VERSION_KEY
 from naga.lock.liveness import pid_start, slurm_ids
 from naga.lock.origin import Origin, script_section, user_command
 from naga.lock.redact import SecretMatcher, redact_command, redact_config, strip_urls_everywhere
+from naga.lock.status import COMPLETED, RUNNING
 from naga.lock.writer import update_lock
 
 UNSET: Any = object()
@@ -72,7 +73,7 @@ class Request:
     redact: Sequence[str] = ()
     #: Flat ``name: number`` results (already checked by naga.lock.metrics), merged by key.
     metrics: Mapping[str, int | float] = field(default_factory=dict)
-    status: str = "completed"
+    status: str = COMPLETED
     started_at: datetime | None = None
     finished_at: datetime | None = None
     command: Sequence[str] | None = None
@@ -204,7 +205,7 @@ def _run_fields(req: Request) -> dict[str, Any]:
         "error": rec.error_info(req.error, req.signal),
         "environment": rec.environment(),
     }
-    if req.status == "running" and finished is None and req.attempts is None:
+    if req.status == RUNNING and finished is None and req.attempts is None:
         # A mid-run call must not erase the end time a later finish writes (or vice versa).
         # (A new attempt of a requeued run does erase the end of the attempt before it.)
         del record["finished_at"], record["duration_s"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from naga.lock.status import COMPLETED
+
 __all__ = ["continued_attempt"]
 
 
@@ -38,7 +40,7 @@ def continued_attempt(lock_path: Path) -> tuple[str, int] | None:
         old = loads(lock_path.read_bytes())
     except Exception:  # no receipt, or one that is not YAML: a fresh run
         return None
-    if not isinstance(old, dict) or old.get("status") == "completed":
+    if not isinstance(old, dict) or old.get("status") == COMPLETED:
         return None
     run_id = old.get("run_id")
     if str(old.get("slurm_job_id")) != job or not isinstance(run_id, str):

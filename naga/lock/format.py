@@ -356,7 +356,7 @@ def parse_lock(
         )
     version = lock[VERSION_KEY]
     if version not in SUPPORTED_VERSIONS:
-        from naga import __version__
+        from naga._version import __version__
 
         known = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
         raise error(

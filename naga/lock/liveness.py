@@ -27,12 +27,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FINAL", "ask_queue", "effective_status", "is_alive", "pid_start", "slurm_ids"]
+from naga.lock.status import ASKS_QUEUE, LOST, REQUEUED, RUNNING
 
-#: Statuses a run ends with; ``running`` and ``lost`` are not final.
-FINAL = ("completed", "failed", "interrupted")
-#: Receipt statuses a reader checks against Slurm's queue before believing them.
-ASKS_QUEUE = ("running", "requeued", "interrupted")
+__all__ = ["ask_queue", "effective_status", "is_alive", "pid_start", "slurm_ids"]
+
 _SLURM_CACHE_S = 2.0
 #: What Slurm said, by job id: its state, ``None`` (no longer in the queue) or
 #: :data:`_UNKNOWN` (Slurm could not be asked), with when it was asked.
@@ -47,16 +45,16 @@ def effective_status(lock: Mapping[str, Any]) -> str:
     status = str(lock.get("status") or "unknown")
     job = lock.get("slurm_job_id")
     if not job or status not in ASKS_QUEUE:
-        return "lost" if status == "running" and is_alive(lock) is False else status
-    if status == "running" and _on_this_host(lock) and is_alive(lock):
+        return LOST if status == RUNNING and is_alive(lock) is False else status
+    if status == RUNNING and _on_this_host(lock) and is_alive(lock):
         return status  # its process runs here: nothing Slurm says can be newer
     state = _slurm_state(str(job))
     if state in PENDING:
-        return "requeued"  # Slurm runs it again; its next attempt continues the run
-    if status == "requeued":
-        return "lost" if state is None else status
-    if status == "running" and is_alive(lock) is False:
-        return "lost"
+        return REQUEUED  # Slurm runs it again; its next attempt continues the run
+    if status == REQUEUED:
+        return LOST if state is None else status
+    if status == RUNNING and is_alive(lock) is False:
+        return LOST
     return status
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from naga.errors import MetricsError
 
-__all__ = ["RETURN_KEY", "from_file", "from_return", "normalize"]
+__all__ = ["RETURN_KEY", "flatten", "from_file", "from_return", "normalize"]
 
 #: The metric name under which a ``@clicfg`` function's bare-number return value is recorded.
 RETURN_KEY = "value"
@@ -57,7 +57,7 @@ def normalize(metrics: MetricsArg, *, what: str = "runlock(metrics=...)") -> dic
             f"got {type(metrics).__name__}; pass e.g. metrics={{'loss': 0.25}}"
         )
     flat: dict[str, Number] = {}
-    for key, value in _flatten(metrics, ""):
+    for key, value in _leaves(metrics):
         number = number_or_none(value)
         if number is None:
             raise MetricsError(f"{what}: {_refusal(key, value)}")
@@ -108,7 +108,7 @@ def from_return(value: Any) -> tuple[dict[str, Number], list[str]]:
     if isinstance(value, Mapping):
         found: dict[str, Number] = {}
         skipped: list[str] = []
-        for key, item in _flatten(value, ""):
+        for key, item in _leaves(value):
             number = number_or_none(item)
             if number is None:
                 skipped.append(key)
@@ -138,20 +138,32 @@ def number_or_none(value: Any) -> Number | None:
     return None
 
 
-def _flatten(tree: Mapping[Any, Any], prefix: str) -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if not str(key):
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); lists
+    and empty mappings stay whole values, anything but a mapping flattens to ``{}``."""
+    flat: dict[str, Any] = {}
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, Mapping) and value:
+                flat.update(flatten(value, f"{name}."))
+            else:
+                flat[name] = value
+    return flat
+
+
+def _leaves(tree: Mapping[Any, Any]) -> Iterator[tuple[str, Any]]:
+    """The metrics of a nested mapping, by dotted name; an empty mapping holds none."""
+    for key, value in flatten(tree).items():
+        parts = key.split(".")
+        if "" in parts:
+            parent = ".".join(parts[: parts.index("")]) or "(top level)"
             raise MetricsError(
-                f"metric names must not be empty (under '{prefix[:-1] or '(top level)'}'); "
+                f"metric names must not be empty (under '{parent}'); "
                 "name every metric, e.g. {'loss': 0.25}"
             )
-        if isinstance(value, Mapping):
-            items.extend(_flatten(value, f"{name}."))
-        else:
-            items.append((name, value))
-    return items
+        if not (isinstance(value, Mapping) and not value):
+            yield key, value
 
 
 def _refusal(key: str, value: Any) -> str:

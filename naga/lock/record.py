@@ -219,10 +219,10 @@ def environment(*, packages: bool = True) -> dict[str, Any]:
     """
     global _STATIC_ENV
     if _STATIC_ENV is None:
-        import naga
+        from naga._version import __version__
 
         _STATIC_ENV = {
-            "naga": naga.__version__,
+            "naga": __version__,
             "python": platform.python_version(),
             "implementation": platform.python_implementation(),
             # terse=False asks platform for the libc version, which reads the whole

@@ -37,10 +37,10 @@ from naga.errors import LockError, RepoError
 from naga.lock.interrupt import SignalGuard, signal_name
 from naga.lock.origin import Origin, origin_of, repo_root_of, user_command
 from naga.lock.record import abspath, lock_path_for, to_plain, utc_now
+from naga.lock.status import COMPLETED, ENDED, INTERRUPTED, REQUEUED, RUNNING
 
 __all__ = ["RunContext", "current_run", "finish_run", "lock_path_for", "start_run", "to_plain"]
 
-STATUSES = ("completed", "failed", "interrupted", "requeued")
 _NO_CONFIG: Any = object()
 
 
@@ -156,7 +156,7 @@ def start_run(
         elif track_code:
             ctx.code = _script_repo(ctx)
         if ctx.lock_path is not None:
-            _write(ctx, ctx.lock_path, status="running", finished=None)
+            _write(ctx, ctx.lock_path, status=RUNNING, finished=None)
     except BaseException:
         _close(ctx)
         raise
@@ -197,10 +197,10 @@ def finish_run(
         LockError: Writing failed and the run itself succeeded. After a user exception
             nothing is raised: a warning is issued so the user's exception propagates.
     """
-    if status not in STATUSES:
+    if status not in ENDED:
         _close(ctx)
         raise LockError(
-            f"finish_run(status={status!r}) is not a valid status; use one of {', '.join(STATUSES)}"
+            f"finish_run(status={status!r}) is not a valid status; use one of {', '.join(ENDED)}"
         )
     try:
         if config is not _NO_CONFIG:
@@ -213,7 +213,7 @@ def finish_run(
         finished = utc_now()
         for target in targets:
             _write(ctx, target, status=status, finished=finished, error=error)
-        if status == "completed":
+        if status == COMPLETED:
             from naga.lock.writer import drop_previous
 
             for target in targets:
@@ -261,7 +261,7 @@ def _write(
             metrics=ctx.metrics,
             # The start's `running` record is atomic but not waited for on disk: the
             # rename reaches it with the next commit, or with the final write's fsync.
-            durable=not (status == "running" and finished is None),
+            durable=not (status == RUNNING and finished is None),
             attempts=ctx.attempts if ctx.attempts > 1 else None,
         )
     )
@@ -281,7 +281,7 @@ def _record_interrupt(signum: int, frame: FrameType | None, stop: BaseException)
     ctx.interrupted = signal_name(signum)
     where = "".join(traceback.format_stack(frame)) if frame is not None else ""
     caught = {"name": ctx.interrupted, "stack": where, "message": str(stop)}
-    status = "requeued" if isinstance(stop, Requeued) else "interrupted"
+    status = REQUEUED if isinstance(stop, Requeued) else INTERRUPTED
     finished = utc_now()
     for target in _targets(ctx):
         try:

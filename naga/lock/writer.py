@@ -29,6 +29,7 @@ from naga.lock.format import (
     read_lock,
     receipt_digest,
 )
+from naga.lock.status import COMPLETED, RUNNING
 
 #: Seconds to wait for another writer of the same run.lock before giving up.
 LOCK_TIMEOUT_S = 60.0
@@ -176,7 +177,7 @@ def _refuse_if_busy(path: Path, old: Mapping[str, Any]) -> None:
     from naga.errors import BusyError
     from naga.lock.liveness import is_alive
 
-    if old.get("status") != "running" or is_alive(old) is False:
+    if old.get("status") != RUNNING or is_alive(old) is False:
         return
     who = f"pid {old.get('pid', '?')} on {old.get('host', '?')}"
     if old.get("slurm_job_id"):
@@ -192,7 +193,7 @@ def _keep_if_completed(path: Path, old: Mapping[str, Any]) -> None:
     # A new run must not destroy the receipt of the outputs that are still there until it
     # has produced its own: the last completed receipt stays beside it (hard link, so
     # run.lock itself never disappears) until the new run completes.
-    if old.get("status") != "completed":
+    if old.get("status") != COMPLETED:
         return
     keep = previous_path(path)
     # Named like run.lock's own temp files, so a writer killed here leaves nothing behind

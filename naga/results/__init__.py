@@ -2,6 +2,8 @@
 
 Module map:
 
+- ``locks``: run.lock files on disk: the one walk finding them, ``Run`` and its loaders,
+  where every ``naga`` subcommand starts.
 - ``_read``: one run.lock as one flat row (``config.*``, ``metrics.*``, ``data.*`` columns).
 - ``index``: every run.lock below some directories, through an index of rows in naga's
   cache, validated per file, so that an unchanged receipt is never parsed twice.
@@ -12,6 +14,6 @@ Module map:
   there); its own module map is in ``report/__init__.py``.
 
 Nothing here is imported by ``import naga``; ``naga.runs`` loads ``frame`` on first use.
-Receipts are read with the reader of :mod:`naga.commands._locks` (its validation and its
-error messages), the same one every ``naga`` subcommand uses.
+Receipts are read with :func:`naga.lock.format.read_lock` (its validation and its error
+messages), the same reader every ``naga`` subcommand uses.
 """

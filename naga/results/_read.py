@@ -10,7 +10,7 @@ Reading is the slow part of a cold ``naga ls`` (libyaml builds every installed p
 of the ``environment`` section, and an ``upstream`` section repeats whole receipts), so
 :func:`read_row` parses the text without those two top-level blocks, which a row never
 uses. Whenever that shortcut does not give a well-formed receipt of a known version, the
-full reader of :mod:`naga.commands._locks` reads the file and decides (and words the
+full reader (:func:`naga.lock.format.read_lock`) reads the file and decides (and words the
 error): the shortcut can only make a good receipt faster, never accept a bad one.
 """
 
@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import as_dict, flatten
 from naga.lock.format import SUPPORTED_VERSIONS, loads, read_lock, without_blocks
 from naga.lock.git.recorded import run_code
-from naga.lock.liveness import ASKS_QUEUE
+from naga.lock.metrics import flatten
+from naga.lock.status import ASKS_QUEUE
+from naga.results.locks import as_dict
 
 #: Top-level blocks a row does not need; the only ones naga writes YAML anchors into.
 _SKIPPED_BLOCKS = ("environment", "upstream")
@@ -55,15 +56,23 @@ def read_row(path: Path) -> dict[str, Any]:
     Raises:
         LockError: The file is unreadable, corrupt, not a run.lock, or of an unknown version.
     """
+    return row_of(read_without(path, _SKIPPED_BLOCKS))
+
+
+def read_without(path: Path, skipped: tuple[str, ...]) -> dict[str, Any]:
+    """The receipt without the ``skipped`` top-level blocks (see the module docstring).
+
+    Raises:
+        LockError: The file is unreadable, corrupt, not a run.lock, or of an unknown version.
+    """
     lock: Any = None
     try:
-        text = path.read_text(encoding="utf-8")
-        lock = loads(without_blocks(text, _SKIPPED_BLOCKS))
+        lock = loads(without_blocks(path.read_text(encoding="utf-8"), skipped))
     except Exception:  # decided below by the full reader, with its own words
         lock = None
     if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
         lock = read_lock(path)
-    return row_of(lock)
+    return lock
 
 
 def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,16 +83,16 @@ def row_of(lock: Mapping[str, Any]) -> dict[str, Any]:
     repo = _script_repo(repos, script.get("repo"))
     row: dict[str, Any] = {
         "status": str(lock.get("status") or "unknown"),
-        "started_at": _text_or_none(lock.get("started_at")),
-        "finished_at": _text_or_none(lock.get("finished_at")),
+        "started_at": text_or_none(lock.get("started_at")),
+        "finished_at": text_or_none(lock.get("finished_at")),
         "duration_s": _number_or_none(lock.get("duration_s")),
         "script": _script_name(script),
-        "commit": _text_or_none(repo.get("commit")),
+        "commit": text_or_none(repo.get("commit")),
         "dirty": repo.get("dirty") if isinstance(repo.get("dirty"), bool) else None,
         "code": run_code(repos),
-        "sweep": _text_or_none(sweep.get("sweep_id")),
-        "sweep.job": _text_or_none(sweep.get("name")),
-        "run_id": _text_or_none(lock.get("run_id")),
+        "sweep": text_or_none(sweep.get("sweep_id")),
+        "sweep.job": text_or_none(sweep.get("name")),
+        "run_id": text_or_none(lock.get("run_id")),
     }
     if isinstance(sweep.get("trial"), int):  # a study's trial (hydra/sweeper=naga_optuna)
         row["trial"] = sweep["trial"]
@@ -114,7 +123,7 @@ def _script_repo(repos: Mapping[str, Any], root: Any) -> Mapping[str, Any]:
     return entries[0] if entries else {}
 
 
-def _text_or_none(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 

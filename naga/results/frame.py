@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import DependencyError, UsageError
+from naga.lock.status import ASKS_QUEUE, RUN
 from naga.results.index import Reader, collect, live_status
 from naga.results.query import columns_of, filter_rows, is_number, parse_where
 
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ReceiptWarning", "rows_below", "runs"]
-
-STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 
 class ReceiptWarning(UserWarning):
@@ -115,7 +114,7 @@ def rows_below(
 
 def _ask_queue_once(found: Sequence[Any]) -> None:
     """One ``squeue`` call for the Slurm jobs of every receipt whose status it may change."""
-    from naga.lock.liveness import ASKS_QUEUE, ask_queue
+    from naga.lock.liveness import ask_queue
 
     ask_queue(
         item.row.get("_slurm_job_id")
@@ -141,10 +140,10 @@ def select(
     """Apply ``status`` and ``where`` filters (see :func:`runs`)."""
     if status is not None:
         wanted = [status] if isinstance(status, str) else list(status)
-        unknown = [s for s in wanted if s not in STATUSES]
+        unknown = [s for s in wanted if s not in RUN]
         if unknown:
             raise UsageError(
-                f"status '{unknown[0]}' is not a run status; use one of {', '.join(STATUSES)}"
+                f"status '{unknown[0]}' is not a run status; use one of {', '.join(RUN)}"
             )
         rows = [row for row in rows if row["status"] in wanted]
     if where:

@@ -20,7 +20,8 @@ reader needs, it is read from a receipt once per change of that receipt.
 
 The index is an optimisation only: with ``NAGA_NO_CACHE=1``, or when the file cannot be
 opened or written, every receipt is parsed and nothing else changes. A corrupt file is
-replaced (after one warning).
+replaced (after one warning): the SQLite plumbing is :mod:`naga.lock.sqlite_cache`'s, shared
+with the hash cache. The receipts are found by :func:`naga.results.locks.find_lock_files`.
 """
 
 from __future__ import annotations
@@ -28,43 +29,50 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import sqlite3
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import SKIP_DIRS
 from naga.errors import LockError
-from naga.lock._cache_dir import cache_dir, cache_enabled
-from naga.lock.format import LOCK_NAME
-from naga.lock.hashing._cache import RACY_WINDOW_NS, is_network_fs
+from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64, u64
+from naga.lock.status import ASKS_QUEUE, RUNNING
 from naga.results._read import LIVENESS_KEYS, read_row
+from naga.results.locks import Stamps, Walked, find_lock_files
 
 __all__ = ["TABLES", "Found", "IndexWarning", "Reader", "collect", "index_path", "live_status"]
 
-#: Bump when the row format (naga.results._read), the card format or a table changes: old
-#: rows are dropped. 2: rows of requeued/interrupted receipts keep their Slurm id; 3: the
-#: ``cards`` table of naga report; 4: rows gained ``code``; 5: rows of study trials gained
-#: ``trial``.
-_SCHEMA_VERSION = 5
 #: The tables, one per reader: ``naga ls`` rows, and ``naga report`` cards.
 TABLES = ("receipts", "cards")
 Reader = Callable[[Path], dict[str, Any]]
-_BATCH = 500  # below SQLite's default limit of 999 host parameters
-#: Rows not written again for this long are deleted now and then (their project may be gone).
-PRUNE_AFTER_S = 180 * 24 * 3600
-
-
-# (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)
-Stamps = tuple[int, int, int, int, int]
 
 
 class IndexWarning(UserWarning):
     """The receipt index could not be used; listing continues without it."""
+
+
+_warned = False  # one IndexWarning per process (CacheFile.warn)
+_FILE = CacheFile(
+    name="receipts.sqlite",
+    what="naga receipt index",
+    fallback="reading every run.lock",
+    # Bump when the row format (naga.results._read), the card format or a table changes:
+    # old rows are dropped. 2: rows of requeued/interrupted receipts keep their Slurm id;
+    # 3: the ``cards`` table of naga report; 4: rows gained ``code``; 5: rows of study
+    # trials gained ``trial``.
+    version=5,
+    # Rowid tables: rows are large (a JSON row of a few hundred bytes), keys small.
+    tables=dict.fromkeys(
+        TABLES,
+        "(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER,"
+        " ctime_ns INTEGER, row TEXT NOT NULL, stored INTEGER NOT NULL)",
+    ),
+    timeout=10,
+    owner=__name__,
+    category=IndexWarning,
+)
 
 
 @dataclass
@@ -86,7 +94,7 @@ class Found:
 
 def index_path() -> Path:
     """The index file: ``receipts.sqlite`` in naga's cache directory."""
-    return cache_dir() / "receipts.sqlite"
+    return _FILE.path()
 
 
 def collect(
@@ -113,10 +121,10 @@ def collect(
         LockError: A root does not exist.
     """
     scan_start = time.time_ns()
-    walked, ranges, files = _find(roots)
+    walked, ranges, files = find_lock_files(roots)
     assert table in TABLES, table
     reader = reader or read_row
-    if not cache_enabled(use_cache):
+    if not _FILE.enabled(use_cache):
         return [_parse(path, rel, reader) for path, rel, _ in walked]
     with _open_index() as conn:
         stored = _load(conn, ranges, files, table) if conn is not None else {}
@@ -129,33 +137,8 @@ def collect(
     return results
 
 
-def _find(
-    roots: Sequence[str | os.PathLike[str]],
-) -> tuple[list[tuple[str, str, Stamps]], list[str], list[str]]:
-    """(path, rel, stamps) of every distinct run.lock, the directories walked, the files named."""
-    walked: list[tuple[str, str, Stamps]] = []
-    ranges: list[str] = []  # prefixes of the directories walked completely
-    files: list[str] = []
-    seen: set[tuple[int, int]] = set()
-    for root in roots:
-        top = os.path.abspath(os.fspath(root))  # noqa: PTH100 - keep symlinks, as users name paths
-        if not os.path.exists(top):  # noqa: PTH110
-            raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
-        if os.path.isdir(top):  # noqa: PTH112
-            ranges.append(top.rstrip("/") + "/")
-            locks = _walk(top)
-        else:
-            files.append(top)
-            locks = _one_file(top)
-        for path, rel, stamps in locks:
-            if (stamps[0], stamps[1]) not in seen:
-                seen.add((stamps[0], stamps[1]))
-                walked.append((path, rel, stamps))
-    return walked, ranges, files
-
-
 def _match(
-    walked: list[tuple[str, str, Stamps]], stored: dict[str, Any], *, limit: int, reader: Reader
+    walked: Walked, stored: dict[str, Any], *, limit: int, reader: Reader
 ) -> tuple[list[Found], list[tuple[int, str]], list[tuple[str, Stamps, str]]]:
     """Results in walk order: index hits left to fill, the rest parsed now (and to store)."""
     results: list[Found] = []
@@ -219,57 +202,14 @@ def _decode(texts: list[str]) -> list[Any]:
 def live_status(row: dict[str, Any]) -> str:
     """The status a reader shows: ``lost`` for a running receipt whose process is gone,
     ``requeued`` for one whose Slurm job waits in the queue again (naga.lock.liveness)."""
-    from naga.lock.liveness import ASKS_QUEUE, effective_status
+    from naga.lock.liveness import effective_status
 
     status = str(row.get("status"))
-    if status not in ASKS_QUEUE or (status != "running" and not row.get("_slurm_job_id")):
+    if status not in ASKS_QUEUE or (status != RUNNING and not row.get("_slurm_job_id")):
         return status
 
     lock = {key: row.get(f"_{key}") for key in LIVENESS_KEYS}
     return effective_status({**lock, "status": status})
-
-
-def _walk(top: str) -> Iterator[tuple[str, str, Stamps]]:
-    """Every run.lock below ``top`` with its stamps, directories in sorted order.
-
-    Like os.walk without following symlinked directories, but one ``scandir`` per
-    directory and one ``stat`` per run.lock: nothing else is asked of the file system.
-    """
-    skip_len = len(top.rstrip("/")) + 1
-    stack = [top]
-    while stack:
-        directory = stack.pop()
-        lock = None
-        subdirs = []
-        try:
-            with os.scandir(directory) as listing:
-                for entry in listing:
-                    name = entry.name
-                    if name == LOCK_NAME:
-                        lock = entry
-                    elif name not in SKIP_DIRS and entry.is_dir(follow_symlinks=False):
-                        subdirs.append(entry.path)
-            if lock is not None and lock.is_file():
-                st = lock.stat()
-                rel = directory[skip_len:] or "."
-                yield (
-                    lock.path,
-                    rel,
-                    (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
-                )
-        except OSError:
-            pass  # unreadable, or vanished meanwhile: nothing to list there
-        if subdirs:
-            subdirs.sort(reverse=True)
-            stack += subdirs
-
-
-def _one_file(path: str) -> Iterator[tuple[str, str, Stamps]]:
-    try:
-        st = os.stat(path)  # noqa: PTH116
-    except OSError:
-        return
-    yield path, ".", (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _parse(path: str, rel: str, reader: Reader) -> Found:
@@ -281,93 +221,17 @@ def _parse(path: str, rel: str, reader: Reader) -> Found:
 
 # ------------------------------------------------------------------------------ SQLite
 
-_warned = False
-
-
-def _warn(message: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        warnings.warn(message, IndexWarning, stacklevel=4)
-
 
 @contextlib.contextmanager
 def _open_index() -> Iterator[sqlite3.Connection | None]:
     """A connection to the index (closed on exit), or ``None`` when it cannot be used."""
     path = index_path()
-    conn = None
-    for attempt in range(2):
-        try:
-            conn = _connect(path)
-            break
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc) or attempt:
-                break  # contention or unusable: list without the index this time
-            if "unable to open" in str(exc):
-                _warn(f"naga receipt index {path} cannot be opened ({exc}); reading every run.lock")
-                break
-            _replace(path, exc)
-        except sqlite3.DatabaseError as exc:
-            if attempt:
-                break
-            _replace(path, exc)
-        except OSError as exc:
-            _warn(f"naga receipt index {path} cannot be created ({exc}); reading every run.lock")
-            break
+    conn = _FILE.open(path, network=is_network_fs(path.parent))
     try:
         yield conn
     finally:
         if conn is not None:
             conn.close()
-
-
-def _replace(path: Path, exc: Exception) -> None:
-    _warn(f"naga receipt index {path} is unusable ({exc}); recreating it (nothing is lost)")
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{path}{suffix}").unlink()
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-    try:
-        # WAL's shared memory only works between processes of one host (see _hash_cache).
-        journal = "delete" if is_network_fs(path.parent) else "wal"
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != journal:
-            conn.execute(f"PRAGMA journal_mode={journal}")
-        if journal == "wal":
-            conn.execute("PRAGMA synchronous=NORMAL")  # crash-safe in WAL mode
-        if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
-            _create_schema(conn)
-        for table in TABLES:
-            conn.execute(f"SELECT count(*) FROM {table} WHERE path = ''").fetchone()
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
-            conn.execute("ROLLBACK")  # another process just did it
-            return
-        for table in TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")  # rows of another format: disposable
-            # A rowid table: rows are large (a JSON row of a few hundred bytes), keys small.
-            conn.execute(
-                f"CREATE TABLE {table}(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
-                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, row TEXT NOT NULL,"
-                " stored INTEGER NOT NULL)"
-            )
-        conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _load(
@@ -385,22 +249,19 @@ def _load(
                     f"{query} WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + "0")
                 )
                 for path, dev, ino, size, mtime, ctime, row in cursor:
-                    rows[path] = ((_u64(dev), _u64(ino), size, mtime, ctime), row)
-            for start in range(0, len(files), _BATCH):
-                batch = files[start : start + _BATCH]
+                    rows[path] = ((u64(dev), u64(ino), size, mtime, ctime), row)
+            for start in range(0, len(files), BATCH):
+                batch = files[start : start + BATCH]
                 marks = ",".join("?" * len(batch))
                 for path, dev, ino, size, mtime, ctime, row in conn.execute(
                     f"{query} WHERE path IN ({marks})", batch
                 ):
-                    rows[path] = ((_u64(dev), _u64(ino), size, mtime, ctime), row)
+                    rows[path] = ((u64(dev), u64(ino), size, mtime, ctime), row)
         finally:
             conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
-        if not ("locked" in str(exc) or "busy" in str(exc)):
-            _warn(
-                f"naga receipt index {index_path()} could not be read ({exc}); "
-                "reading every run.lock"
-            )
+        if not busy(exc):
+            _FILE.warn(f"{_FILE.what} {index_path()} could not be read ({exc}); {_FILE.fallback}")
         return {}
     return rows
 
@@ -410,29 +271,12 @@ def _store(
 ) -> None:
     """Store new rows and delete the rows of receipts that are gone, in one transaction."""
     now = int(time.time())
-    values = [(path, _s64(s[0]), _s64(s[1]), s[2], s[3], s[4], row, now) for path, s, row in fresh]
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
-            )
-            conn.executemany(f"DELETE FROM {table} WHERE path = ?", [(path,) for path in gone])
-            if random.random() < 0.01:  # now and then, not on every write
-                conn.execute(f"DELETE FROM {table} WHERE stored < ?", (now - PRUNE_AFTER_S,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    except sqlite3.DatabaseError:
-        pass  # busy beyond the timeout, or a full disk: the next listing stores them
-
-
-def _s64(value: int) -> int:
-    # st_dev/st_ino are unsigned 64-bit; SQLite integers are signed 64-bit.
-    return value - (1 << 64) if value >= (1 << 63) else value
-
-
-def _u64(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value
+    values = [(path, s64(s[0]), s64(s[1]), s[2], s[3], s[4], row, now) for path, s, row in fresh]
+    with contextlib.suppress(sqlite3.DatabaseError):  # busy, a full disk: stored next time
+        _FILE.write(
+            conn,
+            [
+                (f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values),
+                (f"DELETE FROM {table} WHERE path = ?", [(path,) for path in gone]),
+            ],
+        )

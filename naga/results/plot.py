@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from naga.errors import DependencyError, UsageError
-from naga.results.query import aggregate, is_number, render, sort_key
+from naga.results.query import aggregate, is_number, render, short_column, sort_key
 
 __all__ = ["BANDS", "FILE_TYPES", "Series", "draw", "series"]
 
@@ -138,7 +138,7 @@ def draw(
     categories = _categories(lines)
     for line in lines:
         xs = [categories[_key(v)] for v in line.x] if categories else line.x
-        label = f"{_short(hue)}={render(line.hue)}" if hue else None
+        label = f"{short_column(hue)}={render(line.hue)}" if hue else None
         (drawn,) = axes.plot(xs, line.mean, marker="o", label=label)
         if band == "minmax":
             axes.fill_between(xs, line.min, line.max, alpha=0.2, color=drawn.get_color())
@@ -159,20 +159,12 @@ def draw(
         )
         axes.xaxis.set_minor_locator(NullLocator())
     shown = {"minmax": "mean, band min–max", "std": "mean, band ±1 std", "none": "mean"}[band]
-    axes.set_xlabel(_short(x))
-    axes.set_ylabel(f"{_short(y)} ({shown})")
+    axes.set_xlabel(short_column(x))
+    axes.set_ylabel(f"{short_column(y)} ({shown})")
     axes.grid(alpha=0.3)
     if hue:
         axes.legend(title=None, fontsize="small")
     figure.savefig(os.fspath(path), dpi=100)
-
-
-def _short(column: str) -> str:
-    """``lr`` for ``config.lr``: axis labels and legends are read by people."""
-    for prefix in ("config.", "metrics."):
-        if column.startswith(prefix):
-            return column[len(prefix) :]
-    return column
 
 
 def _labels(lines: Sequence[Series]) -> list[Any]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from naga.errors import UsageError, did_you_mean
+from naga.lock.status import RUN
 from naga.results._read import BASE_COLUMNS, PREFIXES
 
 __all__ = [
@@ -186,8 +187,6 @@ def parse_where(
 
 #: Operators typed the other way round, or doubled, and the one meant.
 _OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "=!": "!=", "<>": "!=", "!==": "!=", "===": "="}
-#: Every status a row can hold (run.lock's recorded ones, and `lost`, derived when read).
-RUN_STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 
 def _check_operator(expression: str, key: str, op: str, text: str, cells: Sequence[Any]) -> None:
@@ -215,7 +214,7 @@ def _check_equality(
     Comparing it would silently select nothing (or everything, with ``!=``).
     """
     if column == "status":
-        known = sorted({*RUN_STATUSES, *map(str, cells)})
+        known = sorted({*RUN, *map(str, cells)})
         if text not in known:
             raise UsageError(
                 f"--where '{expression}': '{text}' is not a run status."
@@ -264,15 +263,27 @@ def _equal(cell: Any, value: Any, text: str) -> bool:
     return render(cell) == text
 
 
-def render(value: Any) -> str:
-    """A value as text, YAML-like: numbers as Python writes them, ``true``, ``null``, JSON."""
+def render(value: Any, *, quote: bool = False) -> str:
+    """A value as text, YAML-like (``0.1``, ``true``, ``null``, JSON for lists and mappings);
+    with ``quote``, a string reading as another value (``""``, ``"true"``) is quoted."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        return str(value) if isinstance(value, str) else repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        ambiguous = value.lower() in {"", "null", "true", "false", "~"} or value != value.strip()
+        return json.dumps(value, ensure_ascii=False) if quote and ambiguous else value
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+
+
+def short_column(column: str) -> str:
+    """``lr`` for ``config.lr``, ``loss`` for ``metrics.loss``: column names for people."""
+    for prefix in ("config.", "metrics."):
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return column
 
 
 def filter_rows(rows: Iterable[Row], conditions: Sequence[Condition]) -> list[Row]:

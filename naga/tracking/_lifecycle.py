@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from naga.errors import TrackingError
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LOST, UNDER_WAY
 from naga.tracking._receipt import Receipt
 
 __all__ = ["LIFECYCLE", "Outcome", "outcome_of", "run_status"]
@@ -39,13 +40,13 @@ class Outcome:
 
 #: run.lock's status (``lost`` as readers derive it) -> how its logging run ends.
 LIFECYCLE: dict[str, Outcome] = {
-    "completed": Outcome("FINISHED", "active"),
-    "failed": Outcome("FAILED", "failed"),
-    "interrupted": Outcome("KILLED", "interrupted"),
-    "lost": Outcome("KILLED", "lost"),
+    COMPLETED: Outcome("FINISHED", "active"),
+    FAILED: Outcome("FAILED", FAILED),
+    INTERRUPTED: Outcome("KILLED", INTERRUPTED),
+    LOST: Outcome("KILLED", LOST),
 }
 #: A directory without run.lock (mlflow_lock logs it with a warning): nothing says it failed.
-NO_RECEIPT = LIFECYCLE["completed"]
+NO_RECEIPT = LIFECYCLE[COMPLETED]
 
 
 def run_status(receipt: Receipt) -> str | None:
@@ -74,7 +75,7 @@ def outcome_of(receipt: Receipt) -> Outcome:
     if outcome is not None:
         return outcome
     where = receipt.save_dir / "run.lock"
-    if status in ("running", "requeued"):
+    if status in UNDER_WAY:
         raise TrackingError(
             f"'{receipt.save_dir}': its run is still {status} ({where} says so and its "
             "process or Slurm job is alive); log it once it has ended"

@@ -18,6 +18,7 @@ from typing import Any
 
 from naga.errors import TrackingError
 from naga.lock.format import LOCK_NAME, parse_lock
+from naga.lock.metrics import flatten
 
 # Mirrors mlflow.utils.validation (MLflow 2.16 .. 3.x); tests/tracking pins them.
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -166,15 +167,6 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
-def _flatten(prefix: str, node: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(node, Mapping) and node:
-        for key, child in node.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            yield from _flatten(name, child)
-    else:
-        yield prefix, node
-
-
 def flatten_params(config: Mapping[str, Any] | None) -> dict[str, str]:
     """Flatten a resolved config into MLflow params.
 
@@ -191,7 +183,7 @@ def flatten_params(config: Mapping[str, Any] | None) -> dict[str, str]:
     params: dict[str, str] = {}
     if not config:
         return params
-    for key, value in _flatten("", config):
+    for key, value in flatten(config).items():
         name = safe_key(key)
         base, n = name, 1
         while name in params:

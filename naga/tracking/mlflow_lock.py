@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
+from naga.lock.status import FAILED, RUNNING
 from naga.tracking._active import (
     STATUS,
     active_runs,
@@ -175,7 +176,7 @@ def _start_run(
     # Every tag goes into create_run (one transaction) rather than later writes: on a
     # SQLite store each commit is an fsync, and commits are what this block costs.
     tags_now = {
-        STATUS: "running",
+        STATUS: RUNNING,
         **lock_tags(receipt),
         **_upstream_links(client, receipt),
         **extra,
@@ -340,7 +341,7 @@ def _fail(client: MlflowClient, run_id: str, exc: BaseException) -> None:
     kind = type(exc).__name__
     why = clip(f"{kind}: {first_line(exc)}" if str(exc).strip() else kind, MAX_TAG_VAL_LENGTH)
     try:
-        tags = [RunTag(STATUS, "failed"), RunTag(LOG_ERROR, why)]
+        tags = [RunTag(STATUS, FAILED), RunTag(LOG_ERROR, why)]
         client.log_batch(run_id, tags=tags, synchronous=True)
     except Exception as tag_exc:  # the store itself may be what failed; keep the real error
         warnings.warn(

@@ -76,8 +76,8 @@ def _receipt(directory, status: str, **fields) -> None:
 
 
 def test_rerun_verdict_needs_a_completed_original_and_a_readable_rerun(tmp_path, capsys):
-    from naga.commands._locks import load_run
     from naga.commands._reproduce import judge
+    from naga.results.locks import load_run
 
     config = {"lr": 0.1, "save_dir": str(tmp_path / "a")}
     _receipt(tmp_path / "a", "failed", config=config, metrics={"loss": 0.5})

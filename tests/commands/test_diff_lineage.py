@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from naga.commands._locks import Run, flatten
 from naga.commands.diff import compare
+from naga.lock.metrics import flatten
+from naga.results.locks import Run
 
 
 def test_diff_reports_a_changed_config_key_and_exits_1(pipeline):

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from naga.commands import _render as r
-from naga.commands._locks import Run, comparable_config, flatten
 from naga.commands.diff import compare
+from naga.lock.metrics import flatten
+from naga.results.locks import Run, comparable_config
 
 
 def test_duration_forms():

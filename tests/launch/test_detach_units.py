@@ -13,6 +13,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from slurm_jobs import load, slurm
 
 from naga.errors import UsageError
 from naga.launch.dispatch import own_args
@@ -235,6 +236,32 @@ def test_an_interrupted_job_that_slurm_holds_again_is_not_finished(
     view = status_mod.read_sweep(tmp_path)
     assert [job.status for job in view.jobs] == [shown]
     assert view.exit_code == exit_code
+
+
+@pytest.mark.slurm
+def test_a_job_slurm_holds_to_run_again_is_queued_in_the_sweeps_progress(
+    tmp_path: Path, slurm_cluster: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiting sweep's record says what sweep.lock's sync and ``naga status`` say.
+
+    A requeued run.lock whose Slurm job is pending again reads ``requeued``; a sweep.lock job
+    is then ``queued``. The progress record kept the job ``running`` (its list of statuses to
+    copy missed ``requeued``) and wrote that over the job's own update of sweep.lock.
+    """
+    from naga.launch.record.progress import apply_run_lock
+    from naga.launch.record.sweeplock import JobRecord
+
+    monkeypatch.setenv("SLURM_CONF", slurm_cluster["SLURM_CONF"])
+    held = slurm("sbatch", "--parsable", "--hold", "--wrap", "true", env=slurm_cluster)
+    job_id = held.strip().split(";")[0]
+    try:
+        _lock(tmp_path, "a", status="requeued", attempts=1, slurm_job_id=job_id, host="node")
+        job = JobRecord(num=0, name="a", overrides=[], save_dir=tmp_path / "a", status="running")
+        assert apply_run_lock(job)
+        assert job.status == "queued"
+        assert entry_from_run_lock(load(tmp_path / "a" / "run.lock"))["status"] == job.status
+    finally:
+        slurm("scancel", job_id, env=slurm_cluster)
 
 
 def test_status_of_a_finished_sweep_reads_no_run_lock(

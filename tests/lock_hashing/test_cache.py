@@ -18,6 +18,7 @@ from naga.errors import ConfigError
 from naga.lock.hashing import _cache as _hash_cache
 from naga.lock.hashing import hash_file, hash_path
 from naga.lock.hashing._cache import RACY_WINDOW_NS, CacheWarning, cache_path
+from naga.lock.sqlite_cache import mount_fs_type
 
 AGED = {
     "file": {"f.bin": b"A" * 1000},
@@ -236,7 +237,7 @@ MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
 )
 def test_mount_fs_type(path: str, fs_type: str) -> None:
     """Unit level: where the cache lives decides WAL (one host) or rollback journal (shared)."""
-    assert _hash_cache.mount_fs_type(path, MOUNTINFO) == fs_type
+    assert mount_fs_type(path, MOUNTINFO) == fs_type
 
 
 def test_local_cache_uses_wal(tmp_path: Path) -> None:

@@ -457,6 +457,24 @@ def test_hostile_values_stay_text_in_the_browser(hostile: Lab, tmp_path: Path) -
         assert [u for u in browser.requests() if not u.startswith(("file:", "data:"))] == []
 
 
+@needs_browser
+@pytest.mark.browser
+def test_cards_of_runs_that_did_not_complete_are_marked(hostile: Lab, tmp_path: Path) -> None:
+    """The page takes those runs from the document (naga.lock.status.BAD), not a copy."""
+    page = report(hostile, "results")
+    doc = document_of(page)
+    marked = []
+    with Browser(tmp_path) as browser:
+        browser.open(page.as_uri())
+        for i in range(len(doc["runs"])):
+            browser.js(f"location.hash = '#run-{i}'")
+            browser.wait_for(f"document.getElementById('card-{i}') !== null")
+            if browser.js(f"document.getElementById('card-{i}').classList.contains('card-failed')"):
+                marked.append(i)
+        assert browser.errors() == []
+    assert doc["summary"]["failed"] and marked == sorted(doc["summary"]["failed"])
+
+
 def test_a_report_parses_each_receipt_once_and_then_never(
     make_lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from naga import _hydra_compat as compat
+import naga._hydra_compat as compat
 from naga.errors import ConfigError, UsageError
 from naga.launch.plan.naming import launcher_name
 

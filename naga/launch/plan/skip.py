@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from naga.errors import escape_newlines
+from naga.lock.status import COMPLETED, SKIPPED
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -58,7 +59,7 @@ def skip_completed(jobs: Sequence[JobRecord], configs: JobConfigs, given_root: s
         where = f"{given_root}/{job.name}"
         reason = rerun_reason(configs.config(job.num), job.save_dir, given=where)
         if reason is None:
-            job.status = "skipped"
+            job.status = SKIPPED
         elif reason:
             why.setdefault(reason, []).append(job.name)
     for reason, names in why.items():
@@ -82,7 +83,7 @@ def rerun_reason(composed: DictConfig, save_dir: Path, *, given: str) -> str | N
     from naga.lock.format import LOCK_NAME, try_read
 
     old = try_read(save_dir / LOCK_NAME)
-    if not old or old.get("status") != "completed":
+    if not old or old.get("status") != COMPLETED:
         return ""
     return _config_change(composed, given, old) or _code_change(old) or _data_change(old)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
 from naga.launch.record.files import SWEEP_LOCK, as_mapping, history_path, shown_path
+from naga.lock.status import LIVE
 
 if TYPE_CHECKING:
     from naga.launch.record.status import JobView, SweepView
@@ -44,7 +45,7 @@ def refuse_if_live(root: Path, *, shown: str) -> None:
     view = _live_view(root)
     if view is None:
         return
-    pending = [job for job in view.jobs if job.status in ("queued", "running")]
+    pending = [job for job in view.jobs if job.status in LIVE]
     count = f"{len(pending)} job{'s' if len(pending) != 1 else ''}"
     sweep_id = str(view.data.get("sweep_id") or "?")[:8]
     stop = _how_to_stop(view, pending)

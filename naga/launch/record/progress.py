@@ -21,7 +21,8 @@ from typing import IO
 
 from naga.launch.launchers.task import MARKER_DIR, marker_path
 from naga.launch.record.files import error_line, shown_path, text_or_none
-from naga.launch.record.sweeplock import TERMINAL, JobRecord, SweepState, run_lock_stat
+from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
+from naga.lock import status as st
 from naga.lock.format import LOCK_NAME, try_read
 
 PREFIX = "[naga]"
@@ -102,8 +103,8 @@ class Monitor:
             for job in self.state.jobs if self.poll_files else ():
                 if job.done:
                     continue
-                if job.status == "queued" and marker_path(self.state.root, job.name).exists():
-                    job.status = "running"
+                if job.status == st.QUEUED and marker_path(self.state.root, job.name).exists():
+                    job.status = st.RUNNING
                     changed = True
                 stat = run_lock_stat(job.save_dir)
                 if stat is None or stat == job.stale_stat or stat == self._stats.get(job.num):
@@ -125,12 +126,12 @@ class Monitor:
 
     def _finished(self, job: JobRecord) -> None:
         if self.live:
-            if job.status in ("failed", "interrupted", "lost"):
+            if job.status in st.BAD:
                 self._print(f"{PREFIX} job {job.num} {job.status} ({job.name}): {job.error}")
             return
         total = len(self.state.jobs)
         took = f" in {job.duration_s:.2f}s" if job.duration_s is not None else ""
-        extra = f": {job.error}" if job.status != "completed" and job.error else ""
+        extra = f": {job.error}" if job.status != st.COMPLETED and job.error else ""
         self._print(f"{PREFIX} job {job.num + 1}/{total} {job.status}{took} ({job.name}){extra}")
 
     def _print(self, line: str) -> None:
@@ -144,7 +145,7 @@ class Monitor:
     def _show_line(self) -> None:
         counts = self.state.counts()
         elapsed = time.monotonic() - self._started
-        finished = sum(counts[status] for status in TERMINAL)
+        finished = sum(counts[status] for status in st.DONE)
         line = (
             f"{PREFIX} {finished}/{counts['total']} done · {counts['failed']} failed · "
             f"{counts['running']} running · {counts['queued']} queued · {elapsed:.0f}s"
@@ -163,8 +164,8 @@ def apply_run_lock(job: JobRecord) -> bool:
 
     before = (job.status, job.duration_s, job.error)
     status = effective_status(data)
-    if status in ("running", "completed", "failed", "interrupted", "lost"):
-        job.status = status
+    if status in st.RUN:
+        job.status = st.job_status(status)
     job.started_at = data.get("started_at") or job.started_at
     job.duration_s = data.get("duration_s", job.duration_s)
     job.error = error_line(data.get("error")) or job.error
@@ -178,12 +179,12 @@ def summary_lines(state: SweepState) -> list[str]:
     counts = state.counts()
     took = f" in {state.duration_s:.1f}s" if state.duration_s is not None else ""
     parts = [f"{counts['completed']} completed", f"{counts['failed']} failed"]
-    if counts["skipped"]:
+    if counts[st.SKIPPED]:
         parts.append(f"{counts['skipped']} skipped (already completed)")
-    for status in ("interrupted", "lost"):
+    for status in (st.INTERRUPTED, st.LOST):
         if counts[status]:
             parts.append(f"{counts[status]} {status}")
-    unfinished = counts["running"] + counts["queued"]
+    unfinished = counts[st.RUNNING] + counts[st.QUEUED]
     if unfinished:
         parts.append(f"{unfinished} did not finish")
     lines = [
@@ -191,7 +192,7 @@ def summary_lines(state: SweepState) -> list[str]:
         f"see {state.path}"
     ]
     for job in state.jobs:
-        if job.status in ("failed", "interrupted", "lost"):
+        if job.status in st.BAD:
             where = shown_path(job.save_dir)
             lines.append(f"{PREFIX}   {job.status}: {where}: {job.error or 'no error recorded'}")
     return lines

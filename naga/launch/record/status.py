@@ -42,15 +42,13 @@ from naga.launch.record.files import (
     is_history,
     text_or_none,
 )
+from naga.lock import status as st
 from naga.lock.metrics import number_or_none
 
-__all__ = ["COUNTED", "RESUMABLE", "JobView", "SweepView", "read_sweep"]
+__all__ = ["COUNTED", "JobView", "SweepView", "read_sweep"]
 
-#: Statuses that ``naga resume`` submits again.
-RESUMABLE = ("failed", "interrupted", "lost")
 #: The counts ``naga status`` shows, in order.
-COUNTED = ("queued", "running", "completed", "failed", "interrupted", "lost")
-_FINAL = ("completed", "failed", "interrupted", "lost", "skipped")
+COUNTED = (*st.LIVE, st.COMPLETED, *st.BAD)
 
 
 @dataclass
@@ -108,7 +106,7 @@ class SweepView:
         """Jobs per status (``skipped`` counts as completed), plus ``total``."""
         out = {"total": len(self.jobs)} | dict.fromkeys(COUNTED, 0)
         for job in self.jobs:
-            key = "completed" if job.status == "skipped" else job.status
+            key = st.COMPLETED if job.status == st.SKIPPED else job.status
             out[key] = out.get(key, 0) + 1
         return out
 
@@ -116,7 +114,7 @@ class SweepView:
     def pending(self) -> int:
         """Jobs still queued or running."""
         counts = self.counts()
-        return counts["queued"] + counts["running"]
+        return counts[st.QUEUED] + counts[st.RUNNING]
 
     @property
     def exit_code(self) -> int:
@@ -124,12 +122,12 @@ class SweepView:
         counts = self.counts()
         if self.pending:
             return 3
-        return 1 if counts["failed"] + counts["interrupted"] + counts["lost"] else 0
+        return 1 if sum(counts[s] for s in st.BAD) else 0
 
     @property
     def status(self) -> str:
         """``running`` while jobs are pending, else ``completed`` or ``failed``."""
-        return {0: "completed", 1: "failed", 3: "running"}[self.exit_code]
+        return {0: st.COMPLETED, 1: st.FAILED, 3: st.RUNNING}[self.exit_code]
 
     def as_dict(self) -> dict[str, object]:
         """The sweep for ``naga status --json``."""
@@ -213,7 +211,7 @@ class _Context:
         view = JobView(
             num=num if isinstance(num, int) else index,
             name=name,
-            status=str(entry.get("status") or "queued"),
+            status=str(entry.get("status") or st.QUEUED),
             save_dir=self.root / str(entry.get("save_dir") or name),
             overrides=[str(item) for item in as_list(entry.get("overrides"))],
             job_id=_text(entry.get("slurm_job_id")) or _text(local_id),
@@ -224,21 +222,21 @@ class _Context:
         )
         slurm_id = _text(entry.get("slurm_job_id"))
         held = self.queue.state(slurm_id) if self.queue is not None else None
-        if view.status in _FINAL:
+        if view.status in st.DONE:
             # Slurm may run an interrupted job again (a requeue): then it is pending again,
             # or already running its next attempt, which has not said so yet. (A job that is
             # only being interrupted is COMPLETING, or RUNNING for the moment its process
             # takes to exit: shown as still to run rather than a sweep --watch ends early.)
-            if view.status in ("interrupted", "lost") and (held in PENDING or held == "RUNNING"):
-                view.status = "queued"
+            if view.status in (st.INTERRUPTED, st.LOST) and (held in PENDING or held == "RUNNING"):
+                view.status = st.QUEUED
             return view
         if held in PENDING:
-            view.status = "queued"
+            view.status = st.QUEUED
             return view
         if held in RUNNING:
             # An array element runs its jobs one after another: only the one that said so
             # runs, the others wait their turn.
-            if view.status == "running":
+            if view.status == st.RUNNING:
                 self._running_time(view)
             return view
         gone = self.queue is not None and self.queue.gone(slurm_id)
@@ -246,16 +244,16 @@ class _Context:
         if lock is not None and self._ours(lock):
             self._from_run_lock(view, lock, slurm_gone=gone)
         elif gone:
-            view.status = "lost"
+            view.status = st.LOST
             view.error = view.error or "left the Slurm queue without writing a final run.lock"
         elif local_id and not _local_alive(str(local_id), as_mapping(self.data.get("launch"))):
-            view.status = "lost"
+            view.status = st.LOST
             view.error = view.error or "its submitit_local job ended without a final run.lock"
         elif not slurm_id and not local_id and not self._sweep_process_alive():
-            stopped = self.data.get("status") in ("completed", "failed", "interrupted")
-            view.status = "interrupted" if stopped else "lost"
+            stopped = self.data.get("status") in st.FINAL
+            view.status = st.INTERRUPTED if stopped else st.LOST
             view.error = view.error or "never started: the sweep's process stopped first"
-        if view.status == "running":
+        if view.status == st.RUNNING:
             self._running_time(view)
         return view
 
@@ -268,7 +266,7 @@ class _Context:
     def _from_run_lock(self, view: JobView, lock: dict[str, object], *, slurm_gone: bool) -> None:
         from naga.lock.liveness import effective_status, recorded_slurm_id
 
-        status = str(lock.get("status") or "running")
+        status = str(lock.get("status") or st.RUNNING)
         # sweep.lock's id when it has one; else the one scancel takes, as the job recorded it.
         view.job_id = view.job_id or recorded_slurm_id(lock)
         view.started_at = text_or_none(lock.get("started_at")) or view.started_at
@@ -277,14 +275,14 @@ class _Context:
         attempts = lock.get("attempts")
         if isinstance(attempts, int):
             view.attempts = attempts
-        if status in ("running", "requeued"):
+        if status in st.UNDER_WAY:
             if slurm_gone:
-                view.status = "lost"
+                view.status = st.LOST
                 view.error = view.error or "left the Slurm queue while its run.lock said running"
                 return
             shown = effective_status(lock)
-            view.status = "queued" if shown == "requeued" else shown
-            if view.status == "running":
+            view.status = st.job_status(shown)
+            if view.status == st.RUNNING:
                 self._running_time(view)
             return
         view.status = status
@@ -301,7 +299,7 @@ class _Context:
         launch = as_mapping(self.data.get("launch"))
         if launch.get("detached"):
             return False  # nothing waits on a detached sweep's behalf
-        if self.data.get("status") != "running":
+        if self.data.get("status") != st.RUNNING:
             return False
         pid = launch.get("pid")
         if not isinstance(pid, int) or launch.get("host") != os.uname().nodename:

@@ -63,12 +63,11 @@ from naga.launch.record.files import SWEEP_LOCK
 from naga.lock.atomic import remove_stale_temps, write_atomic
 from naga.lock.format import LOCK_NAME, dumps
 from naga.lock.record import utc_now
+from naga.lock.status import DONE, JOB, QUEUED, RUNNING
 
 SWEEP_SCHEMA_VERSION = 1
 #: A temp file of sweep.lock older than this was left by a sweep killed mid-write.
 _STALE_TEMP_S = 60.0
-TERMINAL = ("completed", "failed", "interrupted", "lost", "skipped")
-STATUSES = ("completed", "failed", "interrupted", "lost", "skipped", "running", "queued")
 
 
 @dataclass
@@ -79,7 +78,7 @@ class JobRecord:
     name: str
     overrides: list[str]
     save_dir: Path  # absolute
-    status: str = "queued"
+    status: str = QUEUED
     started_at: str | None = None
     duration_s: float | None = None
     error: str | None = None
@@ -93,7 +92,7 @@ class JobRecord:
     @property
     def done(self) -> bool:
         """True once the job reached a final status."""
-        return self.status in TERMINAL
+        return self.status in DONE
 
     def as_dict(self, root: Path) -> dict[str, object]:
         """The job's entry in sweep.lock."""
@@ -128,7 +127,7 @@ class SweepState:
     overrides: list[str]
     tasks: dict[str, object] | None = None
     sweep_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    status: str = "running"
+    status: str = RUNNING
     started_at: str = field(default_factory=lambda: now_iso())  # noqa: PLW0108 - defined below
     finished_at: str | None = None
     duration_s: float | None = None
@@ -147,7 +146,7 @@ class SweepState:
     def counts(self) -> dict[str, int]:
         """Jobs per status, plus the total."""
         with self.lock:
-            out = {"total": len(self.jobs)} | dict.fromkeys(STATUSES, 0)
+            out = {"total": len(self.jobs)} | dict.fromkeys(JOB, 0)
             for job in self.jobs:
                 out[job.status] = out.get(job.status, 0) + 1
             return out

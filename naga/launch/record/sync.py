@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from naga.launch.record.files import SWEEP_LOCK, error_line
-from naga.launch.record.sweeplock import TERMINAL, now_iso
+from naga.launch.record.sweeplock import now_iso
+from naga.lock.status import BAD, COMPLETED, DONE, FAILED, FINAL, JOB, REQUEUED, RUNNING, job_status
 
 __all__ = ["entry_from_run_lock", "update_jobs"]
 
@@ -88,36 +89,34 @@ def update_jobs(
 
 def entry_from_run_lock(lock: Mapping[str, object]) -> dict[str, object]:
     """The sweep.lock fields a job's run.lock decides (status, times, error, ids)."""
-    status = str(lock.get("status") or "running")
+    status = str(lock.get("status") or RUNNING)
     out: dict[str, object] = {
         # A requeued job waits in the queue again: sweep.lock reports the job once, queued.
-        "status": "queued" if status == "requeued" else status,
+        "status": job_status(status),
         "started_at": lock.get("started_at"),
         "duration_s": lock.get("duration_s"),
         "error": error_line(lock.get("error")),
         "run_id": lock.get("run_id"),
     }
     attempts = lock.get("attempts")
-    if isinstance(attempts, int) or status == "requeued":
+    if isinstance(attempts, int) or status == REQUEUED:
         out["attempts"] = attempts if isinstance(attempts, int) else 1
     return out
 
 
 def _recount(data: dict[str, object], jobs: list[dict[str, object]]) -> None:
-    counts = {"total": len(jobs)}
-    for status in ("completed", "failed", "interrupted", "lost", "skipped", "running", "queued"):
-        counts[status] = 0
+    counts = {"total": len(jobs)} | dict.fromkeys(JOB, 0)
     for entry in jobs:
         status = str(entry.get("status"))
         counts[status] = counts.get(status, 0) + 1
     data["counts"] = counts
-    if all(str(entry.get("status")) in TERMINAL for entry in jobs):
-        bad = counts["failed"] + counts["interrupted"] + counts["lost"]
-        data["status"] = "failed" if bad else "completed"
+    if all(str(entry.get("status")) in DONE for entry in jobs):
+        bad = sum(counts[s] for s in BAD)
+        data["status"] = FAILED if bad else COMPLETED
         data["finished_at"] = now_iso()
         data["duration_s"] = _since(data.get("started_at"))
-    elif data.get("status") in ("completed", "failed", "interrupted"):
-        data["status"] = "running"  # resumed, or a job requeued after the end was written
+    elif data.get("status") in FINAL:
+        data["status"] = RUNNING  # resumed, or a job requeued after the end was written
         data["finished_at"] = data["duration_s"] = None
 
 

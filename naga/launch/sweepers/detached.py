@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from naga.errors import UsageError
 from naga.launch.record.files import as_list, as_mapping, shown_path
 from naga.launch.sweepers.optuna_study import SWEEPER_NAME
+from naga.lock.status import COMPLETED, FAILED, LIVE, RUNNING
 
 if TYPE_CHECKING:
     from naga.launch.plan.hydra_session import Session
@@ -87,7 +88,7 @@ def submit_controller(session: Session, state: SweepState, root: Path, *, resume
     logs = root / _LOG_DIR
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, CONTROLLER_ENV: "1"}
-    state.status = "running"
+    state.status = RUNNING
     if session.launcher_name == "submitit_slurm":
         job_id = _sbatch(
             session, command, cwd, logs, env, name=str(as_mapping(state.extra["sweeper"])["study"])
@@ -166,7 +167,7 @@ def _write(state: SweepState, *, resumed: bool) -> None:
     if resumed and (state.root / "sweep.lock").exists():
         # The trials of the stopped controller may still be updating their entries.
         top = {key: state.extra[key] for key in ("controller", "launch", "sweeper")}
-        update_jobs(state.root, {}, sweep_id=state.sweep_id, top={**top, "status": "running"})
+        update_jobs(state.root, {}, sweep_id=state.sweep_id, top={**top, "status": RUNNING})
         return
     state.write()
 
@@ -195,7 +196,7 @@ def controller_state(data: Mapping[str, object]) -> tuple[str, str]:
         }
         if is_alive(process) is False:
             return "stopped", f"process {pid}"
-        return ("running" if data.get("status") == "running" else "stopped"), f"process {pid}"
+        return ("running" if data.get("status") == RUNNING else "stopped"), f"process {pid}"
     return "unknown", "another machine"
 
 
@@ -209,10 +210,8 @@ def study_lines(view: SweepView) -> list[str]:
     states: dict[str, int] = {}
     for job in view.jobs:
         states[job.status] = states.get(job.status, 0) + 1
-    done = states.get("completed", 0)
-    parts = [
-        f"{count} {status}" for status, count in sorted(states.items()) if status != "completed"
-    ]
+    done = states.get(COMPLETED, 0)
+    parts = [f"{count} {status}" for status, count in sorted(states.items()) if status != COMPLETED]
     lines = [
         f"study {sweeper.get('study')} ({sweeper.get('sampler')} sampler): {done} of "
         f"{sweeper.get('n_trials')} trials completed" + (f", {', '.join(parts)}" if parts else "")
@@ -227,10 +226,10 @@ def study_lines(view: SweepView) -> list[str]:
     elif isinstance(best, list):
         lines.append(f"best: {len(best)} trials on the Pareto front (sweep.lock's best)")
     state, where = controller_state(data)
-    if state == "stopped" and data.get("status") in ("completed", "failed"):
+    if state == "stopped" and data.get("status") in (COMPLETED, FAILED):
         state = "finished"
     if state != "unknown":
-        unfinished = state == "stopped" and data.get("status") != "completed"
+        unfinished = state == "stopped" and data.get("status") != COMPLETED
         again = shlex.quote(shown_path(view.root))
         hint = f"; continue it with naga resume {again}" if unfinished else ""
         lines.append(f"controller: {where}, {state}{hint}")
@@ -249,8 +248,8 @@ def study_exit_code(view: SweepView) -> int:
     fail; its controller and sweep.lock's status decide.
     """
     if view.pending or controller_state(view.data)[0] in ("running", "queued"):
-        return 3 if view.data.get("status") == "running" or view.pending else 1
-    return 0 if view.data.get("status") == "completed" else 1
+        return 3 if view.data.get("status") == RUNNING or view.pending else 1
+    return 0 if view.data.get("status") == COMPLETED else 1
 
 
 def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, str]:
@@ -264,7 +263,7 @@ def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, 
         UsageError: The study's controller is running or queued.
     """
     state, where = controller_state(view.data)
-    if state in ("running", "queued") and view.data.get("status") == "running":
+    if state in ("running", "queued") and view.data.get("status") == RUNNING:
         raise UsageError(
             f"naga resume {view.root}: the study's controller is still {state} ({where}); "
             f"follow it with naga status {shlex.quote(shown_path(view.root))} --watch, or stop it "
@@ -279,9 +278,9 @@ def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, 
     counts: dict[str, int] = {}
     for job in view.jobs:
         counts[job.status] = counts.get(job.status, 0) + 1
-    counted = counts.get("completed", 0) + counts.get("failed", 0)
+    counted = counts.get(COMPLETED, 0) + counts.get(FAILED, 0)
     detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-    if counted >= n_trials and not counts.get("running") and not counts.get("queued"):
+    if counted >= n_trials and not any(counts.get(status) for status in LIVE):
         return (
             False,
             f"nothing to resume: study {sweeper.get('study')} has its {n_trials} trials ({detail})",

@@ -23,6 +23,7 @@ from naga.launch.sweepers.optuna_study import (
     objective_values,
     trials_counted,
 )
+from naga.lock.status import COMPLETED, INTERRUPTED, LOST
 
 if TYPE_CHECKING:
     import optuna
@@ -137,7 +138,7 @@ def optimize(
             state, reason = _tell(study, trial, outcome, settings)
             if state == "complete":
                 seen_objective = True
-            elif not seen_objective and outcome.status == "completed":
+            elif not seen_objective and outcome.status == COMPLETED:
                 _check_objective_name(outcome, settings)
             new_best = _best(study)
             if new_best is not None and new_best != best:
@@ -151,7 +152,7 @@ def _tell(
 ) -> tuple[str, str | None]:
     import optuna
 
-    if outcome.status == "completed":
+    if outcome.status == COMPLETED:
         values = objective_values(outcome.metrics, settings.objectives)
         if not isinstance(values, str):
             study.tell(trial, values)
@@ -163,7 +164,7 @@ def _tell(
         )
     # A trial stopped from outside (its controller's Ctrl-C, a preemption, a lost node) is
     # not its own failure: it does not count against n_trials and its place is asked again.
-    lost = outcome.status in ("interrupted", "lost")
+    lost = outcome.status in (INTERRUPTED, LOST)
     trial.set_user_attr(FAILURE_ATTR, FAILED_BY_LOSS if lost else FAILED_BY_TRIAL)
     trial.set_user_attr("naga.reason", reason)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from naga.launch.record.files import as_list, as_mapping, error_line, shown_path
 from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
+from naga.lock.status import COMPLETED, FAILED, FINAL, LIVE, LOST, QUEUED, RUNNING
 
 if TYPE_CHECKING:
     from naga.launch.sweepers.optuna_study import StudySettings
@@ -62,13 +63,13 @@ def outcome_of(
     lock = try_read(save_dir / LOCK_NAME)
     sweep = ((lock or {}).get("extra") or {}).get("sweep") or {}
     if not lock or sweep.get("sweep_id") != sweep_id:
-        return TrialOutcome(number, "lost", error=error or "the trial's job left no run.lock")
+        return TrialOutcome(number, LOST, error=error or "the trial's job left no run.lock")
     status = effective_status(lock)
-    if status == "running":  # the job ended (its launcher says so) with its receipt open
-        status = "lost"
+    if status == RUNNING:  # the job ended (its launcher says so) with its receipt open
+        status = LOST
     found = lock.get("metrics")
     metrics: dict[str, object] = dict(found) if isinstance(found, dict) else {}
-    reason = error_line(lock.get("error")) or (error if status != "completed" else None)
+    reason = error_line(lock.get("error")) or (error if status != COMPLETED else None)
     return TrialOutcome(number, str(status), metrics, reason)
 
 
@@ -80,7 +81,7 @@ def finished_outcome(number: int, save_dir: Path, *, sweep_id: str) -> TrialOutc
     sweep = ((lock or {}).get("extra") or {}).get("sweep") or {}
     if not lock or sweep.get("sweep_id") != sweep_id:
         return None
-    if lock.get("status") not in ("completed", "failed", "interrupted"):
+    if lock.get("status") not in FINAL:
         return None
     return outcome_of(number, save_dir, sweep_id=sweep_id)
 
@@ -103,7 +104,7 @@ class StudyRecord:
                 name=name,
                 overrides=list(job.overrides),
                 save_dir=self.state.root / name,
-                status="queued",  # running once its run.lock says so
+                status=QUEUED,  # running once its run.lock says so
             )
             record.extra["trial"] = _trial_block(job.number, "running", job.params)
             self.by_number[job.number] = record
@@ -128,7 +129,7 @@ class StudyRecord:
         with self.state.lock:
             record = self.by_number[outcome.number]
             apply_run_lock(record)
-            record.status = outcome.status if outcome.status != "running" else "lost"
+            record.status = outcome.status if outcome.status != RUNNING else LOST
             if state == "complete":
                 values = objective_values(outcome.metrics, self.settings.objectives)
                 assert not isinstance(values, str)
@@ -136,8 +137,8 @@ class StudyRecord:
                 record.error = None
             else:
                 shown = None
-                if record.status == "completed":  # ran, but returned no objective
-                    record.status = "failed"
+                if record.status == COMPLETED:  # ran, but returned no objective
+                    record.status = FAILED
                 record.error = reason or outcome.error
             as_mapping(record.extra["trial"]).update(state=state, values=shown)
         self.write()
@@ -150,7 +151,7 @@ class StudyRecord:
                 record = self.by_number.get(number)
                 if record is None:
                     continue
-                record.status = "lost"
+                record.status = LOST
                 record.error = record.error or "its controller stopped before the trial ended"
                 record.extra.setdefault("trial", _trial_block(number, "fail", {}))
                 as_mapping(record.extra["trial"])["state"] = "fail"
@@ -179,7 +180,7 @@ class StudyRecord:
 
         with self.state.lock:  # what the open trials' run.locks say (started, times, ids)
             for job in self.state.jobs:
-                if job.status in ("queued", "running"):
+                if job.status in LIVE:
                     apply_run_lock(job)
         if not getattr(self.state, "_written", False):
             self.state.write()  # the first write takes the folder over under the lock itself
@@ -235,7 +236,7 @@ def records_from(data: Mapping[str, object], root: Path) -> list[JobRecord]:
             name=name,
             overrides=[str(item) for item in entry.get("overrides") or []],
             save_dir=root / os.fspath(entry.get("save_dir") or name),
-            status=str(entry.get("status") or "lost"),
+            status=str(entry.get("status") or LOST),
             started_at=entry.get("started_at"),
             duration_s=entry.get("duration_s"),
             error=entry.get("error"),

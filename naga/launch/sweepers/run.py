@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from naga.errors import NagaError
 from naga.launch.record.files import as_mapping
 from naga.launch.sweepers.record import StudyRecord, summary_line, trial_name
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LIVE, LOST, RUNNING
 
 if TYPE_CHECKING:
     import optuna
@@ -73,7 +74,7 @@ def run_trials(
         still_running=lambda number: kinds.get(number) in ("ended", "alive"),
     )
     adopted = _adopt(study, watch, record)
-    state.status, state.finished_at, state.duration_s = "running", None, None
+    state.status, state.finished_at, state.duration_s = RUNNING, None, None
     record.write()
 
     def prepare(job: TrialJob) -> list[str]:
@@ -125,7 +126,7 @@ def run_trials(
         )
         if not stopped:
             print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
-    return 0 if state.status == "completed" else 1
+    return 0 if state.status == COMPLETED else 1
 
 
 def _task(
@@ -185,14 +186,14 @@ def _classify(state: SweepState) -> dict[int, str]:
         sweep = ((lock or {}).get("extra") or {}).get("sweep") or {}
         ours = lock is not None and sweep.get("sweep_id") == state.sweep_id
         status = effective_status(lock) if ours and lock is not None else None
-        if status in ("completed", "failed"):
+        if status in (COMPLETED, FAILED):
             kinds[job.num] = "ended"
-        elif status == "running" or (
+        elif status == RUNNING or (
             status is None and queue is not None and not queue.gone(job.slurm_job_id)
         ):
             kinds[job.num] = "alive"
         else:  # interrupted with its controller, or gone: asked again
-            kinds[job.num] = "lost"
+            kinds[job.num] = LOST
     return kinds
 
 
@@ -307,21 +308,21 @@ def _finish(
     from naga.launch.record.sweeplock import now_iso
 
     with state.lock:
-        open_ = [job for job in state.jobs if job.status in ("running", "queued")]
+        open_ = [job for job in state.jobs if job.status in LIVE]
         state.finished_at = now_iso()
         state.duration_s = round(time.monotonic() - started, 3)
         if stopped:
-            state.status = "failed"
+            state.status = FAILED
             for job in open_:
                 apply_run_lock(job)
                 as_mapping(job.extra["trial"])["state"] = "fail"
         elif interrupted or open_:
-            state.status = "interrupted"
+            state.status = INTERRUPTED
             for job in open_:
                 # A Slurm or submitit_local trial outlives its controller; the others stop.
                 if not detached_jobs:
-                    job.status = "interrupted"
+                    job.status = INTERRUPTED
         else:
-            failed = any(job.status in ("failed", "interrupted") for job in state.jobs)
-            state.status = "failed" if failed else "completed"
+            failed = any(job.status in (FAILED, INTERRUPTED) for job in state.jobs)
+            state.status = FAILED if failed else COMPLETED
     record.write()

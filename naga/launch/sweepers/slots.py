@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from naga.launch.sweepers.optuna_loop import TrialJob, TrialOutcome
 from naga.launch.sweepers.record import finished_outcome, outcome_of, trial_name
+from naga.lock.status import LOST
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -69,7 +70,7 @@ class Watch:
             outcome = finished_outcome(number, folder, sweep_id=self.sweep_id)
             if outcome is None:
                 lock = try_read(folder / LOCK_NAME, head=True)
-                if lock is not None and effective_status(lock) == "lost":
+                if lock is not None and effective_status(lock) == LOST:
                     outcome = outcome_of(number, folder, sweep_id=self.sweep_id)
                 elif job_id:
                     if queue is None:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from naga.launch.plan.hydra_session import Session
     from naga.launch.record.sweeplock import SweepState
 
+from naga.lock.status import COMPLETED, FAILED, RUNNING
+
 __all__ = ["job_ended", "register_job", "run_hydra_sweeper"]
 
 
@@ -107,14 +109,14 @@ def _finish(state: SweepState, duration: float, error: str | None, target: str) 
     data = try_read(state.path) or {}
     state.jobs = records_from(data, state.root)
     state.duration_s = duration
-    bad = any(job.status != "completed" for job in state.jobs)
-    state.status = "failed" if bad or error else "completed"
+    bad = any(job.status != COMPLETED for job in state.jobs)
+    state.status = FAILED if bad or error else COMPLETED
     update_jobs(state.root, {}, sweep_id=state.sweep_id, top={"status": state.status})
     for line in summary_lines(state):
         print(line, file=sys.stderr)
     if error:
         print(f"[naga] the {target} sweeper stopped: {error}", file=sys.stderr)
-    return 1 if state.status != "completed" else 0
+    return 1 if state.status != COMPLETED else 0
 
 
 def register_job(
@@ -128,7 +130,7 @@ def register_job(
         "num": num,
         "overrides": [str(item) for item in overrides],
         "save_dir": name,
-        "status": "running",
+        "status": RUNNING,
         "started_at": now_iso(),
         "duration_s": None,
         "error": None,

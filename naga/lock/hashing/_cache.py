@@ -19,9 +19,9 @@ path and stamps in walk order, so an unchanged tree costs one lookup instead of 
 file.
 
 The cache is an optimisation only. Any failure to open, read or write it degrades to
-hashing without it; a corrupt file is replaced (after one warning per process). SQLite's
-WAL journal plus a busy timeout makes it safe for many processes at once, and a process
-killed mid-write leaves the database consistent (SQLite's own crash guarantee).
+hashing without it; a corrupt file is replaced (after one warning per process). Opening,
+the journal, the schema version and replacing a corrupt file are
+:mod:`naga.lock.sqlite_cache`'s, shared with the receipt index.
 
 A process holds one connection (``get_cache``), opened on first use and closed by naga,
 never by the garbage collector: at interpreter exit, when the cache file changes, and in a
@@ -33,25 +33,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import random
-import re
 import sqlite3
 import struct
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from naga.lock._cache_dir import cache_dir, cache_enabled
-
-#: Stamps newer than ``scan start - RACY_WINDOW_NS`` are never cached. Two seconds covers
-#: the coarsest common timestamp granularity (FAT, some NFS servers) and small clock skew.
-RACY_WINDOW_NS = 2_000_000_000
-#: Entries older than this are deleted now and then so the file does not grow forever.
-PRUNE_AFTER_S = 180 * 24 * 3600
-_SCHEMA_VERSION = 3  # 1 had no roots table, 2 a row per file in directories too
-_BATCH = 500  # below SQLite's default limit of 999 host parameters
+from naga.lock.sqlite_cache import BATCH, RACY_WINDOW_NS, CacheFile, busy, is_network_fs, s64
 
 # A file's cache key: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns).
 Key = tuple[int, int, int, int, int]
@@ -85,7 +74,7 @@ def pack_entries(items: Iterable[tuple[Key, bytes]]) -> bytes:
 
 def dir_row(ident: tuple[int, int], entries: bytes) -> DirRow:
     """The row storing a directory's packed entries; ``ident`` is its (st_dev, st_ino)."""
-    return (_s64(ident[0]), _s64(ident[1]), entries)
+    return (s64(ident[0]), s64(ident[1]), entries)
 
 
 def small_entries(items: Iterable[tuple[Key, bytes]], scan_start: int) -> bytes:
@@ -98,63 +87,33 @@ def small_entries(items: Iterable[tuple[Key, bytes]], scan_start: int) -> bytes:
     )
 
 
-def _s64(value: int) -> int:
-    # st_dev/st_ino are unsigned 64-bit; SQLite integers are signed 64-bit.
-    return value - (1 << 64) if value >= (1 << 63) else value
-
-
 def cache_path() -> Path:
     """Return the cache file, ``hashes.sqlite`` in naga's cache directory."""
-    return cache_dir() / "hashes.sqlite"
+    return _FILE.path()
 
 
-#: File system types (as in /proc/self/mountinfo) shared between hosts.
-NETWORK_FS_TYPES = frozenset(
-    {
-        "9p", "afs", "beegfs", "ceph", "cifs", "fuse.glusterfs", "fuse.sshfs", "glusterfs",
-        "gpfs", "lustre", "ncpfs", "nfs", "nfs4", "panfs", "smb3", "smbfs", "wekafs",
-    }
-)  # fmt: skip
-
-
-def mount_fs_type(path: str, mountinfo: str) -> str | None:
-    """The file system type of the mount holding ``path`` (absolute, resolved)."""
-    best, fs_type = -1, None
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        try:
-            mount_point = _unescape(fields[4])
-            kind = fields[fields.index("-", 6) + 1]
-        except (IndexError, ValueError):
-            continue
-        inside = path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) > best:  # the innermost mount wins
-            best, fs_type = len(mount_point), kind
-    return fs_type
-
-
-def _unescape(field: str) -> str:
-    # mountinfo writes space, tab, newline and backslash as octal escapes (\040 ...).
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def is_network_fs(directory: Path) -> bool:
-    """True when ``directory`` is on a file system type in NETWORK_FS_TYPES (Linux only)."""
-    try:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-    except OSError:
-        return False
-    return mount_fs_type(os.path.realpath(directory), mountinfo) in NETWORK_FS_TYPES
-
-
-_warned = False
-
-
-def _warn(message: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        warnings.warn(message, CacheWarning, stacklevel=4)
+_warned = False  # one CacheWarning per process (CacheFile.warn)
+_FILE = CacheFile(
+    name="hashes.sqlite",
+    what="naga hash cache",
+    fallback="hashing without a cache",
+    version=3,  # 1 had no roots table, 2 a row per file in directories too
+    tables={
+        "files": "(dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
+        " hash BLOB NOT NULL, stored INTEGER NOT NULL, PRIMARY KEY (dev, ino)) WITHOUT ROWID",
+        # A rowid table: its values are large (72 bytes per file), its key small.
+        "dirs": "(dev INTEGER, ino INTEGER, entries BLOB NOT NULL, stored INTEGER NOT NULL,"
+        " PRIMARY KEY (dev, ino))",
+        "trees": "(fp BLOB PRIMARY KEY, hash BLOB NOT NULL, size INTEGER, files INTEGER,"
+        " stored INTEGER NOT NULL) WITHOUT ROWID",
+        # Directories (by device and inode) whose result was stored at least once.
+        "roots": "(dev INTEGER, ino INTEGER, stored INTEGER NOT NULL, PRIMARY KEY (dev, ino))"
+        " WITHOUT ROWID",
+    },
+    timeout=30,
+    owner=__name__,
+    category=CacheWarning,
+)
 
 
 class HashCache:
@@ -164,113 +123,18 @@ class HashCache:
         self.path = path
         self.pid = os.getpid()
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        try:
-            self._conn = self._open()
-        except sqlite3.DatabaseError as exc:
-            self._recover(exc)
-        except OSError as exc:
-            _warn(f"naga hash cache {path} cannot be created ({exc}); hashing without a cache")
+        self._conn = _FILE.open(path, network=is_network_fs(path.parent))
 
     @property
     def usable(self) -> bool:
         return self._conn is not None
 
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # WAL's shared-memory index only works between processes of one host; on a network
-        # file system (an NFS home shared by cluster nodes) fall back to the rollback
-        # journal, whose POSIX locks the network file system arbitrates.
-        journal = "delete" if is_network_fs(self.path.parent) else "wal"
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        try:
-            # Switching journal mode needs a brief exclusive lock that the busy handler does not
-            # always wait for when many processes create the file at once: retry.
-            for attempt in range(200):
-                try:
-                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != journal:
-                        conn.execute(f"PRAGMA journal_mode={journal}")
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    if version != _SCHEMA_VERSION:
-                        self._create_schema(conn, version)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 199:
-                        raise
-                    time.sleep(0.01 + random.random() * 0.04)
-            if journal == "wal":
-                # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed).
-                conn.execute("PRAGMA synchronous=NORMAL")
-            # Reading a table proves the file is a database, not merely a readable header.
-            conn.execute("SELECT count(*) FROM trees WHERE fp = x'00'").fetchone()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _create_schema(conn: sqlite3.Connection, version: int) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != version:
-                conn.execute("ROLLBACK")  # another process just did it
-                return
-            if version != 0:  # an older or newer layout: the cache is disposable
-                conn.execute("DROP TABLE IF EXISTS files")
-                conn.execute("DROP TABLE IF EXISTS dirs")
-                conn.execute("DROP TABLE IF EXISTS trees")
-                conn.execute("DROP TABLE IF EXISTS roots")
-            conn.execute(
-                "CREATE TABLE files(dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER,"
-                " ctime_ns INTEGER, hash BLOB NOT NULL, stored INTEGER NOT NULL,"
-                " PRIMARY KEY (dev, ino)) WITHOUT ROWID"
-            )
-            # A rowid table: its values are large (72 bytes per file), its key small.
-            conn.execute(
-                "CREATE TABLE dirs(dev INTEGER, ino INTEGER, entries BLOB NOT NULL,"
-                " stored INTEGER NOT NULL, PRIMARY KEY (dev, ino))"
-            )
-            conn.execute(
-                "CREATE TABLE trees(fp BLOB PRIMARY KEY, hash BLOB NOT NULL, size INTEGER,"
-                " files INTEGER, stored INTEGER NOT NULL) WITHOUT ROWID"
-            )
-            # Directories (by device and inode) whose result was stored at least once.
-            conn.execute(
-                "CREATE TABLE roots(dev INTEGER, ino INTEGER, stored INTEGER NOT NULL,"
-                " PRIMARY KEY (dev, ino)) WITHOUT ROWID"
-            )
-            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
-        """Handle an error: wait out contention, replace a corrupt file, else give up."""
-        if isinstance(exc, sqlite3.OperationalError) and (
-            "locked" in str(exc) or "busy" in str(exc)
-        ):
+        """After an error: wait out contention, replace a corrupt file, else give up."""
+        if busy(exc):
             return  # contention beyond the timeout: skip this operation, keep the cache
         self._close()
-        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
-            _warn(f"naga hash cache {self.path} cannot be opened ({exc}); hashing without a cache")
-            return
-        _warn(
-            f"naga hash cache {self.path} is unusable ({exc}); recreating it "
-            "(hashes are recomputed, nothing is lost)"
-        )
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                Path(f"{self.path}{suffix}").unlink()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                return
-        try:
-            self._conn = self._open()
-        except (sqlite3.DatabaseError, OSError):
-            self._conn = None
+        self._conn = _FILE.replace(self.path, exc, network=is_network_fs(self.path.parent))
 
     def close(self) -> None:
         """Close the connection; later calls behave as without a cache."""
@@ -302,7 +166,7 @@ class HashCache:
             return found
         by_dev: dict[int, dict[int, Key]] = {}
         for key in keys:
-            by_dev.setdefault(key[0], {})[_s64(key[1])] = key
+            by_dev.setdefault(key[0], {})[s64(key[1])] = key
         with self._lock:
             conn = self._conn
             if conn is None:
@@ -312,12 +176,12 @@ class HashCache:
                 try:
                     for dev, inos in by_dev.items():
                         ino_list = sorted(inos)  # B-tree order: fewer pages touched
-                        for start in range(0, len(ino_list), _BATCH):
-                            batch = ino_list[start : start + _BATCH]
+                        for start in range(0, len(ino_list), BATCH):
+                            batch = ino_list[start : start + BATCH]
                             rows = conn.execute(
                                 "SELECT ino, size, mtime_ns, ctime_ns, hash FROM files"
                                 f" WHERE dev = ? AND ino IN ({','.join('?' * len(batch))})",
-                                [_s64(dev), *batch],
+                                [s64(dev), *batch],
                             )
                             for ino, size, mtime_ns, ctime_ns, digest in rows:
                                 key = inos[ino]
@@ -326,7 +190,7 @@ class HashCache:
                     for ident in dirs:
                         row = conn.execute(
                             "SELECT entries FROM dirs WHERE dev = ? AND ino = ?",
-                            (_s64(ident[0]), _s64(ident[1])),
+                            (s64(ident[0]), s64(ident[1])),
                         ).fetchone()
                         if row is not None and len(row[0]) % ENTRY.size == 0:
                             for *stamps, digest in ENTRY.iter_unpack(row[0]):
@@ -353,7 +217,7 @@ class HashCache:
                 directory result.
         """
         now = int(time.time())
-        file_rows = [(_s64(k[0]), _s64(k[1]), k[2], k[3], k[4], h, now) for k, h in files]
+        file_rows = [(s64(k[0]), s64(k[1]), k[2], k[3], k[4], h, now) for k, h in files]
         file_rows.sort(key=lambda row: (row[0], row[1]))  # key order: ~3x faster inserts
         statements: list[tuple[str, Sequence[tuple[object, ...]]]] = [
             ("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", file_rows),
@@ -365,7 +229,7 @@ class HashCache:
                 ("INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?, ?)",
                  [(fingerprint, digest, size, count, now)]),
                 ("INSERT OR REPLACE INTO roots VALUES (?, ?, ?)",
-                 [(_s64(root[0]), _s64(root[1]), now)]),
+                 [(s64(root[0]), s64(root[1]), now)]),
             ]  # fmt: skip
         statements = [(sql, rows) for sql, rows in statements if rows]
         if statements:
@@ -392,7 +256,7 @@ class HashCache:
                 return False
             try:
                 row = self._conn.execute(
-                    "SELECT 1 FROM roots WHERE dev = ? AND ino = ?", (_s64(root[0]), _s64(root[1]))
+                    "SELECT 1 FROM roots WHERE dev = ? AND ino = ?", (s64(root[0]), s64(root[1]))
                 ).fetchone()
             except sqlite3.DatabaseError as exc:
                 self._recover(exc)
@@ -402,23 +266,10 @@ class HashCache:
     def _write(self, statements: Sequence[tuple[str, Sequence[tuple[object, ...]]]]) -> None:
         """Run ``executemany`` statements in one transaction; give up quietly on failure."""
         with self._lock:
-            conn = self._conn
-            if conn is None:
+            if self._conn is None:
                 return
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql, rows in statements:
-                        conn.executemany(sql, rows)
-                    if random.random() < 0.01:  # prune now and then, not on every write
-                        cutoff = int(time.time()) - PRUNE_AFTER_S
-                        for table in ("files", "dirs", "trees", "roots"):
-                            conn.execute(f"DELETE FROM {table} WHERE stored < ?", (cutoff,))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                _FILE.write(self._conn, statements)
             except sqlite3.DatabaseError as exc:
                 self._recover(exc)
 
@@ -431,7 +282,7 @@ _cache_lock = threading.Lock()
 def get_cache(use_cache: bool | None) -> HashCache | None:
     """Return this process's cache connection, or None when caching is off or impossible."""
     global _cache
-    if not cache_enabled(use_cache):
+    if not _FILE.enabled(use_cache):
         return None
     path = cache_path()
     with _cache_lock:

@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from naga.errors import UsageError
+from naga.lock.status import BAD
 from naga.results.frame import rows_below, select
 from naga.results.query import columns_of, is_number, render, resolve, spellings
 from naga.results.report import charts, groups
 from naga.results.report.cards import Cards
 
-__all__ = ["FAILED", "Options", "build"]
+__all__ = ["Options", "build"]
 
 Row = dict[str, Any]
-#: Statuses a reader must not miss: they stand out in the summary and on the cards.
-FAILED = ("failed", "interrupted", "lost")
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ def _summary(
         "codes": Counter(c or "unknown" for c in codes).most_common(),
         "warnings": warnings,
         "problems": problems,
-        "failed": [i for i, r in enumerate(rows) if r.get("status") in FAILED],
+        "failed": [i for i, r in enumerate(rows) if r.get("status") in BAD],
     }
 
 

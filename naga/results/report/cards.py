@@ -19,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from naga.commands._locks import as_dict
 from naga.errors import LockError
-from naga.lock.format import LOCK_NAME, SUPPORTED_VERSIONS, loads, read_lock, without_blocks
-from naga.results._read import row_of
+from naga.lock.format import LOCK_NAME
+from naga.results._read import read_without as _read  # every card read goes through it
+from naga.results._read import row_of, text_or_none
+from naga.results.locks import as_dict
 
 __all__ = ["Cards", "card_of", "cards"]
 
@@ -106,13 +107,13 @@ def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
     script = as_dict(lock.get("script"))
     error = lock.get("error")
     return {
-        "host": _text(lock.get("host")),
-        "launcher": _text(lock.get("launcher")),
-        "slurm_job_id": _text(lock.get("slurm_job_id")),
+        "host": text_or_none(lock.get("host")),
+        "launcher": text_or_none(lock.get("launcher")),
+        "slurm_job_id": text_or_none(lock.get("slurm_job_id")),
         "attempts": lock.get("attempts"),
         "command": _command(lock.get("command")),
-        "cwd": _text(lock.get("cwd")),
-        "script": {k: _text(script.get(k)) for k in ("path", "module", "function", "repo")},
+        "cwd": text_or_none(lock.get("cwd")),
+        "script": {k: text_or_none(script.get(k)) for k in ("path", "module", "function", "repo")},
         "error": _error(error) if isinstance(error, Mapping) else None,
         "redacted": [str(key) for key in lock.get("redacted") or []],
         "repos": [
@@ -122,18 +123,18 @@ def _card(lock: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
         "data": [
             {
                 "key": str(key),
-                "path": _text(as_dict(entry).get("path")),
-                "kind": _text(as_dict(entry).get("kind")),
+                "path": text_or_none(as_dict(entry).get("path")),
+                "kind": text_or_none(as_dict(entry).get("kind")),
                 "size": as_dict(entry).get("size"),
-                "hash": _text(as_dict(entry).get("hash")),
+                "hash": text_or_none(as_dict(entry).get("hash")),
             }
             for key, entry in as_dict(lock.get("data")).items()
         ],
         "prevs": [
             {
                 "key": str(key),
-                "path": _text(as_dict(entry).get("path")),
-                "run_id": _text(as_dict(entry).get("run_id")),
+                "path": text_or_none(as_dict(entry).get("path")),
+                "run_id": text_or_none(as_dict(entry).get("run_id")),
             }
             for key, entry in as_dict(lock.get("prevs")).items()
         ],
@@ -145,34 +146,19 @@ _SKIPPED = ("environment", "upstream", "config", "metrics")
 _ROW_SKIPPED = ("environment", "upstream")
 
 
-def _read(path: Path, skipped: tuple[str, ...]) -> dict[str, Any]:
-    """The receipt without the ``skipped`` blocks (the full reader decides what is wrong)."""
-    try:
-        lock = loads(without_blocks(path.read_text(encoding="utf-8"), skipped))
-    except Exception:  # the full reader decides below
-        lock = None
-    if not isinstance(lock, dict) or lock.get("naga_lock") not in SUPPORTED_VERSIONS:
-        lock = read_lock(path)
-    return lock
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _command(command: Any) -> str | None:
     import shlex
 
     if isinstance(command, list):
         return shlex.join(str(part) for part in command)
-    return _text(command)
+    return text_or_none(command)
 
 
 def _error(error: Mapping[str, Any]) -> dict[str, Any]:
     message = str(error.get("message") or "")
     traceback = str(error.get("traceback") or "")
     return {
-        "type": _text(error.get("type")) or "Error",
+        "type": text_or_none(error.get("type")) or "Error",
         "line": next((line for line in message.splitlines() if line.strip()), ""),
         "message": message,
         "traceback": traceback[-_TRACEBACK_CHARS:],
@@ -181,19 +167,21 @@ def _error(error: Mapping[str, Any]) -> dict[str, Any]:
 
 def _repo(key: str, entry: Mapping[str, Any], changes: _Changes) -> dict[str, Any]:
     snapshot = as_dict(entry.get("snapshot"))
-    commit = _text(entry.get("commit"))
-    snapshot_commit = _text(snapshot.get("commit"))
+    commit = text_or_none(entry.get("commit"))
+    snapshot_commit = text_or_none(snapshot.get("commit"))
     dirty = bool(entry.get("dirty"))
     return {
         "key": key,
-        "root": _text(entry.get("root")),
+        "root": text_or_none(entry.get("root")),
         "commit": commit,
-        "branch": _text(entry.get("branch")),
+        "branch": text_or_none(entry.get("branch")),
         "dirty": dirty,
         "snapshot_commit": snapshot_commit,
-        "snapshot_tree": _text(snapshot.get("tree")),
+        "snapshot_tree": text_or_none(snapshot.get("tree")),
         "changed": (
-            changes.between(_text(entry.get("root")), commit, snapshot_commit) if dirty else []
+            changes.between(text_or_none(entry.get("root")), commit, snapshot_commit)
+            if dirty
+            else []
         ),
         "not_captured": [str(note) for note in entry.get("not_captured") or []],
     }

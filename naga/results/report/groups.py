@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from naga.commands._locks import VOLATILE_CONFIG_KEYS
+from naga.results.locks import VOLATILE_CONFIG_KEYS
 from naga.results.query import group_key, group_rows, is_number
 from naga.results.report.stats import ci95_half_width
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.launch.launchers.submitit.isolate import Isolation
+from naga.lock.status import INTERRUPTED, RUNNING
 
 __all__ = ["Element", "cut", "pack", "share"]
 
@@ -70,7 +71,7 @@ class Element:
                 results.append(None)
                 continue
             started = {
-                "status": "running",
+                "status": RUNNING,
                 "started_at": now_iso(),
                 "duration_s": None,
                 "error": None,
@@ -86,7 +87,7 @@ class Element:
             stopped = requeue.requeued()
             if stopped is not None:
                 raise stopped  # no result: submitit must not report the element finished
-            if lock.get("status") == "interrupted":
+            if lock.get("status") == INTERRUPTED:
                 break  # a signal stops the element; the jobs after it stay queued
         return results
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from naga.errors import UsageError
+from naga.lock.status import QUEUED
 
 __all__ = ["check_launcher", "detach"]
 
@@ -54,7 +55,7 @@ def detach(  # noqa: PLR0917 - the sweep's parts, as dispatch has them
 
     local = session.launcher_name != "submitit_slurm"
     for job in todo:
-        job.status = "queued"
+        job.status = QUEUED
     if (try_read(state.root / SWEEP_LOCK) or {}).get("sweep_id") == state.sweep_id:
         # A resumed sweep whose other jobs may still be running and writing their entries:
         # only this submission's entries (and the launch record) change.

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from naga.lock.status import COMPLETED, FAILED
+
 __all__ = ["finished_earlier", "install", "requeued"]
 
 _SUBMITIT_HANDLER = "checkpoint_and_try_requeue"
@@ -65,7 +67,7 @@ def finished_earlier(save_dir: Path) -> bool:
 
     old = try_read(save_dir / LOCK_NAME, head=True)
     return bool(
-        old and str(old.get("slurm_job_id")) == job and old.get("status") in ("completed", "failed")
+        old and str(old.get("slurm_job_id")) == job and old.get("status") in (COMPLETED, FAILED)
     )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from naga.launch.launchers.submitit.arrays import Element, cut, pack, share
 from naga.launch.launchers.submitit.isolate import Isolation
+from naga.lock.status import COMPLETED, FAILED, INTERRUPTED
 
 __all__ = ["SUBMITIT", "Submitted", "Submitter"]
 
@@ -276,15 +277,15 @@ def apply_results(batch: Sequence[Any], results: dict[int, Any], monitor: Any) -
                 pass  # never started (stays queued), or ran in an earlier attempt: run.lock
             elif isinstance(ret, BaseException):
                 if not job.done:
-                    job.status = "failed"
+                    job.status = FAILED
                     job.error = f"launcher error: {error_line(ret)}"
             else:
                 failure = job_failed(ret)
                 if failure is not None:
-                    job.status = "failed" if job.status != "interrupted" else "interrupted"
+                    job.status = FAILED if job.status != INTERRUPTED else INTERRUPTED
                     job.error = job.error or error_line(failure)
                 else:
-                    job.status, job.error = "completed", None
+                    job.status, job.error = COMPLETED, None
             if job.done and not was_done:
                 monitor.job_finished(job)
         monitor.state.write()
@@ -308,7 +309,7 @@ def _is_slurm(job: Any) -> bool:
 
 def _executor(launcher: Any) -> tuple[Any, str, int]:
     """submitit's executor for the plugin's parameters, built as the plugin builds it."""
-    from naga import _hydra_compat as compat
+    import naga._hydra_compat as compat
 
     executor, kind = compat.submitit_executor(launcher)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))

@@ -11,7 +11,7 @@
   const columns = doc.columns;
   const col = Object.fromEntries(columns.map((name, i) => [name, i]));
   const runs = doc.runs;
-  const FAILED = new Set(["failed", "interrupted", "lost"]);
+  const FAILED = new Set(doc.summary.failed); // rows that did not complete (naga.lock.status.BAD)
   const tables = {};
   window.nagaReport = { doc, tables, show: (v) => show(v), fmtG: (v) => fmtG(v) };
 
@@ -461,7 +461,7 @@
     const row = runs[index];
     const card = doc.cards[index];
     const status = row[col.status];
-    const box = el("article", { class: "card" + (FAILED.has(status) ? " card-failed" : ""), id: "card-" + index });
+    const box = el("article", { class: "card" + (FAILED.has(index) ? " card-failed" : ""), id: "card-" + index });
     box.append(el("h2", {}, "Run ", el("span", { class: "run-name" }, String(row[col.run])), " ", el("span", { class: "badge status-" + status }, status)));
     if (card.unreadable) { box.append(el("p", {}, "(its run.lock could not be read again while building the report)")); root.append(box); return; }
     if (card.error) {

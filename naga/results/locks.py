@@ -1,8 +1,8 @@
-"""Find, read and take apart run.lock files for the ``naga`` subcommands.
+"""Find, read and take apart the run.lock files on disk (the results table's walk too).
 
-Every subcommand starts from a RUN argument (a run directory or a run.lock file) or from
-directories to search; this module turns those into :class:`Run` objects. A file that is not
-a readable run.lock of a known format version is a one-line ``LockError`` from
+Every ``naga`` subcommand starts from a RUN argument (a run directory or a run.lock file) or
+from directories to search; this module turns those into :class:`Run` objects. A file that
+is not a readable run.lock of a known format version is a one-line ``LockError`` from
 :func:`naga.lock.format.read_lock`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +18,8 @@ from typing import Any
 
 from naga.errors import LockError
 from naga.lock.format import LOCK_NAME, read_lock
+from naga.lock.metrics import flatten
 from naga.lock.timestamps import parse_timestamp
-
-STATUSES = ("running", "completed", "failed", "interrupted", "requeued", "lost")
 
 # Directories that never hold runs but can be huge: walking them would make `naga ls` slow;
 # MLflow's artifact stores hold copies of logged run.locks, which are not runs of their own,
@@ -71,13 +70,11 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
-        config = self.lock.get("config")
-        return config if isinstance(config, dict) else {}
+        return as_dict(self.lock.get("config"))
 
     def section(self, name: str) -> dict[str, Any]:
         """Return a mapping section (``repos``, ``data``, ``prevs``, ``upstream``), or ``{}``."""
-        value = self.lock.get(name)
-        return value if isinstance(value, dict) else {}
+        return as_dict(self.lock.get(name))
 
     @property
     def cwd(self) -> Path:
@@ -145,26 +142,83 @@ def load_run(arg: str | Path) -> Run:
     return Run(path=path, lock=read_lock(path))
 
 
-def iter_lock_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Yield every run.lock below ``roots`` (sorted, each once), skipping VCS and venv dirs."""
-    seen: set[Path] = set()
+# (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns) of a run.lock
+Stamps = tuple[int, int, int, int, int]
+Walked = list[tuple[str, str, Stamps]]
+
+
+def find_lock_files(
+    roots: Sequence[str | os.PathLike[str]],
+) -> tuple[Walked, list[str], list[str]]:
+    """Every run.lock below ``roots`` (directories or run.lock files), each once, in walk order.
+
+    Returns:
+        ``(path, directory relative to its root, stamps)`` of every run.lock (absolute,
+        symlinks kept); the directories walked (``/``-terminated); the files named.
+
+    Raises:
+        LockError: A root does not exist.
+    """
+    walked: Walked = []
+    ranges: list[str] = []  # prefixes of the directories walked completely
+    files: list[str] = []
+    seen: set[tuple[int, int]] = set()
     for root in roots:
-        if root.is_file():
-            candidates: Iterable[Path] = [root]
+        top = os.path.abspath(os.fspath(root))  # noqa: PTH100 - keep symlinks, as users name paths
+        if not os.path.exists(top):  # noqa: PTH110
+            raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
+        if os.path.isdir(top):  # noqa: PTH112
+            ranges.append(top.rstrip("/") + "/")
+            locks = _walk(top)
         else:
-            candidates = _walk(root)
-        for path in candidates:
-            key = path.resolve()
-            if key not in seen:
-                seen.add(key)
-                yield path.absolute()
+            files.append(top)
+            locks = _one_file(top)
+        for path, rel, stamps in locks:
+            if (stamps[0], stamps[1]) not in seen:
+                seen.add((stamps[0], stamps[1]))
+                walked.append((path, rel, stamps))
+    return walked, ranges, files
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        if LOCK_NAME in filenames:
-            yield Path(dirpath) / LOCK_NAME
+def _walk(top: str) -> Iterator[tuple[str, str, Stamps]]:
+    """Every run.lock below ``top`` with its stamps, directories in sorted order.
+
+    Like os.walk without following symlinked directories, but one ``scandir`` per
+    directory and one ``stat`` per run.lock: nothing else is asked of the file system.
+    """
+    skip_len = len(top.rstrip("/")) + 1
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        lock = None
+        subdirs = []
+        try:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name == LOCK_NAME:
+                        lock = entry
+                    elif name not in SKIP_DIRS and entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+            if lock is not None and lock.is_file():
+                yield lock.path, directory[skip_len:] or ".", _stamps(lock.stat())
+        except OSError:
+            pass  # unreadable, or vanished meanwhile: nothing to list there
+        if subdirs:
+            subdirs.sort(reverse=True)
+            stack += subdirs
+
+
+def _one_file(path: str) -> Iterator[tuple[str, str, Stamps]]:
+    try:
+        st = os.stat(path)  # noqa: PTH116
+    except OSError:
+        return
+    yield path, ".", _stamps(st)
+
+
+def _stamps(st: os.stat_result) -> Stamps:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def find_runs(roots: Iterable[Path], *, warn: bool = True, skip: tuple[str, ...] = ()) -> list[Run]:
@@ -176,12 +230,9 @@ def find_runs(roots: Iterable[Path], *, warn: bool = True, skip: tuple[str, ...]
     Raises:
         LockError: A root does not exist.
     """
-    roots = list(roots)
-    for root in roots:
-        if not root.exists():
-            raise LockError(f"directory '{root}' does not exist; pass a directory that holds runs")
     runs = []
-    for path in iter_lock_files(roots):
+    for found, _, _ in find_lock_files(list(roots))[0]:
+        path = Path(found)
         try:
             runs.append(Run(path=path, lock=read_lock(path, skip=skip)))
         except LockError as exc:
@@ -194,19 +245,6 @@ def find_runs(roots: Iterable[Path], *, warn: bool = True, skip: tuple[str, ...]
 def as_dict(value: Any) -> dict[str, Any]:
     """``value`` when it is a mapping, else ``{}`` (hand-edited locks may hold anything)."""
     return value if isinstance(value, dict) else {}
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested mappings to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``).
-
-    Lists stay whole values: a changed list reads better as one ``old → new`` line.
-    """
-    if not isinstance(tree, dict) or (prefix and not tree):
-        return {prefix: tree} if prefix else {}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
 
 
 # The run's own output directory: it differs between any two runs by construction.
