@@ -35,7 +35,7 @@ class RunLockCallback(Callback):
         """Open the job's run and write its ``running`` receipt."""
         from omegaconf import open_dict, read_write
 
-        from naga.launch.plan.naming import launcher_name
+        from naga.launch.launchers.registry import launcher_name
         from naga.lock.session import start_run
 
         output_dir = Path(str(config.hydra.runtime.output_dir))

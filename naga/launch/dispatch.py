@@ -1,160 +1,131 @@
-"""From composed jobs to running ones: who submits them, and whether anyone waits.
+"""From composed jobs to running ones: the launcher starts them, and someone waits or not.
 
-Shared by a new sweep (naga.launch.sweep) and a resumed one (naga.launch.resume):
-
-- submitit launchers (Slurm, submitit_local) are submitted by naga itself
-  (naga.launch.launchers.submitit.submit: isolation of the submitted code, arrays, requeue); basic
-  runs in
-  this process (naga.launch.launchers.inprocess), joblib and other plugins through Hydra's launcher
-  plugin (naga.launch.sweep._launch); on every path each job gets the config derived for it
-  (``configs``, naga.launch.plan.compose) and carried by its last override
-  (naga.launch.plan.handoff), so no job composes its config again;
-- ``--detach`` returns once every job is queued (naga.launch.launchers.submitit.detach); otherwise
-the sweep's
-  process waits, shows progress and reports (naga.launch.sweep);
-- sweep.lock records, under ``launch``, how to start the sweep again (``naga resume``).
+Shared by a new sweep (naga.launch.sweep) and a resumed one (naga.launch.resume): the
+sweep's launcher (naga.launch.launchers) gets ready (submitit: the submitted code), then
+either starts the jobs while this process waits, shows progress and reports, or, with
+``--detach``, returns once every job is queued. On every path each job gets the config
+derived for it (naga.launch.plan.compose), carried by its last override
+(naga.launch.plan.handoff), so no job composes its config again. sweep.lock records,
+under ``launch``, how to start the sweep again (``naga resume``).
 """
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["dispatch", "launch_info"]
+from naga.lock.status import BAD, COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
 
-#: Flags that say how this command runs, not which sweep it is: left out of ``launch.args``.
-_OWN_FLAGS = ("--detach",)
-_OWN_VALUED = ("--resume",)
+if TYPE_CHECKING:
+    from naga.launch.launchers.base import Launch, Launcher
+    from naga.launch.options import SweepOptions
+    from naga.launch.record.sweeplock import JobRecord, SweepState
+
+__all__ = ["dispatch"]
 
 
-def dispatch(  # noqa: PLR0917 - the sweep's parts, as run_sweep has them
-    session: Any,
-    app: Any,
-    state: Any,
-    configs: Any,
-    launch_lists: list[list[str]],
-    options: Any,
+def dispatch(
+    sweep: Launch,
+    launcher: Launcher,
+    options: SweepOptions,
     session_overrides: Sequence[str],
     *,
-    debug: bool,
     tasks_per_job: int | None = None,
-    todo: Sequence[Any] | None = None,
+    todo: Sequence[JobRecord] | None = None,
 ) -> int:
-    """Start the jobs of ``state`` that are not done (or ``todo``); the process exit code.
+    """Start the jobs of ``sweep.state`` that are not done (or ``todo``); the exit code.
 
     Args:
-        session: The sweep's Hydra session.
-        app: The decorated function.
-        state: The sweep (sweep.lock records).
-        configs: The jobs' precomposed configs (naga.launch.plan.compose.JobConfigs).
-        launch_lists: Every job's launcher overrides, by job number; the last one of each
-            job to start is its :class:`naga.launch.plan.handoff.JobOverride`, which carries
-            the job's config to wherever it runs (no job composes its config again).
+        sweep: The sweep's session, app, records, configs and launcher overrides.
+        launcher: Where the jobs run (naga.launch.launchers.registry).
         options: The sweep flags.
         session_overrides: What the session was composed from (recorded for resume).
-        debug: NAGA_DEBUG is set (jobs run in this process).
         tasks_per_job: Jobs per array element; default: the ``--slurm_config`` file's.
         todo: The jobs to submit (``--detach``); default: every job not done.
-    """
-    from naga.launch.launchers.submitit.submit import SUBMITIT, Submitter
-    from naga.launch.record.progress import Monitor, summary_lines
-    from naga.launch.sweep import _run
 
+    Returns:
+        0 when every job completed (or was skipped, or, detached, was queued), else 1.
+    """
+    from dataclasses import replace
+
+    from naga.launch.record.relaunch import launch_info
+
+    state = sweep.state
     if tasks_per_job is None:
         from naga.launch.launchers.submitit.settings import naga_settings
 
         tasks_per_job = int(naga_settings(options.slurm_config)["tasks_per_job"])
-    submitter = None
-    if session.launcher_name in SUBMITIT and not debug:
-        submitter = Submitter.for_sweep(
-            app, state.root, tasks_per_job=tasks_per_job, isolate=options.isolate
-        )
-        app = submitter.app
+    app = launcher.prepare(
+        sweep.app, state.root, tasks_per_job=tasks_per_job, isolate=options.isolate
+    )
+    sweep = replace(sweep, app=app)
     state.extra["launch"] = launch_info(
         session_overrides,
         given_root=state.given_root,
         tasks_per_job=tasks_per_job,
         isolate=options.isolate,
         detached=options.detach,
-        commit=submitter.isolation.commit if submitter and submitter.isolation else None,
+        commit=launcher.code,
     )
     if options.detach:
-        from naga.launch.launchers.submitit.detach import detach
-        from naga.launch.launchers.task import SweepTask
-
-        task = SweepTask(
-            app=app,
-            launcher=state.launcher,
-            sweep_id=state.sweep_id,
-            root=state.given_root,
-            in_process=False,
-        )
         jobs = [job for job in state.jobs if not job.done] if todo is None else list(todo)
-        return detach(session, submitter, task, state, launch_lists, jobs)
-    return _run(
-        session,
-        app,
-        state,
-        configs,
-        launch_lists,
-        debug=debug,
-        monitor_cls=Monitor,
-        summary=summary_lines,
-        submitter=submitter,
-    )
+        return launcher.detach(sweep, jobs)
+    return _wait(sweep, launcher)
 
 
-def launch_info(
-    session_overrides: Sequence[str],
-    *,
-    given_root: str,
-    tasks_per_job: int,
-    isolate: bool,
-    detached: bool,
-    commit: str | None,
-) -> dict[str, Any]:
-    """sweep.lock's ``launch``: how this sweep was started, enough to start it again."""
-    from naga.lock.liveness import pid_start
-    from naga.lock.record import host
+def _wait(sweep: Launch, launcher: Launcher) -> int:
+    """Run the jobs not done, showing progress, then write the sweep's end and report."""
+    from naga.launch.launchers.base import StopSweep
+    from naga.launch.record.outcome import launcher_failed
+    from naga.launch.record.progress import Monitor, summary_lines
+    from naga.lock.interrupt import Interrupted, SignalGuard
 
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    module = getattr(spec, "name", None)
-    start = ["-m", module] if module and module != "__main__" else [sys.argv[0]]
-    return {
-        "python": sys.executable,
-        "start": start,
-        "args": own_args(sys.argv[1:]),
-        "cwd": str(Path.cwd()),
-        "host": host(),
-        "pid": os.getpid(),
-        "pid_start": pid_start(),
-        "detached": detached,
-        "hydra_overrides": list(session_overrides),
-        "given_root": given_root,
-        "tasks_per_job": tasks_per_job,
-        "isolate": isolate,
-        "code": commit,
-    }
+    state = sweep.state
+    todo = [job for job in state.jobs if not job.done]
+    # In process, the parent sees each job start and end: nothing to poll.
+    monitor = Monitor(state, poll_files=not launcher.capabilities.in_process)
+    started = time.monotonic()
+    monitor.start()
+    interrupted = False
+    # A signal to the sweep's own process (a closed terminal, scancel of a sweep running
+    # inside a Slurm allocation) ends it as interrupted, with sweep.lock saying so.
+    guard = SignalGuard()
+    guard.install(lambda signum, frame, stop: None)
+    try:
+        if todo:
+            try:
+                launcher.run(sweep, todo, monitor)
+            except StopSweep as stop:
+                raise stop.failure from None
+            except Exception as exc:
+                launcher_failed(todo, exc, state)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        raise
+    finally:
+        guard.restore()
+        monitor.stop()
+        _finish(state, started, interrupted=interrupted)
+        for line in summary_lines(state):
+            print(line, file=sys.stderr)
+    return 1 if state.status != COMPLETED else 0
 
 
-def own_args(args: Sequence[str]) -> list[str]:
-    """``args`` without the flags that only say how this command ran (--detach, --resume)."""
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg in _OWN_FLAGS:
-            continue
-        if arg in _OWN_VALUED:
-            skip = True
-            continue
-        if any(arg.startswith(flag + "=") for flag in _OWN_VALUED):
-            continue
-        out.append(arg)
-    return out
+def _finish(state: SweepState, started: float, *, interrupted: bool) -> None:
+    """Write the final status: interrupted while jobs were open, else failed or completed."""
+    from naga.launch.record.sweeplock import now_iso
+
+    counts = state.counts()
+    state.finished_at = now_iso()
+    state.duration_s = round(time.monotonic() - started, 3)
+    if interrupted or counts[RUNNING] or counts[QUEUED]:
+        state.status = INTERRUPTED
+        for job in state.jobs:
+            if job.status == RUNNING:
+                job.status = INTERRUPTED
+    else:
+        bad = sum(counts[status] for status in BAD)
+        state.status = FAILED if bad else COMPLETED
+    state.write()

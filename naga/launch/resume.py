@@ -16,22 +16,30 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.errors import UsageError
 from naga.lock.status import BAD, LIVE
 
+if TYPE_CHECKING:
+    from naga.launch.job import App
+    from naga.launch.options import SweepOptions
+    from naga.launch.record.status import JobView, SweepView
+    from naga.launch.record.sweeplock import JobRecord
+
 __all__ = ["run_resumed", "to_resume"]
 
 
-def to_resume(view: Any) -> tuple[list[Any], list[Any]]:
+def to_resume(view: SweepView) -> tuple[list[JobView], list[JobView]]:
     """``(jobs to run again, jobs still queued or running)`` of a sweep's current view."""
     again = [job for job in view.jobs if job.status in BAD]
     live = [job for job in view.jobs if job.status in LIVE]
     return again, live
 
 
-def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") -> dict[str, Any]:
+def check_resumable(
+    view: SweepView, *, detach: bool, command: str = "naga resume"
+) -> dict[str, object]:
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:
@@ -52,10 +60,10 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
             "older naga); run the sweep's command again with --skip-completed"
         )
     if detach:
-        from naga.launch.launchers.submitit.detach import check_launcher
+        from naga.launch.launchers import registry
 
         try:
-            check_launcher(view.launcher)
+            registry.require_detach(registry.by_name(view.launcher))
         except UsageError as exc:
             raise UsageError(f"{command} --detach: {exc}; resume without --detach") from None
     _, live = to_resume(view)
@@ -68,14 +76,17 @@ def check_resumable(view: Any, *, detach: bool, command: str = "naga resume") ->
     return launch
 
 
-def run_resumed(app: Any, options: Any) -> int:
+def run_resumed(app: App, options: SweepOptions) -> int:
     """Run the sweep in ``options.resume`` again, for the jobs that did not complete."""
     from naga.launch.dispatch import dispatch
+    from naga.launch.launchers import registry
+    from naga.launch.launchers.base import Launch
     from naga.launch.plan import hydra_session
     from naga.launch.plan.jobs import job_configs, sweep_state
     from naga.launch.record.files import as_list
     from naga.launch.record.status import read_sweep
 
+    assert options.resume is not None  # run_sweep comes here for --resume only
     root = Path(options.resume).absolute()
     view = read_sweep(root, command="--resume")
     launch = check_resumable(view, detach=options.detach, command="--resume")
@@ -87,10 +98,12 @@ def run_resumed(app: Any, options: Any) -> int:
         )
         return 0
     rerun = {job.name for job in again}
-    session = hydra_session.open_session(app.base, app.name, list(launch["hydra_overrides"]))
+    session_overrides = [str(item) for item in as_list(launch.get("hydra_overrides"))]
+    session = hydra_session.open_session(app.base, app.name, session_overrides)
     try:
         given_root = str(launch.get("given_root") or root)
         hydra_session.set_sweep_dir(session, given_root)
+        launcher = registry.launcher_for(session)
         records = _records(view, root, rerun)
         # The jobs to run again get their configs as a new sweep's do (naga.launch.plan.jobs);
         # jobs left alone are neither checked nor derived.
@@ -98,8 +111,7 @@ def run_resumed(app: Any, options: Any) -> int:
             session,
             [record.overrides for record in records],
             [record.name for record in records],
-            # joblib jobs run with naga's start_job in the worker: their task config travels.
-            carries_task=session.launcher_name == "joblib",
+            carries_task=launcher.capabilities.carries_task,
             derive=rerun,
         )
         data = view.data
@@ -108,7 +120,7 @@ def run_resumed(app: Any, options: Any) -> int:
             root,
             given_root,
             [str(item) for item in as_list(data.get("overrides"))],
-            launcher=session.launcher_name,
+            launcher=launcher.name,
             jobs=records,
             tasks=tasks if isinstance(tasks := data.get("tasks"), dict) else None,
         )
@@ -116,26 +128,25 @@ def run_resumed(app: Any, options: Any) -> int:
         state.sweep_id = str(data.get("sweep_id") or state.sweep_id)
         state.started_at = str(data.get("started_at") or state.started_at)
         return dispatch(
-            session,
-            app,
-            state,
-            configs,
-            launch_lists,
+            Launch(session, app, state, configs, launch_lists),
+            launcher,
             options,
-            list(launch["hydra_overrides"]),
-            debug=False,
-            tasks_per_job=int(launch.get("tasks_per_job") or 1),
+            session_overrides,
+            tasks_per_job=int(str(launch.get("tasks_per_job") or 1)),
             todo=[record for record in records if record.name in rerun],
         )
     finally:
         hydra_session.close()
 
 
-def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
+def _records(view: SweepView, root: Path, rerun: set[str]) -> list[JobRecord]:
     """sweep.lock records of every job: fresh for the jobs run again, as recorded otherwise."""
     from naga.launch.plan.jobs import job_records
+    from naga.launch.record.files import as_list, as_mapping, text_or_none
 
-    entries = {str(entry.get("name")): entry for entry in view.data["jobs"]}
+    entries = {
+        str(entry.get("name")): entry for entry in map(as_mapping, as_list(view.data["jobs"]))
+    }
     names = [job.name for job in view.jobs]
     records = job_records(root, [job.overrides for job in view.jobs], names)
     for job, record in zip(view.jobs, records, strict=True):
@@ -145,8 +156,8 @@ def _records(view: Any, root: Path, rerun: set[str]) -> list[Any]:
             record.started_at = job.started_at
             record.duration_s = job.duration_s
             record.error = job.error
-            record.slurm_job_id = entry.get("slurm_job_id")
-            record.run_id = entry.get("run_id")
+            record.slurm_job_id = text_or_none(entry.get("slurm_job_id"))
+            record.run_id = text_or_none(entry.get("run_id"))
             # Every other key of the entry stays as recorded: a local job's pid (job_id),
             # attempts, and whatever a newer naga records there.
             own = set(record.as_dict(root))

@@ -4,29 +4,35 @@ clicfg calls :func:`run_sweep` when the command line describes several jobs
 (``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
 grammar and every job is checked up front (so a bad value fails before anything runs).
 The sweep's config is composed once and each job's config derived from it
-(:mod:`naga.launch.plan.compose`); the jobs run in this process (basic launcher,
-:mod:`naga.launch.launchers.inprocess`) or go to Hydra's launcher plugin (joblib, submitit_local,
-submitit_slurm) carrying their finished configs (:mod:`naga.launch.plan.handoff`). Each job
-writes its run.lock in its own process; the parent keeps ``sweep.lock`` current, shows
-progress and ends with a summary.
+(:mod:`naga.launch.plan.compose`); the sweep's launcher
+(:mod:`naga.launch.launchers`) runs the jobs, each carrying its finished config
+(:mod:`naga.launch.plan.handoff`), through :mod:`naga.launch.dispatch`. Each job writes
+its run.lock; the parent keeps ``sweep.lock`` current, shows progress and ends with a
+summary.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.debug import ENV_VAR as DEBUG_ENV_VAR
 from naga.debug import debug_enabled
 from naga.errors import UsageError
-from naga.launch.job import SAVE_DIR_KEY, App, checked_save_dir, job_failed
+from naga.launch.job import SAVE_DIR_KEY, App, checked_save_dir
+from naga.launch.launchers import registry
 from naga.launch.options import SweepOptions
 from naga.launch.plan.naming import is_hydra_key, job_names, override_key
-from naga.lock.status import BAD, COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from naga.launch.launchers.base import Launcher
+    from naga.launch.plan.hydra_session import Session
+    from naga.launch.record.sweeplock import JobRecord
 
 _LAUNCHER_KEYS = ("hydra/launcher", "hydra.launcher")
 # naga's defaults for Hydra's own settings; a user override of the same key wins.
@@ -85,10 +91,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     session_overrides = [*defaults, *launcher_overrides, *hydra_overrides, *app_overrides]
     session = hydra_session.open_session(app.base, app.name, session_overrides)
     try:
-        if options.detach:
-            from naga.launch.launchers.submitit.detach import check_launcher
-
-            check_launcher(session.launcher_name)
+        launcher = _launcher(session, debug=debug, detach=options.detach)
         given_root = _sweep_root(session.cfg, app.name)
         if not hydra_session.sweeper_target(session).endswith("BasicSweeper"):
             from naga.launch.sweepers.search import run_search  # Optuna, or another sweeper
@@ -98,7 +101,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             )
         root = given_root.absolute()
         # Before anything is written: a folder whose sweep still runs is not taken over.
-        refuse_if_live(root, shown=str(given_root))
+        refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
         hydra_session.set_sweep_dir(session, str(given_root))
         grid = hydra_session.expand(session)
         tasks, tasks_info = _task_overrides(session.cfg, options)
@@ -106,8 +109,7 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
         names = job_names(jobs)
         records = job_records(root, jobs, names)
         _check_distinct_dirs(records, root)
-        # joblib jobs run with naga's start_job in the worker: their task config travels too.
-        carries_task = session.launcher_name == "joblib"
+        carries_task = launcher.capabilities.carries_task
         configs, launch_lists = job_configs(session, jobs, names, carries_task=carries_task)
         if options.print_configs:  # --cfg: what each job would run with, nothing run
             from naga.launch.plan.preview import print_configs
@@ -123,15 +125,15 @@ def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
             root,
             str(given_root),
             overrides,
-            launcher=session.launcher_name,
+            launcher=launcher.name,
             jobs=records,
             tasks=tasks_info,
         )
         from naga.launch.dispatch import dispatch
+        from naga.launch.launchers.base import Launch
 
-        return dispatch(
-            session, app, state, configs, launch_lists, options, session_overrides, debug=debug
-        )
+        sweep = Launch(session, app, state, configs, launch_lists)
+        return dispatch(sweep, launcher, options, session_overrides)
     finally:
         hydra_session.close()
 
@@ -145,182 +147,9 @@ def _resumes_grid(options: SweepOptions) -> bool:
     return recorded_study(options.resume) is None
 
 
-def _run(
-    session: Any,
-    app: App,
-    state: Any,
-    configs: Any,
-    launch_lists: list[list[str]],
-    *,
-    debug: bool,
-    monitor_cls: Any,
-    summary: Any,
-    submitter: Any = None,
-) -> int:
-    from naga.launch.launchers.task import SweepTask
-    from naga.launch.plan import hydra_session
-    from naga.lock.interrupt import Interrupted, SignalGuard
-
-    todo = [job for job in state.jobs if not job.done]
-    in_process = state.launcher in hydra_session.IN_PROCESS
-    task = SweepTask(
-        app=app,
-        launcher=state.launcher,
-        sweep_id=state.sweep_id,
-        root=state.given_root,
-        in_process=in_process,
-    )
-    # In process, the parent sees each job start and end: nothing to poll.
-    monitor = monitor_cls(state, poll_files=not in_process)
-    started = time.monotonic()
-    monitor.start()
-    interrupted = False
-    # A signal to the sweep's own process (a closed terminal, scancel of a sweep running
-    # inside a Slurm allocation) ends it as interrupted, with sweep.lock saying so.
-    guard = SignalGuard()
-    guard.install(lambda signum, frame, stop: None)
-    try:
-        if todo:
-            _launch(
-                session,
-                configs,
-                task,
-                todo=todo,
-                launch_lists=launch_lists,
-                monitor=monitor,
-                debug=debug,
-                submitter=submitter,
-            )
-    except (KeyboardInterrupt, Interrupted):
-        interrupted = True
-        raise
-    finally:
-        guard.restore()
-        monitor.stop()
-        _finish(state, started, interrupted=interrupted)
-        for line in summary(state):
-            print(line, file=sys.stderr)
-    return 1 if state.status != COMPLETED else 0
-
-
-def _launch(
-    session: Any,
-    configs: Any,
-    task: Any,
-    *,
-    todo: Sequence[Any],
-    launch_lists: list[list[str]],
-    monitor: Any,
-    debug: bool,
-    submitter: Any = None,
-) -> None:
-    """Run the jobs in process, through the launcher plugin or naga's own submission.
-
-    ``submitter`` (naga.launch.launchers.submitit.submit) submits the jobs of a submitit sweep;
-    each job
-    carries its precomposed config all the same (naga.launch.plan.handoff).
-
-    Raises:
-        BaseException: In debug mode, the first job failure (for the debugger); a signal
-            or Ctrl-C that stops the sweep.
-    """
-    from naga.launch.record.files import error_line
-    from naga.launch.record.progress import apply_run_lock
-
-    try:
-        if submitter is not None:  # submitit: naga submits, waits and records each job
-            submitter.run(session, task, todo, launch_lists, monitor)
-        elif task.in_process:
-            _run_in_process(session, configs, task, todo, monitor, debug=debug)
-        else:
-            results = _run_with_plugin(session, task, todo, launch_lists)
-            _apply_results(todo, results, monitor)
-    except _DebugStop as stop:
-        raise stop.failure from None
-    except Exception as exc:
-        # A launcher that died (e.g. a Slurm job killed before it could report) leaves the
-        # jobs' run.locks as the only truth.
-        with monitor.state.lock:
-            for job in todo:
-                if not job.done:
-                    apply_run_lock(job)
-                if not job.done:
-                    job.status = FAILED
-                    job.error = f"launcher error: {error_line(exc)}"
-
-
-def _finish(state: Any, started: float, *, interrupted: bool) -> None:
-    """Write the final status: interrupted while jobs were open, else failed or completed."""
-    from naga.launch.record.sweeplock import now_iso
-
-    counts = state.counts()
-    state.finished_at = now_iso()
-    state.duration_s = round(time.monotonic() - started, 3)
-    if interrupted or counts[RUNNING] or counts[QUEUED]:
-        state.status = INTERRUPTED
-        for job in state.jobs:
-            if job.status == RUNNING:
-                job.status = INTERRUPTED
-    else:
-        bad = sum(counts[s] for s in BAD)
-        state.status = FAILED if bad else COMPLETED
-    state.write()
-
-
-class _DebugStop(Exception):
-    """NAGA_DEBUG: the first failed job stops the sweep with its own exception."""
-
-    def __init__(self, failure: BaseException) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
-
-
-def _run_in_process(
-    session: Any, configs: Any, task: Any, todo: Sequence[Any], monitor: Any, *, debug: bool
-) -> None:
-    from naga.launch.launchers import inprocess
-    from naga.launch.record.sweeplock import now_iso
-
-    state = monitor.state
-    by_num = {job.num: job for job in todo}
-
-    def started(num: int) -> None:
-        with state.lock:
-            job = by_num[num]
-            job.status, job.started_at = RUNNING, now_iso()
-        monitor.changed()
-
-    def ended(num: int, ret: Any) -> None:
-        _apply_results([by_num[num]], [ret], monitor)
-        failure = job_failed(ret)
-        if debug and failure is not None:
-            raise _DebugStop(failure)
-
-    inprocess.launch(
-        session, configs, task, [job.num for job in todo], on_start=started, on_end=ended
-    )
-
-
-def _run_with_plugin(
-    session: Any, task: Any, todo: Sequence[Any], launch_lists: list[list[str]]
-) -> list[Any]:
-    from naga.launch.plan import hydra_session
-    from naga.launch.plan.handoff import PrecomposedLoader
-
-    loader = PrecomposedLoader(session.hydra.config_loader)
-    with hydra_session.multirun_callbacks(session) as callbacks:
-        launcher = hydra_session.make_launcher(session, task, callbacks, loader=loader)
-        if session.launcher_name == "joblib":
-            from naga.launch.launchers import joblib_pool
-
-            jobs = [(job.num, launch_lists[job.num][-1]) for job in todo]
-            return joblib_pool.launch(session, launcher, task, callbacks, jobs)
-        return list(launcher.launch([launch_lists[job.num] for job in todo], initial_job_idx=0))
-
-
-def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
+def _check_distinct_dirs(records: Sequence[JobRecord], root: Path) -> None:
     """Two jobs writing one directory would mix their outputs and fight over its run.lock."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, JobRecord] = {}
     real_root = Path(os.path.realpath(root))
     for record in records:
         # Job names are distinct: only a job directory that is a link can meet another.
@@ -336,27 +165,7 @@ def _check_distinct_dirs(records: Sequence[Any], root: Path) -> None:
             )
 
 
-def _apply_results(batch: Sequence[Any], results: Sequence[Any], monitor: Any) -> None:
-    """Final state of each job: the JobReturn decides; run.lock adds times and ids."""
-    from naga.launch.record.files import error_line
-    from naga.launch.record.progress import apply_run_lock
-
-    with monitor.state.lock:
-        for job, ret in zip(batch, results, strict=False):
-            was_done = job.done
-            apply_run_lock(job)
-            failure = job_failed(ret)
-            if failure is not None:
-                job.status = FAILED if job.status != INTERRUPTED else INTERRUPTED
-                job.error = job.error or error_line(failure)
-            else:
-                job.status, job.error = COMPLETED, None
-            if not was_done:
-                monitor.job_finished(job)
-    monitor.changed()
-
-
-def _sweep_root(cfg: Any, app_name: str) -> Path:
+def _sweep_root(cfg: DictConfig, app_name: str) -> Path:
     from omegaconf import OmegaConf
 
     save_dir = OmegaConf.select(cfg, SAVE_DIR_KEY, default=None)
@@ -369,8 +178,8 @@ def _sweep_root(cfg: Any, app_name: str) -> Path:
 
 
 def _task_overrides(
-    cfg: Any, options: SweepOptions
-) -> tuple[list[list[str]], dict[str, Any] | None]:
+    cfg: DictConfig, options: SweepOptions
+) -> tuple[list[list[str]], dict[str, object] | None]:
     from naga.launch.plan.tasks import (
         check_task_lines,
         check_task_to,
@@ -385,7 +194,11 @@ def _task_overrides(
     if options.tasks is not None:
         where = f"--tasks {options.tasks}"
         tasks = tasks_from_file(Path(options.tasks), task_to=options.task_to)
-        info = {"file": str(options.tasks), "key": None, "task_to": options.task_to}
+        info: dict[str, object] = {
+            "file": str(options.tasks),
+            "key": None,
+            "task_to": options.task_to,
+        }
     elif options.tasks_key is not None:
         where = f"--tasks-key {options.tasks_key}"
         tasks = tasks_from_config(cfg, options.tasks_key, task_to=options.task_to)
@@ -405,22 +218,31 @@ def _launcher_overrides(options: SweepOptions, hydra_overrides: Sequence[str]) -
     chosen = [item for item in hydra_overrides if override_key(item) == "hydra/launcher"]
     if options.n_jobs is not None and options.slurm_config is not None:
         raise UsageError("--n_jobs and --slurm_config choose different launchers; use one of them")
+    given = chosen[0] if chosen else None
     if options.n_jobs is not None:
         if options.n_jobs < 1:
             raise UsageError(f"--n_jobs {options.n_jobs}: give a positive number of parallel jobs")
-        if chosen and chosen[0].split("=", 1)[1] != "joblib":
-            raise UsageError(
-                f"--n_jobs runs jobs with the joblib launcher, but {chosen[0]} was given; drop one"
-            )
-        picked = [] if chosen else ["hydra/launcher=joblib"]
+        picked = registry.flag_launcher("--n_jobs", given)
         return [*picked, f"hydra.launcher.n_jobs={options.n_jobs}"]
     if options.slurm_config is not None:
-        if chosen and chosen[0].split("=", 1)[1] != "submitit_slurm":
-            raise UsageError(
-                f"--slurm_config submits to Slurm, but {chosen[0]} was given; drop one"
-            )
         from naga.launch.launchers.submitit.settings import slurm_overrides
 
-        picked = [] if chosen else ["hydra/launcher=submitit_slurm"]
+        picked = registry.flag_launcher("--slurm_config", given)
         return [*picked, *slurm_overrides(Path(options.slurm_config))]
     return []
+
+
+def _launcher(session: Session, *, debug: bool, detach: bool) -> Launcher:
+    """The sweep's launcher; NAGA_DEBUG: in this process, the first failure stops the sweep.
+
+    Raises:
+        UsageError: ``--detach`` with a launcher whose jobs need this process.
+    """
+    launcher = registry.launcher_for(session)
+    if detach:
+        registry.require_detach(launcher)
+    if not debug:
+        return launcher
+    from naga.launch.launchers.inprocess import InProcess
+
+    return InProcess(launcher.name, stop_at_failure=True)

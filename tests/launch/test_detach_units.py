@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from slurm_jobs import load, slurm
 
 from naga.errors import UsageError
-from naga.launch.dispatch import own_args
 from naga.launch.launchers.submitit.arrays import cut, pack, share
 from naga.launch.launchers.submitit.queue import QueueView, slurm_queue
 from naga.launch.launchers.submitit.settings import naga_settings, slurm_overrides
 from naga.launch.record import status as status_mod
+from naga.launch.record.relaunch import own_args
 from naga.launch.record.sync import entry_from_run_lock, update_jobs
 from naga.lock.attempts import continued_attempt
 from naga.lock.writer import dumps

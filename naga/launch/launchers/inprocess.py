@@ -26,21 +26,75 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
 from naga._omegaconf_compat import node_at, set_parent
+from naga.launch.launchers.base import Capabilities, JobSource, Launch, Launcher, StopSweep
 from naga.launch.plan import hydra_session
-from naga.launch.plan.compose import JobConfigs
+
+if TYPE_CHECKING:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobReturn
+    from omegaconf import DictConfig
+
+    from naga._hydra_compat import Callbacks
+
+    #: A job's work: called with its config (without ``hydra``).
+    TaskFunction = Callable[[DictConfig], object]
+
+    from naga.launch.record.progress import Monitor
+    from naga.launch.record.sweeplock import JobRecord
+
+
+class InProcess(Launcher):
+    """The basic launcher: the jobs one after another in the sweep's own process.
+
+    Args:
+        name: The launcher's short name (``basic``; another one under NAGA_DEBUG).
+        stop_at_failure: NAGA_DEBUG: the first failed job stops the sweep with its own
+            exception (for the debugger).
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(in_process=True)
+
+    def __init__(self, name: str, *, stop_at_failure: bool = False) -> None:
+        super().__init__(name)
+        self.stop_at_failure = stop_at_failure
+
+    def run(self, sweep: Launch, todo: Sequence[JobRecord], monitor: Monitor) -> None:
+        """Run the ``todo`` jobs here, telling the monitor as each starts and ends."""
+        from naga.launch.job import job_failed
+        from naga.launch.record.outcome import apply_results
+        from naga.launch.record.sweeplock import now_iso
+        from naga.lock.status import RUNNING
+
+        state = monitor.state
+        by_num = {job.num: job for job in todo}
+
+        def started(num: int) -> None:
+            with state.lock:
+                job = by_num[num]
+                job.status, job.started_at = RUNNING, now_iso()
+            monitor.changed()
+
+        def ended(num: int, ret: JobReturn) -> None:
+            apply_results([by_num[num]], {num: ret}, monitor)
+            failure = job_failed(ret)
+            if self.stop_at_failure and failure is not None:
+                raise StopSweep(failure)
+
+        task = sweep.task(in_process=True)
+        launch(sweep.session, sweep.configs, task, list(by_num), on_start=started, on_end=ended)
 
 
 def launch(
     session: hydra_session.Session,
-    configs: JobConfigs,
-    task_function: Callable[[Any], Any],
+    configs: JobSource,
+    task_function: TaskFunction,
     nums: Sequence[int],
     *,
     on_start: Callable[[int], None] | None = None,
-    on_end: Callable[[int, Any], None] | None = None,
+    on_end: Callable[[int, JobReturn], None] | None = None,
 ) -> None:
     """Run jobs ``nums`` of the sweep in this process, in order.
 
@@ -71,7 +125,7 @@ def launch(
                 on_end(num, ret)
 
 
-def _save_hydra_files(config: Any, task_cfg: Any, hydra_cfg: Any) -> None:
+def _save_hydra_files(config: DictConfig, task_cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     """The ``.hydra/`` copies Hydra's run_job writes, when ``hydra.output_subdir`` asks."""
     from omegaconf import OmegaConf
 
@@ -85,14 +139,14 @@ def _save_hydra_files(config: Any, task_cfg: Any, hydra_cfg: Any) -> None:
 
 
 def run_job(
-    config: Any,
-    task_cfg: Any,
-    task_function: Callable[[Any], Any],
-    callbacks: Any,
+    config: DictConfig,
+    task_cfg: DictConfig,
+    task_function: TaskFunction,
+    callbacks: Callbacks,
     *,
     num: int,
-    job_id: Any,
-) -> Any:
+    job_id: int | str,
+) -> JobReturn:
     """Run one job with its config installed as Hydra's; returns its ``JobReturn``.
 
     Args:
@@ -157,7 +211,7 @@ def run_job(
             os.chdir(old_cwd)
 
 
-def _install(hydra_config: Any, config: Any) -> Any:
+def _install(hydra_config: HydraConfig, config: DictConfig) -> DictConfig:
     """Make ``config``'s ``hydra`` node the current Hydra config, without copying it.
 
     As ``HydraConfig.set_config`` does, the node is read-only and sits in a root of its
@@ -173,11 +227,11 @@ def _install(hydra_config: Any, config: Any) -> Any:
     with flag_override(root, "no_deepcopy_set_nodes", True):
         root["hydra"] = node
     set_parent(node, config)
-    hydra_config.cfg = root
+    hydra_config.cfg = root  # type: ignore[assignment]  # as HydraConfig.set_config does
     return root
 
 
-def _chdir(config: Any) -> bool:
+def _chdir(config: DictConfig) -> bool:
     from hydra import version
 
     chdir = config.hydra.job.chdir

@@ -25,24 +25,54 @@ from __future__ import annotations
 import pickle
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
 from naga._hydra_compat import joblib_params
+from naga.launch.launchers.base import Capabilities, Launch
 from naga.launch.launchers.inprocess import run_job
+from naga.launch.launchers.plugin import HydraPlugin
 from naga.launch.plan import hydra_session
 from naga.launch.plan.compose import refresh_process_facts
-from naga.launch.plan.handoff import JobOverride
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+    from hydra.plugins.launcher import Launcher as HydraLauncher
+
+    from naga._hydra_compat import Callbacks
+    from naga.launch.launchers.inprocess import TaskFunction
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan.handoff import JobOverride
+    from naga.launch.record.sweeplock import JobRecord
+
+
+class JoblibPool(HydraPlugin):
+    """The joblib launcher: loky workers with the plugin's settings, fed by naga."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(carries_task=True)
+
+    def launch(
+        self,
+        sweep: Launch,
+        todo: Sequence[JobRecord],
+        plugin: HydraLauncher,
+        task: SweepTask,
+        callbacks: Callbacks,
+    ) -> Mapping[int, JobReturn]:
+        """Run the jobs in the pool; each job's ``JobReturn`` by number."""
+        jobs = [(job.num, sweep.launch_lists[job.num][-1]) for job in todo]
+        returns = launch(sweep.session, plugin, task, callbacks, jobs)  # type: ignore[arg-type]
+        return {job.num: ret for job, ret in zip(todo, returns, strict=False)}
 
 
 def launch(
     session: hydra_session.Session,
-    launcher: Any,
-    task_function: Callable[[Any], Any],
-    callbacks: Any,
+    launcher: HydraLauncher,
+    task_function: TaskFunction,
+    callbacks: Callbacks,
     jobs: Sequence[tuple[int, JobOverride]],
-) -> list[Any]:
+) -> list[JobReturn]:
     """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each.
 
     Args:
@@ -61,10 +91,11 @@ def launch(
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     shared = Shared(task_function, callbacks)
     parallel = Parallel(**joblib_params(launcher))
-    return list(parallel(delayed(_run)(num, job, shared) for num, job in jobs))
+    return list(parallel(delayed(run_carried)(num, job, shared) for num, job in jobs))
 
 
-def _run(num: int, job: JobOverride, shared: Shared) -> Any:
+def run_carried(num: int, job: JobOverride, shared: Shared) -> JobReturn:
+    """Run job ``num`` in a worker with the config it carries; its ``JobReturn``."""
     task_function, callbacks = shared.get()
     config = job.config()
     refresh_process_facts(config)
@@ -78,17 +109,17 @@ def _run(num: int, job: JobOverride, shared: Shared) -> Any:
 class Shared:
     """What every job of a sweep needs in a worker, unpacked there once per sweep."""
 
-    def __init__(self, task_function: Callable[[Any], Any], callbacks: Any) -> None:
+    def __init__(self, task_function: TaskFunction, callbacks: Callbacks) -> None:
         self.token = uuid.uuid4().hex
         self._local = (task_function, callbacks)
         self._blob: bytes | None = None
         self._lock = threading.Lock()  # joblib pickles batches in a feeder thread
 
-    def get(self) -> tuple[Callable[[Any], Any], Any]:
+    def get(self) -> tuple[TaskFunction, Callbacks]:
         """The task function and callbacks (in the parent: the objects themselves)."""
         return self._local
 
-    def __reduce__(self) -> tuple[Any, tuple[str, bytes]]:
+    def __reduce__(self) -> tuple[Callable[[str, bytes], Shared], tuple[str, bytes]]:
         with self._lock:
             if self._blob is None:
                 import cloudpickle  # what loky pickles with

@@ -6,18 +6,18 @@ holding the App, importable from naga in every worker.
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.launch.job import App, start_job
+from naga.launch.record.progress import mark_started
 from naga.lock.interrupt import Interrupted
-from naga.lock.record import host
+from naga.lock.status import RUNNING
 
-#: Per-job "started" markers, so the parent can show a job as running before it ends.
-MARKER_DIR = ".naga-sweep"
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 class JobFailed(RuntimeError):
@@ -45,7 +45,7 @@ class SweepTask:
     #: job adds its own entry to sweep.lock, since nobody knew it up front.
     register: bool = False
 
-    def __call__(self, cfg: Any) -> Any:
+    def __call__(self, cfg: DictConfig) -> object:
         from hydra.core.hydra_config import HydraConfig
         from omegaconf import open_dict
 
@@ -55,13 +55,13 @@ class SweepTask:
         name = str(hydra_cfg.sweep.subdir)
         num = int(hydra_cfg.job.num) if getattr(hydra_cfg.job, "num", None) is not None else None
         if not self.in_process:  # in process, the sweep sees its jobs start
-            _mark_started(Path(self.root), name)
+            mark_started(Path(self.root), name)
         # The parent chose every job's directory; write it into the job's config so that
         # `cfg.save_dir`, the run.lock and sweep.lock all agree on it.
         with open_dict(cfg):
             cfg.save_dir = self.root
         overrides = [str(item) for item in hydra_cfg.overrides.task]
-        sweep: dict[str, Any] = {
+        sweep: dict[str, object] = {
             "sweep_id": self.sweep_id,
             "name": name,
             "num": num,
@@ -71,9 +71,7 @@ class SweepTask:
             sweep.update(trial=num, study=self.study)
         extra = {"sweep": sweep}
         if self.register:
-            from naga.launch.sweepers.thirdparty import register_job
-
-            register_job(Path(self.root), self.sweep_id, name, num, overrides)
+            _register_job(Path(self.root), self.sweep_id, name, num, overrides)
         try:
             job = start_job(self.app, cfg, launcher=self.launcher, job_dir_name=name, extra=extra)
             return job.call()
@@ -93,25 +91,33 @@ class SweepTask:
             raise JobFailed(error_line(exc)) from None
         finally:
             if self.register:
-                from naga.launch.sweepers.thirdparty import job_ended
-
-                job_ended(Path(self.root), self.sweep_id, name)
+                _job_ended(Path(self.root), self.sweep_id, name)
 
 
-def marker_path(root: Path, name: str) -> Path:
-    """Where a job notes that it started (for the progress display), below the sweep root."""
-    return root / MARKER_DIR / f"{name}.json"
+def _register_job(
+    root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
+) -> None:
+    """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
+    from naga.launch.record.sweeplock import now_iso
+    from naga.launch.record.sync import update_jobs
+
+    entry = {
+        "num": num,
+        "overrides": [str(item) for item in overrides],
+        "save_dir": name,
+        "status": RUNNING,
+        "started_at": now_iso(),
+        "duration_s": None,
+        "error": None,
+    }
+    update_jobs(root, {name: entry}, sweep_id=sweep_id, add=True)
 
 
-def _mark_started(root: Path, name: str) -> None:
-    marker = marker_path(root, name)
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        facts = {
-            "pid": os.getpid(),
-            "host": host(),
-            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        }
-        marker.write_text(json.dumps(facts), encoding="utf-8")
-    except OSError:  # progress is a nicety; never fail a job over it
-        pass
+def _job_ended(root: Path, sweep_id: str, name: str) -> None:
+    """The job's entry takes its final run.lock's status, times, error and run id."""
+    from naga.launch.record.sync import entry_from_run_lock, update_jobs
+    from naga.lock.format import LOCK_NAME, try_read
+
+    lock = try_read(root / name / LOCK_NAME, head=True)
+    if lock:
+        update_jobs(root, {name: entry_from_run_lock(lock)}, sweep_id=sweep_id, add=True)

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import naga._hydra_compat as compat
 from naga.errors import ConfigError, UsageError
-from naga.launch.plan.naming import launcher_name
 
 if TYPE_CHECKING:
     from hydra.core.config_loader import ConfigLoader
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from naga._hydra_compat import Callbacks, Hydra
 
 T = TypeVar("T")
-IN_PROCESS = ("basic",)
 
 
 @dataclass
@@ -43,11 +41,6 @@ class Session:
     hydra: Hydra
     config_name: str
     cfg: DictConfig  # the multirun config, hydra node included
-
-    @property
-    def launcher_name(self) -> str:
-        """Short name of the configured launcher (basic, joblib, submitit_slurm, ...)."""
-        return launcher_name(self.cfg) or "unknown"
 
 
 def open_session(base: DictConfig, app_name: str, overrides: Sequence[str]) -> Session:

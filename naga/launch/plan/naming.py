@@ -14,29 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from naga.launch.job import SAVE_DIR_KEY
 
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
 MAX_NAME = 80
-#: naga's short name of each Hydra launcher class (run.lock's ``launcher``, sweep.lock's).
-LAUNCHER_NAMES = {
-    "BasicLauncher": "basic",
-    "JoblibLauncher": "joblib",
-    "LocalLauncher": "submitit_local",
-    "SlurmLauncher": "submitit_slurm",
-}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-]")
-
-
-def launcher_name(cfg: DictConfig) -> str | None:
-    """Short name of the launcher in a config's ``hydra`` node; None when it names none."""
-    target = str(cfg.hydra.launcher.get("_target_", ""))
-    cls = target.rsplit(".", 1)[-1]
-    return LAUNCHER_NAMES.get(cls, cls or None)
 
 
 def job_names(jobs: Sequence[Sequence[str]]) -> list[str]:

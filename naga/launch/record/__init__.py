@@ -6,5 +6,7 @@
 - ``sync.py``: a job keeps its own entry current, from any node.
 - ``claim.py``: one sweep per folder; finished sweeps' records kept in history.
 - ``progress.py``: the launching process watches its jobs (``Monitor``) and sums up.
+- ``outcome.py``: how a job ended, applied to its record (``apply_results``, every launcher).
+- ``relaunch.py``: sweep.lock's ``launch``: how the sweep started, to start it again.
 - ``status.py``: a sweep's state now, from sweep.lock, run.locks and the queue.
 """

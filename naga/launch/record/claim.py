@@ -19,6 +19,7 @@ A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, th
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +32,19 @@ if TYPE_CHECKING:
 
 __all__ = ["refuse_if_live", "take_over"]
 
+#: ``stop_hint(launcher name, live job ids)``: how to stop them, from the launcher
+#: (naga.launch.launchers.registry.stop_hint), e.g. ``, cancel it (scancel 12)``.
+StopHint = Callable[[str, Sequence[str]], str]
 
-def refuse_if_live(root: Path, *, shown: str) -> None:
+
+def refuse_if_live(root: Path, *, shown: str, stop_hint: StopHint | None = None) -> None:
     """Refuse a new sweep into ``root`` while the sweep recorded there has live jobs.
 
     Args:
         root: The folder (the new sweep's save_dir).
         shown: The folder as the user gave it, for the message.
+        stop_hint: How the recorded sweep's launcher stops its jobs (default: only its
+            process, if one waits for them).
 
     Raises:
         UsageError: A job of the folder's sweep is still queued or running.
@@ -48,7 +55,7 @@ def refuse_if_live(root: Path, *, shown: str) -> None:
     pending = [job for job in view.jobs if job.status in LIVE]
     count = f"{len(pending)} job{'s' if len(pending) != 1 else ''}"
     sweep_id = str(view.data.get("sweep_id") or "?")[:8]
-    stop = _how_to_stop(view, pending)
+    stop = _how_to_stop(view, pending, stop_hint)
     raise UsageError(
         f"save_dir {shown}: sweep {sweep_id} there still has {count} queued or running; "
         f"wait for it to end (naga status {shlex.quote(shown)} --watch){stop}, "
@@ -97,18 +104,12 @@ def _live_view(root: Path) -> SweepView | None:
     return view if view.pending else None
 
 
-def _how_to_stop(view: SweepView, pending: list[JobView]) -> str:
+def _how_to_stop(view: SweepView, pending: list[JobView], stop_hint: StopHint | None) -> str:
     ids = sorted({str(job.job_id) for job in pending if job.job_id})
-    if view.launcher == "submitit_slurm" and ids:
-        arrays = sorted({job_id.split("_", 1)[0] for job_id in ids}, key=_numeric)
-        return f", cancel it (scancel {' '.join(arrays)})"
-    if view.launcher == "submitit_local" and ids:
-        return f", stop it (kill {' '.join(sorted(ids, key=_numeric))})"
+    hint = stop_hint(view.launcher, ids) if stop_hint is not None else ""
+    if hint:
+        return hint
     launch = as_mapping(view.data.get("launch"))
     if isinstance(pid := launch.get("pid"), int) and not launch.get("detached"):
         return f", stop it (Ctrl-C in its terminal, or kill {pid} on {launch.get('host')})"
     return ""
-
-
-def _numeric(text: str) -> tuple[int, str]:
-    return (int(text), text) if text.isdigit() else (0, text)

@@ -19,13 +19,38 @@ import time
 from pathlib import Path
 from typing import IO
 
-from naga.launch.launchers.task import MARKER_DIR, marker_path
 from naga.launch.record.files import error_line, shown_path, text_or_none
 from naga.launch.record.sweeplock import JobRecord, SweepState, run_lock_stat
 from naga.lock import status as st
 from naga.lock.format import LOCK_NAME, try_read
 
 PREFIX = "[naga]"
+#: Per-job "started" markers, so the parent can show a job as running before it ends.
+MARKER_DIR = ".naga-sweep"
+
+
+def marker_path(root: Path, name: str) -> Path:
+    """Where a job notes that it started (for the progress display), below the sweep root."""
+    return root / MARKER_DIR / f"{name}.json"
+
+
+def mark_started(root: Path, name: str) -> None:
+    """Note, in the job's own process, that job ``name`` started (pid, host, Slurm id)."""
+    import json
+
+    from naga.lock.record import host
+
+    marker = marker_path(root, name)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        facts = {
+            "pid": os.getpid(),
+            "host": host(),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        }
+        marker.write_text(json.dumps(facts), encoding="utf-8")
+    except OSError:  # progress is a nicety; never fail a job over it
+        pass
 
 
 class Monitor:

@@ -2,7 +2,7 @@
 
 ``naga status``, ``naga resume`` and a resumed sweep all ask :func:`read_sweep`. The order
 matters: Slurm is asked first (one ``squeue`` call for the whole sweep,
-naga.launch.launchers.submitit.queue),
+naga.lock.slurm),
 the files are read after, so a job that ends in between is seen ended, never lost.
 
 For each job, in this order:
@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 
 from naga.errors import UsageError
-from naga.launch.launchers.submitit.queue import PENDING, RUNNING, QueueView, slurm_queue
 from naga.launch.record.files import (
     SWEEP_LOCK,
     as_list,
@@ -44,6 +43,7 @@ from naga.launch.record.files import (
 )
 from naga.lock import status as st
 from naga.lock.metrics import number_or_none
+from naga.lock.slurm import PENDING, RUNNING, QueueView, slurm_queue
 
 __all__ = ["COUNTED", "JobView", "SweepView", "read_sweep"]
 
@@ -189,10 +189,8 @@ def read_sweep(root: Path, *, command: str = "naga status") -> SweepView:
     data = load_sweep_lock(root, command=command)
     root, record = record_path(root)
     entries = [entry for entry in as_list(data["jobs"]) if isinstance(entry, dict)]
-    slurm = data.get("launcher") == "submitit_slurm" or any(
-        entry.get("slurm_job_id") for entry in entries
-    )
-    queue = slurm_queue(entry.get("slurm_job_id") for entry in entries) if slurm else None
+    # One squeue call for the jobs with a Slurm id (none asked when no job has one).
+    queue = slurm_queue(text_or_none(entry.get("slurm_job_id")) for entry in entries)
     context = _Context(root=root.absolute(), data=data, queue=queue)
     jobs = [context.job(index, entry) for index, entry in enumerate(entries)]
     return SweepView(root=root.absolute(), data=data, jobs=jobs, record=record.absolute())

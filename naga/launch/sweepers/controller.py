@@ -120,10 +120,11 @@ def run_study(
             resume that changes the question (unless ``hydra.sweeper.force``).
         UsageError: A new study into a folder that holds one (resume it instead).
     """
-    from naga.launch.dispatch import launch_info
+    from naga.launch.launchers import registry
     from naga.launch.plan import hydra_session
     from naga.launch.plan.jobs import sweep_state
     from naga.launch.record.files import as_list
+    from naga.launch.record.relaunch import launch_info
     from naga.launch.sweepers.optuna_study import open_study
 
     require_optuna()
@@ -134,10 +135,13 @@ def run_study(
     if not resumed:
         from naga.launch.record.claim import refuse_if_live
 
-        refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs
+        # A folder whose sweep still runs is not taken.
+        refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
     hydra_session.set_sweep_dir(session, str(given_root))
     study_name = plan.settings.study_name or root.name
-    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
+    state = sweep_state(
+        app, root, str(given_root), overrides, launcher=registry.launcher_for(session).name
+    )
     if recorded:
         from naga.launch.sweepers.record import records_from
 

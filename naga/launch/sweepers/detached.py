@@ -89,7 +89,9 @@ def submit_controller(session: Session, state: SweepState, root: Path, *, resume
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, CONTROLLER_ENV: "1"}
     state.status = RUNNING
-    if session.launcher_name == "submitit_slurm":
+    from naga.launch.launchers import registry
+
+    if registry.launcher_for(session).capabilities.queue:  # the controller: a Slurm job too
         job_id = _sbatch(
             session, command, cwd, logs, env, name=str(as_mapping(state.extra["sweeper"])["study"])
         )

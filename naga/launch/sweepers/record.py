@@ -111,16 +111,6 @@ class StudyRecord:
             self.state.jobs.append(record)
         self.write()
 
-    def job_id(self, number: int, *, slurm: str | None = None, local: str | None = None) -> None:
-        """Note the Slurm (or submitit_local) job id of a trial once it is submitted."""
-        with self.state.lock:
-            record = self.by_number[number]
-            if slurm is not None:
-                record.slurm_job_id = slurm
-            if local is not None:
-                record.extra["job_id"] = local
-        self.write()
-
     def trial_told(self, outcome: TrialOutcome, state: str, reason: str | None) -> None:
         """The trial's result was told: its entry takes the run.lock's facts and the verdict."""
         from naga.launch.record.progress import apply_run_lock

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import optuna
 
     from naga.launch.job import App
-    from naga.launch.launchers.submitit.submit import Submitter
+    from naga.launch.launchers.base import Launcher
     from naga.launch.launchers.task import SweepTask
     from naga.launch.options import SweepOptions
     from naga.launch.plan.compose import JobConfigs
@@ -49,6 +49,7 @@ def run_trials(
         ConfigError: A search-space key the config does not have; an objective that names
             no metric of the first completed trial (did-you-mean); a changed question.
     """
+    from naga.launch.launchers import registry
     from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.jobs import launch_list
     from naga.launch.sweepers.optuna_loop import TrialJob, optimize
@@ -56,13 +57,13 @@ def run_trials(
     from naga.launch.sweepers.slots import Watch
     from naga.lock.interrupt import Interrupted, SignalGuard
 
-    launcher = session.launcher_name
+    launcher = registry.launcher_for(session)
     configs = JobConfigs(session)
-    with_task = launcher == "joblib"
+    with_task = launcher.capabilities.carries_task
     # Every key of the space is checked against the config before any trial runs.
     probe = plan.space.overrides(_probe(plan.space))
     configs.add([*probe, "hydra.sweep.subdir=trial_probe"], what="the search space", num=-1)
-    submitter, task = _task(session, app, state, options)
+    task = _task(launcher, app, state, options)
     record = StudyRecord(state, plan.settings, n_trials=plan.n_trials)
     watch = Watch(state.root, state.sweep_id)
     kinds = _classify(state)
@@ -90,9 +91,9 @@ def run_trials(
     try:
         with _slots(
             session,
+            launcher,
             configs=configs,
             task=task,
-            submitter=submitter,
             watch=watch,
             prepare=prepare,
             record=record,
@@ -122,38 +123,28 @@ def run_trials(
             started,
             interrupted=interrupted,
             stopped=stopped,
-            detached_jobs=bool(submitter),
+            detached_jobs=launcher.capabilities.detaches,
         )
         if not stopped:
             print(summary_line(state, n_trials=plan.n_trials), file=sys.stderr, flush=True)
     return 0 if state.status == COMPLETED else 1
 
 
-def _task(
-    session: Session, app: App, state: SweepState, options: SweepOptions
-) -> tuple[Submitter | None, SweepTask]:
-    """naga's task for the trials, and the Submitter of a submitit launcher (else None)."""
+def _task(launcher: Launcher, app: App, state: SweepState, options: SweepOptions) -> SweepTask:
+    """naga's task for the trials, once the launcher is ready (submitit: the submitted code)."""
     from naga.launch.launchers.task import SweepTask
-    from naga.launch.plan import hydra_session
 
-    launcher = session.launcher_name
-    submitter = None
-    if launcher in ("submitit_slurm", "submitit_local"):
-        from naga.launch.launchers.submitit.submit import Submitter
-
-        submitter = Submitter.for_sweep(app, state.root, tasks_per_job=1, isolate=options.isolate)
-        app = submitter.app
-        if submitter.isolation is not None:
-            as_mapping(state.extra["launch"])["code"] = submitter.isolation.commit
-    task = SweepTask(
+    app = launcher.prepare(app, state.root, tasks_per_job=1, isolate=options.isolate)
+    if launcher.code is not None:
+        as_mapping(state.extra["launch"])["code"] = launcher.code
+    return SweepTask(
         app=app,
-        launcher=launcher,
+        launcher=launcher.name,
         sweep_id=state.sweep_id,
         root=state.given_root,
-        in_process=launcher in hydra_session.IN_PROCESS,
+        in_process=launcher.capabilities.in_process,
         study=str(as_mapping(state.extra["sweeper"])["study"]),
     )
-    return submitter, task
 
 
 def _probe(space: SearchSpace) -> dict[str, Primitive]:
@@ -231,10 +222,10 @@ def _adopt(study: optuna.Study, watch: Watch, record: StudyRecord) -> dict[int, 
 @contextlib.contextmanager
 def _slots(
     session: Session,
+    launcher: Launcher,
     *,
     configs: JobConfigs,
     task: SweepTask,
-    submitter: Submitter | None,
     watch: Watch,
     prepare: Prepare,
     record: StudyRecord,
@@ -244,25 +235,25 @@ def _slots(
 
     from hydra.core.utils import configure_log, setup_globals
 
+    from naga.launch.launchers.submitit.launcher import SubmititLauncher
     from naga.launch.plan import hydra_session
     from naga.launch.sweepers import slots
 
     master = session.cfg
     Path(str(master.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-    if submitter is not None:
+    if isinstance(launcher, SubmititLauncher):  # each trial submitted as its own job
 
         def on_job_id(number: int, job_id: str) -> None:
-            if session.launcher_name == "submitit_slurm":
-                record.job_id(number, slurm=job_id)
-            else:
-                record.job_id(number, local=job_id)
+            with record.state.lock:
+                launcher.note_ids([record.by_number[number]], {number: job_id})
+            record.write()
 
-        yield slots.SubmititSlots(session, task, submitter, watch, prepare, on_job_id=on_job_id)
+        yield slots.SubmititSlots(session, task, launcher, watch, prepare, on_job_id=on_job_id)
         return
     with hydra_session.multirun_callbacks(session) as callbacks:
         setup_globals()
         configure_log(master.hydra.hydra_logging, master.hydra.verbose)
-        if session.launcher_name == "joblib":
+        if launcher.capabilities.carries_task:  # a pool of workers this process feeds
             workers = master.hydra.launcher.get("n_jobs")
             if workers not in (None, -1, plan.n_jobs):
                 print(

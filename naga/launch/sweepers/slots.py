@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from submitit import Job
 
     from naga._hydra_compat import Callbacks
-    from naga.launch.launchers.submitit.submit import Submitter
+    from naga.launch.launchers.submitit.launcher import SubmititLauncher
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan.compose import JobConfigs
     from naga.launch.plan.handoff import JobOverride
@@ -122,6 +122,7 @@ class InProcessSlots:
         if self.watch.watched:
             return self.watch.wait(poll=0.5)
         job, carried = self._waiting.pop(0)
+        assert self.callbacks is not None  # set by the study before any trial starts
         run_job(
             carried.config(),
             carried.task_config(),
@@ -153,10 +154,11 @@ class JoblibSlots:
 
     def start(self, job: TrialJob) -> None:
         """Send the trial (its carried config) to the pool."""
-        from naga.launch.launchers.joblib_pool import _run
+        from naga.launch.launchers.joblib_pool import run_carried
 
         carried = _carried(self.prepare(job))
-        self.futures[self.executor.submit(_run, job.number, carried, self.shared)] = job.number
+        future = self.executor.submit(run_carried, job.number, carried, self.shared)
+        self.futures[future] = job.number
 
     def wait_any(self) -> list[TrialOutcome]:
         """Block until any trial ends (a pool's or an adopted one)."""
@@ -191,16 +193,16 @@ class SubmititSlots:
         self,
         session: Session,
         task: SweepTask,
-        submitter: Submitter,
+        launcher: SubmititLauncher,
         watch: Watch,
         prepare: Prepare,
         *,
         on_job_id: Callable[[int, str], None],
     ) -> None:
-        self.session, self.task, self.submitter = session, task, submitter
+        self.session, self.task, self.submitter = session, task, launcher.submitter
         self.watch, self.prepare, self.on_job_id = watch, prepare, on_job_id
         self.jobs: dict[int, Job[object]] = {}
-        self.slurm = session.launcher_name == "submitit_slurm"
+        self.slurm = launcher.capabilities.queue
 
     def start(self, job: TrialJob) -> None:
         """Submit the trial's job (one submitit job, not an array)."""

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from naga.launch.plan.hydra_session import Session
     from naga.launch.record.sweeplock import SweepState
 
-from naga.lock.status import COMPLETED, FAILED, RUNNING
+from naga.lock.status import COMPLETED, FAILED
 
-__all__ = ["job_ended", "register_job", "run_hydra_sweeper"]
+__all__ = ["run_hydra_sweeper"]
 
 
 def run_hydra_sweeper(
@@ -41,19 +41,23 @@ def run_hydra_sweeper(
     from hydra.types import HydraContext
     from omegaconf import OmegaConf
 
-    from naga.launch.dispatch import launch_info
+    from naga.launch.launchers import registry
     from naga.launch.launchers.task import SweepTask
     from naga.launch.plan import hydra_session
     from naga.launch.plan.jobs import sweep_state
     from naga.launch.record.claim import refuse_if_live
     from naga.launch.record.files import error_line
+    from naga.launch.record.relaunch import launch_info
 
     root = given_root.absolute()
-    refuse_if_live(root, shown=str(given_root))  # a folder whose sweep still runs is not taken
+    # A folder whose sweep still runs is not taken.
+    refuse_if_live(root, shown=str(given_root), stop_hint=registry.stop_hint)
     hydra_session.set_sweep_dir(session, str(given_root))
     target = hydra_session.sweeper_target(session)
     settings = OmegaConf.to_container(session.cfg.hydra.sweeper, resolve=False)
-    state = sweep_state(app, root, str(given_root), overrides, launcher=session.launcher_name)
+    state = sweep_state(
+        app, root, str(given_root), overrides, launcher=registry.launcher_for(session).name
+    )
     choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
     name = str(choice or target.rsplit(".", 1)[-1])
     state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
@@ -69,7 +73,7 @@ def run_hydra_sweeper(
     state.write()
     task = SweepTask(
         app=app,
-        launcher=session.launcher_name,
+        launcher=state.launcher,
         sweep_id=state.sweep_id,
         root=str(root),
         in_process=False,  # the sweeper reads failures from JobReturns, never our exceptions
@@ -117,32 +121,3 @@ def _finish(state: SweepState, duration: float, error: str | None, target: str) 
     if error:
         print(f"[naga] the {target} sweeper stopped: {error}", file=sys.stderr)
     return 1 if state.status != COMPLETED else 0
-
-
-def register_job(
-    root: Path, sweep_id: str, name: str, num: int | None, overrides: Sequence[str]
-) -> None:
-    """A job of a third-party sweeper adds its own entry to sweep.lock, ``running``."""
-    from naga.launch.record.sweeplock import now_iso
-    from naga.launch.record.sync import update_jobs
-
-    entry = {
-        "num": num,
-        "overrides": [str(item) for item in overrides],
-        "save_dir": name,
-        "status": RUNNING,
-        "started_at": now_iso(),
-        "duration_s": None,
-        "error": None,
-    }
-    update_jobs(root, {name: entry}, sweep_id=sweep_id, add=True)
-
-
-def job_ended(root: Path, sweep_id: str, name: str) -> None:
-    """The job's entry takes its final run.lock's status, times, error and run id."""
-    from naga.launch.record.sync import entry_from_run_lock, update_jobs
-    from naga.lock.format import LOCK_NAME, try_read
-
-    lock = try_read(root / name / LOCK_NAME, head=True)
-    if lock:
-        update_jobs(root, {name: entry_from_run_lock(lock)}, sweep_id=sweep_id, add=True)

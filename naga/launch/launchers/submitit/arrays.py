@@ -20,10 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from naga.launch.launchers.submitit.isolate import Isolation
 from naga.lock.status import INTERRUPTED, RUNNING
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+    from submitit.helpers import DelayedSubmission
 
 __all__ = ["Element", "cut", "pack", "share"]
 
@@ -49,7 +53,7 @@ class Element:
     sweep_id: str
     isolation: Isolation | None = None
 
-    def __call__(self) -> list[Any]:
+    def __call__(self) -> list[JobReturn | None]:
         """Run the jobs; returns each one's Hydra ``JobReturn`` (``None``: ran earlier)."""
         if self.isolation is not None:
             self.isolation.enter()
@@ -65,7 +69,7 @@ class Element:
         launcher, singleton_state = cloudpickle.loads(self.payload)
         root = Path(self.root)
         job_id = slurm_id()
-        results: list[Any] = []
+        results: list[JobReturn | None] = []
         for name, num, carried in self.jobs:
             if requeue.finished_earlier(root / name):
                 results.append(None)
@@ -91,7 +95,7 @@ class Element:
                 break  # a signal stops the element; the jobs after it stay queued
         return results
 
-    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+    def checkpoint(self, *args: object, **kwargs: object) -> DelayedSubmission:
         """Resubmit this element as it is (submitit calls it before requeueing the job)."""
         import submitit
 

@@ -21,9 +21,18 @@ import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
+    import pygit2
+
+    from naga.lock.origin import Origin
 
 __all__ = ["CODE_DIR", "Isolation", "prepare"]
 
@@ -70,7 +79,9 @@ class _SubmittedModules:
     def __init__(self, modules: dict[str, str]) -> None:
         self.modules = modules
 
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         from importlib.util import spec_from_file_location
 
         location = self.modules.get(name) if path is None else None
@@ -84,7 +95,9 @@ class _SubmittedModules:
         return spec_from_file_location(name, package)
 
 
-def prepare(origin: Any, sweep_root: Path) -> tuple[Isolation, tuple[str, dict[str, Any]]] | None:
+def prepare(
+    origin: Origin, sweep_root: Path
+) -> tuple[Isolation, tuple[str, dict[str, object]]] | None:
     """Take the code state of the user's repository and write its tree below the sweep.
 
     Args:
@@ -185,19 +198,19 @@ def _export(repo_root: Path, commit: str, target: Path) -> None:
             shutil.rmtree(tmp)
 
 
-def _write_tree(repo: Any, tree: Any, directory: Path) -> None:
+def _write_tree(repo: pygit2.Repository, tree: pygit2.Tree, directory: Path) -> None:
     import pygit2
 
     for entry in tree:
-        path = directory / entry.name
+        path = directory / str(entry.name)
         if entry.filemode == pygit2.GIT_FILEMODE_TREE:
             path.mkdir()
-            _write_tree(repo, repo[entry.id], path)
+            _write_tree(repo, cast("pygit2.Tree", repo[entry.id]), path)
         elif entry.filemode == pygit2.GIT_FILEMODE_LINK:
-            path.symlink_to(os.fsdecode(repo[entry.id].data))
+            path.symlink_to(os.fsdecode(cast("pygit2.Blob", repo[entry.id]).data))
         elif entry.filemode == pygit2.GIT_FILEMODE_COMMIT:
             path.mkdir()  # a submodule: its files are not in this repository
         else:
-            path.write_bytes(repo[entry.id].data)
+            path.write_bytes(cast("pygit2.Blob", repo[entry.id]).data)
             if entry.filemode == pygit2.GIT_FILEMODE_BLOB_EXECUTABLE:
                 path.chmod(0o755)

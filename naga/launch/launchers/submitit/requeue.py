@@ -27,7 +27,6 @@ import os
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from naga.lock.status import COMPLETED, FAILED
 
@@ -71,8 +70,8 @@ def finished_earlier(save_dir: Path) -> bool:
     )
 
 
-def _chain(signum: int, frame: FrameType | None, previous: Any) -> None:
-    if getattr(previous, "__name__", "") != _SUBMITIT_HANDLER:
+def _chain(signum: int, frame: FrameType | None, previous: object) -> None:
+    if getattr(previous, "__name__", "") != _SUBMITIT_HANDLER or not callable(previous):
         return
     from naga.lock.interrupt import Requeued, note_requeued, signal_name
     from naga.lock.session import current_run

@@ -21,7 +21,6 @@ shape how naga submits the jobs instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from naga.errors import UsageError, did_you_mean
 
@@ -71,7 +70,7 @@ def slurm_overrides(path: Path) -> list[str]:
     return out
 
 
-def naga_settings(path: Path | None) -> dict[str, Any]:
+def naga_settings(path: Path | None) -> dict[str, int]:
     """naga's own keys of a ``--slurm_config`` file, checked (``tasks_per_job``: 1 default).
 
     Raises:
@@ -88,7 +87,7 @@ def naga_settings(path: Path | None) -> dict[str, Any]:
     return {"tasks_per_job": per_job}
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> dict[str, object]:
     import yaml
 
     if not path.is_file():
@@ -96,7 +95,7 @@ def _read(path: Path) -> dict[str, Any]:
             f"--slurm_config {path}: no such file; give a YAML file of Slurm parameters"
         )
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: object = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise UsageError(
             f"--slurm_config {path}: not valid YAML: {' '.join(str(exc).split())}"

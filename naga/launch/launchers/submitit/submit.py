@@ -5,7 +5,7 @@ ends. naga keeps what the plugin is good at -- its parameters (``hydra.launcher.
 ``--slurm_config`` file) and its ``__call__``, the body of each job (compose the job's
 config, run naga's task) -- and does the submission itself, so that it can
 
-- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.detach),
+- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.launcher),
 - pack ``tasks_per_job`` jobs into one array element and cut arrays to the cluster's
   ``MaxArraySize`` (naga.launch.launchers.submitit.arrays),
 - make every job import the code that was submitted (naga.launch.launchers.submitit.isolate),
@@ -25,16 +25,25 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from naga.launch.launchers.submitit.arrays import Element, cut, pack, share
 from naga.launch.launchers.submitit.isolate import Isolation
-from naga.lock.status import COMPLETED, FAILED, INTERRUPTED
 
-__all__ = ["SUBMITIT", "Submitted", "Submitter"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-#: The launchers naga submits itself.
-SUBMITIT = ("submitit_slurm", "submitit_local")
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+    from submitit import Executor, Job
+
+    from naga._hydra_compat import Callbacks
+    from naga.launch.job import App
+    from naga.launch.launchers.task import SweepTask
+    from naga.launch.plan.hydra_session import Session
+    from naga.launch.record.outcome import Result
+
+__all__ = ["Submitted", "Submitter"]
+
 #: Seconds a Slurm job may be gone from the queue without its result file before the wait
 #: stops expecting one (a job killed outright writes none; its run.lock tells the rest).
 _GONE_GRACE_S = 20.0
@@ -45,29 +54,21 @@ class Submitted:
     """The jobs of one submission: one submitit job per element."""
 
     elements: list[list[int]]  # job numbers run by each element, in order
-    jobs: list[Any]  # submitit Job per element
+    jobs: list[Job[object]]  # submitit Job per element
     arrays: list[str] = field(default_factory=list)  # Slurm array (or job) id per array
-
-    def job_ids(self) -> dict[int, str]:
-        """The launcher's job id of each job number (``<array>_<index>`` on Slurm)."""
-        return {
-            num: str(job.job_id)
-            for nums, job in zip(self.elements, self.jobs, strict=True)
-            for num in nums
-        }
 
 
 @dataclass
 class Submitter:
     """How the jobs of one submitit sweep are submitted."""
 
-    app: Any  # the App the jobs run (with the submitted code state when isolated)
+    app: App  # the App the jobs run (with the submitted code state when isolated)
     root: Path  # sweep root, absolute
     tasks_per_job: int = 1
     isolation: Isolation | None = None
 
     @classmethod
-    def for_sweep(cls, app: Any, root: Path, *, tasks_per_job: int, isolate: bool) -> Submitter:
+    def for_sweep(cls, app: App, root: Path, *, tasks_per_job: int, isolate: bool) -> Submitter:
         """Prepare a sweep: take and write the submitted code (unless ``isolate`` is off)."""
         isolation = None
         if isolate and app.track_code:
@@ -81,22 +82,22 @@ class Submitter:
 
     def submit(
         self,
-        session: Any,
-        task: Any,
+        session: Session,
+        task: SweepTask,
         launch_lists: Sequence[Sequence[str]] | Mapping[int, Sequence[str]],
         nums: Sequence[int],
         names: Sequence[str] | Mapping[int, str],
         *,
-        on_array: Any = None,
-    ) -> tuple[Submitted, Any]:
+        on_array: Callable[[dict[int, str]], None] | None = None,
+    ) -> tuple[Submitted, Callbacks]:
         """Submit jobs ``nums`` and return them with Hydra's callbacks (multirun started).
 
         Args:
             session: The sweep's Hydra session.
             task: naga's task function (``SweepTask``).
-            launch_lists: Every job's launcher overrides, by job number.
+            launch_lists: Every job's launcher overrides, by job number (at least ``nums``).
             nums: The job numbers to submit.
-            names: Every job's directory name, by job number.
+            names: Every job's directory name, by job number (at least ``nums``).
             on_array: Called with ``{num: job id}`` after each array is submitted.
         """
         import cloudpickle
@@ -154,47 +155,7 @@ class Submitter:
                 on_array(ids)
         return submitted, callbacks
 
-    def run(
-        self,
-        session: Any,
-        task: Any,
-        batch: Sequence[Any],
-        launch_lists: Sequence[Sequence[str]],
-        monitor: Any,
-    ) -> None:
-        """Submit the jobs of ``batch`` (sweep.lock records), wait, and record how each ended.
-
-        The blocking sweep's counterpart of :mod:`naga.launch.launchers.submitit.detach`;
-        ``monitor`` shows
-        progress from the run.locks meanwhile.
-        """
-        state = monitor.state
-        names = {job.num: job.name for job in state.jobs}
-
-        def record_ids(ids: dict[int, str]) -> None:
-            with state.lock:
-                assign_ids(batch, ids, local=not self._slurm(session))
-                state.write()
-
-        submitted, callbacks = self.submit(
-            session,
-            task,
-            launch_lists,
-            [job.num for job in batch],
-            [names.get(num, "") for num in range(max(names) + 1)],
-            on_array=record_ids,
-        )
-        try:
-            results = self.wait(submitted)
-        finally:
-            callbacks.on_multirun_end(config=session.cfg, config_name=session.config_name)
-        apply_results(batch, results, monitor)
-
-    @staticmethod
-    def _slurm(session: Any) -> bool:
-        return bool(session.launcher_name == "submitit_slurm")
-
-    def wait(self, submitted: Submitted, *, poll: float = 1.0) -> dict[int, Any]:
+    def wait(self, submitted: Submitted, *, poll: float = 1.0) -> dict[int, Result]:
         """Wait for every element; each job number maps to its ``JobReturn``.
 
         A job that ran in an earlier attempt of a requeued element maps to ``None``, and
@@ -202,14 +163,15 @@ class Submitter:
         exception saying so; their run.locks tell the rest.
         """
         from naga.launch.launchers.submitit.queue import slurm_queue
+        from naga.launch.record.outcome import NOT_RUN
 
-        results: dict[int, Any] = {}
+        results: dict[int, Result] = {}
         open_ = dict(enumerate(submitted.jobs))
         gone_since: dict[int, float] = {}
         while open_:
             queue = None
             for index, job in list(open_.items()):
-                outcome: Any
+                outcome: object
                 if job.done():
                     try:
                         outcome = job.results()[0]
@@ -231,64 +193,11 @@ class Submitter:
                 nums = submitted.elements[index]
                 values = outcome if isinstance(outcome, list) else [outcome] * len(nums)
                 for position, num in enumerate(nums):
-                    results[num] = values[position] if position < len(values) else _NOT_RUN
+                    found = values[position] if position < len(values) else NOT_RUN
+                    results[num] = cast("Result", found)
             if open_:
                 time.sleep(poll)
         return results
-
-
-class _NotRun:
-    """An element stopped (by a signal) before this job of it started."""
-
-    def __repr__(self) -> str:
-        return "not run"
-
-
-_NOT_RUN = _NotRun()
-
-
-def not_run(value: Any) -> bool:
-    """True for a job its element never started."""
-    return value is _NOT_RUN
-
-
-def assign_ids(records: Sequence[Any], ids: dict[int, str], *, local: bool) -> None:
-    """Note each record's job id: Slurm's as ``slurm_job_id``, a local job's pid as ``job_id``."""
-    for record in records:
-        if record.num in ids:
-            if local:
-                record.extra["job_id"] = ids[record.num]
-            else:
-                record.slurm_job_id = ids[record.num]
-
-
-def apply_results(batch: Sequence[Any], results: dict[int, Any], monitor: Any) -> None:
-    """Final state of each job: its run.lock, then what its element returned."""
-    from naga.launch.job import job_failed
-    from naga.launch.record.files import error_line
-    from naga.launch.record.progress import apply_run_lock
-
-    with monitor.state.lock:
-        for job in batch:
-            ret = results.get(job.num, _NOT_RUN)
-            was_done = job.done
-            apply_run_lock(job)
-            if ret is _NOT_RUN or ret is None:
-                pass  # never started (stays queued), or ran in an earlier attempt: run.lock
-            elif isinstance(ret, BaseException):
-                if not job.done:
-                    job.status = FAILED
-                    job.error = f"launcher error: {error_line(ret)}"
-            else:
-                failure = job_failed(ret)
-                if failure is not None:
-                    job.status = FAILED if job.status != INTERRUPTED else INTERRUPTED
-                    job.error = job.error or error_line(failure)
-                else:
-                    job.status, job.error = COMPLETED, None
-            if job.done and not was_done:
-                monitor.job_finished(job)
-        monitor.state.write()
 
 
 def _carried(overrides: Sequence[str]) -> bytes:
@@ -303,13 +212,13 @@ def _carried(overrides: Sequence[str]) -> bytes:
     return bytes(cloudpickle.dumps(list(overrides)))
 
 
-def _is_slurm(job: Any) -> bool:
+def _is_slurm(job: Job[object]) -> bool:
     return type(job).__name__.startswith("Slurm")
 
 
-def _executor(launcher: Any) -> tuple[Any, str, int]:
+def _executor(launcher: BaseSubmititLauncher) -> tuple[Executor, str, int]:
     """submitit's executor for the plugin's parameters, built as the plugin builds it."""
-    import naga._hydra_compat as compat
+    from naga import _hydra_compat as compat
 
     executor, kind = compat.submitit_executor(launcher)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
