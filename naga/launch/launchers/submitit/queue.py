@@ -22,11 +22,7 @@ def max_array_size() -> int:
         return DEFAULT_MAX_ARRAY_SIZE
     try:
         done = subprocess.run(
-            ["scontrol", "show", "config"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+            ["scontrol", "show", "config"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return DEFAULT_MAX_ARRAY_SIZE
