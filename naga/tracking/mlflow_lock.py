@@ -5,7 +5,7 @@ new MLflow run tagged with the directory's logical id. The newest successful log
 *completed* run carries ``naga.status=active``; the ones it replaced become ``deprecated``
 (with ``naga.superseded_by``). A run that failed, was interrupted or was lost is logged
 ``FAILED``/``KILLED`` with ``naga.status`` saying which, and replaces nothing
-(naga.tracking._lifecycle; who wins among completed ones: naga.tracking._active); so does
+(naga.tracking.lifecycle; who wins among completed ones: naga.tracking.active); so does
 a logging whose body raised (``naga.status=failed``, ``naga.log_error``). Filtering on
 ``tags."naga.status" = "active"`` therefore shows one row per directory, and only runs that
 completed.
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
 from naga.lock.status import FAILED, RUNNING
-from naga.tracking._active import (
+from naga.tracking.active import (
     STATUS,
     active_runs,
     promote,
 )
-from naga.tracking._lifecycle import outcome_of
-from naga.tracking._receipt import (
+from naga.tracking.lifecycle import outcome_of
+from naga.tracking.receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
     Receipt,
@@ -39,7 +39,7 @@ from naga.tracking._receipt import (
     safe_key,
     upstream_dirs,
 )
-from naga.tracking._store import (
+from naga.tracking.store import (
     experiment_id,
     open_client,
     retry_transient,
