@@ -1,19 +1,9 @@
 """One sweep per folder at a time, and the records of the sweeps before it kept.
 
-A sweep's folder (its save_dir) holds one ``sweep.lock``: the newest sweep's, the one
-``naga status`` and ``naga resume`` act on. Two rules keep it honest:
-
-- **A folder whose sweep still has live jobs is refused.** Before a new sweep writes
-  anything, :func:`refuse_if_live` asks where the folder's current sweep stands (its
-  sweep.lock, its jobs' run.locks and Slurm's queue, naga.launch.record.status); while any of its
-  jobs is queued or running, the new sweep stops with one line naming the folder, the live
-  sweep and what to do.
-- **A finished sweep's record is kept.** When the new sweep writes its first sweep.lock
-  (:func:`take_over`, under the lock file the jobs' own updates take), the previous
-  record is moved, as it is, to ``.naga-sweep/history/<started>_<sweep_id>.lock`` beside
-  it (``<started>`` as ``20261207T175402Z``, so the names sort oldest first).
-  ``naga status FILE`` shows one of them; its jobs, which only ever write into their own
-  sweep's record (naga.launch.record.sync matches the sweep id), leave the new one alone.
+A folder whose sweep still has queued or running jobs is refused (:func:`refuse_if_live`);
+when a new sweep takes a folder over (:func:`take_over`, under the lock file the jobs' own
+updates take), the previous sweep.lock moves to ``.naga-sweep/history/<started>_<sweep_id>.lock``
+(``<started>`` as ``20261207T175402Z``, so the names sort oldest first).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Where a sweep's records are, and the one line they keep of a job's error.
 
-A sweep folder holds ``sweep.lock`` (naga.launch.record.sweeplock) and, in its history,
-the records of its earlier sweeps (naga.launch.record.claim moves them there). The writer,
-the claim and the reader (naga.launch.record.status) all stand on this module: the writer
-claims the folder, the claim asks the reader whether the folder's sweep is live, and the
-reader opens history records, so none of these names may live in one of them.
+The writer (sweeplock), the claim and the reader (status) each need these names, and the
+claim asks the reader while the reader opens history records: living in any one of them
+would make a circle.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """How a job ended, as its launcher saw it, written into its sweep.lock record.
 
-Every launcher (naga.launch.launchers) hands what its jobs returned to :func:`apply_results`:
-the job's run.lock first (times, ids, an interrupted job's status), then the launcher's
-word (a Hydra ``JobReturn``: completed, or failed with its error). A launcher that died
+Every launcher hands its jobs' returns to :func:`apply_results`: the run.lock first (times,
+ids, an interrupted job's status), then the launcher's ``JobReturn``. A launcher that died
 leaves the run.locks as the only truth (:func:`launcher_failed`).
 """
 

@@ -1,12 +1,8 @@
 """Watch a running sweep: job states from their run.locks, sweep.lock, progress, summary.
 
-Each job writes its own run.lock in its own process (a loky worker, a Slurm node), so the
-parent learns about the jobs of a launcher plugin by polling those files (only files whose
-(mtime, size) changed are parsed, so a 1000-job sweep costs a few stats per tick); jobs run
-in the parent's own process are reported to it directly. sweep.lock is rewritten when
-jobs change state, at most as often as keeps its writing under 5% of the time (a
-1000-job sweep.lock takes tens of milliseconds to write), and always at the end. On a
-terminal the state is one live line on stderr; otherwise one plain line per finished job.
+Jobs in other processes are learnt by polling their run.locks, parsed only when (mtime, size)
+changed (a few stats per tick for 1000 jobs). sweep.lock is rewritten on state changes at most
+as often as keeps its writing under 5% of the time, and always at the end.
 """
 
 from __future__ import annotations

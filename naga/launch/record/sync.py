@@ -1,15 +1,8 @@
 """A job keeps its own entry of ``sweep.lock`` up to date, from any node of a cluster.
 
-A detached sweep has no parent process watching it, so each job writes its own state into
-sweep.lock when it starts and when it ends. Many jobs on many nodes share one file: every
-update reads, changes and rewrites it atomically while holding a lock file beside it
-(``.sweep.lock.lock``, the same ``flock`` run.lock writes use, which works across the
-nodes of a shared filesystem), so no job's update is lost. The counts and, once every job
-has ended, the sweep's own status and end time are recomputed on each update.
-
-A job writes only into its own sweep's record: when the sweep.lock in the folder belongs
-to another sweep (a newer one took the folder over, naga.launch.record.claim), the update is
-dropped and the file is left as it is.
+A detached sweep has no parent watching, so each job rewrites its entry (and the counts and
+final status) under the ``flock`` of ``.sweep.lock.lock``, which holds across the nodes of a
+shared filesystem. An update for another sweep's record (the folder was taken over) is dropped.
 """
 
 from __future__ import annotations

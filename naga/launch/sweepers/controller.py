@@ -1,18 +1,8 @@
 """The study controller of ``hydra/sweeper=naga_optuna``: asks, runs and tells trials.
 
-``run_sweep`` (naga.launch.sweep) comes here once the sweep's session is composed. The
-controller reads the settings under ``hydra.sweeper``, parses the search space (the
-``params`` mapping and the command line's sweep overrides, in Hydra's grammar), opens the
-study in Optuna's journal beside the receipts and runs the ask-and-tell loop
-(naga.launch.sweepers.optuna_loop) on the launcher's slots (naga.launch.sweepers.slots),
-each trial a job with its own run.lock in ``<sweep>/trial_NNNN``. ``sweep.lock`` records
-the sweeper, every trial and the best so far (naga.launch.sweepers.record).
-
-A resumed study (``naga resume``: the recorded command with ``--resume DIR``) reopens the
-same journal: trials that ended while no controller watched are told now, trials whose
-jobs still run are waited for, lost ones are told as failed and asked again; numbering
-goes on; the study stops at ``n_trials`` in all. With ``--detach`` the controller itself
-is submitted as a small Slurm job (naga.launch.sweepers.detached).
+It reads ``hydra.sweeper``'s settings and search space, opens the study beside the receipts
+and runs the ask-and-tell loop on the launcher's slots, each trial a job with its own run.lock
+in ``<sweep>/trial_NNNN`` (docs/sweeps.md: resume and ``--detach``).
 """
 
 from __future__ import annotations

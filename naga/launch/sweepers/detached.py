@@ -1,17 +1,9 @@
 """A study whose controller runs without the user's shell: ``--detach``, status, resume.
 
-A study's controller must live as long as the study, so a laptop or a login-node session
-would hold a multi-day study hostage. With ``--detach`` the command checks the study
-(settings, search space, a resume's question), writes ``sweep.lock`` and submits the
-controller itself as a small Slurm job (one CPU, the trials' partition): the same command
-with ``--resume DIR`` instead of ``--detach``, run in the same directory. On
-``submitit_local`` the controller is a background process of this machine instead. The
-user's shell returns at once; ``naga status DIR`` shows the trials and the best so far;
-``naga resume DIR --detach`` submits a stopped controller again.
-
-sweep.lock's ``controller`` says where the controller runs::
-
-    controller: {slurm_job_id: '123', host: node1, pid: 4242, started_at: ...}
+A controller must live as long as its study, which a laptop or login-node session would hold
+hostage, so ``--detach`` submits it as a small Slurm job (a background process on
+``submitit_local``): the same command with ``--resume DIR``. sweep.lock's ``controller``
+says where it runs.
 """
 
 from __future__ import annotations

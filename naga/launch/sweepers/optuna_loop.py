@@ -1,11 +1,7 @@
 """The ask-and-tell loop: a new trial starts as soon as any running trial ends.
 
-Hydra's sweepers (hydra-optuna-sweeper among them) launch a batch of ``n_jobs`` trials and
-wait for the slowest before asking for the next batch. Here the loop keeps ``n_jobs`` trials
-running: whenever one ends, its objective is told to the study and the next trial is asked
-for at once. Where the trials run is a :class:`TrialSlots` (in this process, joblib
-workers, submitit/Slurm jobs); what is recorded about them (sweep.lock, progress) is an
-:class:`Observer`.
+Hydra's sweepers wait for a batch's slowest trial; here ``n_jobs`` trials keep running. Where
+they run is a :class:`TrialSlots`; what is recorded about them is an :class:`Observer`.
 """
 
 from __future__ import annotations

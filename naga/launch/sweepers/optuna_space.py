@@ -1,16 +1,9 @@
 """A search space written in Hydra's sweep grammar, as Optuna distributions.
 
-The user writes the same overrides as for hydra-optuna-sweeper:
-
-- ``lr=interval(1e-4, 0.1)`` a float; ``tag(log, interval(...))`` on a log scale;
-  ``int(interval(1, 8))`` an integer;
-- ``layers=range(1, 5)`` the integers 1..4 (Hydra's ``range`` excludes its stop, and so does
-  the space); ``range(0.1, 1.0, 0.2)`` the floats 0.1, 0.3, ... with that step;
-- ``act=choice(relu, tanh)`` or ``act=relu,tanh`` one of the listed values;
-- ``epochs=10`` a value every trial gets.
-
-Each suggested value goes back to the job as an override string that Hydra parses to the
-same value, so a trial's run.lock records exactly what Optuna asked for.
+``interval()``, ``tag(log, ...)``, ``int(...)``, ``range()`` (its stop excluded, as Hydra's),
+``choice()``, ``a,b,c`` and fixed values, as hydra-optuna-sweeper takes them (docs/sweeps.md).
+Each suggested value goes back as an override that Hydra parses to the same value, so a
+trial's run.lock records exactly what Optuna asked for.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """An Optuna study kept beside a sweep's receipts, and the rules of continuing it.
 
-The study lives in Optuna's journal file ``<sweep>/.naga-sweep/optuna.journal`` (an
-append-only log that Optuna locks for NFS), unless the user names another ``storage``. So
-``naga resume`` after a crash, Ctrl-C, ``scancel`` or a lost node reopens the same study:
-
-- finished trials are kept and never run again; numbering continues;
-- a trial still ``RUNNING`` in the journal belonged to a controller that is gone: it is told
-  as failed with ``naga.failure: lost`` and does not count against ``n_trials``, so its
-  place is asked again;
-- ``n_trials`` is the study's total: trials that completed, were pruned, or failed by
-  themselves (their function raised, or returned no objective) all count;
-- a resume that changes the search space, the objectives or their directions is refused,
-  unless forced: the old trials would not answer the new question.
+The study lives in Optuna's journal ``<sweep>/.naga-sweep/optuna.journal`` (append-only, locked
+for NFS) unless ``storage`` names another, so ``naga resume`` reopens the same study after any
+crash. A trial left ``RUNNING`` is lost and does not count against ``n_trials``; a resume that
+changes the question (space, objectives, directions) is refused unless forced.
 """
 
 from __future__ import annotations

@@ -1,25 +1,9 @@
 """What a study leaves in ``sweep.lock`` and on stderr while it runs.
 
-Each trial is a job entry of sweep.lock (``trial_0007``), added when the trial is asked and
-updated when it is told, with a ``trial`` block (number, parameters, Optuna state, objective
-values); the top-level ``best`` is rewritten whenever the best trial changes, so an
-interrupted study still says which trial was best so far::
-
-    sweeper: {name: naga_optuna, study: lr-search, n_trials: 12, n_jobs: 2, ...}
-    best:
-      trial: 7
-      values: {loss: 0.0123}
-      params: {lr: 0.0031}
-      save_dir: trial_0007
-    jobs:
-    - num: 7
-      name: trial_0007
-      status: completed
-      trial: {number: 7, state: complete, params: {lr: 0.0031}, values: {loss: 0.0123}}
-
-The controller is the only writer of a study's sweep.lock except the trials' own Slurm
-jobs, which update their entries under its lock file (naga.launch.record.sync); the
-controller writes under the same lock, so neither update is lost.
+Each trial is a job entry (``trial_0007``) with a ``trial`` block; the top-level ``best`` is
+rewritten whenever it changes, so an interrupted study still says which trial was best
+(docs/sweeps.md shows the file). The controller writes under the lock file its trials' Slurm
+jobs update their entries with (naga.launch.record.sync), so neither update is lost.
 """
 
 from __future__ import annotations

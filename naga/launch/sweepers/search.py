@@ -1,10 +1,4 @@
-"""Sweeps that are searches: naga's Optuna study, or any other installed Hydra sweeper.
-
-``run_sweep`` (naga.launch.sweep) hands a sweep here when ``hydra/sweeper`` is not Hydra's
-basic (grid) sweeper: ``naga_optuna`` goes to naga's study controller
-(naga.launch.sweepers.controller), any other sweeper plugin runs through Hydra's Sweeper
-API with naga's task and the configured launcher (naga.launch.sweepers.thirdparty).
-"""
+"""Sweeps whose ``hydra/sweeper`` is not the grid: naga's Optuna study or any Hydra sweeper."""
 
 from __future__ import annotations
 

@@ -1,16 +1,8 @@
 """Where a study's trials run: one :class:`TrialSlots` per launcher.
 
-- :class:`InProcessSlots` (basic launcher): one trial at a time, in this process, with
-  naga's ``run_job`` (naga.launch.launchers.inprocess);
-- :class:`JoblibSlots` (joblib): a loky process pool with one future per trial, so a slot
-  frees as soon as any trial ends (not ``joblib.Parallel``, which hands out batches);
-- :class:`SubmititSlots` (submitit_slurm, submitit_local): each trial submitted as its own
-  job by naga's Submitter (naga.launch.launchers.submitit.submit), watched through its run.lock.
-
-Every trial's config is derived in this process (naga.launch.plan.compose) and carried to
-its job by the last override (naga.launch.plan.handoff), as for a grid sweep. All of them also
-wait for *adopted* trials: trials of an earlier controller whose jobs are still running
-(a Slurm job that outlived its controller's ``scancel``), watched through their run.locks.
+:class:`JoblibSlots` keeps a loky pool with one future per trial, not ``joblib.Parallel``,
+which hands out batches, so a slot frees as soon as any trial ends. Every slot also waits for
+*adopted* trials (an earlier controller's jobs still running), watched through their run.locks.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """Any installed Hydra sweeper (Nevergrad, Ax, hydra-optuna-sweeper, a lab's own) with naga.
 
-The sweep runs as ``Hydra.multirun`` runs it: the sweeper plugin is instantiated by Hydra's
-``Plugins`` with naga's task function, sets up the configured launcher itself, and is
-given the command line's overrides (``sweeper.sweep(arguments)``); it decides the jobs as
-it goes. Each job is naga's (naga.launch.launchers.task.SweepTask): its own run.lock, and, since
-nobody knew the job up front, its own entry in ``sweep.lock``, added when it starts and
-updated when it ends, under sweep.lock's lock file (naga.launch.record.sync). ``sweep.lock``
-also records the sweeper and its settings (``sweeper``).
+The sweep runs as ``Hydra.multirun`` runs it, with naga's task: since nobody knew a job up
+front, each job adds its own entry to ``sweep.lock`` when it starts (naga.launch.record.sync).
 """
 
 from __future__ import annotations
