@@ -31,8 +31,6 @@ def refuse_if_live(root: Path, *, shown: str, stop_hint: StopHint | None = None)
     """Refuse a new sweep into ``root`` while the sweep recorded there has live jobs.
 
     Args:
-        root: The folder (the new sweep's save_dir).
-        shown: The folder as the user gave it, for the message.
         stop_hint: How the recorded sweep's launcher stops its jobs (default: only its
             process, if one waits for them).
 

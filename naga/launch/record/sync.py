@@ -34,11 +34,9 @@ def update_jobs(
     nobody knew up front).
 
     Args:
-        root: The sweep's directory.
         changes: The fields of each job to update, by job name.
         sweep_id: The sweep the changes belong to: a sweep.lock of another sweep is left
             alone.
-        top: Top-level keys to set.
 
     Returns:
         True when sweep.lock was rewritten; False when there is none, it cannot be read,

@@ -99,10 +99,8 @@ def optimize(
         study: The opened study (naga.launch.sweepers.optuna_study.open_study).
         space: The search space and the overrides every trial gets.
         settings: The objectives and directions.
-        slots: Where the trials run.
         observer: Told of every start, result and new best.
         n_trials: The study's total budget (finished trials already in it count).
-        n_jobs: How many trials run at once.
         adopted: Trials of an earlier controller still running (a resume): waited for.
 
     Returns:

@@ -36,8 +36,6 @@ def outcome_of(
     """How a trial's job ended, from its run.lock (``lost`` when it left none of this sweep).
 
     Args:
-        number: The trial number.
-        save_dir: The trial's folder.
         sweep_id: The study's sweep id (a run.lock of another sweep says nothing).
         error: Why the launcher lost the job, used when the run.lock says nothing more.
     """
