@@ -1,9 +1,7 @@
 """The state of a sweep now: sweep.lock, the jobs' run.locks and what Slurm says.
 
-``naga status``, ``naga resume`` and a resumed sweep all ask :func:`read_sweep`. The order
-matters: Slurm is asked first (one ``squeue`` call for the whole sweep,
-naga.lock.slurm),
-the files are read after, so a job that ends in between is seen ended, never lost.
+Slurm is asked first (one ``squeue`` for the whole sweep), the files after, so a job that
+ends in between is seen ended, never lost.
 
 For each job, in this order:
 

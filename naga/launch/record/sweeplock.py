@@ -1,12 +1,8 @@
 """``sweep.lock``: the receipt of a whole sweep, next to its jobs' directories.
 
-YAML, rewritten atomically (:func:`naga.lock.atomic.write_atomic`) each time a job changes
-state, so a reader never sees half a file and a killed sweep still leaves the state it
-reached; read it with :func:`naga.lock.format.try_read`. The sweep's process writes it;
-the jobs of a submitit sweep (always, and alone once it is detached) rewrite their own
-entries under a lock file (naga.launch.record.sync), as long as the file is their sweep's. A
-folder holds the newest sweep's record; the first write of a new sweep moves the previous
-one to ``.naga-sweep/history/`` (naga.launch.record.claim)::
+Rewritten atomically each time a job changes state, so a killed sweep still leaves the
+state it reached. The sweep's process writes it; a submitit sweep's jobs also rewrite their
+own entries (naga.launch.record.sync)::
 
     naga_sweep: 1
     sweep_id: 3f2a...            # uuid4 hex

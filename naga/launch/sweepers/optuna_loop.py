@@ -96,9 +96,7 @@ def optimize(
     """Run the study until ``n_trials`` trials count, ``n_jobs`` at a time.
 
     Args:
-        study: The opened study (naga.launch.sweepers.optuna_study.open_study).
         space: The search space and the overrides every trial gets.
-        settings: The objectives and directions.
         observer: Told of every start, result and new best.
         n_trials: The study's total budget (finished trials already in it count).
         adopted: Trials of an earlier controller still running (a resume): waited for.

@@ -1,5 +1,4 @@
-"""Run a study's trials to its budget: open the study, take over an earlier controller's
-trials, run the ask-and-tell loop on the launcher's slots, and write how it ended.
+"""Run a study's trials to its budget, taking over an earlier controller's trials.
 
 What the controller of an earlier run left behind (naga.launch.sweepers.optuna_study): a
 trial still ``RUNNING`` in the journal is, by its run.lock and the Slurm queue,
