@@ -70,11 +70,9 @@ class Watch:
                     if queue.gone(job_id):
                         first = self._gone_since.setdefault(number, time.monotonic())
                         if time.monotonic() - first >= _GONE_GRACE_S:
+                            error = f"Slurm job {job_id} ended without a final run.lock"
                             outcome = outcome_of(
-                                number,
-                                folder,
-                                sweep_id=self.sweep_id,
-                                error=f"Slurm job {job_id} ended without a final run.lock",
+                                number, folder, sweep_id=self.sweep_id, error=error
                             )
             if outcome is not None:
                 del self.watched[number]
