@@ -30,9 +30,7 @@ StopHint = Callable[[str, Sequence[str]], str]
 def refuse_if_live(root: Path, *, shown: str, stop_hint: StopHint | None = None) -> None:
     """Refuse a new sweep into ``root`` while the sweep recorded there has live jobs.
 
-    Args:
-        stop_hint: How the recorded sweep's launcher stops its jobs (default: only its
-            process, if one waits for them).
+    Without ``stop_hint`` the message stops only the sweep's process, if one waits for them.
 
     Raises:
         UsageError: A job of the folder's sweep is still queued or running.

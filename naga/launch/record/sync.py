@@ -33,10 +33,7 @@ def update_jobs(
     ``add``, a job without an entry gets one (the jobs of a third-party sweeper, which
     nobody knew up front).
 
-    Args:
-        changes: The fields of each job to update, by job name.
-        sweep_id: The sweep the changes belong to: a sweep.lock of another sweep is left
-            alone.
+    A sweep.lock of another sweep than ``sweep_id`` is left alone.
 
     Returns:
         True when sweep.lock was rewritten; False when there is none, it cannot be read,
