@@ -37,16 +37,10 @@ def mark_started(root: Path, name: str) -> None:
     from naga.lock.record import host
 
     marker = marker_path(root, name)
-    try:
+    with contextlib.suppress(OSError):  # progress is a nicety; never fail a job over it
         marker.parent.mkdir(parents=True, exist_ok=True)
-        facts = {
-            "pid": os.getpid(),
-            "host": host(),
-            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        }
+        facts = {"pid": os.getpid(), "host": host(), "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
         marker.write_text(json.dumps(facts), encoding="utf-8")
-    except OSError:  # progress is a nicety; never fail a job over it
-        pass
 
 
 class Monitor:
@@ -134,7 +128,7 @@ class Monitor:
                 if apply_run_lock(job):
                     changed = True
                     if job.done:
-                        self._finished(job)
+                        self.job_finished(job)
         if changed or self._dirty:
             self._write()
         if self.live:
@@ -142,10 +136,7 @@ class Monitor:
         return changed
 
     def job_finished(self, job: JobRecord) -> None:
-        """Report a job whose final state the parent learnt directly (a JobReturn)."""
-        self._finished(job)
-
-    def _finished(self, job: JobRecord) -> None:
+        """Report a job that ended (its run.lock, or a JobReturn the parent learnt directly)."""
         if self.live:
             if job.status in st.BAD:
                 self._print(f"{PREFIX} job {job.num} {job.status} ({job.name}): {job.error}")
