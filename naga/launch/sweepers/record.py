@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from naga.launch.record.files import as_list, as_mapping, error_line, shown_path
+from naga.launch.record.progress import PREFIX
 from naga.launch.record.sweeplock import JobRecord, SweepState
 from naga.launch.sweepers.optuna_loop import Best, TrialJob, TrialOutcome
 from naga.lock.status import COMPLETED, FAILED, FINAL, LIVE, LOST, QUEUED, RUNNING
 
 if TYPE_CHECKING:
     from naga.launch.sweepers.optuna_study import StudySettings
-
-PREFIX = "[naga]"
 
 
 def trial_name(number: int) -> str:
@@ -61,9 +60,7 @@ def finished_outcome(number: int, save_dir: Path, *, sweep_id: str) -> TrialOutc
 
     lock = try_read(save_dir / LOCK_NAME, head=True)
     sweep = ((lock or {}).get("extra") or {}).get("sweep") or {}
-    if not lock or sweep.get("sweep_id") != sweep_id:
-        return None
-    if lock.get("status") not in FINAL:
+    if not lock or sweep.get("sweep_id") != sweep_id or lock.get("status") not in FINAL:
         return None
     return outcome_of(number, save_dir, sweep_id=sweep_id)
 
