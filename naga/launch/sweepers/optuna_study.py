@@ -150,14 +150,8 @@ def open_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = _storage(sweep_dir, settings)
     name = settings.study_name or sweep_dir.resolve().name
-    signature = json.dumps(
-        {
-            "space": space.describe(),
-            "objectives": settings.objectives,
-            "directions": settings.directions,
-        },
-        sort_keys=True,
-    )
+    question = {"objectives": settings.objectives, "directions": settings.directions}
+    signature = json.dumps({"space": space.describe(), **question}, sort_keys=True)
     study = optuna.create_study(
         storage=storage,
         study_name=name,
@@ -257,11 +251,9 @@ def _sampler(settings: StudySettings, *, already: int) -> optuna.samplers.BaseSa
     # A resumed study must not replay the first run's random sequence: its seed moves on by
     # the number of trials already made, so the whole study stays reproducible.
     seed = None if settings.seed is None else settings.seed + already
-    return (
-        cls(seed=seed)
-        if settings.sampler != "qmc"
-        else cls(seed=seed, warn_independent_sampling=False)
-    )
+    if settings.sampler == "qmc":
+        return cls(seed=seed, warn_independent_sampling=False)
+    return cls(seed=seed)
 
 
 def _difference(recorded: str, asked: str) -> str:
