@@ -12,6 +12,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,11 +49,10 @@ def note_controller(state: SweepState) -> None:
     they are dropped from this process's environment once recorded.
     """
     from naga.launch.record.sweeplock import now_iso
+    from naga.lock.liveness import pid_start
     from naga.lock.record import host
 
     job_id = os.environ.get("SLURM_JOB_ID") if os.environ.get(CONTROLLER_ENV) else None
-    from naga.lock.liveness import pid_start
-
     state.extra["controller"] = {
         "slurm_job_id": job_id,
         "host": host(),
@@ -201,9 +201,7 @@ def study_lines(view: SweepView) -> list[str]:
     if not is_study(data):
         return [f"sweeper: {sweeper['name']}"] if isinstance(sweeper, dict) else []
     sweeper = as_mapping(sweeper)
-    states: dict[str, int] = {}
-    for job in view.jobs:
-        states[job.status] = states.get(job.status, 0) + 1
+    states = Counter(job.status for job in view.jobs)
     done = states.get(COMPLETED, 0)
     parts = [f"{count} {status}" for status, count in sorted(states.items()) if status != COMPLETED]
     lines = [
@@ -269,9 +267,7 @@ def resume_study(view: SweepView, overrides: Sequence[str] = ()) -> tuple[bool, 
         key, _, value = item.partition("=")
         if key.lstrip("+") == "hydra.sweeper.n_trials" and value.strip().isdigit():
             n_trials = int(value)
-    counts: dict[str, int] = {}
-    for job in view.jobs:
-        counts[job.status] = counts.get(job.status, 0) + 1
+    counts = Counter(job.status for job in view.jobs)
     counted = counts.get(COMPLETED, 0) + counts.get(FAILED, 0)
     detail = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     if counted >= n_trials and not any(counts.get(status) for status in LIVE):
