@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -219,9 +220,7 @@ def records_from(data: Mapping[str, object], root: Path) -> list[JobRecord]:
 
 def summary_line(state: SweepState, *, n_trials: int) -> str:
     """The study's last line: its status, the trials per state, the best, where to look."""
-    counts: dict[str, int] = {}
-    for job in state.jobs:
-        counts[job.status] = counts.get(job.status, 0) + 1
+    counts = Counter(job.status for job in state.jobs)
     parts = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     took = f" in {state.duration_s:.1f}s" if state.duration_s is not None else ""
     best = state.extra.get("best")
