@@ -38,10 +38,10 @@ def launch_info(
     session_overrides: Sequence[str],
     *,
     given_root: str,
-    tasks_per_job: int,
-    isolate: bool,
-    detached: bool,
-    commit: str | None,
+    tasks_per_job: int = 1,
+    isolate: bool = False,
+    detached: bool = False,
+    commit: str | None = None,
 ) -> LaunchRecord:
     """sweep.lock's ``launch``: how this sweep was started, enough to start it again."""
     from naga.lock.liveness import pid_start

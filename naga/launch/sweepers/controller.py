@@ -148,10 +148,8 @@ def run_study(
     state.extra["launch"] = launch_info(
         session_overrides,
         given_root=str(given_root),
-        tasks_per_job=1,
         isolate=options.isolate,
         detached=options.detach,
-        commit=None,
     )
     if options.detach:
         from naga.launch.sweepers.detached import submit_controller

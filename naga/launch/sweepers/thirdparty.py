@@ -53,17 +53,9 @@ def run_hydra_sweeper(
     state = sweep_state(
         app, root, str(given_root), overrides, launcher=registry.launcher_for(session).name
     )
-    choice = session.cfg.hydra.runtime.choices.get("hydra/sweeper")
-    name = str(choice or target.rsplit(".", 1)[-1])
+    name = str(session.cfg.hydra.runtime.choices.get("hydra/sweeper") or target.rsplit(".", 1)[-1])
     state.extra["sweeper"] = {"name": name, "target": target, "settings": settings}
-    state.extra["launch"] = launch_info(
-        session_overrides,
-        given_root=str(given_root),
-        tasks_per_job=1,
-        isolate=False,
-        detached=False,
-        commit=None,
-    )
+    state.extra["launch"] = launch_info(session_overrides, given_root=str(given_root))
     root.mkdir(parents=True, exist_ok=True)
     state.write()
     task = SweepTask(
