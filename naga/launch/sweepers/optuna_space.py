@@ -29,12 +29,7 @@ Primitive = bool | int | float | str
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The distributions Optuna samples, and the overrides every trial gets as they are.
-
-    ``distributions`` maps a config key to its Optuna distribution; ``choices`` maps a key
-    whose choices are not plain values (lists, dicts) to their override texts, which the
-    categorical distribution then holds; ``fixed`` are the other overrides, in order.
-    """
+    """Optuna's distribution of each searched config key, and the other overrides, in order."""
 
     distributions: Mapping[str, BaseDistribution]
     fixed: tuple[str, ...]
