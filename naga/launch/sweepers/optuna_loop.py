@@ -38,11 +38,7 @@ class TrialJob:
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """How a trial's job ended, from its run.lock.
-
-    ``status`` is the run.lock's (completed, failed, interrupted, lost); ``metrics`` what
-    the run recorded; ``error`` its one-line error.
-    """
+    """How a trial's job ended, from its run.lock (completed, failed, interrupted, lost)."""
 
     number: int
     status: str
