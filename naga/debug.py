@@ -1,21 +1,9 @@
 """``unsafe_debug``: post-mortem debugging of a failing run, with its locals kept in ``ctx``.
 
-The decorator is inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` when the
-decorated function raises (``clicfg``'s ``--debug`` flag sets it; every ``@clicfg`` script
-then calls :func:`post_mortem` itself, with or without this decorator). Then it picks the
-deepest frame of the traceback that belongs to the user's code (not naga, Hydra,
-OmegaConf, installed packages or the standard library), prints a short banner and
-
-* in a terminal, opens IPython's post-mortem debugger (``pdb`` without IPython) at that
-  frame, and afterwards puts ``ctx`` into the interactive namespace (``ipython -i``,
-  Jupyter, ``python -i``);
-* anywhere else (CI, batch and Slurm jobs, piped or ``/dev/null`` stdin), never waits for
-  input: it prints a compact summary of the frame's locals to stderr.
-
-Either way the exception then propagates unchanged, so exit codes stay what they were.
-
-This module stands apart from the rest of naga and imports nothing heavy: IPython and
-``pdb`` are imported only when a debugger is actually started.
+Inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` (``--debug`` sets it). It picks the
+deepest frame of the user's code, then opens IPython's (else pdb's) post-mortem debugger in
+a terminal, or prints the frame's locals to stderr anywhere else (never waiting for input);
+the exception then propagates unchanged. IPython and ``pdb`` are imported only when used.
 """
 
 from __future__ import annotations
