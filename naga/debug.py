@@ -181,9 +181,6 @@ def post_mortem(exc: BaseException) -> None:
     What ``unsafe_debug`` does when the function it wraps raises, for callers that catch
     the exception themselves (``@clicfg``'s ``--debug``). An exception is debugged once,
     however many of them see it; this never raises itself.
-
-    Args:
-        exc: The exception being handled (with its traceback).
     """
     if getattr(exc, _HANDLED_ATTR, False):
         return
@@ -218,9 +215,6 @@ def post_mortem(exc: BaseException) -> None:
 
 def build_context(exc: BaseException) -> tuple[DebugContext, FrameType]:
     """Collect the traceback of ``exc`` and choose its deepest user frame.
-
-    Args:
-        exc: An exception with a traceback.
 
     Returns:
         The ``DebugContext`` (locals of the chosen frame) and the chosen frame itself.

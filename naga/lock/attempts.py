@@ -24,9 +24,6 @@ def continued_attempt(lock_path: Path) -> tuple[str, int] | None:
     a script twice within one allocation is two runs), and only when ``lock_path`` holds a
     receipt written by an earlier attempt of this very job that did not complete.
 
-    Args:
-        lock_path: The run.lock this run is about to write.
-
     Returns:
         The earlier attempt's ``run_id`` and this attempt's number, or ``None``.
     """

@@ -106,9 +106,6 @@ def receipt_digest(record: Mapping[str, Any]) -> str:
     is written equals the digest of the file read again: any edit of a value, a key or a
     type changes it, while a change of layout alone (indentation, quoting, anchors) does not.
 
-    Args:
-        record: A run.lock record (with or without a ``digest`` field).
-
     Returns:
         The digest, e.g. ``sha256:3b1f...``.
     """

@@ -211,9 +211,6 @@ _STATIC_ENV: dict[str, Any] | None = None
 def environment(*, packages: bool = True) -> dict[str, Any]:
     """Describe the interpreter and machine: versions, platform, executable, packages.
 
-    Args:
-        packages: Include ``{distribution: version}`` of every installed distribution.
-
     Returns:
         The ``environment`` section of a run.lock.
     """

@@ -99,9 +99,6 @@ def strip_url_credentials(text: str) -> str:
     becomes ``postgresql://me@db``). scp-like ``git@host:x`` and plain text are unchanged.
     A config value that lost credentials is listed under ``redacted`` in run.lock.
 
-    Args:
-        text: Any string: a URL, a command-line argument, a config value.
-
     Returns:
         The string without URL passwords and tokens.
     """

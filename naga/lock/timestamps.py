@@ -48,9 +48,6 @@ def parse_timestamp(text: str) -> datetime:
     ``Z``, ``±HH``, ``±HH:MM``, ``±HH:MM:SS[.ffffff]`` or their basic forms, after an
     optional space.
 
-    Args:
-        text: The timestamp.
-
     Returns:
         A datetime, aware when ``text`` has an offset.
 

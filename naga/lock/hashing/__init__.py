@@ -70,10 +70,6 @@ def hash_path(path: str | os.PathLike[str], *, use_cache: bool | None = None) ->
 def hash_file(path: str | os.PathLike[str], *, use_cache: bool | None = None) -> str:
     """Hash one regular file; the hex part equals ``b3sum``'s output.
 
-    Args:
-        path: The file (a symlink is followed).
-        use_cache: As for :func:`hash_path`.
-
     Returns:
         ``'blake3:<hex>'``.
 
