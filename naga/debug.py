@@ -158,7 +158,6 @@ def debugged(call: Callable[[], R], *, skip: tuple[type[BaseException], ...] = (
     ``@unsafe_debug``. Stacked under ``@unsafe_debug``, an exception is debugged once.
 
     Args:
-        call: What to run.
         skip: Exception types never debugged (a command line's own one-line errors).
 
     Returns:

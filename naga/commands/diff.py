@@ -71,8 +71,6 @@ def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
     """The differences between two runs, as printable lines grouped by section.
 
     Args:
-        a: The first (old) run.
-        b: The second (new) run.
         files: Also list the files that differ between the two code states.
 
     Returns:

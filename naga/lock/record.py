@@ -261,7 +261,6 @@ def error_info(
     (``SIGTERM``; ``SIGINT`` for Ctrl-C), with the stack where it arrived.
 
     Args:
-        error: The exception that ended the run.
         signal: ``{name, stack, message}`` when naga's signal handler writes the record.
     """
     name = signal.get("name") if signal else _signal_of(error)

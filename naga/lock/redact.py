@@ -124,7 +124,6 @@ def redact_config(
 
     Args:
         config: A plain tree (dicts, lists, scalars) as produced by ``to_plain``.
-        matcher: Decides which keys are secrets.
         keys: Dotted keys redacted regardless of their name (kept sticky across the
             ``runlock()`` calls of one run).
 
@@ -169,7 +168,6 @@ def redact_command(
 
     Args:
         argv: The command line, e.g. ``sys.argv``.
-        matcher: Decides which keys are secrets.
         keys: Dotted keys redacted regardless of their name.
 
     Returns:

@@ -173,7 +173,6 @@ def finish_run(
     The record is merged into the run's run.lock and into every other run.lock it wrote.
 
     Args:
-        ctx: The run from :func:`start_run`.
         config: The run's config (resolved when written); default: the one given at start.
         status: ``completed``, ``failed`` or ``interrupted``.
         error: The exception that ended the run, if any.

@@ -64,7 +64,6 @@ def slurm_queue(job_ids: Iterable[str | None], *, timeout: float = 30) -> QueueV
     """Ask ``squeue`` once about ``job_ids`` (``123``, ``123_4``; ``None`` entries ignored).
 
     Args:
-        job_ids: The jobs to look up.
         timeout: Seconds to wait for ``squeue`` before giving up (``answered`` False).
 
     Returns:

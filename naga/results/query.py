@@ -66,8 +66,6 @@ def resolve(key: str, columns: Sequence[str], *, option: str) -> str:
     """The column a user's key names (``lr`` -> ``config.lr`` when unambiguous).
 
     Args:
-        key: What the user wrote.
-        columns: The columns available.
         option: The option it came from, for the message (``--where``).
 
     Raises:

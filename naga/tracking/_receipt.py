@@ -234,7 +234,6 @@ def source_tags(lock: Mapping[str, Any], repo_key: str | None = None) -> dict[st
     then keeps its own).
 
     Args:
-        lock: A parsed run.lock.
         repo_key: The ``repos`` key of the script's repository (default: found as in
             :func:`lock_tags`).
 

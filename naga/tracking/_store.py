@@ -134,7 +134,6 @@ def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) ->
     """Run ``action``, retrying errors that racing SQLite writers produce.
 
     Args:
-        action: The call to make.
         what: Words for the error message ("open the MLflow store at ...").
         attempts: How many tries before giving up.
 

@@ -127,8 +127,6 @@ def grouped(
     the best run or ``None``) and ``warnings`` (the group's runs differ in code or data).
 
     Args:
-        rows: The runs.
-        by: The group columns.
         direction: ``min``/``max`` per metric column.
         codes: The code identity of each run (`naga ls`'s code column: the git tree).
     """
