@@ -45,7 +45,7 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     from mlflow import MlflowClient
 
     from naga import mlflow_lock, runlock
-    from naga.tracking._receipt import flatten_params
+    from naga.tracking.receipt import flatten_params
 
     t0 = time.perf_counter()
     client = MlflowClient(uri)  # schema creation, not timed

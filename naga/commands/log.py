@@ -1,6 +1,6 @@
 """``naga log DIR...``: log run directories to MLflow as logical runs, in one process.
 
-Each run is logged by its status (naga.tracking._lifecycle); a DIR without a run.lock of its
+Each run is logged by its status (naga.tracking.lifecycle); a DIR without a run.lock of its
 own stands for the runs below it. A run.lock already logged (same ``run_id`` and bytes, via
 the ``naga.lock_hash`` tag, and the same outcome) is skipped unless ``--force``.
 """
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             what = "is not a directory" if directory.exists() else "does not exist"
             raise UsageError(f"run directory '{directory}' {what}; pass existing save_dirs")
 
-    from naga.tracking._store import (
+    from naga.tracking.store import (
         experiment_id,
         open_client,
         retry_transient,
@@ -152,11 +152,11 @@ def _mlflow_messages(*, verbose: bool) -> Iterator[None]:
     """Only naga's lines by default; MLflow's INFO messages and run links with ``-v``.
 
     Quiet mode leaves MLflow's warnings and errors alone; schema creation is quietened
-    where the store is opened (naga.tracking._store.schema_logs_quiet), for mlflow_lock too.
+    where the store is opened (naga.tracking.store.schema_logs_quiet), for mlflow_lock too.
     """
     import logging
 
-    from naga.tracking._store import SCHEMA_LOGGER
+    from naga.tracking.store import SCHEMA_LOGGER
 
     saved_env = os.environ.get(_NO_URL_ENV)
     loggers = [logging.getLogger(name) for name in ("mlflow", SCHEMA_LOGGER)]
@@ -237,9 +237,9 @@ def _log_one(
 ) -> tuple[str, str]:
     """Log one run directory; return (outcome, detail) with outcome logged/skipped/failed."""
     from naga.lock.status import UNDER_WAY
-    from naga.tracking._lifecycle import outcome_of, run_status
-    from naga.tracking._receipt import read_receipt
+    from naga.tracking.lifecycle import outcome_of, run_status
     from naga.tracking.mlflow_lock import mlflow_lock
+    from naga.tracking.receipt import read_receipt
 
     try:
         receipt = read_receipt(directory)
@@ -276,7 +276,7 @@ def _already_logged(client: Any, exp_id: str, receipt: Any, naga_status: str) ->
     """
     from mlflow.entities import ViewType
 
-    from naga.tracking._active import LOGICAL, STATUS, active_runs
+    from naga.tracking.active import LOGICAL, STATUS, active_runs
     from naga.tracking.mlflow_lock import LOG_ERROR
 
     if receipt.lock_hash is None:

@@ -2,8 +2,8 @@
 
 Every logging is a new MLflow run tagged with the directory's logical id; the newest
 successful logging of a completed run carries ``naga.status=active`` and the ones it
-replaced become ``deprecated`` (docs/mlflow.md; the rules are in naga.tracking._lifecycle
-and naga.tracking._active). Filtering on ``tags."naga.status" = "active"`` therefore shows
+replaced become ``deprecated`` (docs/mlflow.md; the rules are in naga.tracking.lifecycle
+and naga.tracking.active). Filtering on ``tags."naga.status" = "active"`` therefore shows
 one row per directory, and only runs that completed.
 """
 
@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from naga.errors import ConfigError, TrackingError, first_line
 from naga.lock.status import FAILED, RUNNING
-from naga.tracking._active import (
+from naga.tracking.active import (
     STATUS,
     active_runs,
     promote,
 )
-from naga.tracking._lifecycle import outcome_of
-from naga.tracking._receipt import (
+from naga.tracking.lifecycle import outcome_of
+from naga.tracking.receipt import (
     MAX_PARAMS_TAGS_PER_BATCH,
     MAX_TAG_VAL_LENGTH,
     Receipt,
@@ -35,7 +35,7 @@ from naga.tracking._receipt import (
     safe_key,
     upstream_dirs,
 )
-from naga.tracking._store import (
+from naga.tracking.store import (
     experiment_id,
     open_client,
     retry_transient,

@@ -124,6 +124,17 @@ def test_the_budget_counts_failures_and_the_best_is_kept(tmp_path: Path) -> None
     )
 
 
+def test_a_resumed_study_reports_the_best_its_journal_holds(tmp_path: Path) -> None:
+    # The earlier controller told a trial, then was cancelled before recording the best.
+    settings = StudySettings.from_options(objective="loss", seed=0)
+    study = open_study(tmp_path, settings, SPACE)
+    told = study.ask(dict(SPACE.distributions))
+    study.tell(told, 0.25)
+    record = Record()
+    optimize(study, SPACE, settings, ThreadSlots(lambda job: {}), record, n_trials=1, n_jobs=1)
+    assert [(b.numbers, b.values) for b in record.bests] == [((told.number,), ((0.25,),))]
+
+
 def test_a_typo_in_the_objective_stops_the_study(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"objective=los: .*did you mean 'loss'"):
         _run(tmp_path, lambda job: {"loss": 1.0}, n_trials=4, n_jobs=1, objective="los")

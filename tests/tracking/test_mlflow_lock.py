@@ -317,7 +317,7 @@ def test_default_store_is_mlflow_db_in_an_awkward_cwd(
 def test_sqlite_uri_names_the_file_sqlalchemy_opens(tmp_path: Path, name: str) -> None:
     from sqlalchemy.engine import make_url
 
-    from naga.tracking._store import path_to_sqlite_uri, sqlite_path
+    from naga.tracking.store import path_to_sqlite_uri, sqlite_path
 
     path = tmp_path / name / "mlflow.db"
     uri = path_to_sqlite_uri(path)
@@ -332,7 +332,7 @@ def test_sqlite_uri_names_the_file_sqlalchemy_opens(tmp_path: Path, name: str) -
 def test_decide_is_order_independent() -> None:
     from itertools import permutations
 
-    from naga.tracking._active import decide as _decide
+    from naga.tracking.active import decide as _decide
 
     candidates = [(100, "b", ""), (100, "a", ""), (50, "z", "old1"), (200, "c", "x")]
     results = {
@@ -348,7 +348,7 @@ def test_decide_is_order_independent() -> None:
 
 def test_sqlite_promotion_uses_one_transaction(store: str, client: Any, make_run_dir) -> None:
     """Guards the fast path: if MLflow's store internals change, this fails (not silently slow)."""
-    from naga.tracking._sql import internals
+    from naga.tracking.sql import internals
 
     assert internals(client) is not None
     save_dir = make_run_dir("a", {"x": 1})

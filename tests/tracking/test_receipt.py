@@ -11,8 +11,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from naga.errors import TrackingError
-from naga.tracking import _receipt as receipt_mod
-from naga.tracking._receipt import (
+from naga.tracking import receipt as receipt_mod
+from naga.tracking.receipt import (
     MAX_PARAM_VAL_LENGTH,
     TRUNCATED,
     clip,

@@ -119,6 +119,8 @@ def optimize(
     running = dict(adopted or {})
     best: Best | None = _best(study)
     seen_objective = best is not None
+    if best is not None:  # a resumed study: its controller may have stopped before recording it
+        observer.best_changed(best)
     while True:
         budget = n_trials - trials_counted(study) - len(running)
         while len(running) < n_jobs and budget > 0:

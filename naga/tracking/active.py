@@ -3,7 +3,7 @@
 Every logging of a completed run is a candidate; candidates are ranked by start time, then
 run id, so every process ranking the same runs picks the same winner; the others become
 ``deprecated`` (naga.tracking.mlflow_lock decides *when* a logging is a candidate, this
-module who wins). On SQLite the decision is one transaction (naga.tracking._sql); on a
+module who wins). On SQLite the decision is one transaction (naga.tracking.sql); on a
 tracking server each finishing logger marks itself active first and then reconciles.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from naga.tracking._receipt import MAX_TAG_VAL_LENGTH, clip
-from naga.tracking._sql import Candidate, promote_in_transaction
-from naga.tracking._store import write_tags
+from naga.tracking.receipt import MAX_TAG_VAL_LENGTH, clip
+from naga.tracking.sql import Candidate, promote_in_transaction
+from naga.tracking.store import write_tags
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -268,7 +268,7 @@ def write_tags(client: MlflowClient, tags_by_run: dict[str, dict[str, str]]) -> 
 def _write_tags_in_one_transaction(
     client: MlflowClient, tags_by_run: dict[str, dict[str, str]]
 ) -> bool:
-    from naga.tracking._sql import internals
+    from naga.tracking.sql import internals
 
     parts = internals(client)
     if parts is None:

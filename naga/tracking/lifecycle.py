@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from naga.errors import TrackingError
 from naga.lock.status import COMPLETED, FAILED, INTERRUPTED, LOST, UNDER_WAY
-from naga.tracking._receipt import Receipt
+from naga.tracking.receipt import Receipt
 
 __all__ = ["LIFECYCLE", "Outcome", "outcome_of", "run_status"]
 
