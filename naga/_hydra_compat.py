@@ -1,12 +1,6 @@
-"""Every use of Hydra's private API, in one place (hydra-core is pinned at 1.3.8).
-
-naga drives Hydra a little below its public surface: a sweep is run the way
-``Hydra.multirun`` runs it, minus the sweeper's loop (naga.launch.plan.hydra_session), and a
-single run applies overrides with the routine Hydra's compose API uses (naga.config.compose).
-Those steps need ``hydra._internal``, private attributes of ``JobReturn`` and ``Override``,
-and one of the submitit launcher plugin (naga submits submitit sweeps itself,
-naga.launch.launchers.submitit.submit); they are all here, so a Hydra upgrade is checked
-in one file. Hydra is imported inside each function: importing this module costs nothing.
+"""Every use of Hydra's private API, in one place (hydra-core is pinned at 1.3.8), so a Hydra
+upgrade is checked in one file. Hydra is imported inside each function: importing this
+module costs nothing.
 """
 
 from __future__ import annotations
@@ -126,13 +120,9 @@ def with_quoted_text(parsed: Override, text: str, line: str) -> Override:
 
 
 def submitit_executor(launcher: Launcher) -> tuple[submitit.AutoExecutor, str]:
-    """submitit's executor for a submitit launcher plugin, built as the plugin builds it.
+    """``(executor, kind)`` for a submitit launcher plugin, built as the plugin builds it.
 
-    The plugin's executor kind (its private ``_EXECUTOR``: ``"slurm"`` or ``"local"``) and
-    how ``BaseSubmititLauncher.launch`` turns its ``params`` into executor parameters.
-
-    Returns:
-        ``(executor, kind)``.
+    ``kind`` is the plugin's private ``_EXECUTOR`` (``"slurm"`` or ``"local"``).
     """
     import submitit
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf

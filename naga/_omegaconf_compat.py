@@ -1,9 +1,6 @@
-"""Every use of OmegaConf's private API, in one place (omegaconf 2.3).
-
-OmegaConf's public API hands out *values*: ``cfg[key]`` and ``OmegaConf.select`` resolve
-interpolations and raise on ``???``. Walking a config without resolving it, moving a node
-with its type and flags, or reading an interpolation's text needs the *node*, through
-OmegaConf's underscore methods: so an OmegaConf upgrade is checked in this one file.
+"""Every use of OmegaConf's private API, in one place (omegaconf 2.3), so an upgrade is
+checked in this one file: the public API hands out resolved *values*; walking a config
+without resolving it, moving a node, or reading an interpolation's text needs the *node*.
 """
 
 from __future__ import annotations

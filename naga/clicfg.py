@@ -21,13 +21,7 @@ from typing import Any, Generic, NoReturn, TypeVar, overload
 
 from naga._argparse import OneLineErrorParser
 from naga._pipes import quiet_broken_pipe
-from naga.errors import (
-    ConfigError,
-    NagaError,
-    UsageError,
-    did_you_mean,
-    first_line,
-)
+from naga.errors import ConfigError, NagaError, UsageError, did_you_mean, first_line
 
 R = TypeVar("R")
 _NAGA_DIR = str(Path(__file__).resolve().parent)
@@ -42,11 +36,7 @@ def clicfg(
     *, config_class: Any = None, track_code: bool = True
 ) -> Callable[[Callable[..., R]], Command[R]]: ...
 def clicfg(
-    fn: Callable[..., Any] | None = None,
-    /,
-    *,
-    config_class: Any = None,
-    track_code: bool = True,
+    fn: Callable[..., Any] | None = None, /, *, config_class: Any = None, track_code: bool = True
 ) -> Any:
     """Turn ``fn(cfg)`` into a command-line program configured by ``config_class``.
 

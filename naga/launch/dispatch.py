@@ -1,12 +1,7 @@
-"""From composed jobs to running ones: the launcher starts them, and someone waits or not.
-
-Shared by a new sweep (naga.launch.sweep) and a resumed one (naga.launch.resume): the
-sweep's launcher (naga.launch.launchers) gets ready (submitit: the submitted code), then
-either starts the jobs while this process waits, shows progress and reports, or, with
-``--detach``, returns once every job is queued. On every path each job gets the config
-derived for it (naga.launch.plan.compose), carried by its last override
-(naga.launch.plan.handoff), so no job composes its config again. sweep.lock records,
-under ``launch``, how to start the sweep again (``naga resume``).
+"""From composed jobs to running ones, for new and resumed sweeps: the launcher gets ready,
+then starts the jobs while this process waits, shows progress and reports, or, with
+``--detach``, returns once every job is queued. sweep.lock records under ``launch`` how to
+start the sweep again (``naga resume``).
 """
 
 from __future__ import annotations
@@ -37,13 +32,8 @@ def dispatch(
 ) -> int:
     """Start the jobs of ``sweep.state`` that are not done (or ``todo``); the exit code.
 
-    Args:
-        sweep: The sweep's session, app, records, configs and launcher overrides.
-        launcher: Where the jobs run (naga.launch.launchers.registry).
-        options: The sweep flags.
-        session_overrides: What the session was composed from (recorded for resume).
-        tasks_per_job: Jobs per array element; default: the ``--slurm_config`` file's.
-        todo: The jobs to submit (``--detach``); default: every job not done.
+    ``session_overrides`` are recorded for resume; ``tasks_per_job`` defaults to the
+    ``--slurm_config`` file's; ``todo`` (``--detach``) defaults to every job not done.
 
     Returns:
         0 when every job completed (or was skipped, or, detached, was queued), else 1.

@@ -45,13 +45,9 @@ __all__ = [
 class App(Generic[R]):
     """A decorated function and its base config; pickled to launcher workers.
 
-    ``origin`` is taken in the launching process: a worker sees a launcher's bootstrap as
-    ``__main__`` and a function pickled by value without its file (naga.lock.origin).
-    ``code`` too, when a sweep runs the submitted code (naga.launch.launchers.submitit.isolate):
-    the jobs
-    record the commit/snapshot they import, not the work tree as it is when they start.
-    And ``command``, the command line the user typed (naga.lock.origin.user_command):
-    every job of every launcher records it, not the launcher's bootstrap.
+    ``origin``, ``code`` and ``command`` are taken in the launching process: a worker sees a
+    launcher's bootstrap as ``__main__`` and its command line, and isolated jobs record the
+    submitted commit/snapshot they import, not the work tree as it is when they start.
     """
 
     function: Callable[[DictConfig], R]

@@ -16,9 +16,7 @@ class SweepOptions:
     tasks_key: str | None = None  # --tasks-key KEY: take the task list from the config itself
     n_jobs: int | None = None  # --n_jobs N: run N jobs at once with the joblib launcher
     slurm_config: Path | None = None  # --slurm_config FILE: submit to Slurm with these parameters
-    skip_completed: bool = (
-        False  # --skip-completed: only run jobs without a matching completed run.lock
-    )
+    skip_completed: bool = False  # --skip-completed: only jobs with no matching completed run
     print_configs: bool = False  # --cfg: print each job's config instead of running the sweep
     detach: bool = False  # --detach: submit every job (submitit), write sweep.lock, exit
     isolate: bool = True  # False (--no-isolate): submitit jobs import the live work tree
@@ -27,9 +25,5 @@ class SweepOptions:
     @property
     def is_sweep(self) -> bool:
         """True when the command line describes more than one job."""
-        return (
-            self.multirun
-            or self.tasks is not None
-            or self.tasks_key is not None
-            or self.resume is not None
-        )
+        given = (self.tasks, self.tasks_key, self.resume)
+        return self.multirun or any(item is not None for item in given)

@@ -1,15 +1,9 @@
 """A sweep started again from its sweep.lock: only the jobs that did not complete.
 
-``naga resume SWEEP_DIR`` runs the sweep's recorded command (``launch`` in sweep.lock:
-the interpreter, the script or module, its arguments, its working directory) with
-``--resume SWEEP_DIR``; that process, with the user's function at hand, comes here. The
-jobs, their overrides and directories, and the Hydra overrides (launcher settings
-included) are the recorded ones, not recomputed from files that may have changed since;
-the config files (``--config``) are read again. Jobs that failed, were interrupted or are
-lost (never started included) run again, in their own directories and under the same
-sweep id; completed ones are left alone; ones still queued or running in Slurm are left
-to finish (only with ``--detach``: a sweep that waits must own every unfinished job).
-The code is the code as it is now, recorded in each new run.lock as usual.
+``naga resume`` runs the recorded command with ``--resume SWEEP_DIR``, which comes here with
+the user's function at hand. Jobs, overrides and Hydra overrides are the recorded ones (the
+config files are read again); failed, interrupted and lost jobs run again in their own
+directories under the same sweep id; live jobs are left to finish (only with ``--detach``).
 """
 
 from __future__ import annotations
@@ -43,9 +37,8 @@ def check_resumable(
     """The sweep's ``launch`` record, once resuming it this way makes sense.
 
     Raises:
-        UsageError: The record is an earlier sweep's (the folder's history); sweep.lock
-            has no ``launch`` record; ``--detach`` for a sweep whose
-            launcher runs jobs in its own process; jobs still pending without ``--detach``.
+        UsageError: An earlier sweep's record; no ``launch`` record; ``--detach`` with an
+            in-process launcher; jobs still pending without ``--detach``.
     """
     if view.archived:
         raise UsageError(

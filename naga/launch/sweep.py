@@ -1,14 +1,8 @@
 """Where a sweep is launched: ``run_sweep``, from one run to a hundred, each with its receipt.
 
-clicfg calls :func:`run_sweep` when the command line describes several jobs
-(``-m``, ``--tasks``, ``--tasks-key``). The sweep is expanded with Hydra's own sweeper
-grammar and every job is checked up front (so a bad value fails before anything runs).
-The sweep's config is composed once and each job's config derived from it
-(:mod:`naga.launch.plan.compose`); the sweep's launcher
-(:mod:`naga.launch.launchers`) runs the jobs, each carrying its finished config
-(:mod:`naga.launch.plan.handoff`), through :mod:`naga.launch.dispatch`. Each job writes
-its run.lock; the parent keeps ``sweep.lock`` current, shows progress and ends with a
-summary.
+clicfg calls :func:`run_sweep` when the command line describes several jobs (``-m``,
+``--tasks``, ``--tasks-key``); every job is checked up front, so a bad value fails before
+anything runs.
 """
 
 from __future__ import annotations
@@ -48,11 +42,6 @@ _HYDRA_DEFAULTS = {
 
 def run_sweep(app: App, overrides: list[str], options: SweepOptions) -> int:
     """Run every job of a sweep and report; the return value is the process exit code.
-
-    Args:
-        app: The decorated function and its base config.
-        overrides: The command-line overrides (sweeps, plain values, ``hydra.*``).
-        options: The sweep flags (``-m``, ``--tasks``, launchers, ``--skip-completed``).
 
     Returns:
         0 when every job completed (or was skipped), 1 when any job failed.

@@ -1,10 +1,7 @@
 """The launcher protocol: what a sweep asks of wherever its jobs run.
 
-A sweep (naga.launch.dispatch) or a study (naga.launch.sweepers) never asks which
-launcher it has; it asks the launcher object (from naga.launch.launchers.registry) what it
-can do (:class:`Capabilities`) and tells it to run or submit the jobs (:class:`Launcher`).
-Each launcher records how every job ended through the one function that does it
-(naga.launch.record.outcome.apply_results).
+A sweep or a study never asks which launcher it has; it asks the launcher object what it can
+do (:class:`Capabilities`) and tells it to run or submit the jobs (:class:`Launcher`).
 """
 
 from __future__ import annotations
@@ -91,8 +88,7 @@ class StopSweep(Exception):
 class Launcher:
     """Where a sweep's jobs run; one subclass per launcher, listed in the registry.
 
-    Args:
-        name: naga's short name of the launcher (sweep.lock's and run.lock's ``launcher``).
+    ``name`` is naga's short name of it (sweep.lock's and run.lock's ``launcher``).
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities()

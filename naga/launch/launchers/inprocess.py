@@ -1,22 +1,9 @@
 """naga's in-process launcher: Hydra's basic launcher, without composing or copying configs.
 
-Hydra's ``BasicLauncher`` composes each job (``load_sweep_config``, ~180 ms), and
-``hydra.core.utils.run_job`` then copies the job's config twice (the task's config without
-``hydra``, the Hydra config) and installs the Hydra config through a third copy (~12 ms
-together). Here every job gets a config derived for it alone
-(:mod:`naga.launch.plan.compose`), so its ``hydra`` node is installed as ``HydraConfig``
-as it is, and the task's config is the job's app part, derived beside it.
-
-The jobs run one after another in this process, each as ``BasicLauncher`` and ``run_job``
-run it: ``hydra.job.id`` and ``hydra.job.num`` (the job's number in the sweep); the output
-directory ``<hydra.sweep.dir>/<hydra.sweep.subdir>``, created and recorded in
-``hydra.runtime.output_dir``; ``HydraConfig`` (read-only, its interpolations seeing the
-job's keys); ``chdir`` into the output directory when ``hydra.job.chdir``; the job
-logging config; the ``.hydra/`` files when ``hydra.output_subdir`` is set;
-``hydra.job.env_set``; the callbacks' ``on_job_start``/``on_job_end``; a ``JobReturn``
-whose status is FAILED when the task raised an ``Exception``. Anything else the task
-raises (Ctrl-C, a signal) stops the sweep, with the previous Hydra config and working
-directory restored.
+``BasicLauncher`` composes each job (~180 ms) and Hydra's ``run_job`` copies its config three
+times (~12 ms); here each job's config is derived for it alone (naga.launch.plan.compose), so
+its ``hydra`` node is installed as it is. ``run_job`` keeps Hydra's job semantics (ids, output
+dir, chdir, logging, ``.hydra/`` files, env_set, callbacks, FAILED on ``Exception``).
 """
 
 from __future__ import annotations
@@ -49,10 +36,8 @@ if TYPE_CHECKING:
 class InProcess(Launcher):
     """The basic launcher: the jobs one after another in the sweep's own process.
 
-    Args:
-        name: The launcher's short name (``basic``; another one under NAGA_DEBUG).
-        stop_at_failure: NAGA_DEBUG: the first failed job stops the sweep with its own
-            exception (for the debugger).
+    ``stop_at_failure`` (NAGA_DEBUG): the first failed job stops the sweep with its own
+    exception, for the debugger.
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities(in_process=True)
@@ -98,15 +83,8 @@ def launch(
 ) -> None:
     """Run jobs ``nums`` of the sweep in this process, in order.
 
-    Args:
-        session: The sweep's Hydra instance and multirun config.
-        configs: The sweep's job configs.
-        task_function: Called with each job's config (without ``hydra``).
-        nums: The jobs to run (indices into ``configs``).
-        on_start: Called with a job's number before it starts.
-        on_end: Called with a job's number and ``JobReturn`` when it ended. Nothing else
-            keeps the ``JobReturn``s (each holds its job's config: a 1,000-job sweep would
-            keep a thousand).
+    Only ``on_end`` sees each ``JobReturn``: nothing keeps them (each holds its job's
+    config: a 1,000-job sweep would keep a thousand).
     """
     from hydra.core.utils import configure_log, setup_globals
 
@@ -149,13 +127,8 @@ def run_job(
 ) -> JobReturn:
     """Run one job with its config installed as Hydra's; returns its ``JobReturn``.
 
-    Args:
-        config: The job's config, ``hydra`` node included; the job's own (it is changed).
-        task_cfg: The job's config without ``hydra``, given to ``task_function``.
-        task_function: The job's work.
-        callbacks: Hydra's ``Callbacks`` of the sweep.
-        num: ``hydra.job.num``.
-        job_id: ``hydra.job.id`` (the number here; ``<name>_<num>`` in joblib workers).
+    ``config`` (``hydra`` node included) is the job's own and is changed; ``task_cfg`` is
+    given to ``task_function``; ``job_id`` is ``<name>_<num>`` in joblib workers.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import JobReturn, JobRuntime, JobStatus, configure_log, env_override

@@ -1,23 +1,10 @@
 """Jobs of a sweep in loky workers, run with the joblib launcher plugin's own settings.
 
-Hydra's joblib launcher (``hydra_joblib_launcher._core``) sends every job, through
-``joblib.Parallel``, the sweep's whole Hydra state: the config loader, the multirun
-config, the task function and the singletons (``ConfigStore`` ...), which each job
-unpacks again, rediscovering Hydra's plugins (``Singleton.set_state``); it then composes
-the job (~180 ms) and runs it with ``run_job``, which copies the config three times.
-That is ~40 ms a job besides the composing, on the two processes that share the work.
-
-naga takes the launcher the plugin instantiated (its ``n_jobs``, ``prefer``,
-``pre_dispatch``, ``batch_size``, ... and the ``loky`` backend, as the plugin sets them)
-and calls ``joblib.Parallel`` itself, so that
-
-- each job carries only its own finished config (a :class:`JobOverride` with its task
-  config, derived in the parent when joblib pickles it);
-- the shared state travels as bytes pickled once, and each worker unpacks it and
-  installs Hydra's singletons once per sweep, not once per job;
-- the job runs with naga's ``run_job`` (:mod:`naga.launch.launchers.inprocess`): the semantics of
-  Hydra's, without its copies (the job's config is its own, fresh from the pickle);
-  ``hydra.job.id`` is ``<job name>_<num>`` as the plugin sets it.
+Hydra's joblib launcher sends every job the sweep's whole Hydra state, which each job
+unpacks again (~40 ms a job), then composes it (~180 ms). naga calls ``joblib.Parallel``
+itself with the plugin's settings: each job carries only its finished config (a
+``JobOverride``), the shared state is pickled once and unpacked once per worker, and the job
+runs with naga's ``run_job`` (``hydra.job.id`` is ``<job name>_<num>`` as the plugin sets it).
 """
 
 from __future__ import annotations
@@ -73,15 +60,7 @@ def launch(
     callbacks: Callbacks,
     jobs: Sequence[tuple[int, JobOverride]],
 ) -> list[JobReturn]:
-    """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each.
-
-    Args:
-        session: The sweep's Hydra instance and multirun config.
-        launcher: The joblib launcher plugin, set up by Hydra's ``Plugins``.
-        task_function: Called in the worker with each job's config.
-        callbacks: Hydra's ``Callbacks`` of the sweep (called in the workers).
-        jobs: The jobs to run.
-    """
+    """Run ``jobs`` (sweep number, carried config) in parallel; one ``JobReturn`` each."""
     from hydra.core.utils import configure_log, setup_globals
     from joblib import Parallel, delayed
 

@@ -1,9 +1,5 @@
-"""Any other Hydra launcher plugin (Ray, RQ, a lab's own): the plugin launches the jobs.
-
-The plugin is instantiated by Hydra's ``Plugins`` with naga's task function and a
-:class:`naga.launch.plan.handoff.PrecomposedLoader`, and given every job's overrides,
-whose last one carries the job's finished config; it returns one ``JobReturn`` per job.
-The sweep's process polls the jobs' run.locks meanwhile.
+"""Any other Hydra launcher plugin (Ray, RQ, a lab's own): the plugin launches the jobs, with
+naga's task function and a ``PrecomposedLoader``; the sweep polls their run.locks meanwhile.
 """
 
 from __future__ import annotations

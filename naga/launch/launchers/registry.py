@@ -1,14 +1,7 @@
 """Every launcher naga knows, by name: the one place that compares launcher names.
 
-A sweep's launcher is the Hydra launcher plugin its config names (``hydra/launcher``);
-naga knows it by a short name (sweep.lock's and run.lock's ``launcher``) and runs its jobs
-through naga's implementation of it (a :class:`naga.launch.launchers.base.Launcher`).
-Any other Hydra launcher plugin runs its jobs itself (naga.launch.launchers.plugin).
-
-Adding a launcher: one module with its ``Launcher`` subclass, and one line in
-:data:`LAUNCHERS`. Implementations are imported when asked for (by their dotted path),
-so that reading this table (the runlock callback, at every start of a Hydra app) stays
-light.
+Implementations are imported when asked for (by their dotted path), so that reading this
+table (the runlock callback, at every start of a Hydra app) stays light.
 """
 
 from __future__ import annotations
@@ -99,11 +92,7 @@ def require_detach(launcher: Launcher) -> None:
 
 
 def flag_launcher(flag: str, chosen: str | None) -> list[str]:
-    """``hydra/launcher=NAME`` for a flag that implies a launcher (``--n_jobs``), if needed.
-
-    Args:
-        flag: The sweep flag.
-        chosen: The ``hydra/launcher=...`` override given on the command line, if any.
+    """``hydra/launcher=NAME`` for a flag that implies one (``--n_jobs``), unless ``chosen``.
 
     Raises:
         UsageError: ``chosen`` names another launcher than the flag's.

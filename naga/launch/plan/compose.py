@@ -1,31 +1,14 @@
 """Every job's config from one composed base: Hydra's per-job compose without the composing.
 
-Hydra composes each job of a multirun from scratch (``ConfigLoaderImpl.load_sweep_config``:
-config repository, defaults list, merges, then the overrides; ~180 ms), and its launchers
-do it again where the job runs. The jobs of a naga sweep share everything but their own
-overrides, so :class:`JobConfigs` composes once what they share, the *base*: the primary
-config in RUN mode with the sweep's ``hydra.*`` overrides (``load_sweep_config`` composes
-exactly this, plus the job's overrides). Each job's config is then a copy of the base
-
-1. with the job's overrides applied by Hydra's own routine
-   (``ConfigLoaderImpl._apply_overrides_to_config`` through :mod:`naga._hydra_compat`,
-   the step of the compose that applies command-line overrides, in the same order), and
-2. with the ``hydra`` node kept as that compose keeps it: the job's override lines appended
-   to ``hydra.overrides.task`` / ``hydra.overrides.hydra``, ``hydra.job.override_dirname``
-   computed from them, ``hydra.job.env_copy`` and ``hydra.runtime.cwd`` read again, and the
-   resolver cache (``${now:...}``) copied from the multirun config.
-
-The result equals ``load_sweep_config(multirun config, job overrides)``; the launcher then
-sets ``hydra.job.id``/``num`` as usual. Only a job whose overrides would change the
-defaults list is composed by Hydra: a config-group override (``model=resnet`` when a group
-``model`` exists), or a value of a key the compose reads itself (``hydra.searchpath``,
-``hydra.runtime``, ``hydra.overrides``, ``hydra.job.env_copy``).
-
-Every job is checked when it is added (its overrides parsed and applied to a copy of the
-base without the ``hydra`` node), so a bad value fails the sweep before any job runs; the
-full config is derived when the job is launched, so a 1,000-job sweep starts at once.
-Copies are made by unpickling the base, ~5x faster than ``copy.deepcopy`` of an OmegaConf
-tree; classes (a structured config's type) are passed by reference.
+Hydra composes each job of a multirun from scratch (``load_sweep_config``, ~180 ms), and its
+launchers do it again where the job runs. :class:`JobConfigs` composes once what the jobs
+share (the primary config in RUN mode with the sweep's ``hydra.*`` overrides); each job is a
+copy of it with its overrides applied by Hydra's own routine (naga._hydra_compat) and the
+``hydra`` node kept as Hydra's compose keeps it (``overrides.task``/``hydra``,
+``override_dirname``, ``env_copy``, ``runtime.cwd``, the resolver cache). The result equals
+``load_sweep_config``. Overrides that change the defaults list (a config group, or a key the
+compose reads itself) are composed by Hydra. Each job is checked when added, derived when
+launched; copies unpickle the base (~5x faster than ``deepcopy``), classes by reference.
 """
 
 from __future__ import annotations
@@ -59,8 +42,6 @@ _COMPOSE_TIME_KEYS = (
     "hydra.job.config_name",
     "hydra.job.env_copy",
 )
-
-
 _SUBDIR = re.compile(r"hydra\.sweep\.subdir='([A-Za-z0-9._=,+\-]+)'")
 
 
@@ -131,9 +112,6 @@ class _Job:
 
 class JobConfigs:
     """The configs of a sweep's jobs, derived from one composed base, by job number.
-
-    Args:
-        session: The sweep's Hydra instance and multirun config (``hydra.sweep.dir`` set).
 
     Raises:
         ConfigError: The base cannot be composed.

@@ -1,22 +1,10 @@
 """Hand each job its finished config through Hydra's own launcher plugins.
 
-Hydra's launchers (joblib, submitit, and the basic one) start a job by calling
-``hydra_context.config_loader.load_sweep_config(multirun config, job overrides)`` where
-the job runs (a loky worker, a Slurm node), and that call composes the job from scratch.
-The one thing a launcher carries to each job is the job's list of override strings:
-joblib pickles it into its batches, submitit into each job's pickle. So naga
-
-- puts, as the last override of every job, a :class:`JobOverride`: a ``str`` equal to
-  ``hydra.sweep.subdir=<name>`` that also carries the job's config. Pickled, it carries
-  the finished config itself, derived in the parent at that moment
-  (:mod:`naga.launch.plan.compose`), so the job travels with its own config and nothing
-  else is added to the launcher's payload;
-- gives the launcher a :class:`PrecomposedLoader`, whose ``load_sweep_config`` returns
-  that config instead of composing, and which hands everything else (and any job without
-  a carried config) to Hydra's loader.
-
-The launcher plugins run unchanged: they set ``hydra.job.id``/``num``, call Hydra's
-``run_job``, and return ``JobReturn``s as always.
+A launcher carries to each job only its override strings, and composes the job from scratch
+where it runs (``load_sweep_config``). So every job's last override is a :class:`JobOverride`
+(a ``str`` equal to ``hydra.sweep.subdir=<name>``) that pickles with the job's finished
+config, and the launcher gets a :class:`PrecomposedLoader` that returns that config instead
+of composing. The plugins run unchanged.
 """
 
 from __future__ import annotations
@@ -35,10 +23,9 @@ from naga.launch.plan.compose import JobConfigs, refresh_process_facts
 class JobOverride(str):
     """An override string that also carries the finished config of its job.
 
-    In the parent it refers to the sweep's :class:`JobConfigs` and derives the config
-    when asked (or pickled); once unpickled it holds the config. With ``with_task``, the
-    job's task config (without ``hydra``) travels too, for launchers that run the job with
-    naga's own ``run_job`` (:mod:`naga.launch.launchers.joblib_pool`).
+    In the parent it derives the config from the sweep's :class:`JobConfigs` when asked (or
+    pickled); once unpickled it holds it. ``with_task``: the task config travels too (for
+    naga's own ``run_job``, naga.launch.launchers.joblib_pool).
     """
 
     _configs: JobConfigs | None

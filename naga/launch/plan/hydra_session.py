@@ -1,15 +1,8 @@
-"""How naga drives Hydra 1.3 (pinned at 1.3.8) for a sweep, through its public API.
+"""How naga drives Hydra 1.3 for a sweep, through its public API (private: naga._hydra_compat).
 
-A sweep is driven the way ``Hydra.multirun`` drives it, minus the sweeper's loop:
-compose the multirun config, expand the overrides with ``BasicSweeper.split_arguments``
-(Hydra's own grammar: ``1,2,3``, ``range()``, ``choice()``, ``glob()``, grids), check
-every job up front (Hydra's "validate batch" step), then hand the jobs to the launcher.
-naga keeps the loop so that one failure never hides the others (Hydra's BasicSweeper
-raises on the first). What needs Hydra's private API is in :mod:`naga._hydra_compat`.
-
-Each job's config is derived from one composed base (:mod:`naga.launch.plan.compose`,
-:func:`compose_base`); a job that changes the defaults list is composed by
-:func:`compose_job`.
+As ``Hydra.multirun`` does, minus the sweeper's loop: compose the multirun config, expand the
+overrides with Hydra's grammar, check every job up front, hand the jobs to the launcher.
+naga keeps the loop so that one failure never hides the others (BasicSweeper raises on the first).
 """
 
 from __future__ import annotations
@@ -116,9 +109,8 @@ def compose_job(session: Session, overrides: Sequence[str], *, what: str) -> Dic
 def compose_base(session: Session) -> DictConfig:
     """The config every job of the sweep starts from, composed once.
 
-    This is what ``load_sweep_config`` composes for a job before the job's own overrides:
-    the primary config in RUN mode with the sweep's ``hydra.*`` overrides
-    (``hydra.overrides.hydra`` of the multirun config), so ``hydra.overrides.task`` is empty.
+    What ``load_sweep_config`` composes before a job's own overrides: the primary config in
+    RUN mode with the sweep's ``hydra.*`` overrides (``hydra.overrides.task`` is empty).
 
     Raises:
         ConfigError: Hydra rejected the composition.
@@ -169,12 +161,7 @@ def make_launcher(
 ) -> Launcher:
     """The configured launcher plugin, set up by Hydra's ``Plugins`` as ``multirun`` does.
 
-    Args:
-        session: The sweep's Hydra instance and multirun config.
-        task_function: Called by the launcher with each job's config.
-        callbacks: The sweep's callbacks (:func:`start_multirun`, :func:`multirun_callbacks`).
-        loader: The config loader the launcher gives each job its config with
-            (:class:`naga.launch.plan.handoff.PrecomposedLoader`; default: Hydra's).
+    ``loader`` gives each job its config (a ``PrecomposedLoader``; default: Hydra's).
     """
     from hydra.core.plugins import Plugins
     from hydra.types import HydraContext

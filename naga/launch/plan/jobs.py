@@ -1,9 +1,7 @@
 """The jobs of a sweep made ready to launch: one builder for new, resumed and searched sweeps.
 
-Each job is checked against the sweep's one composed base and kept for deriving its config
-(:class:`naga.launch.plan.compose.JobConfigs`, by job number); its *launch list* is its
-overrides, then ``hydra.sweep.subdir=<name>`` as the
-:class:`naga.launch.plan.handoff.JobOverride` that carries its config to wherever it runs.
+A job's *launch list* is its overrides, then ``hydra.sweep.subdir=<name>`` as the
+``JobOverride`` that carries its config (naga.launch.plan.handoff) to wherever it runs.
 """
 
 from __future__ import annotations

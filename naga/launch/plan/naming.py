@@ -22,14 +22,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-]")
 
 
 def job_names(jobs: Sequence[Sequence[str]]) -> list[str]:
-    """One filesystem-safe, unique directory name per job (see the module docstring).
-
-    Args:
-        jobs: Each job's override strings (Hydra's own ``hydra.*`` overrides are ignored).
-
-    Returns:
-        Names in job order; all distinct.
-    """
+    """One filesystem-safe, distinct directory name per job, in order (module docstring)."""
     width = max(3, len(str(max(len(jobs) - 1, 0))))
     fallback = [f"job-{num:0{width}d}" for num in range(len(jobs))]
     app_overrides = [

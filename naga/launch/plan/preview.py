@@ -1,10 +1,7 @@
 """The config each job of a sweep runs with, before it runs: ``--cfg`` with ``-m``/``--tasks``.
 
-A job's config is its composed config (:mod:`naga.launch.plan.compose`) without the
-``hydra`` node, with ``save_dir`` set to the job's own directory and every interpolation
-resolved under the job's Hydra config, exactly as the job's process makes it.
-``--skip-completed`` (:mod:`naga.launch.plan.skip`) compares the same config with the one a
-completed run recorded.
+Its composed config without ``hydra``, ``save_dir`` set to the job's directory, resolved under
+the job's Hydra config as the job's process makes it (``--skip-completed`` compares the same).
 """
 
 from __future__ import annotations
@@ -26,12 +23,7 @@ __all__ = ["print_configs", "run_config"]
 
 
 def run_config(composed: DictConfig, save_dir: str) -> DictConfig:
-    """The resolved config the job of ``composed`` sees as ``cfg``.
-
-    Args:
-        composed: The job's composed config, ``hydra`` node included.
-        save_dir: The job's directory as its config holds it (relative to the sweep's
-            working directory when the sweep's ``save_dir`` was).
+    """The resolved config the job of ``composed`` (``hydra`` included) sees as ``cfg``.
 
     Raises:
         ConfigError: A value does not resolve (naming its key).
@@ -51,13 +43,7 @@ def run_config(composed: DictConfig, save_dir: str) -> DictConfig:
 
 
 def print_configs(configs: JobConfigs, jobs: Sequence[JobRecord], given_root: str) -> None:
-    """Print every job's config as one YAML document per job, each headed by a comment.
-
-    Args:
-        configs: The sweep's :class:`naga.launch.plan.compose.JobConfigs`.
-        jobs: The sweep's :class:`naga.launch.record.sweeplock.JobRecord` list.
-        given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
-    """
+    """Print every job's config as one YAML document per job, each headed by a comment."""
     from naga.config.structured import to_yaml
 
     for index, job in enumerate(jobs):

@@ -1,19 +1,9 @@
 """``--skip-completed``: which jobs of a re-run sweep can be left alone, and why not the others.
 
-A job is skipped when its directory holds a run.lock that
-
-1. says ``status: completed``,
-2. records the same resolved config the job would run with now (compared after the
-   same redaction run.lock applies, so a changed secret goes unnoticed),
-3. records, for every repository it tracked, the same HEAD commit and the same
-   snapshot of the work tree (none when clean) as the repository has now, and
-4. records, for every data path it hashed, the same hash as the path has now.
-
-Anything else (no run.lock, a failed or interrupted run, a changed value, an edited
-source file, a new untracked file, changed data) runs the job again; for a completed job
-the sweep says why, once per reason: the config keys, the files or the data paths that
-changed. Keep outputs git-ignored: a results directory inside the work tree makes every
-snapshot differ. ``${now:...}`` in a config never matches.
+A job is skipped when its run.lock says ``completed`` and records the same resolved config
+(after the same redaction), the same HEAD and work-tree snapshot of every repository, and the
+same hash of every data path as now. Otherwise it runs again, and for a completed job the
+sweep says why, once per reason. ``${now:...}`` in a config never matches.
 """
 
 from __future__ import annotations
@@ -46,13 +36,7 @@ _SHOWN = 5
 
 
 def skip_completed(jobs: Sequence[JobRecord], configs: JobConfigs, given_root: str) -> None:
-    """Mark the jobs that completed unchanged ``skipped``; say why the other completed ones run.
-
-    Args:
-        jobs: The sweep's :class:`naga.launch.record.sweeplock.JobRecord` list (marked in place).
-        configs: The sweep's :class:`naga.launch.plan.compose.JobConfigs`.
-        given_root: The sweep's ``save_dir`` as given (jobs go to ``<given_root>/<name>``).
-    """
+    """Mark the jobs that completed unchanged ``skipped``; say why the other completed ones run."""
     clear_cache()
     why: dict[str, list[str]] = {}  # reason -> the jobs it applies to
     for job in jobs:
@@ -71,10 +55,7 @@ def skip_completed(jobs: Sequence[JobRecord], configs: JobConfigs, given_root: s
 def rerun_reason(composed: DictConfig, save_dir: Path, *, given: str) -> str | None:
     """Why the job whose config is ``composed`` runs again; ``None`` when it can be skipped.
 
-    Args:
-        composed: The job's composed config, ``hydra`` node included.
-        save_dir: The job's directory.
-        given: The job's ``save_dir`` as its config holds it (usually relative).
+    ``given``: the job's ``save_dir`` as its config holds it (usually relative).
 
     Returns:
         ``None`` (completed, nothing changed), ``""`` (no completed run.lock: running it is

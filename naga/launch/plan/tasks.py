@@ -1,13 +1,6 @@
 """Tasks files: one job per value or mapping, turned into Hydra override lists.
 
-Every task becomes the overrides of one job (``param=3`` or ``model.lr=0.1 model.depth=4``),
-so a task sweep is an ordinary Hydra sweep: the same composition, errors and launchers.
-
-- ``.txt``: one value per line, parsed like an override value (``1`` is an int, ``'1'`` a
-  string, ``[1,2]`` a list); blank lines and lines starting with ``#`` are skipped.
-- ``.yaml``/``.yml``/``.json``: a list of values, or of mappings that merge into
-  ``--task_to KEY`` (or into the root of the config when ``--task_to`` is absent).
-- ``--tasks-key KEY``: the list is taken from the config itself.
+A task sweep is an ordinary Hydra sweep: the same composition, errors and launchers.
 """
 
 from __future__ import annotations
@@ -29,14 +22,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][\w\-]*\Z")
 
 
 def tasks_from_file(path: Path, *, task_to: str | None) -> list[list[str]]:
-    """Read a tasks file and return one override list per task.
-
-    Args:
-        path: The ``--tasks`` file (.txt, .yaml, .yml or .json).
-        task_to: The ``--task_to`` key the tasks set, or None to merge mappings into the root.
-
-    Returns:
-        One list of Hydra override strings per task, in file order.
+    """Read a ``--tasks`` file; one override list per task, in file order.
 
     Raises:
         UsageError: The file is missing, empty, of an unknown kind, malformed, or holds
@@ -66,13 +52,8 @@ def tasks_from_file(path: Path, *, task_to: str | None) -> list[list[str]]:
 def tasks_from_items(items: object, *, task_to: str | None, where: str) -> list[list[str]]:
     """Turn a list of task values or mappings into one override list per task.
 
-    Args:
-        items: A list (or tuple) of values or mappings.
-        task_to: Key each task sets (values) or merges into (mappings); None for the root.
-        where: How to name the source in error messages (``--tasks FILE``, ``--tasks-key K``).
-
-    Returns:
-        One list of Hydra override strings per task.
+    ``task_to``: the key each task sets or merges into (None: the root); ``where`` names the
+    source in errors (``--tasks FILE``).
 
     Raises:
         UsageError: ``items`` is not a non-empty list, or a plain value has no ``task_to``.

@@ -1,18 +1,9 @@
 """Big sweeps on Slurm: jobs packed into array elements, arrays cut to the cluster's size.
 
-A sweep of thousands of tasks goes to Slurm as job arrays under ``array_parallelism``.
-``tasks_per_job: K`` (a naga key of the ``--slurm_config`` file) packs K consecutive jobs
-into one array element: the element runs them one after another in one process, each with
-its own save_dir and run.lock, and a failure in one does not stop the next (a signal that
-stops the element does: the jobs after it are left queued, and ``naga resume`` runs them).
-Arrays larger than the cluster's ``MaxArraySize`` are cut into several arrays; they share
-``array_parallelism`` between them, so the sweep never runs more elements at once.
-
-:class:`Element` is what naga submits to submitit for each array element. It holds the
-launcher plugin pickled once for the whole sweep (bytes, unpickled in the job only after
-the job has switched to the submitted code, naga.launch.launchers.submitit.isolate) and keeps
-sweep.lock
-current from the job itself (naga.launch.record.sync).
+``tasks_per_job: K`` (``--slurm_config``) packs K consecutive jobs into one element, run one
+after another, each with its own run.lock; a failure does not stop the next, a signal does
+(``naga resume`` runs the rest). Arrays over ``MaxArraySize`` are cut into several that share
+``array_parallelism``, so the sweep never runs more elements at once.
 """
 
 from __future__ import annotations
@@ -34,24 +25,15 @@ __all__ = ["Element", "cut", "pack", "share"]
 
 @dataclass
 class Element:
-    """One submitit job of a sweep (a Slurm array element): runs its jobs in order.
+    """One submitit job of a sweep (a Slurm array element): runs its jobs in order."""
 
-    Attributes:
-        payload: ``cloudpickle`` of ``(launcher plugin, Hydra's singleton state)``, shared
-            by every element of the sweep.
-        jobs: ``(name, num, overrides)`` of each job this element runs; the overrides are
-            ``cloudpickle`` bytes of the job's override list, whose last item (a
-            :class:`naga.launch.plan.handoff.JobOverride`) carries the job's finished config.
-        root: The sweep root (absolute).
-        sweep_id: The sweep's id: the jobs update sweep.lock only while it is this sweep's.
-        isolation: Where the submitted code is, or ``None`` (``--no-isolate``).
-    """
-
-    payload: bytes
+    payload: bytes  # cloudpickle of (launcher plugin, Hydra's singletons), one per sweep
+    #: (name, num, cloudpickled overrides) per job; the last override (a JobOverride)
+    #: carries the job's finished config.
     jobs: list[tuple[str, int, bytes]]
-    root: str
-    sweep_id: str
-    isolation: Isolation | None = None
+    root: str  # absolute
+    sweep_id: str  # the jobs update sweep.lock only while it is this sweep's
+    isolation: Isolation | None = None  # None: --no-isolate
 
     def __call__(self) -> list[JobReturn | None]:
         """Run the jobs; returns each one's Hydra ``JobReturn`` (``None``: ran earlier)."""
@@ -61,6 +43,7 @@ class Element:
         from naga.launch.record.sweeplock import now_iso
         from naga.launch.record.sync import entry_from_run_lock, update_jobs
         from naga.lock.format import LOCK_NAME, try_read
+        from naga.lock.interrupt import requeued
         from naga.lock.liveness import slurm_id
 
         requeue.install()
@@ -88,7 +71,7 @@ class Element:
             lock = try_read(root / name / LOCK_NAME, head=True) or {}
             ended = {name: entry_from_run_lock(lock)} if lock else {}
             update_jobs(root, ended, sweep_id=self.sweep_id)
-            stopped = requeue.requeued()
+            stopped = requeued()
             if stopped is not None:
                 raise stopped  # no result: submitit must not report the element finished
             if lock.get("status") == INTERRUPTED:

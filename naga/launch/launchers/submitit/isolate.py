@@ -1,18 +1,10 @@
 """Jobs import the code that was submitted, not the work tree as it is when they start.
 
-A Slurm job may start an hour after its sweep was submitted; by then the user has edited
-files, committed, switched branches. So at submission naga takes the code state of the
-user's repository once (its commit, or the snapshot commit of a dirty work tree: the
-``refs/naga/snapshots/`` commit a run.lock names) and writes that tree once below the sweep,
-``<sweep>/.naga-sweep/code/<commit>/``. Each job, before it unpickles the user's function,
-puts that copy in the place the repository had on the launching process's ``sys.path``
-(and drops the live work tree from its own), so every module of the repository is imported
-from the submitted state, while the working directory, and so every relative data path,
-stays the user's. Each job's run.lock records that commit/snapshot (``App.code``).
-
-Not copied: untracked files above the snapshot's size limit (recorded by hash only; they are
-data, read through the working directory) and the contents of submodules, which are imported
-from the work tree. ``--no-isolate`` keeps the old behaviour: jobs import the live files.
+A Slurm job may start an hour after submission, when the user has edited or switched
+branches. naga writes the submitted commit (or dirty work tree's snapshot commit) once to
+``<sweep>/.naga-sweep/code/<commit>/``; each job puts it where the repository was on
+``sys.path`` before unpickling the user's function, keeping the user's working directory (and
+so relative data paths). Not copied: large untracked files (data) and submodule contents.
 """
 
 from __future__ import annotations
@@ -43,23 +35,14 @@ _COMPLETE = ".naga-complete"
 
 @dataclass(frozen=True)
 class Isolation:
-    """How a job finds the submitted code (pickled with every job).
+    """How a job finds the submitted code (pickled with every job)."""
 
-    Attributes:
-        live_root: The user's work tree (real path) whose modules must not be imported.
-        checkout: The copy of the submitted tree.
-        paths: The launching process's ``sys.path`` entries inside ``live_root``, mapped
-            into ``checkout``, in their order.
-        commit: The commit (or snapshot commit) that ``checkout`` holds.
-        modules: Top-level modules an editable install maps into ``live_root`` through an
-            import hook rather than a ``sys.path`` entry (setuptools' ``MAPPING`` finders),
-            mapped into ``checkout``.
-    """
-
-    live_root: str
-    checkout: str
-    paths: tuple[str, ...]
+    live_root: str  # the user's work tree (real path), whose modules must not be imported
+    checkout: str  # the copy of the submitted tree, at ``commit``
+    paths: tuple[str, ...]  # the launcher's sys.path entries in live_root, mapped to checkout
     commit: str
+    #: Top-level modules an editable install maps into live_root through an import hook
+    #: (setuptools' ``MAPPING`` finders), mapped into checkout.
     modules: tuple[tuple[str, str], ...] = ()
 
     def enter(self) -> None:
@@ -99,10 +82,6 @@ def prepare(
     origin: Origin, sweep_root: Path
 ) -> tuple[Isolation, tuple[str, dict[str, object]]] | None:
     """Take the code state of the user's repository and write its tree below the sweep.
-
-    Args:
-        origin: The run's :class:`naga.lock.origin.Origin` (taken where the sweep starts).
-        sweep_root: The sweep's directory (absolute).
 
     Returns:
         The isolation for the jobs and the ``(key, repos entry)`` their run.locks record,

@@ -1,13 +1,8 @@
 """The submitit launchers (submitit_slurm, submitit_local): naga submits the jobs itself.
 
-The jobs of a sweep are submitted by :class:`naga.launch.launchers.submitit.submit.Submitter`
-(arrays, isolation of the submitted code, requeue). A sweep that waits shows progress
-from the jobs' run.locks and records how each ended; with ``--detach`` the command
-writes ``sweep.lock`` with every job ``queued`` (each with its job id once submitted),
-prints the sweep directory and the command that follows it, and exits 0. From then on
-the jobs keep their run.locks and their entries of sweep.lock up to date themselves
-(naga.launch.record.sync); ``naga status`` shows the sweep, ``naga resume`` submits
-again what did not complete.
+With ``--detach`` the command writes sweep.lock with every job ``queued`` and exits 0; from
+then on the jobs keep their run.locks and sweep.lock entries up to date themselves
+(naga.launch.record.sync).
 """
 
 from __future__ import annotations

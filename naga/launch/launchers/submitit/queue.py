@@ -1,9 +1,4 @@
-"""The cluster's array size limit; the queue itself is read in naga.lock.slurm.
-
-:func:`slurm_queue` (one ``squeue`` call for a whole sweep) and the state sets live in
-:mod:`naga.lock.slurm`, where the receipt's readers (``naga ls``, a run's liveness) use
-them too; they are re-exported here for the launch layer.
-"""
+"""The cluster's array size limit; the queue reader (naga.lock.slurm) re-exported for launch."""
 
 from __future__ import annotations
 
@@ -27,11 +22,7 @@ def max_array_size() -> int:
         return DEFAULT_MAX_ARRAY_SIZE
     try:
         done = subprocess.run(
-            ["scontrol", "show", "config"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+            ["scontrol", "show", "config"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return DEFAULT_MAX_ARRAY_SIZE

@@ -1,24 +1,10 @@
 """Requeue on preemption and time limits, through submitit's checkpoint mechanism.
 
-submitit submits every Slurm job with ``--signal=USR2@<signal_delay_s>`` and, in the job,
-handles SIGUSR2 with ``checkpoint_and_try_requeue``: it asks the submitted callable for a
-checkpoint (naga's array element, :class:`naga.launch.launchers.submitit.arrays.Element`, resubmits
-itself),
-counts a time limit against ``max_num_timeout`` (a preemption is free), and then either
-requeues the job (``scontrol requeue``) and exits, or raises ``UncompletedJobError`` when
-the budget is spent. While a run is open naga's own signal handler is in place (so that
-the receipt says what happened); for SIGUSR2 it first calls :func:`_chain`, which
-
-1. hands the signal to submitit's handler, holding off other signals meanwhile (Slurm's
-   requeue itself sends SIGTERM to the job);
-2. if the job was requeued, raises :class:`~naga.lock.interrupt.Requeued`: the run.lock
-   says ``requeued`` and the process stops; the next attempt continues the same run
-   (naga.lock.attempts: same ``run_id``, ``attempts`` + 1);
-3. otherwise returns, and the run is recorded ``interrupted`` as for any other signal.
-
-Slurm's own requeue (preemption with ``PreemptMode=REQUEUE``, which sends SIGTERM) is told
-apart in naga.lock.interrupt; :func:`requeued` reports either kind, so an array element stops
-after the job that was requeued.
+submitit handles SIGUSR2 with ``checkpoint_and_try_requeue`` (the array element resubmits
+itself, a time limit counts against ``max_num_timeout``). naga's signal handler first calls
+:func:`_chain`, which hands the signal to submitit's handler with SIGTERM held off (Slurm's
+requeue sends one); if the job was requeued it raises ``Requeued`` (the run.lock says
+``requeued``; the next attempt continues the run), else the run is recorded ``interrupted``.
 """
 
 from __future__ import annotations
@@ -30,7 +16,7 @@ from types import FrameType
 
 from naga.lock.status import COMPLETED, FAILED
 
-__all__ = ["finished_earlier", "install", "requeued"]
+__all__ = ["finished_earlier", "install"]
 
 _SUBMITIT_HANDLER = "checkpoint_and_try_requeue"
 
@@ -40,17 +26,6 @@ def install() -> None:
     from naga.lock import interrupt
 
     interrupt.requeue_hook = _chain
-
-
-def requeued() -> BaseException | None:
-    """The :class:`Requeued` exception once this job was requeued, else ``None``.
-
-    Requeued through submitit's checkpoint (below), or by Slurm itself (a preemption's
-    SIGTERM, naga.lock.interrupt).
-    """
-    from naga.lock.interrupt import requeued as stopped_by
-
-    return stopped_by()
 
 
 def finished_earlier(save_dir: Path) -> bool:

@@ -1,21 +1,8 @@
 """``--slurm_config FILE``: Slurm parameters for hydra-submitit-launcher, from a YAML file.
 
-FILE is a mapping of the launcher's parameters, e.g.::
-
-    partition: debug
-    timeout_min: 30
-    cpus_per_task: 4
-    gpus_per_node: 1
-    mem_gb: 16
-    array_parallelism: 20          # at most 20 jobs of the sweep at once
-    setup: ["module load cuda"]    # shell lines run before the job
-    additional_parameters: {mail-type: END}   # any other sbatch option
-    max_num_timeout: 3             # requeue a job at its time limit up to 3 times
-    tasks_per_job: 50              # naga: run 50 tasks one after another in each array element
-
-Each key becomes a ``hydra.launcher.KEY=value`` override, so the file means exactly what
-the same overrides would mean on the command line; naga's own keys (:data:`NAGA_KEYS`)
-shape how naga submits the jobs instead.
+Each key becomes a ``hydra.launcher.KEY=value`` override, so the file means exactly what the
+same overrides would on the command line; naga's own keys (:data:`NAGA_KEYS`) shape how naga
+submits the jobs instead. An example file is in docs/sweeps.md.
 """
 
 from __future__ import annotations

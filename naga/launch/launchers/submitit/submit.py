@@ -1,22 +1,11 @@
 """naga submits the jobs of submitit sweeps (Slurm, submitit_local) itself.
 
-Hydra's submitit launcher plugin submits every job and then blocks until the last one
-ends. naga keeps what the plugin is good at -- its parameters (``hydra.launcher.*``, the
-``--slurm_config`` file) and its ``__call__``, the body of each job (compose the job's
-config, run naga's task) -- and does the submission itself, so that it can
-
-- return as soon as every job is queued (``--detach``, naga.launch.launchers.submitit.launcher),
-- pack ``tasks_per_job`` jobs into one array element and cut arrays to the cluster's
-  ``MaxArraySize`` (naga.launch.launchers.submitit.arrays),
-- make every job import the code that was submitted (naga.launch.launchers.submitit.isolate),
-- let a job be requeued through submitit's checkpointing (``Element.checkpoint``) and
-- wait for each job on its own, so one job that died never hides the others' results.
-
-The executor is built from the plugin's parameters exactly as the plugin builds it
-(``naga._hydra_compat.submitit_executor``). Each job carries its precomposed config as its
-last override (a :class:`naga.launch.plan.handoff.JobOverride`), and the plugin is given a
-:class:`naga.launch.plan.handoff.PrecomposedLoader`, so no job composes its config again where
-it runs (naga.launch.plan.compose).
+Hydra's submitit plugin submits every job, then blocks until the last ends. naga keeps the
+plugin's parameters and its ``__call__`` (the body of each job) and submits itself, so it can
+return once queued (``--detach``), pack and cut arrays, isolate the submitted code, requeue
+through ``Element.checkpoint``, and wait for each job on its own (one dead job never hides the
+others' results). Each job carries its precomposed config (a JobOverride), so no job
+composes its config again where it runs.
 """
 
 from __future__ import annotations
@@ -92,13 +81,8 @@ class Submitter:
     ) -> tuple[Submitted, Callbacks]:
         """Submit jobs ``nums`` and return them with Hydra's callbacks (multirun started).
 
-        Args:
-            session: The sweep's Hydra session.
-            task: naga's task function (``SweepTask``).
-            launch_lists: Every job's launcher overrides, by job number (at least ``nums``).
-            nums: The job numbers to submit.
-            names: Every job's directory name, by job number (at least ``nums``).
-            on_array: Called with ``{num: job id}`` after each array is submitted.
+        ``launch_lists`` and ``names`` are by job number; ``on_array`` is called with
+        ``{num: job id}`` after each array is submitted.
         """
         import cloudpickle
         from hydra.core.singleton import Singleton
