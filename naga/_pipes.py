@@ -1,15 +1,10 @@
 """Output into a pipe whose reader has gone (``naga ls | head -2``) ends quietly.
 
-Python raises ``BrokenPipeError`` on the first write after the reader closed its end, and,
-if the output was still buffered, once more while flushing stdout at exit ("Exception
-ignored in ... BrokenPipeError", exit code 120). naga's command lines end instead as
-``git log | head`` and ``seq 1000000 | head`` do: no message, exit status 141 (128 +
-SIGPIPE, what the shell reports for a command stopped by a closed pipe, and what
-``set -o pipefail`` scripts already expect of those tools).
-
-Only the two entry points use this (``naga`` in ``naga.commands.main`` and a ``@clicfg``
-script's own output in ``naga.clicfg``): SIGPIPE is not reset to its default, which would
-kill the process silently on any broken socket a user's function writes to.
+Instead of Python's ``BrokenPipeError`` noise (exit 120), naga ends as ``git log | head``
+does: no message, exit status 141 (128 + SIGPIPE, what ``set -o pipefail`` scripts expect).
+Only the two entry points (``naga`` and a ``@clicfg`` script) use this: SIGPIPE is not reset
+to its default, which would kill the process silently on any broken socket a user's
+function writes to.
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """``unsafe_debug``: post-mortem debugging of a failing run, with its locals kept in ``ctx``.
 
-The decorator is inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` when the
-decorated function raises (``clicfg``'s ``--debug`` flag sets it; every ``@clicfg`` script
-then calls :func:`post_mortem` itself, with or without this decorator). Then it picks the
-deepest frame of the traceback that belongs to the user's code (not naga, Hydra,
-OmegaConf, installed packages or the standard library), prints a short banner and
-
-* in a terminal, opens IPython's post-mortem debugger (``pdb`` without IPython) at that
-  frame, and afterwards puts ``ctx`` into the interactive namespace (``ipython -i``,
-  Jupyter, ``python -i``);
-* anywhere else (CI, batch and Slurm jobs, piped or ``/dev/null`` stdin), never waits for
-  input: it prints a compact summary of the frame's locals to stderr.
-
-Either way the exception then propagates unchanged, so exit codes stay what they were.
-
-This module stands apart from the rest of naga and imports nothing heavy: IPython and
-``pdb`` are imported only when a debugger is actually started.
+Inert unless ``NAGA_DEBUG`` is ``1``/``true``/``yes`` (``--debug`` sets it). It picks the
+deepest frame of the user's code, then opens IPython's (else pdb's) post-mortem debugger in
+a terminal, or prints the frame's locals to stderr anywhere else (never waiting for input);
+the exception then propagates unchanged. IPython and ``pdb`` are imported only when used.
 """
 
 from __future__ import annotations
@@ -170,7 +158,6 @@ def debugged(call: Callable[[], R], *, skip: tuple[type[BaseException], ...] = (
     ``@unsafe_debug``. Stacked under ``@unsafe_debug``, an exception is debugged once.
 
     Args:
-        call: What to run.
         skip: Exception types never debugged (a command line's own one-line errors).
 
     Returns:
@@ -193,9 +180,6 @@ def post_mortem(exc: BaseException) -> None:
     What ``unsafe_debug`` does when the function it wraps raises, for callers that catch
     the exception themselves (``@clicfg``'s ``--debug``). An exception is debugged once,
     however many of them see it; this never raises itself.
-
-    Args:
-        exc: The exception being handled (with its traceback).
     """
     if getattr(exc, _HANDLED_ATTR, False):
         return
@@ -230,9 +214,6 @@ def post_mortem(exc: BaseException) -> None:
 
 def build_context(exc: BaseException) -> tuple[DebugContext, FrameType]:
     """Collect the traceback of ``exc`` and choose its deepest user frame.
-
-    Args:
-        exc: An exception with a traceback.
 
     Returns:
         The ``DebugContext`` (locals of the chosen frame) and the chosen frame itself.

@@ -1,17 +1,9 @@
 """The file ``naga export`` writes and ``naga import`` reads: a tar with a manifest last.
 
-Layout: ``runs/<path>/...`` (run folders), ``git/<n>.bundle`` (git bundles), and
-``naga-export.json`` (the manifest) as the last member. The manifest lists every member
-with its size and sha256, so a truncated file (no manifest, or members missing) and a
-corrupt one (a member's bytes differ) are told apart from a good one. ``.gz``/``.tgz``
-names are gzip-compressed; anything else is a plain tar.
-
-Reading treats the file as hostile: every member is checked before anything is written
-(no absolute path, no ``..``, no link leading out of the extraction directory, no hard
-link, device or FIFO, nothing outside the three names above), then the members are
-extracted with tarfile's ``data`` filter (PEP 706; an explicit equivalent check where a
-Python lacks it) into a new directory, and checked against the manifest. The caller moves
-what it wants from there; on any refusal the directory is removed and nothing remains.
+Layout: ``runs/<path>/...``, ``git/<n>.bundle`` and ``naga-export.json`` (every member's
+size and sha256, so truncated and corrupt files are told apart). Reading treats the file as
+hostile: every member is checked before anything is written, extraction uses tarfile's
+``data`` filter (PEP 706) into a new directory, removed on any refusal.
 """
 
 from __future__ import annotations

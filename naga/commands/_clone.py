@@ -1,18 +1,10 @@
 """Runs that travel: which clone a run is read in, and the code it needs there.
 
-A run.lock records absolute paths of the machine it ran on: the repository's root, the
-working directory (relative data paths start there). Copied to another clone of the same
-repository (``rsync`` of ``results/`` to a laptop, ``naga import``), those paths name the
-other machine's checkout, or, worse, another checkout that happens to exist here.
-:func:`locate` reads a run against the clone it now sits in: when the clone holding the
-run directory (else the current directory) is a clone of the recorded repository but not
-the recorded checkout, the recorded root, the working directory and absolute data paths
-below the root are moved into it, and :attr:`Located.note` says so.
-
-:func:`ensure_code` is the one call the commands make before they need a recorded commit
-or snapshot: present, or fetched from the recorded remotes then the clone's own
-(:mod:`naga.lock.git.remotes`), or a one-line error naming what is missing and which
-``naga push`` on which machine would publish it.
+A run.lock records absolute paths of the machine it ran on. :func:`locate` reads a run
+against the clone it now sits in, moving the recorded root, working directory and data
+paths below it into that clone (:attr:`Located.note` says so). :func:`ensure_code` is the
+one call made before a recorded commit or snapshot is needed: present, fetched, or a
+one-line error naming which ``naga push`` would publish it.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
 """What ``naga rerun`` compares once the rerun has run, and its verdict.
 
-The invariant (docs/commands.md): ``reproduced`` (exit 0) only when
-
-- the original run completed, and so did the rerun (exit 0, its run.lock says completed);
-- the rerun read the recorded inputs: every data hash and upstream run as recorded
-  (``naga verify``'s checks, made before the rerun started);
-- the rerun's resolved config equals the recorded one, key by key (``save_dir``, and the
-  values resolved from it, point into the new directory on purpose);
-- it gave the same metrics: the same names, each value identical (``nan`` equals
-  ``nan``), or within ``--rtol``/``--atol`` when given -- and then said so;
-- every output file is identical: the same relative paths, the same bytes (blake3),
-  naga's own receipt files and ``--exclude`` globs aside.
-
-Anything else is ``not reproduced`` (exit 1), with every difference printed. The code is
-not compared: the rerun checks out exactly the recorded commit or snapshot.
+The invariant is in docs/commands.md: ``reproduced`` (exit 0) only when both runs
+completed, the recorded inputs were read, and the resolved config, metrics (within
+``--rtol``/``--atol`` when given) and output files are identical; anything else is ``not
+reproduced`` (exit 1), every difference printed. The code is not compared: the rerun
+checks out exactly the recorded commit or snapshot.
 """
 
 from __future__ import annotations

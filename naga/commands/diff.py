@@ -1,17 +1,9 @@
 """``naga diff A B``: what differs between two runs (config, code, data, metrics, lineage, env).
 
-The verdict (docs/commands.md): ``equivalent`` and exit 0 only when the two runs have the
-same status and script, the same resolved config, the same code (an equal git tree in
-every recorded repository), the same data hashes, upstream runs, metrics and environment.
-Code whose tree cannot be found here (a commit missing from this clone) is reported as
-not comparable -- never as the same, never as different -- and the runs are then not
-called equivalent. Output files are not compared: ``naga rerun`` does that.
-
-What is compared is decided by a field's *position* in the run.lock, never by its name:
-the top-level bookkeeping fields (timestamps, duration, run id, host, cwd, command line,
-launcher) and ``config.save_dir`` differ between any two runs by construction and are
-ignored, while every key under ``config`` -- including one a user named ``time`` -- is
-compared.
+The verdict is in docs/commands.md. What is compared is decided by a field's *position*
+in the run.lock, never by its name: top-level bookkeeping fields and ``config.save_dir``
+differ by construction and are ignored, while every key under ``config`` (even one named
+``time``) is compared. Code not found here is not comparable, never the same or different.
 """
 
 from __future__ import annotations
@@ -79,8 +71,6 @@ def compare(a: Run, b: Run, *, files: bool = False) -> dict[str, list[str]]:
     """The differences between two runs, as printable lines grouped by section.
 
     Args:
-        a: The first (old) run.
-        b: The second (new) run.
         files: Also list the files that differ between the two code states.
 
     Returns:

@@ -1,10 +1,8 @@
 """``naga export DIR... -o FILE``: runs and the code they need, in one file that travels.
 
-For air-gapped clusters and for handing results to someone: the file holds the run
-folders (receipts always; every other file too unless ``--receipts-only``) and, per
-repository, a git bundle of exactly the commits and snapshots the runs need. ``naga
-import FILE`` in another clone of the repository puts both back; ``naga verify`` and
-``naga rerun`` then work with no network. The file's format is :mod:`naga.commands._archive`.
+For air-gapped clusters and for handing results to someone: run folders plus, per
+repository, a git bundle of exactly the commits and snapshots they need (docs/travel.md).
+The file's format is :mod:`naga.commands._archive`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """``naga gc [DIR...]``: delete snapshot refs that no run.lock below DIRs references.
 
-A dirty run keeps its working-tree snapshot alive under ``refs/naga/snapshots/<tree>``.
-When runs are deleted those refs linger, and so do the blobs they hold. ``naga gc`` looks
-at every run.lock below the given directories, collects the repositories they record and
-the snapshots they (and their embedded upstream run.locks) reference, and deletes the
-other ``refs/naga/snapshots/*`` refs of those repositories. Only refs are deleted; git's
-own ``git gc`` later prunes the objects no ref reaches any more.
-
-Before deleting anything it also looks below each repository's work tree, outside DIRs:
-when run.locks there still use a snapshot that would go, it lists them and deletes nothing
-(exit 2) unless ``--force`` is given.
+Only refs are deleted (git's own ``git gc`` prunes the objects later); docs/commands.md has
+the rules. Run.locks below a repository's work tree but outside DIRs that still use a
+snapshot that would go stop it (exit 2) unless ``--force``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """``naga import FILE [--into DIR]``: put runs exported elsewhere into this clone.
 
-The file (``naga export``'s) is checked whole before anything is written: it is extracted
-into a hidden directory beside the target, every member checked against the manifest,
-every git bundle verified by git, the repository matched, and every run compared with
-what is already at the target. Only then are the snapshot and commit refs added to this
-clone's repository and the run folders moved into place. A run already there with the
-same receipt is left as it is; a different run there is never overwritten (exit 2).
+The file is checked whole (members, manifest, bundles, repository, runs already at the
+target) before anything is written; a different run already at the target is never
+overwritten (exit 2).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """``naga log DIR...``: log run directories to MLflow as logical runs, in one process.
 
-Each run is logged by its status (naga.tracking.lifecycle): a completed run becomes its
-directory's active MLflow run; a failed, interrupted or lost run is logged FAILED or KILLED
-and never active; a run still running is skipped. A DIR without a run.lock of its own is
-not a run: the runs below it are logged instead (one line says so). A run whose current
-run.lock was already logged (same run.lock ``run_id`` and bytes, via the ``naga.lock_hash``
-tag, and the same outcome) is skipped unless ``--force``: re-running ``naga log results``
-after adding one stage logs only that stage.
+Each run is logged by its status (naga.tracking.lifecycle); a DIR without a run.lock of its
+own stands for the runs below it. A run.lock already logged (same ``run_id`` and bytes, via
+the ``naga.lock_hash`` tag, and the same outcome) is skipped unless ``--force``.
 """
 
 from __future__ import annotations

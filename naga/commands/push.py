@@ -1,11 +1,8 @@
 """``naga push [DIR...]``: publish the commits and snapshots that runs need to a git remote.
 
 ``git push`` sends branches, not naga's snapshot refs, so a dirty run's code stays in the
-clone where it ran. ``naga push`` reads every run.lock below DIR, asks each repository's
-remote which of the needed refs it holds (one ``git ls-remote``) and sends the others in
-one ``git push``: ``refs/naga/snapshots/<tree>`` for snapshots, ``refs/naga/commits/<sha>``
-for commits that are on no branch of the remote. Another clone then finds them on demand
-(``naga rerun``, ``naga diff --files``, ``naga verify``). Credentials stay git's business.
+clone where it ran; docs/travel.md has the whole story (:mod:`naga.lock.git.publish` does
+the work).
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """``naga rerun RUN``: re-create a run from its run.lock and say whether it reproduced.
 
-Steps: check out the run's code state (its snapshot when the tree was dirty, else its
-commit) into a new, detached ``git worktree`` -- the user's HEAD, index, branches and work
-tree are left alone; verify the recorded data hashes and upstream runs; link the recorded
-inputs (data paths and upstream run directories) that the checkout lacks; run the recorded
-script with ``sys.executable`` and the recorded config (written to a YAML and passed as
-``--config``, with ``save_dir`` pointing into the work directory); then compare the
-rerun's config, metrics and output files with the original's (:mod:`._reproduce` holds
-the comparison and the verdict's invariant).
+The recorded code is checked out into a new, detached ``git worktree`` (the user's HEAD,
+index, branches and work tree are left alone), the recorded inputs verified and linked in,
+the recorded script run with the recorded config, and the result compared
+(:mod:`._reproduce` holds the verdict's invariant).
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """``naga resume SWEEP_DIR [--detach]``: run again the jobs of a sweep that did not complete.
 
-Failed, interrupted and lost jobs (a job that never started included) are submitted again
-with their recorded overrides, directories and launcher settings, by the sweep's own
-recorded command (naga.launch.resume); completed jobs are left alone. Slurm and
-submitit_local sweeps are submitted again (``--detach``: without waiting); basic and joblib
-sweeps run again here.
+Failed, interrupted and lost jobs are submitted again by the sweep's own recorded command
+(naga.launch.resume); completed jobs are left alone.
 """
 
 from __future__ import annotations

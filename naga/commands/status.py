@@ -1,11 +1,8 @@
 """``naga status SWEEP_DIR [--watch] [--json]``: where every job of a sweep stands.
 
-One line per job (name, status, Slurm job id, duration, the error's first line) and the
-counts queued / running / completed / failed / interrupted / lost, from the sweep's
-sweep.lock, its jobs' run.locks and Slurm's queue (naga.launch.record.status). Exit status: 0 when
-every job completed, 1 when none is pending but some failed, were interrupted or lost, 3
-while jobs are still queued or running. ``--watch`` redraws until the sweep is over (a
-progress bar on a terminal, one line per change otherwise) and exits the same way.
+One line per job and the counts, from sweep.lock, the jobs' run.locks and Slurm's queue
+(naga.launch.record.status). Exit status: 0 when every job completed, 1 when none is
+pending but some did not complete, 3 while jobs are queued or running.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """``naga verify RUN``: is everything a run.lock points to still there, unchanged?
 
-Four kinds of drift are reported, one line each:
-
-- receipt: the run.lock was ``edited`` after naga wrote it (its content no longer matches
-  the integrity digest sealed at write time; a receipt older than the digest says so);
-- data: a recorded path is ``missing``, or its content ``changed`` (re-hashed through the
-  persistent hash cache, so unchanged data costs a stat per file, not a read);
-- code: a recorded repository is ``missing``, or a recorded commit or snapshot is
-  ``unreachable`` (not in the repository; a commit no ref reaches any more, as after
-  ``git commit --amend``; a snapshot whose ``refs/naga/snapshots/*`` ref was deleted):
-  ``git gc`` may prune it;
-- lineage: an upstream stage's run.lock is ``missing``, was ``replaced`` by a later run, or
-  ``changed`` so that it can no longer be read.
+Four kinds of drift, one line each (docs/commands.md): the receipt (edited after naga
+wrote it), data (missing or changed), code (a repository missing, a commit or snapshot
+unreachable) and lineage (an upstream run.lock missing, replaced or changed).
 """
 
 from __future__ import annotations

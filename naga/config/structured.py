@@ -67,9 +67,6 @@ def to_yaml(cfg: Any) -> str:
     names, so the text reads back with any YAML reader and works as a ``--config`` file.
     Interpolations are printed as written (``${...}``) and required values as ``???``.
 
-    Args:
-        cfg: A DictConfig.
-
     Returns:
         Block-style YAML, keys in config order.
     """

@@ -1,12 +1,9 @@
 """Versions of the installed distributions, cached across processes.
 
-Listing distributions with ``importlib.metadata`` reads one METADATA file per package:
-~50-80 ms in a big environment, paid by every run. The answer only changes when the
-set of ``*.dist-info`` directories on ``sys.path`` changes (pip names them
-``<name>-<version>.dist-info``, so installing, upgrading or removing a package changes a
-name), so it is cached in the naga cache directory keyed on the interpreter and those
-names. Directory mtimes are *not* used: ``sys.path[0]`` is the script's directory, whose
-mtime changes whenever a run creates an output there.
+Listing them reads one METADATA file per package (~50-80 ms in a big environment, paid by
+every run). The answer changes only when the set of ``*.dist-info`` names on ``sys.path``
+changes, so it is cached keyed on the interpreter and those names. Directory mtimes are
+*not* used: ``sys.path[0]`` is the script's directory, whose mtime changes with every output.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Where the run.lock is assembled: every field of one write, then the merge into the file.
 
-Shared by ``runlock()`` and the run's lifecycle (:mod:`naga.lock.session`). A
-:class:`Request` says what to record; :func:`assemble` computes the record from it (the
-field values come from :mod:`naga.lock.record`, git state from :mod:`naga.lock.git`,
-hashes from :mod:`naga.lock.hashing`, lineage from :mod:`naga.lock.lineage`) and
-:func:`build_and_write` merges it into the file through :mod:`naga.lock.writer`.
-Everything that can fail because of the user's inputs (a missing data path, a path that
-is not a repository, a missing upstream run.lock) is computed *before* the file is
-touched, so an error writes nothing.
+A :class:`Request` says what to record; :func:`assemble` computes the record and
+:func:`build_and_write` merges it through :mod:`naga.lock.writer`. Everything that can fail
+because of the user's inputs is computed *before* the file is touched, so an error writes
+nothing.
 """
 
 from __future__ import annotations

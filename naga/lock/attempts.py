@@ -1,9 +1,7 @@
 """One run across the attempts of a requeued Slurm job.
 
-Slurm requeues a job (preemption, a time limit with submitit's checkpointing, a node
-failure, ``scontrol requeue``) under the same job id and runs its batch script again from
-the start. The run.lock the earlier attempt left in the save_dir then names that job id
-and is not ``completed``; the new attempt continues that run: same ``run_id``, and
+Slurm runs a requeued job's batch script again from the start under the same job id; the
+new attempt continues the run the earlier one left unfinished: same ``run_id``, and
 ``attempts`` counts up (docs/run-lock.md, "Requeued runs").
 """
 
@@ -23,9 +21,6 @@ def continued_attempt(lock_path: Path) -> tuple[str, int] | None:
     Only inside a Slurm job that Slurm has restarted (``SLURM_RESTART_COUNT`` > 0: running
     a script twice within one allocation is two runs), and only when ``lock_path`` holds a
     receipt written by an earlier attempt of this very job that did not complete.
-
-    Args:
-        lock_path: The run.lock this run is about to write.
 
     Returns:
         The earlier attempt's ``run_id`` and this attempt's number, or ``None``.

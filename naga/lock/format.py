@@ -1,21 +1,8 @@
-"""The run.lock format: file names, version, field order, YAML, and the two readers.
+"""The run.lock format: file names, version, field order, YAML, the digest and the two readers.
 
 Everything that knows how a run.lock looks on disk is here (docs/run-lock.md is its
-reference):
-
-- the file names: :data:`LOCK_NAME` and the completed receipt kept beside a newer run
-  (:func:`previous_path`);
-- :data:`SCHEMA_VERSION`, written as ``naga_lock: 1``, and the versions this naga reads;
-- :data:`FIELD_ORDER` of the top-level keys and the :data:`SECTIONS` merged by key;
-- :func:`dumps` and :func:`loads`: block-style YAML through libyaml when available;
-- the receipt's integrity digest (:data:`DIGEST_KEY`, :func:`receipt_digest`,
-  :func:`check_digest`): a hash of the record's canonical content, sealed at every write,
-  so a receipt edited after the fact is told from one naga wrote;
-- :func:`read_lock`, the strict reader, whose one-line error names the file, what is
-  wrong with it and what to do; and :func:`try_read`, the tolerant reader of files that
-  may not be there (yet), for watchers such as a sweep's progress.
-
-Writing (merge, file lock, busy check) is :mod:`naga.lock.writer`'s job.
+reference): :func:`read_lock` is the strict reader with one-line errors; :func:`try_read`
+the tolerant one for watchers. Writing is :mod:`naga.lock.writer`'s job.
 """
 
 from __future__ import annotations
@@ -118,9 +105,6 @@ def receipt_digest(record: Mapping[str, Any]) -> str:
     computed over the values as YAML gives them back, so the digest of a record before it
     is written equals the digest of the file read again: any edit of a value, a key or a
     type changes it, while a change of layout alone (indentation, quoting, anchors) does not.
-
-    Args:
-        record: A run.lock record (with or without a ``digest`` field).
 
     Returns:
         The digest, e.g. ``sha256:3b1f...``.

@@ -1,27 +1,12 @@
 """Termination signals during a run: record the run as ``interrupted``, then stop.
 
-Slurm sends SIGTERM on ``scancel``, at a time limit and on preemption (then SIGKILL after
-``KillWait``); a closed terminal sends SIGHUP; batch systems use SIGUSR1/SIGUSR2 for
-warnings. Python's default for these is to die on the spot, leaving a run.lock that says
-``running`` forever. While a run is open naga handles them: the handler writes the run's
-receipt as ``interrupted`` (the signal's name in ``error``) and raises :class:`Interrupted`,
-a ``SystemExit`` with code ``128 + signum`` (143 for SIGTERM), so ``finally`` blocks and
-``atexit`` run and the exit status is what the signal implies. SIGINT keeps Python's own
-meaning (``KeyboardInterrupt``), recorded the same way first.
-
-A SIGTERM inside a Slurm job may also mean the opposite: Slurm preempted the job (or an
-admin or a node failure requeued it) and will run it again. The handler asks Slurm first
-(:func:`naga.lock.slurm.requeued_now`: one ``scontrol`` call of 1 s at most, as KillWait is
-30 s by default and 2 s on naga's test cluster); then the receipt says ``requeued`` and the
-process stops with :class:`Requeued`, so the next attempt continues the same run
-(naga.lock.attempts). A job Slurm will run again is never recorded ``interrupted``, unless
-Slurm cannot be asked in time; readers ask the queue first, so it still shows as requeued
-while Slurm holds it.
-
-Handlers are only put in place of the default ones (or of submitit's, which would ignore
-SIGTERM): a handler the program installed itself is left alone. A signal arriving while
-naga is writing a run.lock waits until the write is done (:func:`critical`), so the
-handler never meets a half-held file lock.
+docs/run-lock.md ("Signals") has the behaviour. Inside a Slurm job a SIGTERM may mean a
+requeue: one ``scontrol`` call of 1 s at most (:func:`naga.lock.slurm.requeued_now`; KillWait
+is 30 s by default, 2 s on naga's test cluster) decides between ``requeued``
+(:class:`Requeued`) and ``interrupted`` (:class:`Interrupted`, a ``SystemExit`` of
+``128 + signum``). Only default (or submitit's) handlers are replaced; a signal arriving
+during a run.lock write waits for it (:func:`critical`), so the handler never meets a
+half-held file lock.
 """
 
 from __future__ import annotations

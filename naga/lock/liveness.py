@@ -1,22 +1,11 @@
 """Is the run a run.lock says is ``running`` still alive? If not, it is ``lost``.
 
-A run.lock is written ``running`` when its run starts and completed when it ends; a run
-killed with SIGKILL, by the OOM killer or with its node leaves ``running`` behind. Readers
-(``naga show/ls/verify/diff/log/status``, ``--skip-completed``, a sweep's progress) call
-:func:`effective_status`, which asks Slurm's queue first, then the process:
-
-- a run whose Slurm job waits in the queue again (pending after a requeue: preemption,
-  ``scontrol requeue``, a node failure) is ``requeued``, whatever its receipt says
-  (``running``: killed before it could write; ``interrupted``: Slurm could not be asked
-  in time when the signal came), for its next attempt continues it;
-- a ``running`` or ``requeued`` run whose Slurm job left the queue is ``lost``;
-- on the host that wrote it, a ``running`` run's process is checked by pid *and* by its
-  start time and the machine's boot id (``pid_start``), so a reused pid or a reboot cannot
-  look alive;
-- otherwise nothing can be known from here, and the run stays as its receipt says.
-
-Slurm is asked once per job (the answer is kept :data:`_SLURM_CACHE_S` seconds); a reader
-of many runs asks about all their jobs in one ``squeue`` call first (:func:`ask_queue`).
+Readers call :func:`effective_status` (rules in docs/run-lock.md, "Lost"): Slurm's queue
+first (a job pending again is ``requeued``; one that left the queue is ``lost``), then on
+the writing host the process by pid, start time and boot id (``pid_start``), so a reused
+pid or a reboot cannot look alive. Slurm is asked once per job (kept
+:data:`_SLURM_CACHE_S` seconds); a reader of many runs asks in one ``squeue`` call
+(:func:`ask_queue`).
 """
 
 from __future__ import annotations

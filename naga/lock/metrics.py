@@ -1,15 +1,9 @@
 """The ``metrics`` section of run.lock: a run's results as flat ``name: number`` pairs.
 
-Metrics come from ``runlock(metrics=...)`` (a mapping, or a JSON/YAML file holding one) and
-from the return value of a ``@clicfg`` function. Nested mappings are flattened with dots
-(``{"val": {"loss": 0.1}}`` -> ``val.loss``), so every metric is one column of ``naga ls``
-and ``naga.runs()``.
-
-Only real numbers are metrics. ``nan``, ``inf`` and ``-inf`` are numbers too and are kept as
-they are: YAML writes them as ``.nan``, ``.inf`` and ``-.inf`` and reads them back as floats.
-A bool, a string, ``None`` or a list is refused with a message naming its key, because any
-silent conversion (``True`` -> 1, ``"0.9"`` -> 0.9) or silent drop would make a results table
-lie. 0-d arrays and tensors (numpy, torch) are read through their ``item()``.
+Nested mappings are flattened with dots, so every metric is one column of ``naga ls``.
+Only real numbers are metrics (``nan``/``inf`` kept; 0-d arrays and tensors read through
+``item()``): a bool, a string, ``None`` or a list is refused naming its key, because any
+silent conversion or drop would make a results table lie.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Which code a run runs: the user's file and function, decided where the run is launched.
 
-A run.lock must name the user's script, never the launcher's bootstrap. In a loky worker
-(joblib) or a submitit job, ``__main__`` is joblib's or submitit's bootstrap file, and a
-function pickled by value from the user's ``__main__`` has lost its file name (cloudpickle
-replaces ``co_filename``). So the origin is taken in the launching process, where both are
-still true, and travels with the job (see :class:`naga.launch.job.App` and the Hydra
-callback); :func:`origin_of` only falls back to what the current process shows.
-
-An *installed* file (inside site-packages, the interpreter's ``bin`` or its standard
-library) never names a repository: a venv living inside some git work tree must not make
-that work tree look like the code that ran.
+In a loky worker or a submitit job, ``__main__`` is the launcher's bootstrap and a function
+pickled by value has lost its file name (cloudpickle replaces ``co_filename``), so the
+origin is taken in the launching process and travels with the job; :func:`origin_of` only
+falls back to what the current process shows. An *installed* file never names a
+repository: a venv inside some git work tree must not look like the code that ran.
 """
 
 from __future__ import annotations

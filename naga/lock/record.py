@@ -211,9 +211,6 @@ _STATIC_ENV: dict[str, Any] | None = None
 def environment(*, packages: bool = True) -> dict[str, Any]:
     """Describe the interpreter and machine: versions, platform, executable, packages.
 
-    Args:
-        packages: Include ``{distribution: version}`` of every installed distribution.
-
     Returns:
         The ``environment`` section of a run.lock.
     """
@@ -264,7 +261,6 @@ def error_info(
     (``SIGTERM``; ``SIGINT`` for Ctrl-C), with the stack where it arrived.
 
     Args:
-        error: The exception that ended the run.
         signal: ``{name, stack, message}`` when naga's signal handler writes the record.
     """
     name = signal.get("name") if signal else _signal_of(error)

@@ -99,9 +99,6 @@ def strip_url_credentials(text: str) -> str:
     becomes ``postgresql://me@db``). scp-like ``git@host:x`` and plain text are unchanged.
     A config value that lost credentials is listed under ``redacted`` in run.lock.
 
-    Args:
-        text: Any string: a URL, a command-line argument, a config value.
-
     Returns:
         The string without URL passwords and tokens.
     """
@@ -127,7 +124,6 @@ def redact_config(
 
     Args:
         config: A plain tree (dicts, lists, scalars) as produced by ``to_plain``.
-        matcher: Decides which keys are secrets.
         keys: Dotted keys redacted regardless of their name (kept sticky across the
             ``runlock()`` calls of one run).
 
@@ -172,7 +168,6 @@ def redact_command(
 
     Args:
         argv: The command line, e.g. ``sys.argv``.
-        matcher: Decides which keys are secrets.
         keys: Dotted keys redacted regardless of their name.
 
     Returns:

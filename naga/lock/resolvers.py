@@ -1,13 +1,9 @@
 """OmegaConf resolvers that let a YAML config declare its data and upstream stages.
 
-``${runlock_data:data/input.csv}`` and ``${runlock_prev:results/prepare}`` resolve to
-the path unchanged, and remember it: ``runlock()`` and clicfg's automatic record then
-hash the declared data and embed the declared upstream run.locks, without the script
-listing them again.
-
-The declared paths live in a ``ContextVar`` so concurrent runs in threads (a joblib
-launcher using threads, a notebook) do not mix their declarations; clicfg calls
-:func:`reset_declared` when it opens a run.
+``${runlock_data:path}`` and ``${runlock_prev:path}`` resolve to the path unchanged and
+remember it, so ``runlock()`` hashes the data and embeds the upstream run.locks without
+the script listing them again. The declarations live in a ``ContextVar`` so runs in
+threads do not mix them; clicfg calls :func:`reset_declared` when it opens a run.
 """
 
 from __future__ import annotations

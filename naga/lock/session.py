@@ -1,20 +1,9 @@
 """The current run: opened by clicfg/launchers around the user's function, closed with its record.
 
-A run's life on disk (docs/run-lock.md, "Statuses"):
-
-1. :func:`start_run` makes a :class:`RunContext` current (a ``ContextVar``, so threads and
-   asyncio tasks see their own run), refuses a save_dir whose run.lock belongs to a run
-   that is still alive, and writes the receipt ``status: running`` with the pid, host,
-   launcher, Slurm ids, the config and the code state known at start. The receipt it
-   replaces is kept as ``run.lock.previous`` when it was completed.
-2. Every ``runlock()`` call inside merges into the same run.lock (same ``run_id``).
-3. A termination signal writes ``interrupted`` before the process stops
-   (:mod:`naga.lock.interrupt`).
-4. :func:`finish_run` writes the final record (status, times, error, resolved config)
-   and closes the run; ``completed`` drops ``run.lock.previous``.
-
-A run killed outright leaves ``running`` behind; readers derive ``lost`` from it
-(:mod:`naga.lock.liveness`).
+A run's life on disk is in docs/run-lock.md ("Statuses"): :func:`start_run` makes a
+:class:`RunContext` current (a ``ContextVar``, so threads and asyncio tasks see their own
+run) and writes ``running``; ``runlock()`` calls merge into it; :func:`finish_run` writes
+the final record.
 """
 
 from __future__ import annotations
@@ -184,7 +173,6 @@ def finish_run(
     The record is merged into the run's run.lock and into every other run.lock it wrote.
 
     Args:
-        ctx: The run from :func:`start_run`.
         config: The run's config (resolved when written); default: the one given at start.
         status: ``completed``, ``failed`` or ``interrupted``.
         error: The exception that ended the run, if any.

@@ -1,18 +1,10 @@
 """What Slurm says about jobs: the queue in one ``squeue`` call, and a requeue under way.
 
-Readers (``naga status``, ``naga ls``, a run's liveness) ask the queue first: a job Slurm
-still holds may run again whatever its last receipt says. A sweep of a thousand jobs must
-not ask the controller a thousand times: :func:`slurm_queue` asks once for every job id
-(``squeue -r`` lists each array element on its own line) and answers by either spelling of
-an element's id, ``<array id>_<index>`` as submitit names it or the element's own job id
-as the job sees it in ``SLURM_JOB_ID``.
-
-Inside a job, :func:`requeued_now` tells a SIGTERM that Slurm will run the job again
-(preemption with ``PreemptMode=REQUEUE``, ``scontrol requeue``, a node failure) from one
-that ends it (``scancel``, a time limit). Slurm changes the job before it signals it
-(measured on Slurm 22.05: the job is ``COMPLETING`` in both cases, but a requeue has
-already counted one more restart, ``Restarts=`` in ``scontrol show job``, than the
-``SLURM_RESTART_COUNT`` the attempt started with), so one ``scontrol`` call decides.
+:func:`slurm_queue` asks once for every job id (a sweep of a thousand jobs must not ask
+a thousand times) and answers by either spelling of an array element's id.
+:func:`requeued_now` tells a requeue's SIGTERM from a final one: Slurm counts the restart
+(``Restarts=`` in ``scontrol show job``) before it signals (measured on Slurm 22.05), so
+one ``scontrol`` call decides.
 """
 
 from __future__ import annotations
@@ -72,7 +64,6 @@ def slurm_queue(job_ids: Iterable[str | None], *, timeout: float = 30) -> QueueV
     """Ask ``squeue`` once about ``job_ids`` (``123``, ``123_4``; ``None`` entries ignored).
 
     Args:
-        job_ids: The jobs to look up.
         timeout: Seconds to wait for ``squeue`` before giving up (``answered`` False).
 
     Returns:

@@ -1,10 +1,8 @@
 """ISO 8601 timestamps, read the same way on every Python naga supports.
 
-naga writes ``2026-11-21T06:30:00.123456+00:00`` (``record.iso``), but run.lock files
-are also edited by hand or produced by other tools, which write ``Z``, fewer fraction
-digits, or the basic format. ``datetime.fromisoformat`` reads those only from Python
-3.11 on; 3.10's reads little more than its own ``isoformat()`` output. This parser
-accepts the forms 3.11's does and gives the same result, on every version.
+run.lock files edited by hand or written by other tools use ``Z``, fewer fraction digits
+or the basic format, which ``datetime.fromisoformat`` reads only from Python 3.11 on; this
+parser accepts the forms 3.11's does and gives the same result, on every version.
 """
 
 from __future__ import annotations
@@ -47,9 +45,6 @@ def parse_timestamp(text: str) -> datetime:
     dropped), in the extended (``08:30:00``) or basic (``083000``) format; an offset
     ``Z``, ``±HH``, ``±HH:MM``, ``±HH:MM:SS[.ffffff]`` or their basic forms, after an
     optional space.
-
-    Args:
-        text: The timestamp.
 
     Returns:
         A datetime, aware when ``text`` has an offset.

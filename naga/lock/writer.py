@@ -46,10 +46,6 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
     united, ``extra`` is merged by key, and every other field (``config`` included) takes
     the new value when the new record has it.
 
-    Args:
-        old: The record on disk, or ``None``.
-        new: The record being written.
-
     Returns:
         The merged record, fields in canonical order.
     """
@@ -83,11 +79,6 @@ def merge(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, An
 
 def write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write a run.lock's text atomically (:func:`naga.lock.atomic.write_atomic`).
-
-    Args:
-        path: The file to replace.
-        text: Its new content.
-        durable: Also fsync the directory (see :func:`naga.lock.atomic.write_atomic`).
 
     Raises:
         LockError: The directory cannot be created or written.

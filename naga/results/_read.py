@@ -1,17 +1,10 @@
 """One run.lock as one flat row: the fields a results table shows, nothing else.
 
-A row holds the raw recorded status (``lost`` is derived when the row is read, never
-stored: a live run can die at any moment), times, the script, the commit and dirty flag of
-the script's repository, the code that ran (``code``: the tree of every recorded
-repository, :func:`naga.lock.git.recorded.run_code`), the sweep, and every config leaf,
-metric and data hash under the ``config.``/``metrics.``/``data.`` prefixes.
-
-Reading is the slow part of a cold ``naga ls`` (libyaml builds every installed package
-of the ``environment`` section, and an ``upstream`` section repeats whole receipts), so
-:func:`read_row` parses the text without those two top-level blocks, which a row never
-uses. Whenever that shortcut does not give a well-formed receipt of a known version, the
-full reader (:func:`naga.lock.format.read_lock`) reads the file and decides (and words the
-error): the shortcut can only make a good receipt faster, never accept a bad one.
+:func:`read_row` parses the text without the ``environment`` packages and ``upstream``
+blocks (the slow part of a cold ``naga ls``), which a row never uses; whenever that
+shortcut does not give a well-formed receipt, :func:`naga.lock.format.read_lock` reads the
+file and decides, so the shortcut can only make a good receipt faster, never accept a bad
+one.
 """
 
 from __future__ import annotations

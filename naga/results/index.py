@@ -1,27 +1,10 @@
 """Every run.lock below some directories as a row, through an index in naga's cache.
 
-Parsing YAML is what makes listing many runs slow (about a millisecond per receipt even
-without its package list), so the row of each receipt (:mod:`naga.results._read`) is kept
-in ``receipts.sqlite`` in naga's cache directory (``NAGA_CACHE_DIR``), keyed by the
-receipt's absolute path and validated like the hash cache (:mod:`naga.lock.hashing._cache`):
-a stored row is used only when the file's ``(device, inode, size, mtime_ns, ctime_ns)`` are
-exactly those it had when it was read, and a row is only stored when those stamps were
-older than the racy window when the scan started. An unchanged receipt is therefore never
-parsed again, and any change (naga rewrites a receipt through a new file, so even the inode
-changes; an edit in place moves mtime and ctime) is always seen on the next listing.
-
-What the index holds is the receipt as recorded: the ``lost`` status is derived when a
-row is read, since a running process can die at any moment. Rows of receipts that are gone
-are deleted when a listing of a directory above them no longer finds them.
-
-The same file keeps, in a table of its own and under the same rules, the card of each
-receipt that ``naga report`` has read (:mod:`naga.results.report.cards`): whatever a
-reader needs, it is read from a receipt once per change of that receipt.
-
-The index is an optimisation only: with ``NAGA_NO_CACHE=1``, or when the file cannot be
-opened or written, every receipt is parsed and nothing else changes. A corrupt file is
-replaced (after one warning): the SQLite plumbing is :mod:`naga.lock.sqlite_cache`'s, shared
-with the hash cache. The receipts are found by :func:`naga.results.locks.find_lock_files`.
+Parsing YAML makes listing many runs slow, so each receipt's row (and its ``naga report``
+card) is kept in ``receipts.sqlite``, validated per file like the hash cache: a row is used
+only when the receipt's stamps are unchanged and stored only when they were older than the
+racy window. ``lost`` is derived when a row is read, never stored. The index is an
+optimisation only (``NAGA_NO_CACHE=1`` or any failure: every receipt is parsed).
 """
 
 from __future__ import annotations

@@ -57,7 +57,6 @@ def series(
     """The lines to plot, and how many runs were left out (no x, or no finite y).
 
     Args:
-        rows: Result rows (see naga.results.query).
         x: The column on the x axis (numbers, or text shown as categories).
         y: The column on the y axis; must hold numbers.
         hue: A column with one line per distinct value, or ``None`` for one line.

@@ -1,18 +1,9 @@
 """Select, order and aggregate result rows: ``--where``, ``--sort``, ``--group-by``, ``--columns``.
 
-Shared by ``naga ls``, ``naga plot`` and :func:`naga.runs`, on plain rows (``{column:
-value}`` dicts), so the command line never imports pandas.
-
-Column names are those of ``naga.runs()``: ``run``, ``status``, ..., ``config.<key>``,
-``metrics.<name>``, ``data.<key>``. A key may be written without its ``config.`` (or
-``metrics.``) prefix when exactly one column ends that way: ``lr`` is ``config.lr``.
-
-Comparisons follow pandas: a run without the column (or with null) matches no ``=``,
-``<``, ``<=``, ``>``, ``>=`` condition and every ``!=`` condition, except that
-``KEY=null`` selects exactly the runs without a value and ``KEY!=null`` the others.
-Numbers compare as numbers (``lr=0.1`` matches 0.1 and ``epochs=10`` matches 10.0), text
-as text (ISO times order correctly: ``started_at>=2026-11-21``), ``true``/``false`` as
-themselves.
+Shared by ``naga ls``, ``naga plot`` and :func:`naga.runs` on plain rows, so the command
+line never imports pandas. Comparisons follow pandas (docs/results.md has the rules): a run
+without the column matches no ``=``/``<``/``>`` condition and every ``!=``; numbers compare
+as numbers, text as text.
 """
 
 from __future__ import annotations
@@ -75,8 +66,6 @@ def resolve(key: str, columns: Sequence[str], *, option: str) -> str:
     """The column a user's key names (``lr`` -> ``config.lr`` when unambiguous).
 
     Args:
-        key: What the user wrote.
-        columns: The columns available.
         option: The option it came from, for the message (``--where``).
 
     Raises:

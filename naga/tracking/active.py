@@ -34,7 +34,6 @@ def active_runs(client: MlflowClient, experiment_ids: list[str], logical_id: str
     process comparing the same runs agrees on which one wins.
 
     Args:
-        client: An MLflow client.
         experiment_ids: Experiments to search.
         logical_id: The ``naga.logical_run_id`` value.
 

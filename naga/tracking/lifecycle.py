@@ -1,12 +1,9 @@
 """How a run's life (its run.lock's status) ends the MLflow run that logs it.
 
-Only a completed run can be the good one of its directory: its logging ends ``FINISHED``
-and becomes ``naga.status=active`` (the previous active one ``deprecated``). A run that
-failed, was interrupted or was lost is logged for the record -- MLflow's ``FAILED`` or
-``KILLED``, ``naga.status`` saying which -- and never replaces, nor deprecates, the
-directory's active run. A run still running (or waiting in Slurm's queue after a requeue)
-is not logged yet: its receipt will still change. Pure functions over the receipt: no
-MLflow import.
+Only a completed run can become its directory's ``active`` logging (``FINISHED``); a failed,
+interrupted or lost run is logged ``FAILED``/``KILLED`` for the record and replaces
+nothing; a run still running (or requeued) is not logged yet, as its receipt will change.
+Pure functions over the receipt: no MLflow import.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """``mlflow_lock``: log a finished run directory to MLflow as one *logical run*.
 
-A run directory may be logged many times (diagnostics get added later); every logging is a
-new MLflow run tagged with the directory's logical id. The newest successful logging of a
-*completed* run carries ``naga.status=active``; the ones it replaced become ``deprecated``
-(with ``naga.superseded_by``). A run that failed, was interrupted or was lost is logged
-``FAILED``/``KILLED`` with ``naga.status`` saying which, and replaces nothing
-(naga.tracking.lifecycle; who wins among completed ones: naga.tracking.active); so does
-a logging whose body raised (``naga.status=failed``, ``naga.log_error``). Filtering on
-``tags."naga.status" = "active"`` therefore shows one row per directory, and only runs that
-completed.
+Every logging is a new MLflow run tagged with the directory's logical id; the newest
+successful logging of a completed run carries ``naga.status=active`` and the ones it
+replaced become ``deprecated`` (docs/mlflow.md; the rules are in naga.tracking.lifecycle
+and naga.tracking.active). Filtering on ``tags."naga.status" = "active"`` therefore shows
+one row per directory, and only runs that completed.
 """
 
 from __future__ import annotations

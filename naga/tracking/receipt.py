@@ -68,12 +68,6 @@ def logical_run_id(save_dir: str | os.PathLike[str]) -> str:
     The id is the absolute path with symlinks resolved, written with forward slashes. When
     ``NAGA_RUNS_ROOT`` is set and the directory lies under it, the id is the path relative to
     that root, so the same results mounted at another place (laptop vs cluster) keep their id.
-
-    Args:
-        save_dir: The run directory (need not exist).
-
-    Returns:
-        The id string.
     """
     path = Path(save_dir).expanduser().resolve()
     root_text = os.environ.get(RUNS_ROOT_ENV)
@@ -90,9 +84,6 @@ def logical_run_id(save_dir: str | os.PathLike[str]) -> str:
 
 def read_receipt(save_dir: str | os.PathLike[str]) -> Receipt:
     """Read ``<save_dir>/run.lock`` (if any) into a :class:`Receipt`.
-
-    Args:
-        save_dir: The run directory.
 
     Returns:
         The receipt; ``lock`` is None (with a warning recorded) when there is no run.lock.
@@ -174,9 +165,6 @@ def flatten_params(config: Mapping[str, Any] | None) -> dict[str, str]:
     limit end with ``...[truncated]``. Keys MLflow rejects are made safe with :func:`safe_key`;
     when two keys collide that way the later one gets a ``~2`` suffix.
 
-    Args:
-        config: The ``config`` section of a run.lock.
-
     Returns:
         An ordered mapping of param key to string value.
     """
@@ -200,9 +188,6 @@ def lock_tags(receipt: Receipt) -> dict[str, str]:
     repository (``script.repo``), else the entry keyed ``.``. Its git state goes to
     ``naga.git.commit`` / ``.branch`` / ``.dirty`` / ``.snapshot`` and to MLflow's own
     ``mlflow.source.git.*`` tags; every other entry ``K`` to ``naga.git.K.commit`` etc.
-
-    Args:
-        receipt: The receipt read by :func:`read_receipt`.
 
     Returns:
         Tag key to value; empty extras when the directory has no run.lock. MLflow's own
@@ -249,7 +234,6 @@ def source_tags(lock: Mapping[str, Any], repo_key: str | None = None) -> dict[st
     then keeps its own).
 
     Args:
-        lock: A parsed run.lock.
         repo_key: The ``repos`` key of the script's repository (default: found as in
             :func:`lock_tags`).
 

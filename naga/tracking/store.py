@@ -43,9 +43,6 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     (it does so when ``./mlruns`` already holds experiments), naga uses ``./mlflow.db``
     instead and warns, rather than silently writing to a deprecated store.
 
-    Args:
-        tracking_uri: An explicit URI, or None for MLflow's default.
-
     Returns:
         The URI, also installed with ``mlflow.set_tracking_uri`` so that ``mlflow.log_*`` calls
         in the ``with`` body go to the same store.
@@ -137,7 +134,6 @@ def retry_transient(action: Callable[[], T], *, what: str, attempts: int = 8) ->
     """Run ``action``, retrying errors that racing SQLite writers produce.
 
     Args:
-        action: The call to make.
         what: Words for the error message ("open the MLflow store at ...").
         attempts: How many tries before giving up.
 

@@ -1,18 +1,9 @@
 """Git state of a repository for the ``repos`` section of run.lock: where git state is read.
 
-``repo_state(path)`` records the HEAD commit, branch, remotes (credentials removed, see
-:func:`naga.lock.redact.strip_url_credentials`, exported here as ``strip_credentials``)
-and, when the work tree is dirty, a *snapshot*: a commit whose parent is HEAD and whose
-tree is the work tree including untracked, non-ignored files, kept alive under
-``refs/naga/snapshots/<tree>``. The user's HEAD, index file, branches, stash and work tree
-are never touched (see docs/git-state.md).
-
-The room: this module (state, ``find_repo_root``, ``snapshot_exists``), ``_snapshot`` (the
-snapshot commit, built in an in-memory index), ``recorded`` (what the ``naga`` command
-asks of the commits and snapshot refs a run.lock recorded), and the three that move them
-between clones: ``remotes`` (fetch a missing one on demand), ``publish`` (``naga push``)
-and ``bundle`` (``naga export``/``naga import``). pygit2 is imported inside the
-functions: ``import naga`` must stay cheap.
+``repo_state(path)`` records HEAD, branch, remotes (credentials removed) and, when the work
+tree is dirty, a snapshot commit kept under ``refs/naga/snapshots/<tree>``, never touching
+the user's HEAD, index, branches, stash or work tree (docs/git-state.md). The room's modules
+are listed in ``naga/lock/__init__.py``; pygit2 is imported inside the functions.
 """
 
 from __future__ import annotations

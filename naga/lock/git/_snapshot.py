@@ -1,12 +1,9 @@
 """Build the snapshot commit of a dirty work tree without touching anything of the user's.
 
-The tree is assembled in an in-memory index (``pygit2.Index()`` bound to no file): it is
-seeded from HEAD's tree, then only the paths ``git status`` reports are re-read from the
-work tree. Unchanged files are never read or hashed, which is what makes this faster than
-``git add -A`` into a temporary index (that one has no stat data and must hash every file).
-
-Nothing here writes the user's index file, HEAD, branches, stash or work tree; the only
-writes are new objects (blobs, trees, one commit) and one ref under ``refs/naga/snapshots/``.
+The tree is built in an in-memory index seeded from HEAD's tree, re-reading only the paths
+``git status`` reports: unchanged files are never hashed, which is what makes this faster
+than ``git add -A`` into a temporary index. The only writes are new objects and one ref
+under ``refs/naga/snapshots/``.
 """
 
 from __future__ import annotations

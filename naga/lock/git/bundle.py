@@ -1,13 +1,10 @@
 """Carry commits and snapshots offline in a git bundle (``naga export`` / ``naga import``).
 
-A bundle (``git bundle create``) is git's own file format for moving objects without a
-network; it names the refs it carries and ``git bundle verify`` checks it before anything
-is written. The bundle naga makes holds exactly the refs the exported runs need (their
-snapshot refs, and ``refs/naga/commits/<sha>`` for the commits of clean runs) with their
-whole history, so the receiving clone needs nothing else.
-
-The refs are set up in a throw-away bare repository that borrows the user's objects
-(``objects/info/alternates``): the user's repository gets no new ref, not even for a moment.
+The bundle holds exactly the refs the exported runs need (snapshot refs, and
+``refs/naga/commits/<sha>`` for clean runs' commits) with their whole history, and ``git
+bundle verify`` checks it before anything is written. The refs are set up in a throw-away
+bare repository borrowing the user's objects (``objects/info/alternates``), so the user's
+repository never gets a new ref, not even for a moment.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Publish the commits and snapshots that run.locks need to a git remote (``naga push``).
 
-``git push`` sends branches; naga's snapshot refs (``refs/naga/snapshots/*``) and commits
-that are on no pushed branch stay behind, so another clone cannot re-create the runs. A
-:class:`Plan` lists, for one repository and one remote, the refs the remote lacks: one
-``ls-remote`` tells what it holds, the plan keeps the rest, and one ``git push`` sends them
-(credentials, hooks and transports stay git's business). Pushing the same runs again finds
-everything there and sends nothing.
+A :class:`Plan` lists, for one repository and one remote, the refs the remote lacks (one
+``ls-remote``); one ``git push`` sends them, so pushing the same runs again sends nothing.
+Credentials, hooks and transports stay git's business.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """The commits and snapshots a run.lock records: look them up, diff them, check them out.
 
-Used by the ``naga`` subcommands (verify, diff, gc, rerun, push, export, import, through
-:mod:`naga.lock.git.remotes`, :mod:`~naga.lock.git.publish` and
-:mod:`~naga.lock.git.bundle`) and the results table; recording the state is
-:func:`naga.lock.git.repo_state`'s job. Code identity is a git *tree*: two runs ran the
-same code exactly when their trees are equal, whichever commits held them (an amended
-message, a rebase, a dirty run's snapshot and the commit that later recorded it).
-:func:`recorded_tree` and :func:`code_identity` read it from the receipt alone;
-:func:`resolve_tree` is the one place that looks a commit's tree up in git.
-
-pygit2 answers questions about objects and refs (fast, no subprocess); ``git worktree``
-goes through the git CLI because it is the one tool guaranteed to leave the repository's
-worktree bookkeeping exactly as git itself expects, and it never touches the user's HEAD,
-index or branches when given ``--detach``.
+Code identity is a git *tree*: two runs ran the same code exactly when their trees are
+equal, whichever commits held them. :func:`resolve_tree` is the one place that looks a
+commit's tree up in git. ``git worktree`` goes through the git CLI: it is the one tool
+guaranteed to leave git's worktree bookkeeping as git expects, and with ``--detach`` it
+never touches the user's HEAD, index or branches.
 """
 
 from __future__ import annotations

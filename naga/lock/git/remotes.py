@@ -1,16 +1,9 @@
 """Bring a recorded commit or snapshot into this clone from the remotes that may hold it.
 
-A run made on a cluster records its code as a commit (clean work tree) or a snapshot
-commit kept alive by ``refs/naga/snapshots/<tree>`` (dirty work tree). In another clone of
-the repository (the laptop, a colleague's, a reviewer's) those objects are missing until
-someone fetches them; :func:`fetch_missing` does it on demand, from the remotes recorded
-in the run.lock first, then from the clone's own remotes. ``naga push`` publishes the
-objects under the ref names tried here (:mod:`naga.lock.git.publish`).
-
-Transport and credentials are git's business: everything goes through the git CLI
-(``ls-remote`` to see which ref a remote holds, then one ``fetch``), without terminal
-prompts, so a rerun or a verify never stops at a password question (credential helpers
-and ssh agents work as usual); when a remote cannot be asked, the error says why.
+:func:`fetch_missing` tries the remotes recorded in the run.lock, then the clone's own,
+under the ref names ``naga push`` publishes (:mod:`naga.lock.git.publish`). Everything goes
+through the git CLI without terminal prompts, so transport and credentials stay git's
+business and a rerun never stops at a password question.
 """
 
 from __future__ import annotations

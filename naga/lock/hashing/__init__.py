@@ -1,21 +1,10 @@
 """blake3 hashes of data files and directories, as recorded under ``data:`` in run.lock.
 
-A file's hash is plain blake3 of its bytes, the same hex digest ``b3sum`` prints. A
-directory's hash is blake3 of a manifest with one line per regular file below it::
-
-    <file hash, 64 hex digits> <byte length of relpath>:<relpath>\\n
-
-sorted by the bytes of ``relpath`` (POSIX separators, relative to the directory). The
-length prefix makes names with spaces or newlines unambiguous. Symlinks are followed (a
-link to a shared dataset counts as that dataset's files under the link's name); empty
-directories are not part of the hash, like git; symlink loops, dangling links and special
-files (fifos, sockets, devices) are errors. docs/hashing.md has the full rules and a
-recipe to recompute a hash with ``find`` and ``b3sum``.
-
-Hashes are cached across processes (``_cache``): an unchanged tree is re-hashed for
-little more than the cost of listing it. Reading files (``_read``), walking
-directories (``_walk``) and the one-pass scan of a tree never hashed before
-(``_cold``) live in their own private modules.
+A file's hash is blake3 of its bytes (as ``b3sum``); a directory's is blake3 of a sorted
+manifest of ``<hash> <len>:<relpath>\\n`` lines. docs/hashing.md has the full rules (symlinks,
+empty directories, errors) and a recipe to recompute a hash. Hashes are cached across
+processes (``_cache``); reading (``_read``), walking (``_walk``) and the cold one-pass scan
+(``_cold``) are private modules.
 """
 
 # os.* on str paths throughout, like the hot loops in _read and _walk.
@@ -80,10 +69,6 @@ def hash_path(path: str | os.PathLike[str], *, use_cache: bool | None = None) ->
 
 def hash_file(path: str | os.PathLike[str], *, use_cache: bool | None = None) -> str:
     """Hash one regular file; the hex part equals ``b3sum``'s output.
-
-    Args:
-        path: The file (a symlink is followed).
-        use_cache: As for :func:`hash_path`.
 
     Returns:
         ``'blake3:<hex>'``.

@@ -1,31 +1,13 @@
 """The persistent hash cache: an SQLite file mapping a file's identity and stamps to its hash.
 
-A cached hash is only served when the file's ``(device, inode, size, mtime_ns, ctime_ns)``
-are exactly those recorded when the hash was computed, and an entry is only *stored* when
-those stamps were at least ``RACY_WINDOW_NS`` older than the moment hashing started (git's
-racy-timestamp rule). Together this means a file modified after it was hashed always gets
-new stamps: restoring the old mtime with ``os.utime`` still moves the ctime, so the key
-misses and the file is re-read.
-
-Where an entry is kept depends on what reading the file again would cost. A file hashed
-on its own, or one of at least ``SMALL_FILE_SIZE`` bytes in a directory, has a row of its
-own (``files``). The small files of a directory share one row (``dirs``, keyed by the
-directory's device and inode) holding their packed entries: inserting 100,000 rows costs
-0.2 s of CPU, a third of reading the files themselves, while one row per directory costs
-next to nothing. Each packed entry is still matched on all five stamps.
-
-Another table caches whole directories: the key is a digest of every file's relative
-path and stamps in walk order, so an unchanged tree costs one lookup instead of one per
-file.
-
-The cache is an optimisation only. Any failure to open, read or write it degrades to
-hashing without it; a corrupt file is replaced (after one warning per process). Opening,
-the journal, the schema version and replacing a corrupt file are
-:mod:`naga.lock.sqlite_cache`'s, shared with the receipt index.
-
-A process holds one connection (``get_cache``), opened on first use and closed by naga,
-never by the garbage collector: at interpreter exit, when the cache file changes, and in a
-forked worker when its task ends. A connection inherited through fork is never touched.
+docs/hashing.md ("The cache") has the rules: a hash is served only on equal
+``(device, inode, size, mtime_ns, ctime_ns)`` and stored only when those stamps are older
+than ``RACY_WINDOW_NS`` (git's racy-timestamp rule); small files of a directory share one
+row (``dirs``) because 100,000 inserts cost a third of reading the files. The SQLite
+plumbing is :mod:`naga.lock.sqlite_cache`'s. A process holds one connection
+(``get_cache``), closed by naga (at exit, when the cache file changes, when a forked
+worker's task ends), never by the garbage collector; one inherited through fork is never
+touched.
 """
 
 from __future__ import annotations

@@ -1,24 +1,10 @@
 """Hashing a directory never hashed before: list, read and stat in one pass, in forked workers.
 
-Private to ``naga.lock.hashing``.
-
-On a cold tree there is nothing to look up, so a file's stamps are not needed before it
-is read. Each plain file is opened relative to its directory's descriptor, read with one
-``read()`` and ``fstat()``-ed; its walk record (for the fingerprint and the cache) is
-built from that ``fstat``. That saves the ``lstat`` of an ordinary walk, about a third
-of the CPU time a small file costs. The read is trusted when the stamps after it are
-older than the scan start minus the racy window: a file modified while it was read
-carries a newer mtime or ctime. Anything else (racy stamps, a short read, a file of
-``SMALL_FILE_SIZE`` bytes or more, an error, a symlink) takes the careful path of
-``hash_uncached``, which compares the stamps before and after its own read.
-
-The parent scans the first ``COLD_PARENT_FILES`` files in walk order; then every pending
-directory is a disjoint subtree that one forked worker scans whole, returning its sorted
-manifest lines as one block (a subtree's lines are contiguous in the sorted manifest:
-each of its paths starts with its prefix, which no path outside it sits between). A
-directory of at least ``SLICE_MIN_FILES`` files that the parent lists itself, before it
-shares the work out, is read in slices by the workers, so a flat directory of images is
-shared out too; one deeper inside a worker's subtree is read by that worker.
+Private to ``naga.lock.hashing``; docs/hashing.md ("Performance") has the design. Each
+file is read with one ``read()`` and ``fstat()``-ed (saving the ``lstat`` of a walk, a
+third of a small file's CPU); racy stamps, short reads, large files, errors and symlinks
+take ``hash_uncached``'s careful path. Each worker scans a disjoint subtree, whose sorted
+manifest lines are contiguous; a large flat directory is read in slices.
 """
 
 # Plain os.* on str paths: this is the per-file hot path.

@@ -1,15 +1,8 @@
 """A card per run: what the table row does not hold, read from the run.lock itself.
 
-A row (:mod:`naga.results._read`) holds config, metrics, data hashes, status and times; a
-card adds how and where the run ran (host, launcher, Slurm id, command, cwd), its error,
-its code per repository (commit, branch, snapshot, the files the snapshot changes), its
-data entries and its upstream runs. Receipts are parsed without their ``environment`` and
-``upstream`` blocks, as rows are (the fast path of :func:`naga.results._read.read_row`),
-and only once per change: cards are kept in the receipt index beside the rows
-(:mod:`naga.results.index`, table ``cards``), so a report on unchanged runs parses nothing.
-
-Values are taken as recorded: secrets were redacted when the receipt was written
-(``***``, and the ``redacted`` list names the keys), so the report shows them redacted.
+How and where the run ran, its error, code, data and upstream runs. Receipts are parsed
+on :func:`naga.results._read.read_row`'s fast path and only once per change (cards are kept
+in the receipt index, table ``cards``). Values are as recorded, so secrets stay redacted.
 """
 
 from __future__ import annotations

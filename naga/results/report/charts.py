@@ -1,13 +1,7 @@
-"""What the report's charts show; the page draws them with Plotly.
+"""What the report's charts show (docs/report.md); the page draws them with Plotly.
 
-- **metric against setting**: the documents ``naga plot --x X --y Y [--hue H] --json``
-  prints (:func:`naga.results.plot.series`, the same numbers): the mean of the runs sharing
-  an x value, with the min–max band over seeds and one line per hue value;
-- **parallel coordinates**: per script, one line per run over the config keys that vary
-  (seed-like keys left out) and the metrics;
-- **objective by trial**: for a sweep whose runs record an objective (``--objective``,
-  by default the metric ``value``, which is what Optuna calls it), the objective of each
-  trial in start order with the best so far.
+Metric against setting (the documents of ``naga plot --json``, the same numbers), parallel
+coordinates per script, and the objective by trial of a sweep.
 """
 
 from __future__ import annotations

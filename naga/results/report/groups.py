@@ -1,14 +1,9 @@
 """The grouped table of a report: which keys group runs, and each group's numbers.
 
-The default grouping is every config key whose value differs between the runs, except
-the keys that vary like seeds (a config key whose last dotted part contains ``seed``,
-e.g. ``seed``, ``data.seed``, ``random_seed``) and ``save_dir`` (it differs by
-construction); ``script`` comes first when the runs come from more than one script.
-``--group-by`` replaces the rule, ``--seed-keys`` names the seed-like keys instead.
-
-The numbers are those of ``naga ls --group-by`` (:func:`naga.results.query.group_rows`,
-the same function), plus the 95% confidence interval of each mean and the best run of
-each group for every metric.
+By default every config key that differs between runs, except seed-like keys (the last
+dotted part contains ``seed``) and ``save_dir``; ``--group-by`` and ``--seed-keys`` replace
+the rule. The numbers are ``naga ls --group-by``'s (:func:`naga.results.query.group_rows`)
+plus the 95% interval and the best run.
 """
 
 from __future__ import annotations
@@ -132,8 +127,6 @@ def grouped(
     the best run or ``None``) and ``warnings`` (the group's runs differ in code or data).
 
     Args:
-        rows: The runs.
-        by: The group columns.
         direction: ``min``/``max`` per metric column.
         codes: The code identity of each run (`naga ls`'s code column: the git tree).
     """
