@@ -127,6 +127,20 @@ def test_concurrent_job_updates_are_never_lost(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".sweep.lock*"))  # no lock or temp file left behind
 
 
+def test_a_searchs_last_listed_trial_does_not_end_the_search(tmp_path: Path) -> None:
+    # A study's controller asks for more trials as others end (and may be stopped and
+    # resumed meanwhile): its trials finishing never write the search's end for it.
+    _sweep_lock(tmp_path, ["trial_0000", "trial_0001"], status="completed")
+    data = yaml.safe_load((tmp_path / "sweep.lock").read_text())
+    data.update(status="interrupted", sweeper={"name": "naga_optuna"})
+    data["jobs"][1]["status"] = "running"
+    (tmp_path / "sweep.lock").write_text(dumps(data))
+    assert update_jobs(tmp_path, {"trial_0001": {"status": "completed"}}, sweep_id="s1")
+    after = yaml.safe_load((tmp_path / "sweep.lock").read_text())
+    assert after["counts"]["completed"] == 2
+    assert after["status"] == "interrupted" and "finished_at" not in after
+
+
 def test_a_requeued_run_lock_puts_its_job_back_in_the_queue_once() -> None:
     entry = entry_from_run_lock(
         {"status": "requeued", "run_id": "r", "error": {"type": "SIGUSR2", "message": "m"}}
